@@ -1,0 +1,73 @@
+/**
+ * `@certloop/core` CertificateAuthority contract, with its request and response types.
+ */
+
+/** What an issued certificate is for. `intermediate` issues a CA certificate. */
+export type CertificateProfile = 'server' | 'client' | 'server+client' | 'intermediate';
+
+/**
+ * The identity a caller authenticated as (by token or by its current client certificate). When given to
+ * `sign`, the CSR must name exactly this identity: its CN equals `commonName` and its SANs are a subset of
+ * the listed ones; anything else is refused with `CERTLOOP_CSR_IDENTITY_MISMATCH`.
+ */
+export interface Identity {
+  readonly commonName?: string;
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly uris?: readonly string[];
+}
+
+export interface SignRequest {
+  /** PKCS#10 CSR, PEM. Its signature is checked (proof of possession). */
+  readonly csrPem: string;
+  /** Requested lifetime in seconds; the CA may refuse or shorten it per its policy. */
+  readonly lifetimeSeconds: number;
+  readonly profile: CertificateProfile;
+  readonly identity?: Identity;
+  /** For `intermediate`: the pathLenConstraint to set. */
+  readonly pathLength?: number;
+  /** Correlates logs and audit records. */
+  readonly requestId?: string;
+}
+
+export interface SignResult {
+  /** The issued certificate, PEM. */
+  readonly certificatePem: string;
+  /** Certificates between the leaf and the trust anchor, issuer first, PEM (may be empty). */
+  readonly chainPem: string;
+  /** The roots a peer should trust, PEM (several while a root is being replaced). */
+  readonly trustBundlePem: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Lower-case hex, no separators. */
+  readonly serialNumber: string;
+}
+
+export interface CaCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Contract:
+ * - `sign` checks the CSR's signature, the identity binding and the CA's policy, and never issues past its own
+ *   notAfter unless its policy says to truncate. Every refusal is a `CertloopError` with a stable code.
+ * - Safe for concurrent use; honours `signal`.
+ * - `trustBundle` resolves the PEM roots a relying party should trust.
+ * Optional abilities are separate interfaces found by type guards (see {@link KeyIssuingAuthority}).
+ */
+export interface CertificateAuthority {
+  sign(request: SignRequest, options?: CaCallOptions): Promise<SignResult>;
+  trustBundle(options?: CaCallOptions): Promise<string>;
+}
+
+/** Optional ability: the CA generates the key itself (Vault's `issue`). */
+export interface KeyIssuingAuthority extends CertificateAuthority {
+  issue(
+    request: Omit<SignRequest, 'csrPem'> & { readonly commonName: string; readonly dnsNames?: readonly string[] },
+    options?: CaCallOptions,
+  ): Promise<SignResult & { readonly privateKeyPem: string }>;
+}
+
+export function isKeyIssuingAuthority(ca: CertificateAuthority): ca is KeyIssuingAuthority {
+  return typeof (ca as Partial<KeyIssuingAuthority>).issue === 'function';
+}

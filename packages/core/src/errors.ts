@@ -1,0 +1,98 @@
+/**
+ * `@certloop/core` errors: one base class with a stable string `code`.
+ *
+ * Callers switch on `err.code`, never on message text. Messages never contain private key material.
+ */
+
+/** Every stable error code certloop raises. Codes are never renamed; new ones are only appended. */
+export const ERROR_CODES = [
+  // input and encoding
+  'CERTLOOP_INVALID_ARGUMENT',
+  'CERTLOOP_INVALID_CONFIG',
+  'CERTLOOP_INVALID_PEM',
+  'CERTLOOP_INVALID_DER',
+  'CERTLOOP_INPUT_TOO_LARGE',
+  'CERTLOOP_UNSUPPORTED_ALGORITHM',
+  'CERTLOOP_INVALID_KEY',
+  'CERTLOOP_KEY_MISMATCH',
+  // certificate signing requests
+  'CERTLOOP_CSR_INVALID',
+  'CERTLOOP_CSR_SIGNATURE_INVALID',
+  'CERTLOOP_CSR_IDENTITY_MISMATCH',
+  // CA policy
+  'CERTLOOP_POLICY_KEY_REJECTED',
+  'CERTLOOP_POLICY_NAME_REJECTED',
+  'CERTLOOP_POLICY_LIFETIME_EXCEEDED',
+  'CERTLOOP_POLICY_PROFILE_REJECTED',
+  'CERTLOOP_CA_EXPIRES_TOO_SOON',
+  'CERTLOOP_CA_NOT_A_CA',
+  // chain validation
+  'CERTLOOP_CHAIN_UNTRUSTED',
+  'CERTLOOP_CHAIN_SIGNATURE_INVALID',
+  'CERTLOOP_CHAIN_EXPIRED',
+  'CERTLOOP_CHAIN_NOT_YET_VALID',
+  'CERTLOOP_CHAIN_ISSUER_NOT_CA',
+  'CERTLOOP_CHAIN_PATH_LENGTH_EXCEEDED',
+  'CERTLOOP_CHAIN_KEY_USAGE',
+  'CERTLOOP_CHAIN_EXT_KEY_USAGE',
+  'CERTLOOP_CHAIN_UNKNOWN_CRITICAL_EXTENSION',
+  'CERTLOOP_CHAIN_TOO_LONG',
+  // stores, watchers, leases
+  'CERTLOOP_NOT_FOUND',
+  'CERTLOOP_CONFLICT',
+  'CERTLOOP_INVALID_NAME',
+  'CERTLOOP_STORE_IO',
+  'CERTLOOP_STORE_CORRUPT',
+  'CERTLOOP_READ_ONLY',
+  'CERTLOOP_LOCK_TIMEOUT',
+  'CERTLOOP_WATCH_FAILED',
+  'CERTLOOP_NOT_LEADER',
+  'CERTLOOP_LEADERSHIP_LOST',
+  // lifecycle
+  'CERTLOOP_CA_RESPONSE_INVALID',
+  'CERTLOOP_CREDENTIAL_INVALID',
+  'CERTLOOP_BOOTSTRAP_FAILED',
+  'CERTLOOP_TOKEN_INVALID',
+  'CERTLOOP_ABORTED',
+  'CERTLOOP_TIMEOUT',
+  'CERTLOOP_CLOSED',
+  'CERTLOOP_NOT_IMPLEMENTED',
+] as const;
+
+/** The union of stable error codes, so `switch (err.code)` narrows. */
+export type CertloopErrorCode = (typeof ERROR_CODES)[number];
+
+export interface CertloopErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /** Machine-readable facts about the failure (never secrets). */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+/** The base of every error certloop throws on purpose. */
+export class CertloopError extends Error {
+  override readonly name: string = 'CertloopError';
+  readonly code: CertloopErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: CertloopErrorCode, message: string, options: CertloopErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+/** True when `err` is a {@link CertloopError}, and, when `code` is given, carries that code. */
+export function isCertloopError(err: unknown, code?: CertloopErrorCode): err is CertloopError {
+  return err instanceof CertloopError && (code === undefined || err.code === code);
+}
+
+/** The error an aborted wait rejects with: `CERTLOOP_ABORTED`, with the signal's reason as cause. */
+export function abortError(signal: AbortSignal | undefined): CertloopError {
+  return new CertloopError('CERTLOOP_ABORTED', 'the operation was aborted', { cause: signal?.reason });
+}
+
+/** Throws {@link abortError} when the signal is already aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}

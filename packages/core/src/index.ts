@@ -1,0 +1,15 @@
+/**
+ * `@certloop/core`: the interfaces, X.509 engine, local CA, grace-ratio math, stores, watchers, leader
+ * election, live TLS credentials, rotation, expiry monitoring and the relay PKI layout.
+ */
+export * from './ca/index.js';
+export * from './clock/index.js';
+export * from './errors.js';
+export * from './leader/index.js';
+export * from './monitor/index.js';
+export * from './provider/index.js';
+export * from './relay/index.js';
+export * from './rotation/index.js';
+export * from './store/index.js';
+export * from './watch/index.js';
+export * from './x509/index.js';

@@ -1,0 +1,1 @@
+export type { LeaderElector, LeaderEvent } from './types.js';

@@ -1,0 +1,1 @@
+export { assertGraceRatio, assertJitter, type RenewalTimeInput, renewalTime } from './renewal-time.js';

@@ -1,0 +1,9 @@
+export type {
+  DeleteOptions,
+  ListOptions,
+  PutOptions,
+  Secret,
+  SecretInput,
+  SecretStore,
+  StoreCallOptions,
+} from './types.js';

@@ -1,0 +1,1 @@
+export type { WatchEvent, Watcher, WatchOptions } from './types.js';

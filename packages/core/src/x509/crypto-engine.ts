@@ -1,0 +1,280 @@
+/**
+ * `@certloop/core` CryptoEngine: the seam between the X.509 engine and whatever does the cryptography.
+ *
+ * {@link nodeCryptoEngine} (the default) works on `node:crypto` KeyObjects, synchronously under a promise, which
+ * is the fastest path in Node. {@link createWebCryptoEngine} adapts any WebCrypto implementation (Node's
+ * `globalThis.crypto`, `@peculiar/webcrypto`, a browser's). Keys cross the seam as DER (PKCS#8 and SPKI);
+ * signatures cross it in their X.509 form (ECDSA as a DER `Ecdsa-Sig-Value`, whatever the provider speaks).
+ */
+import * as nodeCrypto from 'node:crypto';
+import { promisify } from 'node:util';
+import { CertloopError } from '../errors.js';
+import { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';
+import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
+
+export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+
+/** An imported key: opaque to callers apart from what kind of key it is. */
+export interface EngineKey {
+  readonly kind: 'private' | 'public';
+  readonly info: PublicKeyInfo;
+}
+
+export interface EngineKeyPair {
+  /** PKCS#8 PrivateKeyInfo, DER. */
+  readonly pkcs8Der: Uint8Array;
+  /** SubjectPublicKeyInfo, DER. */
+  readonly spkiDer: Uint8Array;
+}
+
+export interface EngineSignRequest {
+  readonly key: EngineKey;
+  /** The digest; absent for Ed25519 (which hashes internally). */
+  readonly hash?: HashName;
+  readonly data: Uint8Array;
+}
+
+export interface EngineVerifyRequest extends EngineSignRequest {
+  /** As X.509 carries it: DER `Ecdsa-Sig-Value` for ECDSA, raw for RSA and Ed25519. */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Contract: every method is safe for concurrent use; keys returned by one engine are only ever given back to
+ * the same engine; `verify` resolves `false` (never throws) for a signature that does not verify, including a
+ * malformed one; `importPrivateKey`/`importPublicKey` reject with `CERTLOOP_INVALID_KEY` when the DER does not
+ * hold the key `info` describes; `generateKeyPair` supports every {@link KeyAlgorithm}.
+ */
+export interface CryptoEngine {
+  readonly name: string;
+  generateKeyPair(algorithm: KeyAlgorithm): Promise<EngineKeyPair>;
+  importPrivateKey(pkcs8Der: Uint8Array, info: PublicKeyInfo): Promise<EngineKey>;
+  importPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo): Promise<EngineKey>;
+  sign(request: EngineSignRequest): Promise<Uint8Array>;
+  verify(request: EngineVerifyRequest): Promise<boolean>;
+}
+
+function invalidKey(cause: unknown): CertloopError {
+  return new CertloopError('CERTLOOP_INVALID_KEY', 'the key could not be imported', { cause });
+}
+
+function unsupportedAlgorithm(algorithm: string): CertloopError {
+  return new CertloopError('CERTLOOP_UNSUPPORTED_ALGORITHM', `unsupported key algorithm ${algorithm}`, {
+    details: { algorithm },
+  });
+}
+
+const buffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+// ------------------------------------------------------------------ node:crypto
+
+interface NodeKey extends EngineKey {
+  readonly keyObject: nodeCrypto.KeyObject;
+}
+
+const NODE_HASH: Readonly<Record<HashName, string>> = {
+  'SHA-1': 'sha1',
+  'SHA-256': 'sha256',
+  'SHA-384': 'sha384',
+  'SHA-512': 'sha512',
+};
+
+const generateKeyPairAsync = promisify(nodeCrypto.generateKeyPair);
+
+function nodeKeyGenParams(algorithm: KeyAlgorithm): ['ec' | 'rsa' | 'ed25519', object] {
+  switch (algorithm) {
+    case 'ECDSA-P256':
+      return ['ec', { namedCurve: 'P-256' }];
+    case 'ECDSA-P384':
+      return ['ec', { namedCurve: 'P-384' }];
+    case 'RSA-2048':
+    case 'RSA-3072':
+    case 'RSA-4096':
+      return ['rsa', { modulusLength: Number(algorithm.slice(4)), publicExponent: 0x10001 }];
+    case 'Ed25519':
+      return ['ed25519', {}];
+    default:
+      throw unsupportedAlgorithm(String(algorithm));
+  }
+}
+
+function asNodeKey(key: EngineKey): NodeKey {
+  const keyObject = (key as Partial<NodeKey>).keyObject;
+  if (!keyObject) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'key was not imported by nodeCryptoEngine');
+  return key as NodeKey;
+}
+
+function nodeSignOptions(key: NodeKey): nodeCrypto.SignKeyObjectInput {
+  return key.info.type === 'ECDSA' ? { key: key.keyObject, dsaEncoding: 'der' } : { key: key.keyObject };
+}
+
+/** The default engine: `node:crypto` KeyObjects; signing and verifying run synchronously (fastest in Node). */
+export const nodeCryptoEngine: CryptoEngine = {
+  name: 'node:crypto',
+  async generateKeyPair(algorithm) {
+    const [type, options] = nodeKeyGenParams(algorithm);
+    // RSA generation takes long enough to deserve the thread pool; EC and Ed25519 are quicker inline.
+    const pair =
+      type === 'rsa'
+        ? await generateKeyPairAsync('rsa', options as nodeCrypto.RSAKeyPairKeyObjectOptions)
+        : nodeCrypto.generateKeyPairSync(type as 'ec', options as nodeCrypto.ECKeyPairKeyObjectOptions);
+    return {
+      pkcs8Der: new Uint8Array(pair.privateKey.export({ type: 'pkcs8', format: 'der' })),
+      spkiDer: new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' })),
+    };
+  },
+  async importPrivateKey(pkcs8Der, info) {
+    try {
+      const keyObject = nodeCrypto.createPrivateKey({ key: buffer(pkcs8Der), format: 'der', type: 'pkcs8' });
+      return { kind: 'private', info, keyObject } satisfies NodeKey;
+    } catch (err) {
+      throw invalidKey(err);
+    }
+  },
+  async importPublicKey(spkiDer, info) {
+    try {
+      const keyObject = nodeCrypto.createPublicKey({ key: buffer(spkiDer), format: 'der', type: 'spki' });
+      return { kind: 'public', info, keyObject } satisfies NodeKey;
+    } catch (err) {
+      throw invalidKey(err);
+    }
+  },
+  async sign({ key, hash, data }) {
+    const nodeKey = asNodeKey(key);
+    const algorithm = key.info.type === 'Ed25519' ? null : NODE_HASH[hash ?? 'SHA-256'];
+    return new Uint8Array(nodeCrypto.sign(algorithm, data, nodeSignOptions(nodeKey)));
+  },
+  async verify({ key, hash, data, signature }) {
+    const nodeKey = asNodeKey(key);
+    const algorithm = key.info.type === 'Ed25519' ? null : NODE_HASH[hash ?? 'SHA-256'];
+    try {
+      return nodeCrypto.verify(algorithm, data, nodeSignOptions(nodeKey), signature);
+    } catch {
+      return false;
+    }
+  },
+};
+
+// ------------------------------------------------------------------ WebCrypto
+
+/** The part of WebCrypto's `Crypto` the engine uses (structural, so any implementation fits). */
+export interface WebCryptoLike {
+  readonly subtle: nodeCrypto.webcrypto.SubtleCrypto;
+}
+
+type WebKey = nodeCrypto.webcrypto.CryptoKey;
+
+interface WebEngineKey extends EngineKey {
+  readonly der: Uint8Array;
+  /** CryptoKeys by hash: WebCrypto binds RSA keys to one hash at import. */
+  readonly imported: Map<string, Promise<WebKey>>;
+}
+
+const EC_SIZES: Readonly<Record<string, number>> = { 'P-256': 32, 'P-384': 48 };
+
+function webImportAlgorithm(info: PublicKeyInfo, hash: HashName | undefined) {
+  switch (info.type) {
+    case 'RSA':
+      return { name: 'RSASSA-PKCS1-v1_5', hash: hash ?? 'SHA-256' };
+    case 'ECDSA':
+      return { name: 'ECDSA', namedCurve: info.curve ?? 'P-256' };
+    case 'Ed25519':
+      return { name: 'Ed25519' };
+  }
+}
+
+function webSignAlgorithm(info: PublicKeyInfo, hash: HashName | undefined) {
+  return info.type === 'ECDSA' ? { name: 'ECDSA', hash: hash ?? 'SHA-256' } : webImportAlgorithm(info, hash);
+}
+
+function webKeyGenAlgorithm(algorithm: KeyAlgorithm) {
+  switch (algorithm) {
+    case 'ECDSA-P256':
+      return { name: 'ECDSA', namedCurve: 'P-256' };
+    case 'ECDSA-P384':
+      return { name: 'ECDSA', namedCurve: 'P-384' };
+    case 'RSA-2048':
+    case 'RSA-3072':
+    case 'RSA-4096':
+      return {
+        name: 'RSASSA-PKCS1-v1_5',
+        modulusLength: Number(algorithm.slice(4)),
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: 'SHA-256',
+      };
+    case 'Ed25519':
+      return { name: 'Ed25519' };
+    default:
+      throw unsupportedAlgorithm(String(algorithm));
+  }
+}
+
+/** An engine over any WebCrypto implementation. Ed25519 works where the provider supports it. */
+export function createWebCryptoEngine(crypto: WebCryptoLike): CryptoEngine {
+  const subtle = crypto.subtle;
+
+  const cryptoKey = (key: EngineKey, hash: HashName | undefined): Promise<WebKey> => {
+    const webKey = key as Partial<WebEngineKey>;
+    if (!webKey.imported || !webKey.der) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'key was not imported by this WebCrypto engine');
+    }
+    const slot = key.info.type === 'RSA' ? (hash ?? 'SHA-256') : '';
+    let pending = webKey.imported.get(slot);
+    if (!pending) {
+      const format = key.kind === 'private' ? 'pkcs8' : 'spki';
+      const usages: nodeCrypto.webcrypto.KeyUsage[] = key.kind === 'private' ? ['sign'] : ['verify'];
+      pending = subtle.importKey(format, webKey.der, webImportAlgorithm(key.info, hash), false, usages);
+      webKey.imported.set(slot, pending);
+    }
+    return pending;
+  };
+
+  const importKey = async (kind: 'private' | 'public', der: Uint8Array, info: PublicKeyInfo) => {
+    const key: WebEngineKey = { kind, info, der: new Uint8Array(der), imported: new Map() };
+    try {
+      await cryptoKey(key, undefined);
+    } catch (err) {
+      throw invalidKey(err);
+    }
+    return key as EngineKey;
+  };
+
+  return {
+    name: 'webcrypto',
+    async generateKeyPair(algorithm) {
+      const usages: nodeCrypto.webcrypto.KeyUsage[] = ['sign', 'verify'];
+      const pair = (await subtle.generateKey(
+        webKeyGenAlgorithm(algorithm),
+        true,
+        usages,
+      )) as nodeCrypto.webcrypto.CryptoKeyPair;
+      const [pkcs8, spki] = await Promise.all([
+        subtle.exportKey('pkcs8', pair.privateKey),
+        subtle.exportKey('spki', pair.publicKey),
+      ]);
+      return { pkcs8Der: new Uint8Array(pkcs8), spkiDer: new Uint8Array(spki) };
+    },
+    importPrivateKey: (der, info) => importKey('private', der, info),
+    importPublicKey: (der, info) => importKey('public', der, info),
+    async sign({ key, hash, data }) {
+      const signature = new Uint8Array(
+        await subtle.sign(webSignAlgorithm(key.info, hash), await cryptoKey(key, hash), data),
+      );
+      return key.info.type === 'ECDSA' ? ecdsaRawToDer(signature) : signature;
+    },
+    async verify({ key, hash, data, signature }) {
+      let raw = signature;
+      if (key.info.type === 'ECDSA') {
+        const size = EC_SIZES[key.info.curve ?? ''];
+        const converted = size ? ecdsaDerToRaw(signature, size) : undefined;
+        if (!converted) return false;
+        raw = converted;
+      }
+      try {
+        return await subtle.verify(webSignAlgorithm(key.info, hash), await cryptoKey(key, hash), raw, data);
+      } catch {
+        return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * `@certloop/core` GeneralNames (RFC 5280 4.2.1.6), as subjectAltName carries them: encode and decode DNS names,
+ * IP addresses (IPv4 and IPv6, canonical text per RFC 5952), URIs and e-mail addresses.
+ */
+import { isIP } from 'node:net';
+import { CertloopError } from '../errors.js';
+import { children, content, type DerNode, expectTag, parseDer, seq, Tag, tlv } from './der.js';
+import type { SubjectAltNames } from './types.js';
+
+const GN = { rfc822Name: 0x81, dNSName: 0x82, uniformResourceIdentifier: 0x86, iPAddress: 0x87 } as const;
+
+export interface DecodedGeneralNames extends SubjectAltNames {
+  /** How many names of other kinds (otherName, directoryName, ...) were present and skipped. */
+  readonly otherCount: number;
+}
+
+function invalidArgument(message: string, details: Record<string, unknown>): never {
+  throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', message, { details });
+}
+
+/** Bytes of an IPv4 or IPv6 address in text form; undefined when not an address. */
+export function parseIpAddress(text: string): Uint8Array | undefined {
+  const family = isIP(text);
+  if (family === 4) return new Uint8Array(text.split('.').map(Number));
+  if (family !== 6 || text.includes('%')) return undefined;
+  let head = text;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    // A dotted IPv4 tail (`::ffff:1.2.3.4`) is the last two groups.
+    const v4 = text
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
+    head = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
+  const [left, right] = head.includes('::') ? head.split('::') : [head, undefined];
+  const parse = (part: string | undefined) => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const leftGroups = parse(left);
+  const rightGroups = parse(right);
+  const groups =
+    right === undefined
+      ? leftGroups
+      : [...leftGroups, ...new Array(8 - leftGroups.length - rightGroups.length).fill(0), ...rightGroups];
+  if (groups.length !== 8) return undefined;
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    out[i * 2] = g >> 8;
+    out[i * 2 + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/** Canonical text of a 4- or 16-byte address: dotted quad, or RFC 5952 (lower case, longest zero run as `::`). */
+export function formatIpAddress(bytes: Uint8Array): string {
+  if (bytes.length === 4) return Array.from(bytes).join('.');
+  if (bytes.length !== 16) {
+    throw new CertloopError('CERTLOOP_INVALID_DER', `malformed DER: an IP address of ${bytes.length} bytes`);
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLength = 1; // a single zero group is not compressed (RFC 5952 4.2.2)
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+/** The canonical text of an IP address given as text; undefined when it is not one. */
+export function canonicalIpAddress(text: string): string | undefined {
+  const bytes = parseIpAddress(text);
+  return bytes ? formatIpAddress(bytes) : undefined;
+}
+
+const encoder = new TextEncoder();
+
+function ia5(tag: number, value: string, kind: string): Uint8Array {
+  // IA5String is 7-bit ASCII; internationalised names must arrive already in A-label / punycode form.
+  if (typeof value !== 'string' || value.length === 0 || !/^[\x20-\x7e]+$/.test(value)) {
+    invalidArgument(`${kind} must be a non-empty ASCII string`, { kind });
+  }
+  return tlv(tag, encoder.encode(value));
+}
+
+/** Encodes names as a GeneralNames SEQUENCE (the subjectAltName extension's value). IPs are given as text. */
+export function encodeGeneralNames(names: Partial<SubjectAltNames>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const dns of names.dnsNames ?? []) parts.push(ia5(GN.dNSName, dns, 'dnsName'));
+  for (const ip of names.ipAddresses ?? []) {
+    const bytes = parseIpAddress(ip);
+    if (!bytes) invalidArgument('not an IP address', { ipAddress: ip });
+    parts.push(tlv(GN.iPAddress, bytes));
+  }
+  for (const uri of names.uris ?? []) parts.push(ia5(GN.uniformResourceIdentifier, uri, 'uri'));
+  for (const email of names.emails ?? []) parts.push(ia5(GN.rfc822Name, email, 'email'));
+  return seq(...parts);
+}
+
+const latin1 = new TextDecoder('latin1');
+
+/** Decodes a GeneralNames SEQUENCE (node or DER); IPs come out in canonical text form. */
+export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedGeneralNames {
+  const node = generalNames instanceof Uint8Array ? parseDer(generalNames) : generalNames;
+  const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
+  const uris: string[] = [];
+  const emails: string[] = [];
+  let otherCount = 0;
+  for (const name of children(expectTag(node, Tag.SEQUENCE, 'GeneralNames'))) {
+    switch (name.tag) {
+      case GN.dNSName:
+        dnsNames.push(latin1.decode(content(name)));
+        break;
+      case GN.iPAddress:
+        ipAddresses.push(formatIpAddress(content(name)));
+        break;
+      case GN.uniformResourceIdentifier:
+        uris.push(latin1.decode(content(name)));
+        break;
+      case GN.rfc822Name:
+        emails.push(latin1.decode(content(name)));
+        break;
+      default:
+        otherCount++;
+    }
+  }
+  return { dnsNames, ipAddresses, uris, emails, otherCount };
+}
+
+/** True when no name of any kind is listed. */
+export function isEmptyAltNames(names: Partial<SubjectAltNames>): boolean {
+  return !names.dnsNames?.length && !names.ipAddresses?.length && !names.uris?.length && !names.emails?.length;
+}

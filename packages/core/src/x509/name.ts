@@ -1,0 +1,141 @@
+/**
+ * `@certloop/core` distinguished names: encode a {@link DistinguishedName} to DER and decode any Name.
+ *
+ * Encoding writes one attribute per RDN in the conventional order C, ST, L, O, OU, CN (country as
+ * PrintableString, the rest as UTF8String, as RFC 5280 asks of new certificates). Decoding keeps the exact DER
+ * (issuer names are copied byte for byte) and renders RFC 4514 text, most specific first: `CN=x, O=y`.
+ */
+import { CertloopError } from '../errors.js';
+import {
+  children,
+  content,
+  type DerNode,
+  expectTag,
+  oid,
+  parseDer,
+  printableString,
+  readOid,
+  readString,
+  seq,
+  setOf,
+  Tag,
+  utf8String,
+  whole,
+} from './der.js';
+import { OID } from './oids.js';
+import type { DistinguishedName } from './types.js';
+
+type NameField = keyof DistinguishedName;
+
+/** Writing order, least specific first; each with its OID and RFC 4514 short name. */
+const FIELDS: readonly { field: NameField; oid: string; short: string }[] = [
+  { field: 'country', oid: OID.country, short: 'C' },
+  { field: 'state', oid: OID.state, short: 'ST' },
+  { field: 'locality', oid: OID.locality, short: 'L' },
+  { field: 'organization', oid: OID.organization, short: 'O' },
+  { field: 'organizationalUnit', oid: OID.organizationalUnit, short: 'OU' },
+  { field: 'commonName', oid: OID.commonName, short: 'CN' },
+];
+
+const BY_OID = new Map(FIELDS.map((f) => [f.oid, f]));
+
+/** Short names for attributes certloop does not map to a field but still renders readably. */
+const EXTRA_SHORT_NAMES: Readonly<Record<string, string>> = {
+  [OID.emailAddress]: 'emailAddress',
+  [OID.serialNumberAttr]: 'serialNumber',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '0.9.2342.19200300.100.1.1': 'UID',
+};
+
+/** Upper bounds from RFC 5280's ub-* values; longer input is refused rather than written. */
+const MAX_LENGTH: Readonly<Record<NameField, number>> = {
+  commonName: 64,
+  organization: 64,
+  organizationalUnit: 64,
+  country: 2,
+  state: 128,
+  locality: 128,
+};
+
+export interface DecodedName {
+  readonly dn: DistinguishedName;
+  /** RFC 4514 form, most specific RDN first (`CN=x, O=y`); empty string for an empty name. */
+  readonly text: string;
+  /** The Name exactly as encoded. */
+  readonly der: Uint8Array;
+}
+
+/** Encodes `dn` as a DER Name. Empty fields are left out; an empty `dn` gives the empty Name. */
+export function encodeName(dn: DistinguishedName): Uint8Array {
+  const rdns: Uint8Array[] = [];
+  for (const { field, oid: attrOid } of FIELDS) {
+    const value = dn[field];
+    if (value === undefined || value === '') continue;
+    if (typeof value !== 'string' || value.length > MAX_LENGTH[field]) {
+      throw new CertloopError(
+        'CERTLOOP_INVALID_ARGUMENT',
+        `name attribute ${field} is not a string of allowed length`,
+        {
+          details: { field, limit: MAX_LENGTH[field] },
+        },
+      );
+    }
+    if (field === 'country' && !/^[A-Za-z]{2}$/.test(value)) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'country must be a two-letter code', {
+        details: { field },
+      });
+    }
+    const encoded = field === 'country' ? printableString(value.toUpperCase()) : utf8String(value);
+    rdns.push(setOf(seq(oid(attrOid), encoded)));
+  }
+  return seq(...rdns);
+}
+
+/** RFC 4514 section 2.4 escaping. */
+function escapeValue(value: string): string {
+  let out = value.replace(/[\\"+,;<>]/g, (c) => `\\${c}`).replace(/\0/g, '\\00');
+  if (out.startsWith(' ') || out.startsWith('#')) out = `\\${out}`;
+  if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
+  return out;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/**
+ * Decodes a DER Name (a node of a larger structure, or standalone bytes). Unknown attribute types are kept in
+ * `text` as `oid=#hex`; when an attribute repeats, `dn` holds its first value and `text` all of them.
+ */
+export function decodeName(name: DerNode | Uint8Array): DecodedName {
+  const node = name instanceof Uint8Array ? parseDer(name) : name;
+  expectTag(node, Tag.SEQUENCE, 'Name');
+  const dn: Record<string, string> = {};
+  const rdnTexts: string[] = [];
+  for (const rdn of children(node)) {
+    const parts: string[] = [];
+    for (const atv of children(expectTag(rdn, Tag.SET, 'RelativeDistinguishedName'))) {
+      const [typeNode, valueNode] = children(expectTag(atv, Tag.SEQUENCE, 'AttributeTypeAndValue'));
+      const type = readOid(typeNode!);
+      if (!valueNode) throw new CertloopError('CERTLOOP_INVALID_DER', 'malformed DER: attribute without a value');
+      const known = BY_OID.get(type);
+      const short = known?.short ?? EXTRA_SHORT_NAMES[type];
+      let value: string | undefined;
+      try {
+        value = readString(valueNode);
+      } catch {
+        value = undefined;
+      }
+      if (known && value !== undefined && dn[known.field] === undefined) dn[known.field] = value;
+      parts.push(short && value !== undefined ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
+    }
+    rdnTexts.push(parts.join('+'));
+  }
+  return { dn, text: rdnTexts.reverse().join(', '), der: whole(node) };
+}
+
+/** True when the Name holds no RDN at all. */
+export function isEmptyName(name: DerNode | Uint8Array): boolean {
+  const node = name instanceof Uint8Array ? parseDer(name) : name;
+  return content(node).length === 0;
+}

@@ -1,3 +1,14 @@
+export { FileSecretStore, type FileSecretStoreOptions } from './file-store.js';
+export { MemorySecretStore } from './memory-store.js';
+export {
+  assertDataKey,
+  assertSecretInput,
+  assertSecretName,
+  isValidDataKey,
+  isValidSecretName,
+  MAX_SECRET_BYTES,
+  type NormalizedSecretInput,
+} from './names.js';
 export type {
   DeleteOptions,
   ListOptions,

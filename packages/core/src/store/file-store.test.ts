@@ -1,0 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeSecretStoreContract } from '../testing/index.js';
+import { FileSecretStore } from './file-store.js';
+
+describeSecretStoreContract('FileSecretStore', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'certloop-file-store-'));
+  return {
+    store: new FileSecretStore({ directory: join(directory, 'secrets') }),
+    cleanup: () => rm(directory, { recursive: true, force: true }),
+  };
+});

@@ -1,0 +1,160 @@
+/**
+ * `@certloop/core` FileSecretStore: a SecretStore on the local filesystem, in the layout of a Kubernetes Secret
+ * mounted into a pod (see file-layout.ts), so it reads a mounted Secret unchanged and a crash mid-write leaves
+ * the old or the new secret whole.
+ *
+ * Compare-and-swap holds across processes: every write takes the secret's lock (an in-process queue, then a
+ * lock file under `<directory>/.locks/`) around its read-compare-write. Reads take no lock. Key files are
+ * mode 0600 and directories 0700.
+ */
+import type { Dirent } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Clock, systemClock } from '../clock/clock.js';
+import { CertloopError, throwIfAborted } from '../errors.js';
+import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
+import { readDataVersion, readSecretDirectory } from './file-layout.js';
+import { acquireFileLock } from './file-lock.js';
+import { removeSecretDirectory, sweepDeletedLeftovers, writeSecretDirectory } from './file-writer.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { assertSecretInput, assertSecretName, isValidSecretName } from './names.js';
+import { checkExpectedVersion, matchesLabelSelector, secretFromInput, sortByName } from './secret-utils.js';
+import type {
+  DeleteOptions,
+  ListOptions,
+  PutOptions,
+  Secret,
+  SecretInput,
+  SecretStore,
+  StoreCallOptions,
+} from './types.js';
+
+export interface FileSecretStoreOptions {
+  /** The directory holding one directory per secret; created (mode 0700) on the first write. */
+  readonly directory: string;
+  /** Time for data directory names, lock ages and waits (default `systemClock`). */
+  readonly clock?: Clock;
+  /** How long a write waits for another process's lock before `CERTLOOP_LOCK_TIMEOUT` (default 10 s). */
+  readonly lockTimeoutMs?: number;
+  /**
+   * Age after which a lock is taken as abandoned even though its holder may live (default 30 s). A lock whose
+   * holder pid is dead on this host is broken at once. Keep it far above the longest write.
+   */
+  readonly staleLockMs?: number;
+}
+
+export class FileSecretStore implements SecretStore {
+  /** The store's directory, as an absolute path. */
+  readonly directory: string;
+  readonly #clock: Clock;
+  readonly #lockTimeoutMs: number;
+  readonly #staleLockMs: number;
+  readonly #writers = new KeyedMutex();
+
+  constructor(options: FileSecretStoreOptions) {
+    if (typeof options?.directory !== 'string' || options.directory.length === 0) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'FileSecretStore needs a directory');
+    }
+    this.directory = resolve(options.directory);
+    this.#clock = options.clock ?? systemClock;
+    this.#lockTimeoutMs = positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs');
+    this.#staleLockMs = positive(options.staleLockMs, 30_000, 'staleLockMs');
+  }
+
+  async get(name: string, options: StoreCallOptions = {}): Promise<Secret | undefined> {
+    assertSecretName(name);
+    throwIfAborted(options.signal);
+    const secretDir = join(this.directory, name);
+    try {
+      return await readSecretDirectory(secretDir, name);
+    } catch (err) {
+      throw toStoreIoError(err, 'get', secretDir);
+    }
+  }
+
+  async put(name: string, input: SecretInput, options: PutOptions = {}): Promise<Secret> {
+    assertSecretName(name);
+    const normalized = assertSecretInput(input);
+    const { signal, expectedVersion } = options;
+    const secretDir = join(this.directory, name);
+    return this.#locked(name, signal, async () => {
+      // an unconditional write does not read first, so it can also replace a corrupt layout
+      if (expectedVersion !== undefined) {
+        const current = await readDataVersion(secretDir);
+        checkExpectedVersion(name, current === null ? undefined : { version: current }, expectedVersion);
+      }
+      const version = await writeSecretDirectory({ secretDir, input: normalized, clock: this.#clock, signal });
+      return secretFromInput(name, normalized, version);
+    });
+  }
+
+  async delete(name: string, options: DeleteOptions = {}): Promise<boolean> {
+    assertSecretName(name);
+    const { signal, expectedVersion } = options;
+    return this.#locked(name, signal, async () => {
+      const current = await readDataVersion(join(this.directory, name));
+      // a missing secret is already deleted, whatever version the caller last saw
+      if (current === null) return false;
+      checkExpectedVersion(name, { version: current }, expectedVersion);
+      throwIfAborted(signal);
+      await removeSecretDirectory(this.directory, name);
+      await sweepDeletedLeftovers(this.directory);
+      return true;
+    });
+  }
+
+  /** Secrets sorted by name; hidden entries and entries that are not secret directories are skipped. */
+  async list(options: ListOptions = {}): Promise<Secret[]> {
+    throwIfAborted(options.signal);
+    let entries: Dirent[];
+    try {
+      entries = await readdir(this.directory, { withFileTypes: true });
+    } catch (err) {
+      if (hasErrno(err, 'ENOENT')) return [];
+      throw toStoreIoError(err, 'list', this.directory);
+    }
+    const found: Secret[] = [];
+    for (const entry of entries) {
+      if (!isValidSecretName(entry.name) || !(entry.isDirectory() || entry.isSymbolicLink())) continue;
+      throwIfAborted(options.signal);
+      const secret = await this.get(entry.name);
+      if (secret && matchesLabelSelector(secret.labels, options.labelSelector)) found.push(secret);
+    }
+    return sortByName(found);
+  }
+
+  /** Runs `work` holding the secret's lock: first against writers in this process, then against other processes. */
+  async #locked<T>(name: string, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const releaseLocal = await this.#writers.acquire(name, signal);
+    try {
+      const releaseFile = await acquireFileLock(name, {
+        locksDir: join(this.directory, '.locks'),
+        clock: this.#clock,
+        timeoutMs: this.#lockTimeoutMs,
+        staleMs: this.#staleLockMs,
+        signal,
+      });
+      try {
+        throwIfAborted(signal);
+        return await work();
+      } finally {
+        // a lock we cannot remove goes stale and is broken by the next writer; the write itself stands
+        await releaseFile().catch(() => undefined);
+      }
+    } catch (err) {
+      throw toStoreIoError(err, 'write', join(this.directory, name));
+    } finally {
+      releaseLocal();
+    }
+  }
+}
+
+function positive(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new CertloopError('CERTLOOP_INVALID_CONFIG', `FileSecretStore ${option} must be a positive number`, {
+      details: { [option]: value },
+    });
+  }
+  return value;
+}

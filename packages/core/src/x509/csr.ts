@@ -1,0 +1,250 @@
+/**
+ * `@certloop/core` certificate signing requests (PKCS#10, RFC 2986): create, parse and verify.
+ *
+ * A CSR carries its subject alternative names (and any other requested extension) in an extensionRequest
+ * attribute. Parsing is bounded and strict; `verifyCsr` checks the signature, the proof that the requester holds
+ * the private key.
+ */
+import { CertloopError } from '../errors.js';
+import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
+import {
+  bitString,
+  children,
+  content,
+  contextTag,
+  type DerNode,
+  expectTag,
+  oid,
+  parseDer,
+  readBitString,
+  readBoolean,
+  readOid,
+  readSmallInteger,
+  seq,
+  setOf,
+  smallInteger,
+  Tag,
+  whole,
+} from './der.js';
+import { extension, subjectAltNameValue } from './extensions-writer.js';
+import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
+import { loadPrivateKey } from './keys.js';
+import { decodeName, encodeName } from './name.js';
+import { OID } from './oids.js';
+import { pemDecode, pemEncode } from './pem.js';
+import { decodeSignatureAlgorithm, signData, verifySignature } from './signature.js';
+import { describePublicKey } from './spki.js';
+import type { DistinguishedName, PublicKeyInfo, SubjectAltNames } from './types.js';
+
+/** Bounds checked before a CSR is parsed. */
+export const CSR_LIMITS = { maxPemBytes: 32 * 1024, maxDerBytes: 16 * 1024 } as const;
+
+const CSR_LABELS = ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'] as const;
+
+export interface RequestedExtension {
+  readonly oid: string;
+  readonly critical: boolean;
+  /** The extnValue's content (the extension's own DER). */
+  readonly valueDer: Uint8Array;
+}
+
+export interface CreateCsrRequest {
+  /** PKCS#8, PKCS#1 or SEC1 PEM. */
+  readonly privateKeyPem: string;
+  readonly subject: DistinguishedName;
+  readonly dnsNames?: readonly string[] | undefined;
+  readonly ipAddresses?: readonly string[] | undefined;
+  readonly uris?: readonly string[] | undefined;
+  readonly emails?: readonly string[] | undefined;
+  /** Further extensions to request, after subjectAltName. */
+  readonly extensions?: readonly RequestedExtension[] | undefined;
+  readonly engine?: CryptoEngine | undefined;
+}
+
+/** Creates and signs a PKCS#10 CSR. */
+export async function createCsr(request: CreateCsrRequest): Promise<{ csrPem: string; csrDer: Uint8Array }> {
+  const engine = request.engine ?? nodeCryptoEngine;
+  const key = loadPrivateKey(request.privateKeyPem);
+  const sans = {
+    dnsNames: request.dnsNames ?? [],
+    ipAddresses: request.ipAddresses ?? [],
+    uris: request.uris ?? [],
+    emails: request.emails ?? [],
+  };
+  const extensions: Uint8Array[] = [];
+  if (!isEmptyAltNames(sans)) extensions.push(extension(OID.subjectAltName, false, subjectAltNameValue(sans)));
+  for (const ext of request.extensions ?? []) extensions.push(extension(ext.oid, ext.critical, ext.valueDer));
+  const attributes = extensions.length ? [seq(oid(OID.extensionRequest), setOf(seq(...extensions)))] : [];
+  const info = seq(smallInteger(0), encodeName(request.subject), key.spkiDer, contextTag(0, true, ...attributes));
+  const signingKey = await engine.importPrivateKey(key.pkcs8Der, key.info);
+  const { signature, algorithm } = await signData({ key: signingKey, data: info, engine });
+  const csrDer = seq(info, algorithm.der, bitString(signature));
+  return { csrPem: pemEncode('CERTIFICATE REQUEST', csrDer), csrDer };
+}
+
+export interface ParsedCsr {
+  readonly subject: DistinguishedName;
+  /** RFC 4514 text, most specific first. */
+  readonly subjectText: string;
+  readonly sans: SubjectAltNames;
+  readonly publicKey: PublicKeyInfo;
+  readonly publicKeyPem: string;
+  readonly requestedExtensions: readonly RequestedExtension[];
+  /** Present when the CSR requests basicConstraints. */
+  readonly basicConstraints?: { readonly ca: boolean; readonly pathLength?: number };
+  /** OpenSSL-style name, e.g. `ecdsa-with-SHA256`. */
+  readonly signatureAlgorithm: string;
+}
+
+/** Internal: the parsed CSR plus the raw parts issuance and verification need. */
+export interface DecodedCsr extends ParsedCsr {
+  readonly der: Uint8Array;
+  readonly infoDer: Uint8Array;
+  readonly subjectDer: Uint8Array;
+  readonly spkiDer: Uint8Array;
+  readonly signatureAlgorithmNode: DerNode;
+  readonly signature: Uint8Array;
+}
+
+function invalidCsr(message: string, cause?: unknown): never {
+  throw new CertloopError('CERTLOOP_CSR_INVALID', `invalid CSR: ${message}`, cause === undefined ? {} : { cause });
+}
+
+function decodeRequestedExtensions(attributes: DerNode | undefined): RequestedExtension[] {
+  const out: RequestedExtension[] = [];
+  if (!attributes) return out;
+  if (attributes.tag !== 0xa0) invalidCsr('attributes must be [0]');
+  for (const attribute of children(attributes)) {
+    const [typeNode, values] = children(expectTag(attribute, Tag.SEQUENCE, 'Attribute'));
+    if (readOid(typeNode!) !== OID.extensionRequest) continue;
+    const valueList = children(expectTag(values, Tag.SET, 'attribute values'));
+    if (valueList.length !== 1) invalidCsr('extensionRequest must hold one value');
+    for (const ext of children(expectTag(valueList[0], Tag.SEQUENCE, 'Extensions'))) {
+      const parts = children(expectTag(ext, Tag.SEQUENCE, 'Extension'));
+      const extOid = readOid(parts[0]!);
+      let critical = false;
+      let index = 1;
+      if (parts[index]?.tag === Tag.BOOLEAN) critical = readBoolean(parts[index++]!);
+      const value = expectTag(parts[index], Tag.OCTET_STRING, 'extnValue');
+      if (index + 1 !== parts.length) invalidCsr('extension has extra fields');
+      if (out.some((e) => e.oid === extOid)) invalidCsr(`extension ${extOid} requested twice`);
+      out.push({ oid: extOid, critical, valueDer: content(value) });
+    }
+  }
+  return out;
+}
+
+function decodeBasicConstraintsValue(value: Uint8Array): { ca: boolean; pathLength?: number } {
+  const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'BasicConstraints'));
+  let i = 0;
+  const ca = fields[i]?.tag === Tag.BOOLEAN ? readBoolean(fields[i++]!) : false;
+  const pathLength = fields[i]?.tag === Tag.INTEGER ? readSmallInteger(fields[i++]!) : undefined;
+  if (i !== fields.length) invalidCsr('basicConstraints has extra fields');
+  return pathLength === undefined ? { ca } : { ca, pathLength };
+}
+
+/** Parses DER (internal; bounds already checked by the caller). */
+export function decodeCsr(der: Uint8Array): DecodedCsr {
+  if (der.length > CSR_LIMITS.maxDerBytes) {
+    throw new CertloopError(
+      'CERTLOOP_INPUT_TOO_LARGE',
+      `CSR of ${der.length} bytes exceeds ${CSR_LIMITS.maxDerBytes}`,
+      {
+        details: { size: der.length, limit: CSR_LIMITS.maxDerBytes },
+      },
+    );
+  }
+  try {
+    const [infoNode, algNode, sigNode, extra] = children(
+      expectTag(parseDer(der), Tag.SEQUENCE, 'CertificationRequest'),
+    );
+    if (extra) invalidCsr('trailing fields');
+    const [version, subject, spki, attributes, more] = children(
+      expectTag(infoNode, Tag.SEQUENCE, 'CertificationRequestInfo'),
+    );
+    if (more) invalidCsr('trailing fields in CertificationRequestInfo');
+    if (readSmallInteger(version!) !== 0) invalidCsr('unsupported version');
+    const name = decodeName(expectTag(subject, Tag.SEQUENCE, 'subject'));
+    const spkiNode = expectTag(spki, Tag.SEQUENCE, 'subjectPKInfo');
+    const spkiDer = whole(spkiNode);
+    const signatureAlgorithm = decodeSignatureAlgorithm(expectTag(algNode, Tag.SEQUENCE, 'signatureAlgorithm'));
+    const { bytes: signature, unusedBits } = readBitString(expectTag(sigNode, Tag.BIT_STRING, 'signature'));
+    if (unusedBits !== 0) invalidCsr('signature has unused bits');
+    const requestedExtensions = decodeRequestedExtensions(attributes);
+    const sanExt = requestedExtensions.find((e) => e.oid === OID.subjectAltName);
+    const { otherCount: _skipped, ...sans } = sanExt
+      ? decodeGeneralNames(sanExt.valueDer)
+      : { dnsNames: [], ipAddresses: [], uris: [], emails: [], otherCount: 0 };
+    const bcExt = requestedExtensions.find((e) => e.oid === OID.basicConstraints);
+    return {
+      subject: name.dn,
+      subjectText: name.text,
+      sans,
+      publicKey: describePublicKey(spkiDer),
+      publicKeyPem: pemEncode('PUBLIC KEY', spkiDer),
+      requestedExtensions,
+      ...(bcExt ? { basicConstraints: decodeBasicConstraintsValue(bcExt.valueDer) } : {}),
+      signatureAlgorithm: signatureAlgorithm.name,
+      der,
+      infoDer: whole(infoNode!),
+      subjectDer: name.der,
+      spkiDer,
+      signatureAlgorithmNode: algNode!,
+      signature,
+    };
+  } catch (err) {
+    if (err instanceof CertloopError && err.code !== 'CERTLOOP_INVALID_DER') throw err;
+    return invalidCsr('malformed structure', err);
+  }
+}
+
+export interface CsrBounds {
+  /** Largest PEM accepted, in bytes (default {@link CSR_LIMITS}.maxPemBytes). */
+  readonly maxBytes?: number;
+}
+
+/** Internal: bounded PEM decode then {@link decodeCsr}. */
+export function readCsrPem(pem: string, bounds: CsrBounds = {}): DecodedCsr {
+  const block = pemDecode(pem, CSR_LABELS, { maxBytes: bounds.maxBytes ?? CSR_LIMITS.maxPemBytes });
+  return decodeCsr(block.der);
+}
+
+/** Parses a CSR PEM (without checking its signature: see {@link verifyCsr}). */
+export function parseCsr(pem: string, bounds: CsrBounds = {}): ParsedCsr {
+  const {
+    der: _der,
+    infoDer: _i,
+    subjectDer: _s,
+    spkiDer: _k,
+    signatureAlgorithmNode: _a,
+    signature: _g,
+    ...parsed
+  } = readCsrPem(pem, bounds);
+  return parsed;
+}
+
+/** Internal: verifies an already decoded CSR's signature; throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */
+export async function verifyDecodedCsr(csr: DecodedCsr, engine: CryptoEngine = nodeCryptoEngine): Promise<true> {
+  let ok: boolean;
+  try {
+    ok = await verifySignature({
+      spkiDer: csr.spkiDer,
+      algorithmDer: csr.signatureAlgorithmNode,
+      data: csr.infoDer,
+      signature: csr.signature,
+      engine,
+    });
+  } catch (err) {
+    throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature could not be checked', { cause: err });
+  }
+  if (!ok) throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature does not verify');
+  return true;
+}
+
+/** Checks the CSR's signature (proof of possession): resolves `true` or throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */
+export async function verifyCsr(
+  pem: string,
+  options: CsrBounds & { readonly engine?: CryptoEngine | undefined } = {},
+): Promise<true> {
+  return verifyDecodedCsr(readCsrPem(pem, options), options.engine);
+}

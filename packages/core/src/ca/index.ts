@@ -1,4 +1,16 @@
 export {
+  LocalCertificateAuthority,
+  type LocalCertificateAuthorityOptions,
+  type LocalIssueRequest,
+} from './local-ca.js';
+export {
+  DEFAULT_ISSUANCE_POLICY,
+  type IssuancePolicy,
+  type IssuancePolicyInput,
+  type PolicyKeyType,
+  resolveIssuancePolicy,
+} from './policy.js';
+export {
   type CaCallOptions,
   type CertificateAuthority,
   type CertificateProfile,

@@ -1,4 +1,49 @@
-export {};
 export { type ChainValidationResult, type ValidateChainOptions, validateChain } from './chain.js';
+export {
+  type CryptoEngine,
+  createWebCryptoEngine,
+  type EngineKey,
+  type EngineKeyPair,
+  type EngineSignRequest,
+  type EngineVerifyRequest,
+  type HashName,
+  nodeCryptoEngine,
+  type WebCryptoLike,
+} from './crypto-engine.js';
+export {
+  type CreateCsrRequest,
+  CSR_LIMITS,
+  createCsr,
+  type ParsedCsr,
+  parseCsr,
+  type RequestedExtension,
+  verifyCsr,
+} from './csr.js';
+export { decodeGeneralNames, encodeGeneralNames } from './general-names.js';
 export { type InspectedCertificate, inspectCertificate, inspectCertificates } from './inspect.js';
 export { privateKeyMatchesCertificate } from './key-match.js';
+export { type GenerateKeyPairRequest, generateKeyPair, type ImportedPrivateKey, importPrivateKey } from './keys.js';
+export { type DecodedName, decodeName, encodeName } from './name.js';
+export {
+  joinPemBundle,
+  PEM_LIMITS,
+  type PemBlock,
+  type PemBounds,
+  pemDecode,
+  pemEncode,
+  pemSplit,
+  splitPemBundle,
+} from './pem.js';
+export { type CreateSelfSignedCaRequest, createSelfSignedCa, type SelfSignedCa } from './self-signed.js';
+export { describePublicKey } from './spki.js';
+export {
+  type DistinguishedName,
+  type ExtKeyUsageName,
+  KEY_ALGORITHMS,
+  KEY_USAGE_BITS,
+  type KeyAlgorithm,
+  type KeyPair,
+  type KeyUsageName,
+  type PublicKeyInfo,
+  type SubjectAltNames,
+} from './types.js';

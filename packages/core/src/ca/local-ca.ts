@@ -1,0 +1,256 @@
+/**
+ * `@certloop/core` LocalCertificateAuthority: a CA whose certificate and key are in this process.
+ *
+ * It signs CSRs (checking proof of possession, identity binding and its {@link IssuancePolicy}) and issues key
+ * pairs it generates itself. The issuer's name, key identifier and imported key are prepared once, so each
+ * issuance costs about one signature verification plus one signature.
+ */
+import { type Clock, systemClock } from '../clock/index.js';
+import { CertloopError, throwIfAborted } from '../errors.js';
+import {
+  buildCertificate,
+  type PreparedIssuer,
+  prepareIssuer,
+  profileExtensions,
+  randomSerialNumber,
+  serialHex,
+  wholeSeconds,
+} from '../x509/certificate-builder.js';
+import type { CryptoEngine } from '../x509/crypto-engine.js';
+import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
+import { keyIdentifier } from '../x509/extensions-writer.js';
+import { isEmptyAltNames } from '../x509/general-names.js';
+import { generateKeyPair } from '../x509/keys.js';
+import { encodeName } from '../x509/name.js';
+import type { KeyAlgorithm } from '../x509/types.js';
+import { type CaMaterial, loadCaMaterial } from './ca-material.js';
+import { checkIdentityBinding } from './identity-binding.js';
+import {
+  checkKeyPolicy,
+  checkNamePolicy,
+  type IssuancePolicyInput,
+  type ResolvedPolicy,
+  resolveIssuancePolicy,
+} from './policy.js';
+import type { CaCallOptions, CertificateProfile, KeyIssuingAuthority, SignRequest, SignResult } from './types.js';
+
+export interface LocalCertificateAuthorityOptions {
+  /** The CA certificate, PEM; may be followed by its own chain. */
+  readonly certificatePem: string;
+  /** The CA's private key: PKCS#8, PKCS#1 or SEC1 PEM. */
+  readonly privateKeyPem: string;
+  /** Intermediates above this CA, issuer first (roots are dropped from what `sign` returns). */
+  readonly chainPem?: string | undefined;
+  /** The roots relying parties trust, returned by `trustBundle()` and in every `SignResult`. */
+  readonly trustBundlePem: string;
+  readonly policy?: IssuancePolicyInput | undefined;
+  readonly clock?: Clock | undefined;
+  readonly engine?: CryptoEngine | undefined;
+  /** Key algorithm `issue` generates when the request names none. Default ECDSA-P256. */
+  readonly issueKeyAlgorithm?: KeyAlgorithm | undefined;
+}
+
+export type LocalIssueRequest = Parameters<KeyIssuingAuthority['issue']>[0] & {
+  readonly ipAddresses?: readonly string[];
+  readonly uris?: readonly string[];
+  readonly keyAlgorithm?: KeyAlgorithm;
+};
+
+const PROFILES: readonly CertificateProfile[] = ['server', 'client', 'server+client', 'intermediate'];
+
+function rejectProfile(message: string, details?: Record<string, unknown>): never {
+  throw new CertloopError('CERTLOOP_POLICY_PROFILE_REJECTED', message, details ? { details } : {});
+}
+
+/**
+ * Contract: as {@link KeyIssuingAuthority}. `sign` is safe for concurrent use and shares nothing mutable between
+ * calls except the issuer's prepared key. The chain it returns is what a TLS peer sends after the leaf: this CA's
+ * certificate and its `chainPem`, issuer first, without self-signed roots or certificates already in the trust
+ * bundle (so a root CA signing directly returns an empty chain).
+ */
+export class LocalCertificateAuthority implements KeyIssuingAuthority {
+  readonly #material: CaMaterial;
+  readonly #policy: ResolvedPolicy;
+  readonly #clock: Clock;
+  readonly #engine: CryptoEngine | undefined;
+  readonly #issueKeyAlgorithm: KeyAlgorithm;
+  #issuer: Promise<PreparedIssuer> | undefined;
+
+  constructor(options: LocalCertificateAuthorityOptions) {
+    this.#material = loadCaMaterial(options);
+    this.#policy = resolveIssuancePolicy(options.policy);
+    this.#clock = options.clock ?? systemClock;
+    this.#engine = options.engine;
+    this.#issueKeyAlgorithm = options.issueKeyAlgorithm ?? 'ECDSA-P256';
+  }
+
+  /** The policy in force, defaults filled in. */
+  get policy(): ResolvedPolicy {
+    return this.#policy;
+  }
+
+  /** This CA's certificate, PEM. */
+  get certificatePem(): string {
+    return this.#material.certificatePem;
+  }
+
+  get notAfter(): Date {
+    return this.#material.certificate.notAfter;
+  }
+
+  async trustBundle(options: CaCallOptions = {}): Promise<string> {
+    throwIfAborted(options.signal);
+    return this.#material.trustBundlePem;
+  }
+
+  async sign(request: SignRequest, options: CaCallOptions = {}): Promise<SignResult> {
+    throwIfAborted(options.signal);
+    const policy = this.#policy;
+    if (!PROFILES.includes(request.profile)) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'unknown certificate profile', {
+        details: { profile: request.profile },
+      });
+    }
+    if (!policy.allowedProfiles.includes(request.profile)) {
+      rejectProfile('this CA does not issue that profile', { profile: request.profile });
+    }
+    const csr = this.#readCsr(request.csrPem);
+    checkKeyPolicy(policy, csr.publicKey);
+    const pathLength = this.#checkProfile(request, csr);
+    checkNamePolicy(policy, csr.sans);
+    if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
+    const validity = this.#validity(request);
+    await verifyDecodedCsr(csr, this.#engine);
+    throwIfAborted(options.signal);
+    const issuer = await this.#prepared();
+    const isCa = request.profile === 'intermediate';
+    let subjectDer: Uint8Array;
+    try {
+      subjectDer = encodeName(csr.subject);
+    } catch (err) {
+      throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR subject cannot be issued', { cause: err });
+    }
+    const subjectEmpty = subjectDer.length === 2;
+    const serialNumber = randomSerialNumber();
+    const { pem } = await buildCertificate(issuer, {
+      serialNumber,
+      ...validity,
+      subjectDer,
+      spkiDer: csr.spkiDer,
+      extensions: profileExtensions({
+        profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
+        subjectKey: csr.publicKey,
+        subjectKeyIdentifier: keyIdentifier(csr.spkiDer),
+        authorityKeyIdentifier: this.#material.keyIdentifier,
+        sans: isCa ? undefined : csr.sans,
+        subjectEmpty,
+        pathLength,
+      }),
+    });
+    return {
+      certificatePem: pem,
+      chainPem: this.#material.chainPem,
+      trustBundlePem: this.#material.trustBundlePem,
+      notBefore: validity.notBefore,
+      notAfter: validity.notAfter,
+      serialNumber: serialHex(serialNumber),
+    };
+  }
+
+  /** Generates a key pair (default {@link LocalCertificateAuthorityOptions.issueKeyAlgorithm}), then signs it. */
+  async issue(
+    request: LocalIssueRequest,
+    options: CaCallOptions = {},
+  ): Promise<SignResult & { readonly privateKeyPem: string }> {
+    throwIfAborted(options.signal);
+    const { commonName, dnsNames, ipAddresses, uris, keyAlgorithm, ...rest } = request;
+    const keyPair = await generateKeyPair({ algorithm: keyAlgorithm ?? this.#issueKeyAlgorithm, engine: this.#engine });
+    const { csrPem } = await createCsr({
+      privateKeyPem: keyPair.privateKeyPem,
+      subject: { commonName },
+      dnsNames,
+      ipAddresses,
+      uris,
+      engine: this.#engine,
+    });
+    const result = await this.sign({ ...rest, csrPem }, options);
+    return { ...result, privateKeyPem: keyPair.privateKeyPem };
+  }
+
+  #readCsr(csrPem: string): DecodedCsr {
+    try {
+      return readCsrPem(csrPem, { maxBytes: this.#policy.maxCsrBytes });
+    } catch (err) {
+      if (err instanceof CertloopError && err.code === 'CERTLOOP_UNSUPPORTED_ALGORITHM') {
+        throw new CertloopError('CERTLOOP_POLICY_KEY_REJECTED', 'the CSR uses an algorithm this CA does not accept', {
+          cause: err,
+          ...(err.details ? { details: err.details } : {}),
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Checks the profile against the CSR and this CA; gives the pathLenConstraint for an intermediate. */
+  #checkProfile(request: SignRequest, csr: DecodedCsr): number | undefined {
+    if (request.profile !== 'intermediate') {
+      if (csr.basicConstraints?.ca) rejectProfile('the CSR asks for CA:TRUE under a leaf profile');
+      if (!csr.subject.commonName && isEmptyAltNames(csr.sans)) {
+        throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR names no subject and no subject alternative name');
+      }
+      return undefined;
+    }
+    if (!csr.subject.commonName) throw new CertloopError('CERTLOOP_CSR_INVALID', 'an intermediate CA needs a CN');
+    const own = this.#material.pathLength;
+    if (own === 0) rejectProfile('this CA has pathLen 0 and cannot issue intermediates');
+    const pathLength = request.pathLength ?? 0;
+    if (!Number.isSafeInteger(pathLength) || pathLength < 0) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'pathLength must be a non-negative integer');
+    }
+    if (own !== undefined && pathLength > own - 1) {
+      rejectProfile('the requested pathLength does not fit under this CA', { pathLength, caPathLength: own });
+    }
+    return pathLength;
+  }
+
+  #validity(request: SignRequest): { notBefore: Date; notAfter: Date } {
+    const policy = this.#policy;
+    const lifetime = request.lifetimeSeconds;
+    if (typeof lifetime !== 'number' || !Number.isFinite(lifetime) || lifetime < 1) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'lifetimeSeconds must be a positive number', {
+        details: { lifetimeSeconds: lifetime },
+      });
+    }
+    const max = policy.maxLifetimeSeconds[request.profile];
+    if (lifetime > max) {
+      throw new CertloopError('CERTLOOP_POLICY_LIFETIME_EXCEEDED', 'the requested lifetime exceeds the policy', {
+        details: { lifetimeSeconds: lifetime, maxLifetimeSeconds: max, profile: request.profile },
+      });
+    }
+    const ca = this.#material.certificate;
+    const now = wholeSeconds(this.#clock.now());
+    const earliest = Math.max(now.getTime() - policy.backdateSeconds * 1000, ca.notBefore.getTime());
+    const notBefore = new Date(earliest);
+    let notAfter = new Date(now.getTime() + Math.floor(lifetime) * 1000);
+    if (notAfter.getTime() > ca.notAfter.getTime()) {
+      if (policy.beyondCaNotAfter === 'error' || now.getTime() >= ca.notAfter.getTime()) {
+        throw new CertloopError('CERTLOOP_CA_EXPIRES_TOO_SOON', 'the certificate would outlive the CA', {
+          details: { requestedNotAfter: notAfter.toISOString(), caNotAfter: ca.notAfter.toISOString() },
+        });
+      }
+      notAfter = ca.notAfter;
+    }
+    return { notBefore, notAfter };
+  }
+
+  #prepared(): Promise<PreparedIssuer> {
+    this.#issuer ??= prepareIssuer({
+      nameDer: this.#material.certificate.subjectDer,
+      keyIdentifier: this.#material.keyIdentifier,
+      pkcs8Der: this.#material.key.pkcs8Der,
+      info: this.#material.key.info,
+      engine: this.#engine,
+    });
+    return this.#issuer;
+  }
+}

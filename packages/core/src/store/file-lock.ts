@@ -9,7 +9,7 @@
  * token, so two waiters never both break it, nor break the fresh lock that replaced it.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, sleep } from '../clock/clock.js';
@@ -44,24 +44,31 @@ export async function acquireFileLock(name: string, options: FileLockOptions): P
   const lockPath = join(options.locksDir, name);
   const started = clock.now().getTime();
   let delay = FIRST_RETRY_MS;
-  for (;;) {
-    throwIfAborted(signal);
-    const record = newRecord(clock);
-    if (await tryCreate(lockPath, record, options.locksDir)) return () => releaseFileLock(lockPath, record.token);
-    const holder = await readRecord(lockPath);
-    if (holder === 'missing') continue; // released meanwhile: try again at once
-    if (isStale(holder, options)) {
-      await breakStaleLock(name, lockPath, holder, options);
-      continue;
+  let keepAlive: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      throwIfAborted(signal);
+      const record = newRecord(clock);
+      if (await tryCreate(lockPath, record, options.locksDir)) return () => releaseFileLock(lockPath, record.token);
+      const holder = await readRecord(lockPath);
+      if (holder === 'missing') continue; // released meanwhile: try again at once
+      if (isStale(holder, options)) {
+        await breakStaleLock(name, lockPath, holder, options);
+        continue;
+      }
+      if (clock.now().getTime() - started >= options.timeoutMs) {
+        throw new CertloopError('CERTLOOP_LOCK_TIMEOUT', `file store: lock for secret ${name} is held`, {
+          details: holderDetails(lockPath, holder),
+        });
+      }
+      // clock timers do not keep the process alive; a pending lock wait must, like pending I/O does
+      keepAlive ??= setInterval(() => undefined, 1 << 30);
+      // jitter keeps waiting processes from retrying in lockstep
+      await sleep(clock, delay * (0.5 + Math.random()), signal);
+      delay = Math.min(delay * 2, MAX_RETRY_MS);
     }
-    if (clock.now().getTime() - started >= options.timeoutMs) {
-      throw new CertloopError('CERTLOOP_LOCK_TIMEOUT', `file store: lock for secret ${name} is held`, {
-        details: holderDetails(lockPath, holder),
-      });
-    }
-    // jitter keeps waiting processes from retrying in lockstep
-    await sleep(clock, delay * (0.5 + Math.random()), signal);
-    delay = Math.min(delay * 2, MAX_RETRY_MS);
+  } finally {
+    if (keepAlive) clearInterval(keepAlive);
   }
 }
 
@@ -87,15 +94,20 @@ function newRecord(clock: Clock): LockRecord {
 /** Creates the lock file whole and exclusively; false when it already exists. */
 async function tryCreate(lockPath: string, record: LockRecord, locksDir: string): Promise<boolean> {
   const tmp = join(locksDir, `.tmp.${record.token}`);
+  const create = async () => {
+    await writeFile(tmp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+    await link(tmp, lockPath);
+  };
   try {
     try {
-      await writeFile(tmp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+      await create();
     } catch (err) {
       if (!hasErrno(err, 'ENOENT')) throw err;
+      // first lock in this directory: make `.locks` (and `.locks/.break`) and try once more
       await mkdir(join(locksDir, BREAKERS_DIR), { recursive: true, mode: 0o700 });
-      await writeFile(tmp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+      await rm(tmp, { force: true });
+      await create();
     }
-    await link(tmp, lockPath);
     return true;
   } catch (err) {
     if (hasErrno(err, 'EEXIST')) return false;
@@ -175,9 +187,23 @@ async function breakStaleLock(
         current !== 'unreadable' &&
         observed !== 'unreadable' &&
         current.token === observed.token);
-    if (same) await rm(lockPath, { force: true });
+    if (same) {
+      await rm(lockPath, { force: true });
+      await sweepAbandonedTemporaries(options);
+    }
   } finally {
     await releaseFileLock(breakerPath, breaker.token);
+  }
+}
+
+/** Removes temporary lock records left by holders that died between writing and linking them. */
+async function sweepAbandonedTemporaries(options: FileLockOptions): Promise<void> {
+  const entries = await readdir(options.locksDir).catch(() => [] as string[]);
+  for (const entry of entries.filter((name) => name.startsWith('.tmp.'))) {
+    const path = join(options.locksDir, entry);
+    const record = await readRecord(path).catch(() => 'missing' as const);
+    // an unreadable one may be being written right now: only judge complete records
+    if (record !== 'missing' && record !== 'unreadable' && isStale(record, options)) await rm(path, { force: true });
   }
 }
 

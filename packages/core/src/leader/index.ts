@@ -1,3 +1,4 @@
+export { FileLeaseElector, type FileLeaseElectorOptions } from './file-lease-elector.js';
 export {
   InProcessLeaderElector,
   type InProcessLeaderElectorOptions,

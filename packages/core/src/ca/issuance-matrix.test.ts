@@ -91,7 +91,7 @@ beforeAll(async () => {
   const generated = await Promise.all(
     ALGORITHMS.map((algorithm) => Promise.all([0, 1, 2, 3].map(() => generateKeyPair({ algorithm })))),
   );
-  ALGORITHMS.forEach((algorithm, i) => keys.set(algorithm, generated[i]!));
+  for (const [i, algorithm] of ALGORITHMS.entries()) keys.set(algorithm, generated[i]!);
   const pki = await createTestPki('ECDSA-P256');
   const client = await issueLeaf(pki.intermediateCa, {
     algorithm: 'ECDSA-P256',

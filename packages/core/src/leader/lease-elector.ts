@@ -6,6 +6,9 @@
  * last successful one, or at once when the lease is seen held by someone else. Expiry of another holder's lease is
  * judged from the local time this elector first saw the current record, never from the record's times, so clock
  * skew between replicas cannot make two leaders; the lock's compare-and-swap fences concurrent takeovers.
+ * Departures from client-go, all toward safety: the renew deadline counts from the start of the last successful
+ * write (client-go counts from the start of the renew round, up to RetryPeriod later); the record's
+ * `leaseDurationSeconds` is the lease rounded up to whole seconds (client-go truncates).
  */
 import { type Clock, sleep, systemClock, type TimerHandle } from '../clock/clock.js';
 import { CertloopError } from '../errors.js';

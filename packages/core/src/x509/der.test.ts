@@ -161,10 +161,10 @@ describe('malformed DER is refused with CERTLOOP_INVALID_DER', () => {
     expect(read).toThrowError(invalidDer);
   });
 
-  it('deep nonsense: 20,000 nested SEQUENCEs are walked without recursion and a broken core is found', () => {
+  it('deep nonsense: 5,000 nested SEQUENCEs are walked without recursion and a broken core is found', () => {
     let der: Uint8Array = bytes(0x04, 0x03, 1);
     // The innermost element lies about its length; every wrapper is well formed around it.
-    for (let i = 0; i < 20_000; i++) der = seq(der);
+    for (let i = 0; i < 5_000; i++) der = seq(der);
     expect(() => walk(parseDer(der))).toThrowError(invalidDer);
   });
 

@@ -444,6 +444,9 @@ describe('each failure is named by its code, with the certificate that failed', 
     await expect(validate(leaf, ints, [root], { maxChainLength: 6 })).resolves.toBeDefined();
     const err = await failure(validate(leaf, ints, [root], { maxChainLength: 5 }));
     expect(err.code).toBe('CERTLOOP_CHAIN_TOO_LONG');
+    // A dead end within the limit stays untrusted, even with a limit of one.
+    const untrusted = await failure(validate(leaf, [], [root], { maxChainLength: 1 }));
+    expect(untrusted.code).toBe('CERTLOOP_CHAIN_UNTRUSTED');
   });
 
   it('the first failure along the path, leaf first, is the one reported', async () => {

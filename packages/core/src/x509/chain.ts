@@ -10,16 +10,13 @@
  */
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/clock.js';
-import { CertloopError, type CertloopErrorCode, isCertloopError } from '../errors.js';
-import { bytesEqual, type ParsedCertificate, parseCertificate } from './certificate.js';
-import type { CryptoEngine, EngineKey } from './crypto-engine.js';
+import { CertloopError } from '../errors.js';
+import { parseCertificate } from './certificate.js';
+import { chainError, checkPath, PoolEntry } from './chain-checks.js';
+import type { CryptoEngine } from './crypto-engine.js';
 import { nodeCryptoEngine } from './crypto-engine.js';
-import { type DecodedExtensions, decodeExtensions } from './extensions.js';
 import { describeCertificate, type InspectedCertificate } from './inspect.js';
-import { decodeName } from './name.js';
 import { splitCertificates } from './pem.js';
-import { verifySignature } from './signature.js';
-import { describePublicKey } from './spki.js';
 
 export interface ValidateChainOptions {
   /** The leaf, PEM; further certificates after it (as in `tls.crt`) join the intermediates. */
@@ -49,41 +46,9 @@ const DEFAULT_MAX_CHAIN_LENGTH = 8;
 const MAX_SEARCH_STEPS = 256;
 const MAX_COMPLETE_PATHS = 8;
 
-/** One certificate of the call's pool: parsed once, extensions and key decoded at most once. */
-class PoolEntry {
-  private decoded: DecodedExtensions | undefined;
-  private key: Promise<EngineKey> | undefined;
-  constructor(
-    readonly parsed: ParsedCertificate,
-    readonly anchor: boolean,
-  ) {}
-  get ext(): DecodedExtensions {
-    this.decoded ??= decodeExtensions(this.parsed.extensions);
-    return this.decoded;
-  }
-  publicKey(engine: CryptoEngine): Promise<EngineKey> {
-    this.key ??= Promise.resolve().then(() =>
-      engine.importPublicKey(this.parsed.spkiDer, describePublicKey(this.parsed.spkiDer)),
-    );
-    return this.key;
-  }
-  get selfIssued(): boolean {
-    return bytesEqual(this.parsed.issuerDer, this.parsed.subjectDer);
-  }
-}
-
-const nameKey = (name: Uint8Array) => Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1');
-
-function chainError(code: CertloopErrorCode, message: string, entry: PoolEntry, index: number, cause?: unknown) {
-  return new CertloopError(code, message, {
-    ...(cause === undefined ? {} : { cause }),
-    details: {
-      index,
-      subject: decodeName(entry.parsed.subjectNode).text,
-      serialNumber: entry.parsed.serialNumber,
-    },
-  });
-}
+/** A Map key for bytes (names, whole certificates): byte-equal inputs give equal keys. */
+const bytesKey = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 function readPool(text: string, anchor: boolean, what: string): PoolEntry[] {
   if (typeof text !== 'string') throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', `${what} must be PEM text`);
@@ -116,20 +81,20 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
 
   // Candidate issuers by subject name: anchors first (shortest path), then intermediates not already anchors.
   const bySubject = new Map<string, PoolEntry[]>();
-  const anchorDer = new Set<string>();
+  const anchorDer = new Set(anchors.map((entry) => bytesKey(entry.parsed.der)));
   for (const entry of [...anchors, ...intermediates]) {
-    const derKey = nameKey(entry.parsed.der);
-    if (!entry.anchor && anchorDer.has(derKey)) continue;
-    if (entry.anchor) anchorDer.add(derKey);
-    const key = nameKey(entry.parsed.subjectDer);
+    if (!entry.anchor && anchorDer.has(bytesKey(entry.parsed.der))) continue;
+    const key = bytesKey(entry.parsed.subjectDer);
     const list = bySubject.get(key);
     if (list) list.push(entry);
     else bySubject.set(key, [entry]);
   }
-  const isAnchor = (entry: PoolEntry) => entry.anchor || anchorDer.has(nameKey(entry.parsed.der));
+  // The leaf is the one certificate outside `bySubject` that may itself be trusted (a self-signed leaf).
+  const leafTrusted = anchorDer.has(bytesKey(leaf!.parsed.der));
+  const isAnchor = (entry: PoolEntry) => entry.anchor || (entry === leaf && leafTrusted);
 
   const issuersOf = (child: PoolEntry): PoolEntry[] => {
-    const found = bySubject.get(nameKey(child.parsed.issuerDer)) ?? [];
+    const found = bySubject.get(bytesKey(child.parsed.issuerDer)) ?? [];
     const aki = child.ext.authorityKeyId;
     if (aki === undefined) return found;
     // A candidate whose SKI differs from the child's AKI holds another key: skip it; exact matches go first.
@@ -137,7 +102,7 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
     return [...exact, ...found.filter((c) => c.ext.subjectKeyId === undefined)];
   };
 
-  const checks = new PathChecks(at, usage, engine);
+  const checkOptions = { at, usage, engine };
   let firstFailure: unknown;
   let tooLong = false;
   let steps = 0;
@@ -150,19 +115,20 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
     if (isAnchor(current)) {
       complete++;
       try {
-        await checks.run(path);
+        await checkPath(path, checkOptions);
         return [...path];
       } catch (err) {
         firstFailure ??= err;
         return undefined;
       }
     }
+    const candidates = issuersOf(current).filter((candidate) => !path.includes(candidate));
     if (path.length >= maxLength) {
-      tooLong = true;
+      // Only "too long" when the path could have gone on; a dead end is plain untrusted.
+      if (candidates.length > 0) tooLong = true;
       return undefined;
     }
-    for (const candidate of issuersOf(current)) {
-      if (path.includes(candidate)) continue;
+    for (const candidate of candidates) {
       path.push(candidate);
       const found = await search();
       path.pop();
@@ -181,109 +147,4 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
   }
   const chain = found.map((entry) => describeCertificate(entry.parsed, entry.ext));
   return { chain, anchor: chain[chain.length - 1]! };
-}
-
-/** The per-certificate checks of one complete path, leaf first; signatures cached across paths. */
-class PathChecks {
-  private readonly signatures = new Map<string, Promise<boolean>>();
-  private readonly ids = new Map<PoolEntry, number>();
-  constructor(
-    private readonly at: Date,
-    private readonly usage: 'serverAuth' | 'clientAuth' | undefined,
-    private readonly engine: CryptoEngine,
-  ) {}
-
-  async run(path: readonly PoolEntry[]): Promise<void> {
-    const time = this.at.getTime();
-    for (let i = 0; i < path.length; i++) {
-      const entry = path[i]!;
-      const { parsed, ext } = entry;
-      if (ext.unknownCritical.length > 0) {
-        throw chainError(
-          'CERTLOOP_CHAIN_UNKNOWN_CRITICAL_EXTENSION',
-          `unknown critical extension ${ext.unknownCritical[0]}`,
-          entry,
-          i,
-        );
-      }
-      if (parsed.notBefore.getTime() > time)
-        throw chainError('CERTLOOP_CHAIN_NOT_YET_VALID', 'certificate not yet valid', entry, i);
-      if (parsed.notAfter.getTime() < time) throw chainError('CERTLOOP_CHAIN_EXPIRED', 'certificate expired', entry, i);
-      if (i === 0 && this.usage) {
-        if (ext.keyUsage && !ext.keyUsage.includes('digitalSignature')) {
-          throw chainError('CERTLOOP_CHAIN_KEY_USAGE', 'leaf key usage lacks digitalSignature', entry, i);
-        }
-      }
-      if (
-        this.usage &&
-        ext.extKeyUsage &&
-        !ext.extKeyUsage.includes(this.usage) &&
-        !ext.extKeyUsage.includes('anyExtendedKeyUsage')
-      ) {
-        throw chainError('CERTLOOP_CHAIN_EXT_KEY_USAGE', `extended key usage excludes ${this.usage}`, entry, i);
-      }
-      const issuer = path[i + 1];
-      if (!issuer) continue;
-      await this.checkSignature(entry, issuer, i);
-      this.checkIssuer(path, i + 1);
-    }
-  }
-
-  private async checkSignature(child: PoolEntry, issuer: PoolEntry, index: number): Promise<void> {
-    const key = `${this.id(child)}:${this.id(issuer)}`;
-    let pending = this.signatures.get(key);
-    if (!pending) {
-      pending = issuer.publicKey(this.engine).then((publicKey) =>
-        verifySignature({
-          publicKey,
-          algorithmDer: child.parsed.signatureAlgorithmDer,
-          data: child.parsed.tbs,
-          signature: child.parsed.signature,
-          engine: this.engine,
-        }),
-      );
-      this.signatures.set(key, pending);
-    }
-    let valid: boolean;
-    try {
-      valid = await pending;
-    } catch (err) {
-      // An unsupported algorithm or an issuer key that cannot be imported: keep the code, say where.
-      const code = isCertloopError(err) ? err.code : 'CERTLOOP_CHAIN_SIGNATURE_INVALID';
-      throw chainError(code, 'signature could not be checked', child, index, err);
-    }
-    if (!valid) throw chainError('CERTLOOP_CHAIN_SIGNATURE_INVALID', 'signature does not verify', child, index);
-  }
-
-  /** CA, keyCertSign and pathLenConstraint of the certificate at `index`, which issued the one below it. */
-  private checkIssuer(path: readonly PoolEntry[], index: number): void {
-    const issuer = path[index]!;
-    const { basicConstraints, keyUsage } = issuer.ext;
-    if (!basicConstraints?.ca) throw chainError('CERTLOOP_CHAIN_ISSUER_NOT_CA', 'issuer is not a CA', issuer, index);
-    if (keyUsage && !keyUsage.includes('keyCertSign')) {
-      throw chainError('CERTLOOP_CHAIN_KEY_USAGE', 'issuer key usage lacks keyCertSign', issuer, index);
-    }
-    if (basicConstraints.pathLength !== undefined) {
-      // RFC 5280 4.2.1.9: non-self-issued intermediates below this CA, the leaf not counted.
-      let below = 0;
-      for (let k = 1; k < index; k++) if (!path[k]!.selfIssued) below++;
-      if (below > basicConstraints.pathLength) {
-        throw chainError(
-          'CERTLOOP_CHAIN_PATH_LENGTH_EXCEEDED',
-          `pathLenConstraint ${basicConstraints.pathLength} exceeded`,
-          issuer,
-          index,
-        );
-      }
-    }
-  }
-
-  private id(entry: PoolEntry): number {
-    let id = this.ids.get(entry);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(entry, id);
-    }
-    return id;
-  }
 }

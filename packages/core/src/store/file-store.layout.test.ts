@@ -1,39 +1,15 @@
-import {
-  lstat,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  readlink,
-  rename,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { rejectionCode } from '../testing/index.js';
 import { FileSecretStore } from './file-store.js';
+import { kubeletWrite } from './fixtures/kubelet-write.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined) => new TextDecoder().decode(value);
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
-
-/** Writes a secret directory the way the kubelet does, by hand, and returns its data directory's name. */
-async function kubeletWrite(secretDir: string, stamp: string, files: Record<string, string>): Promise<string> {
-  await mkdir(secretDir, { recursive: true });
-  const dataDir = `..${stamp}.${Math.floor(Math.random() * 1e9)}`;
-  await mkdir(join(secretDir, dataDir), { mode: 0o755 });
-  for (const [key, value] of Object.entries(files))
-    await writeFile(join(secretDir, dataDir, key), value, { mode: 0o644 });
-  await symlink(dataDir, join(secretDir, '..data_tmp'));
-  await rename(join(secretDir, '..data_tmp'), join(secretDir, '..data'));
-  for (const key of Object.keys(files)) await symlink(`..data/${key}`, join(secretDir, key)).catch(() => undefined);
-  return dataDir;
-}
 
 describe('FileSecretStore on disk', () => {
   let root: string;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeSecretStoreContract } from '../testing/index.js';
+import { describeSecretStoreContract, describeWatcherContract } from '../testing/index.js';
 import { FileSecretStore } from './file-store.js';
 
 describeSecretStoreContract('FileSecretStore', async () => {
@@ -10,4 +10,10 @@ describeSecretStoreContract('FileSecretStore', async () => {
     store: new FileSecretStore({ directory: join(directory, 'secrets') }),
     cleanup: () => rm(directory, { recursive: true, force: true }),
   };
+});
+
+describeWatcherContract('FileSecretStore', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'certloop-file-watch-'));
+  const store = new FileSecretStore({ directory: join(directory, 'secrets') });
+  return { store, watcher: store, cleanup: () => rm(directory, { recursive: true, force: true }) };
 });

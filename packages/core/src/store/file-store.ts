@@ -6,6 +6,9 @@
  * Compare-and-swap holds across processes: every write takes the secret's lock (an in-process queue, then a
  * lock file under `<directory>/.locks/`) around its read-compare-write. Reads take no lock. Key files are
  * mode 0600 and directories 0700.
+ *
+ * It is also a Watcher: `watch(name)` reports every change, by this process, another one, or a kubelet-style
+ * `..data` swap made by hand, through `fs.watch` with polling on the clock as the fallback (see file-watch.ts).
  */
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -13,6 +16,9 @@ import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
+import { FileSecretWatch } from '../watch/file-watch.js';
+import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
+import { WatchChannel } from '../watch/watch-channel.js';
 import { readDataVersion, readSecretDirectory } from './file-layout.js';
 import { acquireFileLock } from './file-lock.js';
 import { removeSecretDirectory, sweepDeletedLeftovers, writeSecretDirectory } from './file-writer.js';
@@ -41,15 +47,23 @@ export interface FileSecretStoreOptions {
    * holder pid is dead on this host is broken at once. Keep it far above the longest write.
    */
   readonly staleLockMs?: number;
+  /** Watch: how often each watch polls, as the fallback for missed fs events (default 2000 ms). */
+  readonly pollIntervalMs?: number;
+  /** Watch: false to detect changes by polling alone, without `fs.watch` (default true). */
+  readonly fsWatch?: boolean;
 }
 
-export class FileSecretStore implements SecretStore {
+export class FileSecretStore implements SecretStore, Watcher {
   /** The store's directory, as an absolute path. */
   readonly directory: string;
   readonly #clock: Clock;
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #fsWatch: boolean;
   readonly #writers = new KeyedMutex();
+  readonly #watches = new Set<WatchChannel>();
+  #closed = false;
 
   constructor(options: FileSecretStoreOptions) {
     if (typeof options?.directory !== 'string' || options.directory.length === 0) {
@@ -59,6 +73,8 @@ export class FileSecretStore implements SecretStore {
     this.#clock = options.clock ?? systemClock;
     this.#lockTimeoutMs = positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs');
     this.#staleLockMs = positive(options.staleLockMs, 30_000, 'staleLockMs');
+    this.#pollIntervalMs = positive(options.pollIntervalMs, 2_000, 'pollIntervalMs');
+    this.#fsWatch = options.fsWatch ?? true;
   }
 
   async get(name: string, options: StoreCallOptions = {}): Promise<Secret | undefined> {
@@ -121,6 +137,47 @@ export class FileSecretStore implements SecretStore {
       if (secret && matchesLabelSelector(secret.labels, options.labelSelector)) found.push(secret);
     }
     return sortByName(found);
+  }
+
+  /**
+   * Yields `initial` with the current state, then `updated` and `deleted` as the directory changes. Throws
+   * `CERTLOOP_CLOSED` after {@link close}.
+   */
+  watch(name: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
+    assertSecretName(name);
+    if (this.#closed) throw new CertloopError('CERTLOOP_CLOSED', 'the store was closed');
+    const secretDir = join(this.directory, name);
+    const channel = new WatchChannel(
+      name,
+      () => {
+        session.stop();
+        this.#watches.delete(channel);
+      },
+      options.signal,
+    );
+    const session = new FileSecretWatch(
+      {
+        directory: this.directory,
+        name,
+        clock: this.#clock,
+        readVersion: () => readDataVersion(secretDir),
+        read: () => this.get(name),
+        pollIntervalMs: this.#pollIntervalMs,
+        fsWatch: this.#fsWatch,
+      },
+      channel,
+    );
+    if (!channel.ended) {
+      this.#watches.add(channel);
+      session.start();
+    }
+    return channel.iterator();
+  }
+
+  /** Ends every watch; later `watch` calls throw `CERTLOOP_CLOSED`. Reads and writes keep working. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const channel of [...this.#watches]) channel.end();
   }
 
   /** Runs `work` holding the secret's lock: first against writers in this process, then against other processes. */

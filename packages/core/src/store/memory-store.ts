@@ -73,25 +73,16 @@ export class MemorySecretStore implements SecretStore, Watcher {
   watch(name: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
     assertSecretName(name);
     if (this.#closed) throw new CertloopError('CERTLOOP_CLOSED', 'the store was closed');
+    const channel = new WatchChannel(name, () => this.#unregister(channel), options.signal);
+    if (channel.ended) return channel.iterator();
     let channels = this.#watches.get(name);
     if (!channels) {
       channels = new Set();
       this.#watches.set(name, channels);
     }
-    const watching = channels;
-    const channel = new WatchChannel(
-      name,
-      () => {
-        watching.delete(channel);
-        if (watching.size === 0 && this.#watches.get(name) === watching) this.#watches.delete(name);
-      },
-      options.signal,
-    );
-    if (!channel.ended) {
-      watching.add(channel);
-      const current = this.#secrets.get(name);
-      channel.pushState(current && copySecret(current));
-    }
+    channels.add(channel);
+    const current = this.#secrets.get(name);
+    channel.pushState(current && copySecret(current));
     return channel.iterator();
   }
 
@@ -99,6 +90,12 @@ export class MemorySecretStore implements SecretStore, Watcher {
   async close(): Promise<void> {
     this.#closed = true;
     for (const channels of [...this.#watches.values()]) for (const channel of [...channels]) channel.end();
+  }
+
+  #unregister(channel: WatchChannel): void {
+    const channels = this.#watches.get(channel.name);
+    channels?.delete(channel);
+    if (channels?.size === 0) this.#watches.delete(channel.name);
   }
 
   #notify(name: string, secret: Secret | undefined): void {

@@ -26,12 +26,16 @@ export class WatchChannel {
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = () => this.end();
 
-  /** `onEnd` runs once when the channel ends (by `end`, `return()` or the signal), to release the producer. */
+  /**
+   * `onEnd` runs once when the channel ends (by `end`, `return()` or the signal), to release the producer.
+   * With a signal already aborted the channel starts ended and `onEnd` never runs: check `ended` before
+   * registering a producer.
+   */
   constructor(name: string, onEnd: () => void, signal?: AbortSignal) {
     this.name = name;
     this.#onEnd = onEnd;
     this.#signal = signal;
-    if (signal?.aborted) this.end();
+    if (signal?.aborted) this.#ended = true;
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 

@@ -39,7 +39,10 @@ export interface PutOptions extends StoreCallOptions {
 }
 
 export interface DeleteOptions extends StoreCallOptions {
-  /** Like {@link PutOptions.expectedVersion}: a stale version throws `CERTLOOP_CONFLICT` and deletes nothing. */
+  /**
+   * Like {@link PutOptions.expectedVersion}: a stale version throws `CERTLOOP_CONFLICT` and deletes nothing.
+   * A secret already missing resolves `false` whatever the version (as Kubernetes answers 404, not 409).
+   */
   readonly expectedVersion?: string;
 }
 

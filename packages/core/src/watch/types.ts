@@ -23,7 +23,9 @@ export interface WatchOptions {
 /**
  * Contract:
  * - `watch(name)` yields the current state first (`initial`), then every change in order. Bursts may be
- *   coalesced to the latest state, but the last state yielded is always the latest state of the secret.
+ *   coalesced to the latest state, but the last state yielded is always the latest state of the secret, and
+ *   a state equal to the last one yielded is not yielded again. `initial` is the first state event; `error`
+ *   events may come before it when the first read fails (the watch keeps trying).
  * - It survives backend disconnects by itself (reconnect, re-list, periodic resync) and never silently stops:
  *   problems are reported as `error` events while it recovers; iteration ends only on `signal` abort,
  *   `return()` of the iterator, or `close()`.

@@ -484,6 +484,7 @@ describe('bad input', () => {
     ['an oversize bundle', { trustBundlePem: 'x'.repeat(300 * 1024) }, 'CERTLOOP_INPUT_TOO_LARGE'],
     ['too many intermediates', { intermediatesPem: 'MANY' }, 'CERTLOOP_INPUT_TOO_LARGE'],
     ['maxChainLength 0', { maxChainLength: 0 }, 'CERTLOOP_INVALID_ARGUMENT'],
+    ['an invalid date', { at: new Date('not a date') }, 'CERTLOOP_INVALID_ARGUMENT'],
     ['an unknown usage', { usage: 'codeSigning' as 'serverAuth' }, 'CERTLOOP_INVALID_ARGUMENT'],
   ] as const)('%s → %s', async (_name, override, expected) => {
     const { root, intermediate, leaf } = chains.get('ECDSA-P256')!;

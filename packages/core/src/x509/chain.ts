@@ -62,6 +62,10 @@ function readPool(text: string, anchor: boolean, what: string): PoolEntry[] {
  */
 export async function validateChain(options: ValidateChainOptions): Promise<ChainValidationResult> {
   const at = options.at ?? (options.clock ?? systemClock).now();
+  // An invalid Date compares false both ways and would pass every validity check.
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'at must be a valid Date');
+  }
   const engine = options.engine ?? nodeCryptoEngine;
   const maxLength = options.maxChainLength ?? DEFAULT_MAX_CHAIN_LENGTH;
   if (!Number.isSafeInteger(maxLength) || maxLength < 1) {

@@ -53,13 +53,12 @@ export async function writeSecretDirectory(request: WriteSecretRequest): Promise
     ]);
     throw err;
   }
-  try {
-    await fsyncDirectory(secretDir);
-    await updateKeyLinks(secretDir, new Set(Object.keys(input.data)));
-    await removeOtherDataDirectories(secretDir, version);
-  } catch {
-    // committed: a reader already sees the new version whole; the next write repairs links and leftovers
-  }
+  // committed: a reader already sees the new version whole; the next write repairs links and leftovers, so
+  // failures here do not fail the write (allSettled: nothing may still run once the lock is released)
+  await Promise.allSettled([
+    fsyncDirectory(secretDir),
+    tidyAfterCommit(secretDir, new Set(Object.keys(input.data)), version),
+  ]);
   return version;
 }
 
@@ -88,12 +87,16 @@ export async function sweepDeletedLeftovers(baseDir: string): Promise<void> {
 
 async function ensureDirectory(secretDir: string): Promise<void> {
   const baseDir = dirname(secretDir);
-  await mkdir(baseDir, { recursive: true, mode: DIR_MODE });
   try {
     await mkdir(secretDir, { mode: DIR_MODE });
   } catch (err) {
     if (hasErrno(err, 'EEXIST')) return;
-    throw err;
+    if (!hasErrno(err, 'ENOENT')) throw err;
+    // the first secret of this store: make the store directory too
+    await mkdir(baseDir, { recursive: true, mode: DIR_MODE });
+    await mkdir(secretDir, { mode: DIR_MODE }).catch((again) => {
+      if (!hasErrno(again, 'EEXIST')) throw again;
+    });
   }
   await fsyncDirectory(baseDir);
 }
@@ -122,37 +125,48 @@ function timestampPrefix(date: Date): string {
   return `..${date.getUTCFullYear()}_${parts.map(pad).join('_')}_${pad(date.getUTCSeconds())}.`;
 }
 
-/** Makes the `<key> -> ..data/<key>` links match `keys`, leaving entries that are not such links alone. */
-async function updateKeyLinks(secretDir: string, keys: ReadonlySet<string>): Promise<void> {
+/**
+ * After the commit, from one listing: makes the `<key> -> ..data/<key>` links match `keys` (leaving entries
+ * that are not such links alone) and removes every data directory but `current` (the previous one, and any
+ * left by a crash).
+ */
+async function tidyAfterCommit(secretDir: string, keys: ReadonlySet<string>, current: string): Promise<void> {
+  const entries = await readdir(secretDir, { withFileTypes: true });
   const linked = new Set<string>();
-  for (const entry of await readdir(secretDir, { withFileTypes: true })) {
-    if (entry.name.startsWith('..') || !entry.isSymbolicLink()) continue;
-    const target = await readlink(join(secretDir, entry.name)).catch(() => undefined);
-    if (target !== `${DATA_LINK}/${entry.name}`) continue;
-    if (keys.has(entry.name)) linked.add(entry.name);
-    else await unlink(join(secretDir, entry.name));
-  }
-  for (const key of keys) {
-    if (linked.has(key)) continue;
-    const target = `${DATA_LINK}/${key}`;
-    try {
-      await symlink(target, join(secretDir, key));
-    } catch (err) {
-      if (!hasErrno(err, 'EEXIST')) throw err;
-      // something else holds the key's name (a stale link, a file made by hand): replace it atomically
-      const tmp = join(secretDir, LINK_TMP);
-      await rm(tmp, { force: true });
-      await symlink(target, tmp);
-      await rename(tmp, join(secretDir, key));
-    }
-  }
-}
-
-async function removeOtherDataDirectories(secretDir: string, current: string): Promise<void> {
-  const entries = await readdir(secretDir);
-  await Promise.all(
-    entries
-      .filter((entry) => entry !== current && DATA_DIR_PATTERN.test(entry))
-      .map((entry) => rm(join(secretDir, entry), { recursive: true, force: true })),
+  await Promise.allSettled(
+    entries.map(async (entry) => {
+      const path = join(secretDir, entry.name);
+      if (DATA_DIR_PATTERN.test(entry.name)) {
+        if (entry.name !== current) await rm(path, { recursive: true, force: true });
+        return;
+      }
+      if (entry.name.startsWith('..') || !entry.isSymbolicLink()) return;
+      if ((await readlink(path).catch(() => undefined)) !== `${DATA_LINK}/${entry.name}`) return;
+      if (keys.has(entry.name)) linked.add(entry.name);
+      else await unlink(path);
+    }),
   );
+  const taken = new Set(entries.map((entry) => entry.name));
+  const missing = [...keys].filter((key) => !linked.has(key));
+  const replace: string[] = [];
+  await Promise.allSettled(
+    missing.map(async (key) => {
+      if (taken.has(key)) {
+        replace.push(key);
+        return;
+      }
+      await symlink(`${DATA_LINK}/${key}`, join(secretDir, key)).catch((err) => {
+        if (!hasErrno(err, 'EEXIST')) throw err;
+        replace.push(key);
+      });
+    }),
+  );
+  // something else holds the key's name (a stale link, a file made by hand): replace it atomically, one at a
+  // time since replacements share one temporary name
+  for (const key of replace) {
+    const tmp = join(secretDir, LINK_TMP);
+    await rm(tmp, { force: true });
+    await symlink(`${DATA_LINK}/${key}`, tmp);
+    await rename(tmp, join(secretDir, key));
+  }
 }

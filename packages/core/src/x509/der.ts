@@ -1,0 +1,311 @@
+/**
+ * Internal (`@certloop/core` x509): a lean DER reader and writer for the structures certloop reads and writes.
+ *
+ * Reading never copies: a node is a view (offsets) into the input bytes. Writing builds byte arrays bottom-up.
+ * Every malformed input throws `CERTLOOP_INVALID_DER`; nothing here recurses without bounds.
+ */
+import { CertloopError } from '../errors.js';
+
+export const Tag = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  T61_STRING: 0x14,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  BMP_STRING: 0x1e,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+/** A parsed TLV: `bytes[start..end)` is the whole element, `bytes[contentStart..end)` its content. */
+export interface DerNode {
+  readonly bytes: Uint8Array;
+  readonly tag: number;
+  readonly start: number;
+  readonly contentStart: number;
+  readonly end: number;
+}
+
+function fail(message: string): never {
+  throw new CertloopError('CERTLOOP_INVALID_DER', `malformed DER: ${message}`);
+}
+
+/** Reads the element starting at `offset`, checking it fits inside `limit`. */
+export function readNode(bytes: Uint8Array, offset = 0, limit = bytes.length): DerNode {
+  if (offset + 2 > limit) fail('truncated header');
+  const tag = bytes[offset]!;
+  if ((tag & 0x1f) === 0x1f) fail('high tag numbers are not supported');
+  let length = bytes[offset + 1]!;
+  let contentStart = offset + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 4) fail('unsupported length encoding');
+    if (contentStart + count > limit) fail('truncated length');
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + bytes[contentStart + i]!;
+    contentStart += count;
+    if (length < 0x80) fail('non-minimal length');
+  }
+  const end = contentStart + length;
+  if (end > limit) fail('element overruns its container');
+  return { bytes, tag, start: offset, contentStart, end };
+}
+
+/** Parses `bytes` as exactly one element (no trailing data). */
+export function parseDer(bytes: Uint8Array): DerNode {
+  const node = readNode(bytes, 0, bytes.length);
+  if (node.end !== bytes.length) fail('trailing data after element');
+  return node;
+}
+
+/** The children of a constructed element. */
+export function children(node: DerNode): DerNode[] {
+  if (!(node.tag & 0x20)) fail(`tag 0x${node.tag.toString(16)} is not constructed`);
+  const out: DerNode[] = [];
+  let offset = node.contentStart;
+  while (offset < node.end) {
+    const child = readNode(node.bytes, offset, node.end);
+    out.push(child);
+    offset = child.end;
+  }
+  return out;
+}
+
+/** Asserts the node's tag. */
+export function expectTag(node: DerNode | undefined, tag: number, what: string): DerNode {
+  if (!node) fail(`missing ${what}`);
+  if (node.tag !== tag) fail(`${what}: expected tag 0x${tag.toString(16)}, got 0x${node.tag.toString(16)}`);
+  return node;
+}
+
+export function content(node: DerNode): Uint8Array {
+  return node.bytes.subarray(node.contentStart, node.end);
+}
+
+export function whole(node: DerNode): Uint8Array {
+  return node.bytes.subarray(node.start, node.end);
+}
+
+export function readOid(node: DerNode): string {
+  expectTag(node, Tag.OID, 'object identifier');
+  const c = content(node);
+  if (c.length === 0) fail('empty OID');
+  const parts: number[] = [];
+  let value = 0;
+  for (let i = 0; i < c.length; i++) {
+    const b = c[i]!;
+    value = value * 128 + (b & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER) fail('OID arc too large');
+    if (!(b & 0x80)) {
+      if (parts.length === 0) {
+        const first = value < 80 ? Math.floor(value / 40) : 2;
+        parts.push(first, value - first * 40);
+      } else parts.push(value);
+      value = 0;
+    } else if (i === c.length - 1) fail('truncated OID');
+  }
+  return parts.join('.');
+}
+
+/** An INTEGER's content bytes (two's complement, big endian). */
+export function readIntegerBytes(node: DerNode): Uint8Array {
+  expectTag(node, Tag.INTEGER, 'integer');
+  const c = content(node);
+  if (c.length === 0) fail('empty INTEGER');
+  return c;
+}
+
+/** A small non-negative INTEGER as a number. */
+export function readSmallInteger(node: DerNode): number {
+  const c = readIntegerBytes(node);
+  if (c[0]! & 0x80) fail('negative INTEGER where a count was expected');
+  if (c.length > 6) fail('INTEGER too large');
+  let value = 0;
+  for (const b of c) value = value * 256 + b;
+  return value;
+}
+
+export function readBoolean(node: DerNode): boolean {
+  expectTag(node, Tag.BOOLEAN, 'boolean');
+  const c = content(node);
+  if (c.length !== 1) fail('BOOLEAN must be one byte');
+  return c[0] !== 0;
+}
+
+/** A BIT STRING's bytes (unused bits must be zero for the keys and signatures certloop reads). */
+export function readBitString(node: DerNode): { bytes: Uint8Array; unusedBits: number } {
+  expectTag(node, Tag.BIT_STRING, 'bit string');
+  const c = content(node);
+  if (c.length === 0 || c[0]! > 7) fail('bad BIT STRING');
+  return { bytes: c.subarray(1), unusedBits: c[0]! };
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
+
+/** Any of the string types X.509 names use, as a JS string. */
+export function readString(node: DerNode): string {
+  const c = content(node);
+  switch (node.tag) {
+    case Tag.UTF8_STRING:
+      try {
+        return decoder.decode(c);
+      } catch {
+        fail('invalid UTF-8');
+      }
+    case Tag.PRINTABLE_STRING:
+    case Tag.IA5_STRING:
+    case Tag.T61_STRING:
+      return latin1.decode(c);
+    case Tag.BMP_STRING: {
+      if (c.length % 2) fail('odd BMPString');
+      let s = '';
+      for (let i = 0; i < c.length; i += 2) s += String.fromCharCode((c[i]! << 8) | c[i + 1]!);
+      return s;
+    }
+    default:
+      fail(`tag 0x${node.tag.toString(16)} is not a string`);
+  }
+}
+
+/** UTCTime or GeneralizedTime (Z form, whole seconds) as a Date. */
+export function readTime(node: DerNode): Date {
+  const s = latin1.decode(content(node));
+  let m: RegExpExecArray | null;
+  let year: number;
+  if (node.tag === Tag.UTC_TIME) {
+    m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+    if (!m) fail(`bad UTCTime "${s}"`);
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (node.tag === Tag.GENERALIZED_TIME) {
+    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
+    if (!m) fail(`bad GeneralizedTime "${s}"`);
+    year = Number(m[1]);
+  } else fail('expected a time');
+  const t = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number.isNaN(t)) fail('invalid date');
+  return new Date(t);
+}
+
+// ---------------------------------------------------------------- writer
+
+function lengthBytes(length: number): number[] {
+  if (length < 0x80) return [length];
+  const out: number[] = [];
+  for (let l = length; l > 0; l = Math.floor(l / 256)) out.unshift(l & 0xff);
+  return [0x80 | out.length, ...out];
+}
+
+/** Concatenates byte arrays. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** One TLV element from a tag and its content parts. */
+export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const header = lengthBytes(size);
+  const out = new Uint8Array(1 + header.length + size);
+  out[0] = tag;
+  out.set(header, 1);
+  let offset = 1 + header.length;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+export const seq = (...parts: Uint8Array[]): Uint8Array => tlv(Tag.SEQUENCE, ...parts);
+
+/** SET OF, with elements sorted as DER requires. */
+export function setOf(...parts: Uint8Array[]): Uint8Array {
+  const sorted = [...parts].sort((a, b) => {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+    return a.length - b.length;
+  });
+  return tlv(Tag.SET, ...sorted);
+}
+
+/** Context-specific tag `[n]`; constructed (explicit) by default. */
+export function contextTag(n: number, constructed: boolean, ...parts: Uint8Array[]): Uint8Array {
+  return tlv((constructed ? 0xa0 : 0x80) | n, ...parts);
+}
+
+/** INTEGER from unsigned big-endian magnitude bytes (adds the sign byte, strips leading zeros). */
+export function unsignedInteger(magnitude: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  const trimmed = magnitude.subarray(i);
+  if (trimmed.length === 0) return tlv(Tag.INTEGER, new Uint8Array([0]));
+  return trimmed[0]! & 0x80 ? tlv(Tag.INTEGER, new Uint8Array([0]), trimmed) : tlv(Tag.INTEGER, trimmed);
+}
+
+export function smallInteger(value: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'bad integer');
+  const bytes: number[] = [];
+  for (let v = value; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return unsignedInteger(new Uint8Array(bytes.length ? bytes : [0]));
+}
+
+export const booleanTrue = (): Uint8Array => new Uint8Array([Tag.BOOLEAN, 1, 0xff]);
+export const nullValue = (): Uint8Array => new Uint8Array([Tag.NULL, 0]);
+export const octetString = (bytes: Uint8Array): Uint8Array => tlv(Tag.OCTET_STRING, bytes);
+export const bitString = (bytes: Uint8Array, unusedBits = 0): Uint8Array =>
+  tlv(Tag.BIT_STRING, new Uint8Array([unusedBits]), bytes);
+
+const encoder = new TextEncoder();
+export const utf8String = (s: string): Uint8Array => tlv(Tag.UTF8_STRING, encoder.encode(s));
+export const printableString = (s: string): Uint8Array => tlv(Tag.PRINTABLE_STRING, encoder.encode(s));
+export const ia5String = (s: string): Uint8Array => tlv(Tag.IA5_STRING, encoder.encode(s));
+
+const oidCache = new Map<string, Uint8Array>();
+
+/** OBJECT IDENTIFIER from dotted form (cached: certloop writes the same few OIDs over and over). */
+export function oid(dotted: string): Uint8Array {
+  const cached = oidCache.get(dotted);
+  if (cached) return cached;
+  const arcs = dotted.split('.').map(Number);
+  if (arcs.length < 2 || arcs.some((a) => !Number.isSafeInteger(a) || a < 0)) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', `bad OID ${dotted}`);
+  }
+  const out: number[] = [];
+  const push = (value: number) => {
+    const chunk = [value & 0x7f];
+    for (let v = Math.floor(value / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift(0x80 | (v & 0x7f));
+    out.push(...chunk);
+  };
+  push(arcs[0]! * 40 + arcs[1]!);
+  for (const a of arcs.slice(2)) push(a);
+  const encoded = tlv(Tag.OID, new Uint8Array(out));
+  oidCache.set(dotted, encoded);
+  return encoded;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5), whole seconds. */
+export function time(date: Date): Uint8Array {
+  const y = date.getUTCFullYear();
+  const rest = `${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`;
+  if (y >= 1950 && y < 2050) return tlv(Tag.UTC_TIME, encoder.encode(`${pad(y % 100)}${rest}`));
+  return tlv(Tag.GENERALIZED_TIME, encoder.encode(`${pad(y, 4)}${rest}`));
+}

@@ -57,6 +57,25 @@ describe('FileSecretStore lock', () => {
     expect(await readdir(join(directory, '.locks'))).not.toContain('guarded');
   });
 
+  it('leaves a stale lock to a breaker at work, and takes over from a breaker that died', async () => {
+    const dead = await deadPid();
+    await writeLock({ pid: dead, hostname: hostname(), acquiredAt: clock.now().toISOString(), token: 't' });
+    const breaker = join(directory, '.locks', '.break', 'guarded');
+    await mkdir(join(directory, '.locks', '.break'), { recursive: true });
+    const live = { pid: process.pid, hostname: hostname(), acquiredAt: clock.now().toISOString(), token: 'b' };
+    await writeFile(breaker, JSON.stringify(live));
+    let done = false;
+    const put = store.put('guarded', { data: { k: bytes('v') } }).then(() => {
+      done = true;
+    });
+    for (let i = 0; i < 5; i++) await clock.advance(50);
+    expect(done).toBe(false);
+    await writeFile(breaker, JSON.stringify({ ...live, pid: dead }));
+    await driveUntilSettled(clock, put);
+    await put;
+    expect(await store.get('guarded')).toBeDefined();
+  });
+
   it('recovers a lock older than staleLockMs even when its holder lives', async () => {
     const old = new Date(clock.now().getTime() - 30_001).toISOString();
     await writeLock({ pid: process.pid, hostname: hostname(), acquiredAt: old, token: 't' });

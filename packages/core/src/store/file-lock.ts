@@ -52,10 +52,7 @@ export async function acquireFileLock(name: string, options: FileLockOptions): P
       if (await tryCreate(lockPath, record, options.locksDir)) return () => releaseFileLock(lockPath, record.token);
       const holder = await readRecord(lockPath);
       if (holder === 'missing') continue; // released meanwhile: try again at once
-      if (isStale(holder, options)) {
-        await breakStaleLock(name, lockPath, holder, options);
-        continue;
-      }
+      if (isStale(holder, options) && (await breakStaleLock(name, lockPath, holder, options))) continue;
       if (clock.now().getTime() - started >= options.timeoutMs) {
         throw new CertloopError('CERTLOOP_LOCK_TIMEOUT', `file store: lock for secret ${name} is held`, {
           details: holderDetails(lockPath, holder),
@@ -162,22 +159,24 @@ function isProcessAlive(pid: number): boolean {
 
 /**
  * Removes the stale lock `observed`, under a breaker lock so that the check-then-remove is not raced by
- * another breaker. When the breaker is busy, returns and lets the caller retry.
+ * another breaker. Resolves true when the caller should try the lock again at once, false when another
+ * breaker is at work and the caller should wait as for a held lock.
  */
 async function breakStaleLock(
   name: string,
   lockPath: string,
   observed: LockRecord | 'unreadable',
   options: FileLockOptions,
-): Promise<void> {
+): Promise<boolean> {
   const breakerPath = join(options.locksDir, BREAKERS_DIR, name);
   const breaker = newRecord(options.clock);
   if (!(await tryCreate(breakerPath, breaker, options.locksDir))) {
     const other = await readRecord(breakerPath);
     // a breaker that died while breaking would block every waiter: remove it once it is stale itself
-    if (other !== 'missing' && isStale(other, options)) await rm(breakerPath, { force: true });
-    else await sleep(options.clock, FIRST_RETRY_MS, options.signal);
-    return;
+    if (other === 'missing') return true;
+    if (!isStale(other, options)) return false;
+    await rm(breakerPath, { force: true });
+    return true;
   }
   try {
     const current = await readRecord(lockPath);
@@ -191,6 +190,7 @@ async function breakStaleLock(
       await rm(lockPath, { force: true });
       await sweepAbandonedTemporaries(options);
     }
+    return true;
   } finally {
     await releaseFileLock(breakerPath, breaker.token);
   }

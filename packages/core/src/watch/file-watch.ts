@@ -88,7 +88,8 @@ export class FileSecretWatch {
       return;
     }
     this.#checking = true;
-    void this.#runChecks();
+    // #check reports its own failures; this catches anything unforeseen so the watch still never goes silent
+    this.#runChecks().catch((err: unknown) => this.#report(err, 'read'));
   }
 
   async #runChecks(): Promise<void> {

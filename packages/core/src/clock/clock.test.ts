@@ -59,6 +59,17 @@ describe('ManualClock', () => {
     await expect(q).rejects.toMatchObject({ code: 'CERTLOOP_ABORTED' });
   });
 
+  it('rounds fractional delays up to whole milliseconds, so nextTimerAt always leads to the timer', async () => {
+    const clock = new ManualClock(0);
+    let fired = false;
+    clock.setTimeout(() => {
+      fired = true;
+    }, 1234.2);
+    expect(clock.nextTimerAt()?.getTime()).toBe(1235);
+    await clock.advanceTo(clock.nextTimerAt()!);
+    expect(fired).toBe(true);
+  });
+
   it('jumpTo moves time without firing timers (a process that was down)', async () => {
     const clock = new ManualClock(0);
     let fired = false;

@@ -24,7 +24,7 @@ export class ManualClock implements Clock {
   readonly #settleTurns: number;
 
   constructor(start: Date | number | string = '2026-01-01T00:00:00Z', options: ManualClockOptions = {}) {
-    this.#now = new Date(start).getTime();
+    this.#now = Math.floor(new Date(start).getTime());
     this.#settleTurns = options.settleTurns ?? 5;
   }
 
@@ -33,7 +33,9 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
-    const timer: ManualTimer = { __timer: true, id: this.#nextId++, at: this.#now + Math.max(0, delayMs), callback };
+    // whole milliseconds, rounded up, so a timer never fires early and always matches `nextTimerAt()`
+    const delay = Number.isFinite(delayMs) ? Math.ceil(Math.max(0, delayMs)) : 0;
+    const timer: ManualTimer = { __timer: true, id: this.#nextId++, at: this.#now + delay, callback };
     this.#timers.set(timer.id, timer);
     return timer;
   }

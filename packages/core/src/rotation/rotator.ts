@@ -1,0 +1,360 @@
+/**
+ * `@certloop/core` Rotator: owns one certloop-managed credential in a store and renews it on time.
+ *
+ * It computes the renewal time with the grace-ratio math; when due, and only while leader, it makes a new key and
+ * CSR, asks the CertificateAuthority, checks the answer and writes it with compare-and-swap. Failures back off with
+ * jitter and never touch the stored credential; a conflicting write by someone else that stored a newer
+ * certificate wins. Bring-your-own secrets (no certloop annotation, or cert-manager's) are never written.
+ */
+import type { CertificateAuthority, CertificateProfile, Identity } from '../ca/types.js';
+import { type Clock, sleep, systemClock } from '../clock/clock.js';
+import { CertloopError, isCertloopError } from '../errors.js';
+import type { LeaderElector } from '../leader/types.js';
+import { Emitter } from '../lib/emitter.js';
+import {
+  isManagedSecret,
+  managedAnnotations,
+  readTlsMaterial,
+  type SecretRole,
+  tlsSecretData,
+} from '../relay/layout.js';
+import type { Secret, SecretStore } from '../store/types.js';
+import type { CryptoEngine } from '../x509/crypto-engine.js';
+import { createCsr } from '../x509/csr.js';
+import { inspectCertificate } from '../x509/inspect.js';
+import { generateKeyPair } from '../x509/keys.js';
+import { joinPemBundle } from '../x509/pem.js';
+import type { DistinguishedName, KeyAlgorithm } from '../x509/types.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { checkIssuedCertificate, type ExpectedIdentity } from './issued-check.js';
+import { assertGraceRatio, assertJitter, renewalTime } from './renewal-time.js';
+
+export type RotatorEvent =
+  | { readonly type: 'scheduled'; readonly name: string; readonly renewAt: Date; readonly serialNumber?: string }
+  | { readonly type: 'started'; readonly name: string; readonly attempt: number }
+  | {
+      readonly type: 'succeeded';
+      readonly name: string;
+      readonly serialNumber: string;
+      readonly notBefore: Date;
+      readonly notAfter: Date;
+      readonly version: string;
+    }
+  | {
+      readonly type: 'failed';
+      readonly name: string;
+      readonly attempt: number;
+      readonly error: CertloopError;
+      readonly retryAt: Date;
+    }
+  | { readonly type: 'skipped-not-leader'; readonly name: string }
+  | { readonly type: 'skipped-bring-your-own'; readonly name: string }
+  /** Someone else stored a newer certificate first; ours was discarded. */
+  | { readonly type: 'superseded'; readonly name: string; readonly serialNumber: string };
+
+export interface RotatorOptions {
+  readonly store: SecretStore;
+  /** The secret this rotator owns. */
+  readonly name: string;
+  readonly ca: CertificateAuthority;
+  /** Share of the lifetime left when rotation starts, in (0, 1). */
+  readonly ratio: number;
+  /** Share of the grace period by which renewal may start earlier, in [0, 1) (default 0.1). */
+  readonly jitter?: number;
+  readonly lifetimeSeconds: number;
+  readonly profile?: CertificateProfile;
+  readonly subject: DistinguishedName & { readonly commonName: string };
+  readonly dnsNames?: readonly string[];
+  readonly ipAddresses?: readonly string[];
+  readonly uris?: readonly string[];
+  /** The identity passed to the CA (default: the subject CN and SANs above). */
+  readonly identity?: Identity;
+  readonly keyAlgorithm?: KeyAlgorithm;
+  /** Only the leader rotates; without an elector this rotator always acts. */
+  readonly leader?: LeaderElector;
+  /** Issue a first certificate when the secret is missing (default true). */
+  readonly createIfMissing?: boolean;
+  /** The role written in certloop's annotations (default `client`). */
+  readonly role?: SecretRole;
+  /** How often an idle rotator re-reads the secret to notice changes made elsewhere (default 60 s). */
+  readonly recheckIntervalMs?: number;
+  readonly backoff?: BackoffOptions;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly engine?: CryptoEngine;
+}
+
+type Plan = { kind: 'wait'; until: Date } | { kind: 'rotate'; secret: Secret | undefined } | { kind: 'idle' };
+
+export class Rotator {
+  readonly name: string;
+  readonly #o: RotatorOptions;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #events = new Emitter<RotatorEvent>();
+  readonly #renewAtBySerial = new Map<string, Date>();
+  #abort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  /** Consecutive failed passes; drives the backoff. */
+  #failures = 0;
+  #lastNotice = '';
+  #unsubscribeLeader: (() => void) | undefined;
+
+  constructor(options: RotatorOptions) {
+    assertGraceRatio(options.ratio);
+    assertJitter(options.jitter ?? 0.1);
+    if (!Number.isInteger(options.lifetimeSeconds) || options.lifetimeSeconds <= 0) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'lifetimeSeconds must be a positive whole number');
+    }
+    if (!options.subject.commonName)
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'subject.commonName is required');
+    this.name = options.name;
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+  }
+
+  subscribe(listener: (event: RotatorEvent) => void): () => void {
+    return this.#events.subscribe(listener);
+  }
+
+  /** Starts the rotation loop (idempotent). */
+  start(): void {
+    if (this.#loop) return;
+    this.#abort = new AbortController();
+    this.#unsubscribeLeader = this.#o.leader?.subscribe((e) => {
+      if (e.type === 'elected') this.#poke();
+    });
+    this.#loop = this.#run(this.#abort.signal);
+  }
+
+  /** Stops the loop; an in-flight rotation is abandoned before it writes. */
+  async stop(): Promise<void> {
+    this.#abort?.abort();
+    this.#poke();
+    this.#unsubscribeLeader?.();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  /** Re-reads the secret now (e.g. after a watcher saw it change). */
+  poke(): void {
+    this.#poke();
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #notice(event: RotatorEvent, key: string): void {
+    if (this.#lastNotice === key) return;
+    this.#lastNotice = key;
+    this.#events.emit(event);
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let delay: number;
+      try {
+        delay = await this.#step(signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        delay = this.#failed(err);
+      }
+      if (signal.aborted) return;
+      await this.#waitFor(delay, signal);
+    }
+  }
+
+  /** One pass: read, decide, maybe rotate. Resolves how long to wait before the next pass. */
+  async #step(signal: AbortSignal): Promise<number> {
+    const plan = await this.#plan(signal);
+    const now = this.#clock.now().getTime();
+    if (plan.kind !== 'rotate') this.#failures = 0;
+    if (plan.kind === 'idle') return this.#recheck();
+    if (plan.kind === 'wait') return Math.min(plan.until.getTime() - now, this.#recheck());
+    const leader = this.#o.leader;
+    if (leader && !leader.isLeader()) {
+      this.#notice({ type: 'skipped-not-leader', name: this.name }, `not-leader:${plan.secret?.version ?? ''}`);
+      return this.#recheck();
+    }
+    const term = leader?.leadershipSignal();
+    const rotationSignal = term ? AbortSignal.any([signal, term]) : signal;
+    this.#events.emit({ type: 'started', name: this.name, attempt: this.#failures + 1 });
+    await this.#rotate(plan.secret, rotationSignal);
+    this.#failures = 0;
+    return 0;
+  }
+
+  async #plan(signal: AbortSignal): Promise<Plan> {
+    const secret = await this.#o.store.get(this.name, { signal });
+    if (!secret) {
+      return this.#o.createIfMissing === false ? { kind: 'idle' } : { kind: 'rotate', secret: undefined };
+    }
+    if (!isManagedSecret(secret)) {
+      this.#notice({ type: 'skipped-bring-your-own', name: this.name }, `byo:${secret.version}`);
+      return { kind: 'idle' };
+    }
+    const { certificatePem } = readTlsMaterial(secret);
+    let leaf: ReturnType<typeof inspectCertificate>;
+    try {
+      leaf = inspectCertificate(certificatePem ?? '');
+    } catch {
+      return { kind: 'rotate', secret }; // unreadable managed credential: replace it
+    }
+    const renewAt = this.#renewAt(leaf.serialNumber, leaf.notBefore, leaf.notAfter);
+    if (renewAt.getTime() <= this.#clock.now().getTime()) return { kind: 'rotate', secret };
+    this.#notice(
+      { type: 'scheduled', name: this.name, renewAt, serialNumber: leaf.serialNumber },
+      `scheduled:${leaf.serialNumber}`,
+    );
+    return { kind: 'wait', until: renewAt };
+  }
+
+  #renewAt(serial: string, notBefore: Date, notAfter: Date): Date {
+    let at = this.#renewAtBySerial.get(serial);
+    if (!at) {
+      // jitter is drawn once per certificate, so the schedule does not drift on every re-read
+      at = renewalTime({
+        notBefore,
+        notAfter,
+        ratio: this.#o.ratio,
+        jitter: this.#o.jitter ?? 0.1,
+        random: this.#random,
+      });
+      if (this.#renewAtBySerial.size > 64) this.#renewAtBySerial.clear();
+      this.#renewAtBySerial.set(serial, at);
+    }
+    return at;
+  }
+
+  #expected(): ExpectedIdentity {
+    return {
+      commonName: this.#o.subject.commonName,
+      dnsNames: this.#o.dnsNames ?? [],
+      ipAddresses: this.#o.ipAddresses ?? [],
+      uris: this.#o.uris ?? [],
+    };
+  }
+
+  async #rotate(current: Secret | undefined, signal: AbortSignal): Promise<void> {
+    const o = this.#o;
+    const profile = o.profile ?? 'client';
+    const keyPair = await generateKeyPair({ algorithm: o.keyAlgorithm ?? 'ECDSA-P256', engine: o.engine });
+    const expected = this.#expected();
+    const { csrPem } = await createCsr({
+      privateKeyPem: keyPair.privateKeyPem,
+      subject: o.subject,
+      dnsNames: [...expected.dnsNames],
+      ipAddresses: [...expected.ipAddresses],
+      uris: [...expected.uris],
+      engine: o.engine,
+    });
+    const identity = o.identity ?? expected;
+    const result = await o.ca.sign({ csrPem, lifetimeSeconds: o.lifetimeSeconds, profile, identity }, { signal });
+    const now = this.#clock.now();
+    const leaf = await checkIssuedCertificate({
+      result,
+      privateKeyPem: keyPair.privateKeyPem,
+      expected,
+      profile,
+      at: now,
+    });
+    const renewAt = this.#renewAt(leaf.serialNumber, leaf.notBefore, leaf.notAfter);
+    if (renewAt.getTime() <= now.getTime()) {
+      throw new CertloopError(
+        'CERTLOOP_CA_RESPONSE_INVALID',
+        'the issued certificate is already due for renewal: its lifetime is too short for the grace ratio',
+        { details: { notBefore: leaf.notBefore.toISOString(), notAfter: leaf.notAfter.toISOString() } },
+      );
+    }
+    if (signal.aborted) {
+      throw new CertloopError('CERTLOOP_LEADERSHIP_LOST', 'leadership was lost before the write', {
+        cause: signal.reason,
+      });
+    }
+    const data = tlsSecretData({
+      certificatePem: joinPemBundle([result.certificatePem, result.chainPem]),
+      privateKeyPem: keyPair.privateKeyPem,
+      trustBundlePem: result.trustBundlePem,
+    });
+    const annotations = {
+      ...(current?.annotations ?? {}),
+      ...managedAnnotations({
+        role: o.role ?? 'client',
+        serialNumber: leaf.serialNumber,
+        notAfter: leaf.notAfter,
+        renewAt,
+      }),
+    };
+    try {
+      const stored = await o.store.put(
+        this.name,
+        { type: current?.type ?? 'kubernetes.io/tls', data, labels: current?.labels ?? {}, annotations },
+        { expectedVersion: current?.version ?? null, signal },
+      );
+      this.#events.emit({
+        type: 'succeeded',
+        name: this.name,
+        serialNumber: leaf.serialNumber,
+        notBefore: leaf.notBefore,
+        notAfter: leaf.notAfter,
+        version: stored.version,
+      });
+    } catch (err) {
+      if (!isCertloopError(err, 'CERTLOOP_CONFLICT')) throw err;
+      // Someone wrote first. If what is stored now is at least as new as ours, ours is not needed.
+      const now2 = await o.store.get(this.name, { signal });
+      const theirs = now2 ? readTlsMaterial(now2).certificatePem : undefined;
+      const theirLeaf = theirs ? safeInspect(theirs) : undefined;
+      if (theirLeaf && theirLeaf.notAfter.getTime() >= leaf.notAfter.getTime() - 1000) {
+        this.#events.emit({ type: 'superseded', name: this.name, serialNumber: leaf.serialNumber });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  #failed(err: unknown): number {
+    const error = isCertloopError(err)
+      ? err
+      : new CertloopError('CERTLOOP_CA_RESPONSE_INVALID', 'rotation failed', { cause: err });
+    this.#failures += 1;
+    const delay = backoffDelay(this.#failures, this.#o.backoff, this.#random);
+    this.#events.emit({
+      type: 'failed',
+      name: this.name,
+      attempt: this.#failures,
+      error,
+      retryAt: new Date(this.#clock.now().getTime() + delay),
+    });
+    return delay;
+  }
+
+  #recheck(): number {
+    return this.#o.recheckIntervalMs ?? 60_000;
+  }
+
+  async #waitFor(delayMs: number, signal: AbortSignal): Promise<void> {
+    if (delayMs <= 0) return;
+    const wakeUp = new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+    const timer = new AbortController();
+    const both = AbortSignal.any([signal, timer.signal]);
+    await Promise.race([sleep(this.#clock, delayMs, both).catch(() => undefined), wakeUp]);
+    timer.abort();
+    this.#wake = undefined;
+  }
+}
+
+function safeInspect(pem: string) {
+  try {
+    return inspectCertificate(pem);
+  } catch {
+    return undefined;
+  }
+}

@@ -150,16 +150,20 @@ export function readBitString(node: DerNode): { bytes: Uint8Array; unusedBits: n
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    fail('invalid UTF-8');
+  }
+}
+
 /** Any of the string types X.509 names use, as a JS string. */
 export function readString(node: DerNode): string {
   const c = content(node);
   switch (node.tag) {
     case Tag.UTF8_STRING:
-      try {
-        return decoder.decode(c);
-      } catch {
-        fail('invalid UTF-8');
-      }
+      return decodeUtf8(c);
     case Tag.PRINTABLE_STRING:
     case Tag.IA5_STRING:
     case Tag.T61_STRING:

@@ -2,10 +2,11 @@
  * Internal (`@certloop/core` x509): the issuance hot path. Builds a v3 TBSCertificate straight from bytes and
  * signs it with an issuer prepared once (name DER, key identifier, imported key and algorithm all cached).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { CertloopError } from '../errors.js';
 import { type CryptoEngine, type EngineKey, nodeCryptoEngine } from './crypto-engine.js';
-import { bitString, contextTag, seq, smallInteger, time, unsignedInteger } from './der.js';
+import { booleanTrue, contextTag, oid, smallInteger, Tag, time, unsignedInteger } from './der.js';
+import { type DerPart, derNode, encodeDer } from './der-tree.js';
 import {
   authorityKeyIdentifierValue,
   basicConstraintsValue,
@@ -13,7 +14,6 @@ import {
   extKeyUsageValue,
   keyUsageValue,
   subjectAltNameValue,
-  subjectKeyIdentifierValue,
 } from './extensions-writer.js';
 import { isEmptyAltNames } from './general-names.js';
 import { OID } from './oids.js';
@@ -52,11 +52,21 @@ export async function prepareIssuer(request: PrepareIssuerRequest): Promise<Prep
   };
 }
 
+// Serials come from a pooled CSPRNG buffer: one randomFillSync per 256 serials instead of one per serial.
+const SERIAL_POOL = new Uint8Array(16 * 256);
+let serialPoolOffset = SERIAL_POOL.length;
+
 /** 16 random bytes, top bit cleared and the next set: positive, always 16 bytes long, 126 bits of entropy. */
 export function randomSerialNumber(): Uint8Array {
-  const serial = randomBytes(16);
+  if (serialPoolOffset === SERIAL_POOL.length) {
+    randomFillSync(SERIAL_POOL);
+    serialPoolOffset = 0;
+  }
+  const serial = SERIAL_POOL.slice(serialPoolOffset, serialPoolOffset + 16);
+  SERIAL_POOL.fill(0, serialPoolOffset, serialPoolOffset + 16);
+  serialPoolOffset += 16;
   serial[0] = (serial[0]! & 0x7f) | 0x40;
-  return new Uint8Array(serial.buffer, serial.byteOffset, 16);
+  return serial;
 }
 
 /** Whole seconds (ASN.1 time resolution), rounded down. */
@@ -71,11 +81,12 @@ export interface CertificateTemplate {
   readonly notAfter: Date;
   readonly subjectDer: Uint8Array;
   readonly spkiDer: Uint8Array;
-  /** Encoded Extension elements, in order. */
-  readonly extensions: readonly Uint8Array[];
+  /** Extension elements, in order (encoded, or trees still to write). */
+  readonly extensions: readonly DerPart[];
 }
 
 const VERSION_3 = contextTag(0, true, smallInteger(2));
+const NO_UNUSED_BITS = new Uint8Array([0]);
 
 /** Builds and signs the certificate; gives its DER and PEM. */
 export async function buildCertificate(
@@ -85,19 +96,24 @@ export async function buildCertificate(
   if (template.notAfter.getTime() <= template.notBefore.getTime()) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'notAfter must be after notBefore');
   }
-  const tbs = seq(
-    VERSION_3,
-    unsignedInteger(template.serialNumber),
-    issuer.algorithm.der,
-    issuer.nameDer,
-    seq(time(template.notBefore), time(template.notAfter)),
-    template.subjectDer,
-    template.spkiDer,
-    ...(template.extensions.length ? [contextTag(3, true, seq(...template.extensions))] : []),
+  const tbs = encodeDer(
+    derNode(
+      Tag.SEQUENCE,
+      VERSION_3,
+      unsignedInteger(template.serialNumber),
+      issuer.algorithm.der,
+      issuer.nameDer,
+      derNode(Tag.SEQUENCE, time(template.notBefore), time(template.notAfter)),
+      template.subjectDer,
+      template.spkiDer,
+      ...(template.extensions.length ? [derNode(0xa3, derNode(Tag.SEQUENCE, ...template.extensions))] : []),
+    ),
   );
   const hash = issuer.algorithm.hash;
   const signature = await issuer.engine.sign({ key: issuer.key, ...(hash ? { hash } : {}), data: tbs });
-  const der = seq(tbs, issuer.algorithm.der, bitString(signature));
+  const der = encodeDer(
+    derNode(Tag.SEQUENCE, tbs, issuer.algorithm.der, derNode(Tag.BIT_STRING, NO_UNUSED_BITS, signature)),
+  );
   return { der, pem: pemEncode('CERTIFICATE', der) };
 }
 
@@ -123,25 +139,54 @@ const EKU: Readonly<Record<Exclude<ExtensionProfile, 'ca'>, string[]>> = {
   'server+client': ['serverAuth', 'clientAuth'],
 };
 
-/** The extensions certloop writes for a profile: basicConstraints, keyUsage, EKU, SKI, AKI, SAN. */
-export function profileExtensions(request: ProfileExtensionsRequest): Uint8Array[] {
-  const isCa = request.profile === 'ca';
+// The leading extensions depend only on the profile and key family; the AKI only on the issuer. Both are cached.
+const fixedExtensionCache = new Map<string, readonly Uint8Array[]>();
+const akiCache = new WeakMap<Uint8Array, Uint8Array>();
+const SKI_OID = oid(OID.subjectKeyIdentifier);
+const SAN_OID = oid(OID.subjectAltName);
+
+function fixedExtensions(
+  profile: ExtensionProfile,
+  rsa: boolean,
+  pathLength: number | undefined,
+): readonly Uint8Array[] {
+  const cacheKey = `${profile}|${rsa}|${pathLength ?? ''}`;
+  const cached = fixedExtensionCache.get(cacheKey);
+  if (cached) return cached;
+  const isCa = profile === 'ca';
   const usages: KeyUsageName[] = isCa
     ? ['digitalSignature', 'keyCertSign', 'cRLSign']
-    : request.subjectKey.type === 'RSA'
+    : rsa
       ? ['digitalSignature', 'keyEncipherment']
       : ['digitalSignature'];
   const out = [
-    extension(OID.basicConstraints, true, basicConstraintsValue(isCa, isCa ? request.pathLength : undefined)),
+    extension(OID.basicConstraints, true, basicConstraintsValue(isCa, isCa ? pathLength : undefined)),
     extension(OID.keyUsage, true, keyUsageValue(usages)),
   ];
-  if (request.profile !== 'ca') out.push(extension(OID.extKeyUsage, false, extKeyUsageValue(EKU[request.profile])));
-  out.push(extension(OID.subjectKeyIdentifier, false, subjectKeyIdentifierValue(request.subjectKeyIdentifier)));
-  if (request.authorityKeyIdentifier) {
-    out.push(extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifierValue(request.authorityKeyIdentifier)));
+  if (profile !== 'ca') out.push(extension(OID.extKeyUsage, false, extKeyUsageValue(EKU[profile])));
+  // Path lengths are small integers in practice; the bound keeps a hostile caller from growing the cache.
+  if (fixedExtensionCache.size < 64) fixedExtensionCache.set(cacheKey, out);
+  return out;
+}
+
+/** The extensions certloop writes for a profile: basicConstraints, keyUsage, EKU, SKI, AKI, SAN. */
+export function profileExtensions(request: ProfileExtensionsRequest): DerPart[] {
+  const out: DerPart[] = [...fixedExtensions(request.profile, request.subjectKey.type === 'RSA', request.pathLength)];
+  out.push(
+    derNode(Tag.SEQUENCE, SKI_OID, derNode(Tag.OCTET_STRING, derNode(Tag.OCTET_STRING, request.subjectKeyIdentifier))),
+  );
+  const aki = request.authorityKeyIdentifier;
+  if (aki) {
+    let encoded = akiCache.get(aki);
+    if (!encoded) {
+      encoded = extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifierValue(aki));
+      akiCache.set(aki, encoded);
+    }
+    out.push(encoded);
   }
   if (request.sans && !isEmptyAltNames(request.sans)) {
-    out.push(extension(OID.subjectAltName, request.subjectEmpty, subjectAltNameValue(request.sans)));
+    const value = derNode(Tag.OCTET_STRING, subjectAltNameValue(request.sans));
+    out.push(derNode(Tag.SEQUENCE, SAN_OID, ...(request.subjectEmpty ? [booleanTrue(), value] : [value])));
   }
   return out;
 }

@@ -10,6 +10,7 @@ import * as nodeCrypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { CertloopError } from '../errors.js';
 import { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';
+import { readSpki } from './spki.js';
 import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
 
 export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
@@ -98,6 +99,30 @@ function nodeKeyGenParams(algorithm: KeyAlgorithm): ['ec' | 'rsa' | 'ed25519', o
   }
 }
 
+const base64url = (bytes: Uint8Array): string => buffer(bytes).toString('base64url');
+
+/**
+ * OpenSSL 3 decodes SPKI DER through its generic decoder chain, which costs more than a signature check. The
+ * same key given as PKCS#1 (RSA) or JWK (P-256, Ed25519) skips that chain: two to twenty times faster, and
+ * this import runs once per CSR. Anything unusual falls back to the SPKI path.
+ */
+function fastPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo): nodeCrypto.KeyObject {
+  try {
+    const { publicKeyBytes: bits } = readSpki(spkiDer);
+    if (info.type === 'RSA') return nodeCrypto.createPublicKey({ key: buffer(bits), format: 'der', type: 'pkcs1' });
+    if (info.type === 'Ed25519' && bits.length === 32) {
+      return nodeCrypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(bits) }, format: 'jwk' });
+    }
+    if (info.curve === 'P-256' && bits.length === 65 && bits[0] === 4) {
+      const jwk = { kty: 'EC', crv: 'P-256', x: base64url(bits.subarray(1, 33)), y: base64url(bits.subarray(33)) };
+      return nodeCrypto.createPublicKey({ key: jwk, format: 'jwk' });
+    }
+  } catch {
+    // fall through to the generic path, which reports the error
+  }
+  return nodeCrypto.createPublicKey({ key: buffer(spkiDer), format: 'der', type: 'spki' });
+}
+
 function asNodeKey(key: EngineKey): NodeKey {
   const keyObject = (key as Partial<NodeKey>).keyObject;
   if (!keyObject) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'key was not imported by nodeCryptoEngine');
@@ -133,8 +158,7 @@ export const nodeCryptoEngine: CryptoEngine = {
   },
   async importPublicKey(spkiDer, info) {
     try {
-      const keyObject = nodeCrypto.createPublicKey({ key: buffer(spkiDer), format: 'der', type: 'spki' });
-      return { kind: 'public', info, keyObject } satisfies NodeKey;
+      return { kind: 'public', info, keyObject: fastPublicKey(spkiDer, info) } satisfies NodeKey;
     } catch (err) {
       throw invalidKey(err);
     }

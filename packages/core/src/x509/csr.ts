@@ -96,8 +96,8 @@ export interface ParsedCsr {
   readonly signatureAlgorithm: string;
 }
 
-/** Internal: the parsed CSR plus the raw parts issuance and verification need. */
-export interface DecodedCsr extends ParsedCsr {
+/** Internal: the parsed CSR (without its PEM public key, made only on demand) plus the raw parts issuance needs. */
+export interface DecodedCsr extends Omit<ParsedCsr, 'publicKeyPem'> {
   readonly der: Uint8Array;
   readonly infoDer: Uint8Array;
   readonly subjectDer: Uint8Array;
@@ -181,7 +181,6 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
       subjectText: name.text,
       sans,
       publicKey: describePublicKey(spkiDer),
-      publicKeyPem: pemEncode('PUBLIC KEY', spkiDer),
       requestedExtensions,
       ...(bcExt ? { basicConstraints: decodeBasicConstraintsValue(bcExt.valueDer) } : {}),
       signatureAlgorithm: signatureAlgorithm.name,
@@ -203,10 +202,30 @@ export interface CsrBounds {
   readonly maxBytes?: number;
 }
 
+const FAST_BEGIN = '-----BEGIN CERTIFICATE REQUEST-----';
+const FAST_END = '-----END CERTIFICATE REQUEST-----';
+const BASE64_BODY = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
+
+/**
+ * The DER of a PEM holding exactly one `CERTIFICATE REQUEST` block and nothing else, in one pass; undefined for
+ * anything else, which then takes the general (and stricter-reporting) {@link pemDecode} path.
+ */
+function fastCsrDer(pem: string): Uint8Array | undefined {
+  const start = pem.indexOf(FAST_BEGIN);
+  const end = pem.indexOf(FAST_END);
+  if (start < 0 || end < start || pem.indexOf('-----', start + FAST_BEGIN.length) !== end) return undefined;
+  if (pem.slice(0, start).trim() || pem.slice(end + FAST_END.length).trim()) return undefined;
+  const body = pem.slice(start + FAST_BEGIN.length, end).trim();
+  if (body.length === 0 || !BASE64_BODY.test(body) || body.replace(/[\r\n]/g, '').length % 4 !== 0) return undefined;
+  const der = Buffer.from(body, 'base64');
+  return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
+}
+
 /** Internal: bounded PEM decode then {@link decodeCsr}. */
 export function readCsrPem(pem: string, bounds: CsrBounds = {}): DecodedCsr {
-  const block = pemDecode(pem, CSR_LABELS, { maxBytes: bounds.maxBytes ?? CSR_LIMITS.maxPemBytes });
-  return decodeCsr(block.der);
+  const maxBytes = bounds.maxBytes ?? CSR_LIMITS.maxPemBytes;
+  const fast = typeof pem === 'string' && pem.length <= maxBytes ? fastCsrDer(pem) : undefined;
+  return decodeCsr(fast ?? pemDecode(pem, CSR_LABELS, { maxBytes }).der);
 }
 
 /** Parses a CSR PEM (without checking its signature: see {@link verifyCsr}). */
@@ -215,12 +234,12 @@ export function parseCsr(pem: string, bounds: CsrBounds = {}): ParsedCsr {
     der: _der,
     infoDer: _i,
     subjectDer: _s,
-    spkiDer: _k,
+    spkiDer,
     signatureAlgorithmNode: _a,
     signature: _g,
     ...parsed
   } = readCsrPem(pem, bounds);
-  return parsed;
+  return { ...parsed, publicKeyPem: pemEncode('PUBLIC KEY', spkiDer) };
 }
 
 /** Internal: verifies an already decoded CSR's signature; throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */
@@ -228,7 +247,7 @@ export async function verifyDecodedCsr(csr: DecodedCsr, engine: CryptoEngine = n
   let ok: boolean;
   try {
     ok = await verifySignature({
-      spkiDer: csr.spkiDer,
+      publicKey: await engine.importPublicKey(csr.spkiDer, csr.publicKey),
       algorithmDer: csr.signatureAlgorithmNode,
       data: csr.infoDer,
       signature: csr.signature,

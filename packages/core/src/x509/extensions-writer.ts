@@ -1,7 +1,7 @@
 /**
  * Internal (`@certloop/core` x509): DER writers for the extensions certloop puts in certificates and CSRs.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { bitString, booleanTrue, contextTag, octetString, oid, seq, smallInteger } from './der.js';
 import { encodeGeneralNames } from './general-names.js';
 import { OID } from './oids.js';
@@ -42,7 +42,8 @@ export function extKeyUsageValue(usages: readonly string[]): Uint8Array {
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
 export function keyIdentifier(spkiDer: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(readSpki(spkiDer).publicKeyBytes).digest());
+  // crypto.hash: one call, no Hash object to create and collect (this runs once per issued certificate).
+  return new Uint8Array(hash('sha1', readSpki(spkiDer).publicKeyBytes, 'buffer'));
 }
 
 export const subjectKeyIdentifierValue = (keyId: Uint8Array): Uint8Array => octetString(keyId);

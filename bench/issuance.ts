@@ -1,0 +1,177 @@
+/**
+ * Bench: leaf issuance from a CSR through `LocalCertificateAuthority.sign`, against its bound (Node's own
+ * `crypto.sign` + `crypto.verify` on a buffer the size of the TBSCertificate, keys already imported) and against
+ * @peculiar/x509 doing the same work (parse the CSR, verify it, build and sign the certificate, encode PEM).
+ *
+ * Run alone: `node --conditions=source --import tsx bench/issuance.ts`.
+ */
+import * as nodeCrypto from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import {
+  createCsr,
+  createSelfSignedCa,
+  generateKeyPair,
+  type KeyAlgorithm,
+  LocalCertificateAuthority,
+  pemDecode,
+} from '@certloop/core';
+import type * as X509 from '@peculiar/x509';
+import { parseDer, readNode } from '../packages/core/src/x509/der.js';
+import { type BenchResult, formatResults, type MeasureOptions, measureInterleaved, ratio } from './types.js';
+
+interface Fixture {
+  readonly algorithm: KeyAlgorithm;
+  readonly ca: LocalCertificateAuthority;
+  readonly caPem: string;
+  readonly caKeyPem: string;
+  readonly csrPem: string;
+  readonly leafKeyPem: string;
+  readonly tbsLength: number;
+}
+
+async function fixture(algorithm: KeyAlgorithm): Promise<Fixture> {
+  const [caKey, leafKey] = await Promise.all([generateKeyPair({ algorithm }), generateKeyPair({ algorithm })]);
+  const root = await createSelfSignedCa({
+    privateKeyPem: caKey.privateKeyPem,
+    subject: { commonName: `bench CA ${algorithm}`, organization: 'certloop' },
+    lifetimeSeconds: 10 * 365 * 86_400,
+  });
+  const ca = new LocalCertificateAuthority({
+    certificatePem: root.certificatePem,
+    privateKeyPem: caKey.privateKeyPem,
+    trustBundlePem: root.certificatePem,
+  });
+  const { csrPem } = await createCsr({
+    privateKeyPem: leafKey.privateKeyPem,
+    subject: { commonName: 'agent-0001', organization: 'certloop' },
+    dnsNames: ['agent-0001.agents.example.test'],
+    uris: ['spiffe://certloop.test/agent/agent-0001'],
+  });
+  const issued = await ca.sign({ csrPem, lifetimeSeconds: 86_400, profile: 'client' });
+  const der = pemDecode(issued.certificatePem).der;
+  const outer = parseDer(der);
+  const tbs = readNode(der, outer.contentStart, outer.end);
+  return {
+    algorithm,
+    ca,
+    caPem: root.certificatePem,
+    caKeyPem: caKey.privateKeyPem,
+    csrPem,
+    leafKeyPem: leafKey.privateKeyPem,
+    tbsLength: tbs.end - tbs.start,
+  };
+}
+
+function nodeBound(f: Fixture): () => void {
+  const caKey = nodeCrypto.createPrivateKey(f.caKeyPem);
+  const leafPublic = nodeCrypto.createPublicKey(f.leafKeyPem);
+  const data = nodeCrypto.randomBytes(f.tbsLength);
+  const hash = f.algorithm === 'Ed25519' ? null : f.algorithm === 'ECDSA-P384' ? 'sha384' : 'sha256';
+  const signature = nodeCrypto.sign(hash, data, nodeCrypto.createPrivateKey(f.leafKeyPem));
+  return () => {
+    nodeCrypto.sign(hash, data, caKey);
+    if (!nodeCrypto.verify(hash, data, leafPublic, signature)) throw new Error('bound: verify failed');
+  };
+}
+
+/**
+ * @peculiar/x509 resolves its services through tsyringe, which wants a Reflect metadata polyfill before it is
+ * loaded (`reflect-metadata` is not installed here). The three functions tsyringe calls are enough.
+ */
+async function loadPeculiar(): Promise<typeof X509> {
+  const reflect = Reflect as unknown as Record<string, unknown>;
+  if (typeof reflect.getMetadata !== 'function') {
+    const store = new WeakMap<object, Map<unknown, unknown>>();
+    const own = (target: object) => {
+      let map = store.get(target);
+      if (!map) {
+        map = new Map();
+        store.set(target, map);
+      }
+      return map;
+    };
+    reflect.defineMetadata = (key: unknown, value: unknown, target: object) => own(target).set(key, value);
+    reflect.getOwnMetadata = (key: unknown, target: object) => store.get(target)?.get(key);
+    reflect.getMetadata = (key: unknown, target: object): unknown => {
+      for (let t: object | null = target; t; t = Object.getPrototypeOf(t)) {
+        const value = store.get(t)?.get(key);
+        if (value !== undefined) return value;
+      }
+      return undefined;
+    };
+  }
+  return import('@peculiar/x509');
+}
+
+async function peculiarIssuer(f: Fixture): Promise<() => Promise<string>> {
+  const x509 = await loadPeculiar();
+  const webCrypto = globalThis.crypto;
+  x509.cryptoProvider.set(webCrypto);
+  const params =
+    f.algorithm === 'ECDSA-P256'
+      ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
+      : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const caCert = new x509.X509Certificate(f.caPem);
+  const signingKey = await webCrypto.subtle.importKey('pkcs8', pemDecode(f.caKeyPem).der, params, false, ['sign']);
+  const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId;
+  return async () => {
+    const csr = new x509.Pkcs10CertificateRequest(f.csrPem);
+    if (!(await csr.verify())) throw new Error('peculiar: CSR does not verify');
+    const san = csr.getExtension('2.5.29.17');
+    const now = Date.now();
+    const serial = nodeCrypto.randomBytes(16);
+    serial[0] = (serial[0]! & 0x7f) | 0x40;
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial.toString('hex'),
+      subject: csr.subject,
+      issuer: caCert.subject,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+      signingAlgorithm: params,
+      publicKey: csr.publicKey,
+      signingKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
+        new x509.AuthorityKeyIdentifierExtension(caKeyId),
+        ...(san ? [san] : []),
+      ],
+    });
+    return cert.toString('pem');
+  };
+}
+
+async function benchAlgorithm(algorithm: KeyAlgorithm, options: MeasureOptions): Promise<BenchResult[]> {
+  const f = await fixture(algorithm);
+  // Interleaved, so that load from other processes falls on all three alike.
+  const [issue, bound, peculiar] = await measureInterleaved(
+    [
+      {
+        name: `certloop issue ${algorithm}`,
+        op: () => f.ca.sign({ csrPem: f.csrPem, lifetimeSeconds: 86_400, profile: 'client' }),
+      },
+      { name: `node sign+verify ${algorithm} (${f.tbsLength} B)`, op: nodeBound(f) },
+      { name: `@peculiar/x509 issue ${algorithm}`, op: await peculiarIssuer(f) },
+    ],
+    options,
+  );
+  return [
+    issue!,
+    bound!,
+    peculiar!,
+    ratio(`issuance/bound ${algorithm}`, issue!.opsPerSecond / bound!.opsPerSecond, 0.5),
+    ratio(`issuance/@peculiar ${algorithm}`, issue!.opsPerSecond / peculiar!.opsPerSecond, 10),
+  ];
+}
+
+/** ECDSA P-256 (the figures the targets are about), then RSA-2048. */
+export async function benchIssuance(options: MeasureOptions = {}): Promise<BenchResult[]> {
+  return [...(await benchAlgorithm('ECDSA-P256', options)), ...(await benchAlgorithm('RSA-2048', options))];
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const results = await benchIssuance();
+  console.log(formatResults(results));
+}

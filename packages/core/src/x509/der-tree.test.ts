@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { octetString, seq, Tag, tlv } from './der.js';
+import { derLength, derNode, encodeDer } from './der-tree.js';
+
+describe('der-tree', () => {
+  it('writes the same bytes as the element-by-element writer, across length-encoding boundaries', () => {
+    for (const size of [0, 1, 127, 128, 255, 256, 65_535, 65_536, 70_000]) {
+      const payload = new Uint8Array(size).fill(7);
+      const expected = seq(octetString(payload), tlv(0xa3, seq(new Uint8Array([1, 2]))));
+      const tree = derNode(
+        Tag.SEQUENCE,
+        derNode(Tag.OCTET_STRING, payload),
+        derNode(0xa3, derNode(Tag.SEQUENCE, new Uint8Array([1, 2]))),
+      );
+      expect(derLength(tree)).toBe(expected.length);
+      expect(encodeDer(tree)).toEqual(expected);
+    }
+  });
+
+  it('passes encoded bytes through unchanged', () => {
+    const bytes = new Uint8Array([0x05, 0x00]);
+    expect(encodeDer(bytes)).toBe(bytes);
+  });
+});

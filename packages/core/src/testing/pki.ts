@@ -49,8 +49,9 @@ export interface TestLeaf {
 export interface TestPki {
   readonly rootPem: string;
   readonly rootKeyPem: string;
-  /** The intermediate CA that issues leaves. */
+  /** The intermediate CA that issues leaves, and its key. */
   readonly ca: LocalCertificateAuthority;
+  readonly intermediateKeyPem: string;
   readonly trustBundlePem: string;
   issue(request: TestLeafRequest): Promise<TestLeaf>;
 }
@@ -90,6 +91,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     rootPem: root.certificatePem,
     rootKeyPem: rootKey.privateKeyPem,
     ca,
+    intermediateKeyPem: interKey.privateKeyPem,
     trustBundlePem: root.certificatePem,
     async issue(request) {
       const key = await generateKeyPair({ algorithm });

@@ -150,7 +150,11 @@ describe('Rotator', () => {
 
   it('never writes a bring-your-own secret (no certloop annotation, or cert-manager annotations)', async () => {
     clock.jumpTo(T0);
-    for (const annotations of [{}, { 'certloop.io/managed-by': 'certloop', 'cert-manager.io/certificate-name': 'x' }]) {
+    const byo: Record<string, string>[] = [
+      {},
+      { 'certloop.io/managed-by': 'certloop', 'cert-manager.io/certificate-name': 'x' },
+    ];
+    for (const annotations of byo) {
       const store = new MemorySecretStore();
       const leaf = await pki.issue({
         commonName: 'agent-1',

@@ -35,7 +35,8 @@ export interface FileWatchSource {
 interface OpenWatch {
   readonly watcher: FSWatcher;
   readonly path: string;
-  readonly ino: number;
+  /** Which directory it watches: see {@link identity}. */
+  readonly id: string;
 }
 
 export class FileSecretWatch {
@@ -130,44 +131,48 @@ export class FileSecretWatch {
   async #refreshFsWatches(): Promise<void> {
     const { directory, name } = this.#source;
     const secretDir = join(directory, name);
-    const [directoryIno, secretIno] = await Promise.all([inode(directory), inode(secretDir)]);
+    const [directoryId, secretId] = await Promise.all([identity(directory), identity(secretDir)]);
     const parentTarget =
-      directoryIno !== undefined
-        ? { path: directory, ino: directoryIno, file: name }
-        : { path: dirname(directory), ino: await inode(dirname(directory)), file: basename(directory) };
+      directoryId !== undefined
+        ? { path: directory, id: directoryId, file: name }
+        : { path: dirname(directory), id: await identity(dirname(directory)), file: basename(directory) };
     if (this.#stopped) return;
     let opened = false;
     if (
       this.#parentWatch &&
-      (this.#parentWatch.path !== parentTarget.path || this.#parentWatch.ino !== parentTarget.ino)
+      (this.#parentWatch.path !== parentTarget.path || this.#parentWatch.id !== parentTarget.id)
     ) {
       this.#closeWatch(this.#parentWatch);
       this.#parentWatch = undefined;
     }
-    if (!this.#parentWatch && parentTarget.ino !== undefined) {
-      // the watched directory's own name comes with its deletion, after which this watcher sees nothing more
-      const self = basename(parentTarget.path);
-      const accept = (file: string) => file === parentTarget.file || file === self;
-      this.#parentWatch = this.#open(parentTarget.path, parentTarget.ino, accept);
+    if (!this.#parentWatch && parentTarget.id !== undefined) {
+      const accept = (file: string) => file === parentTarget.file;
+      this.#parentWatch = this.#open(parentTarget.path, parentTarget.id, accept);
       opened ||= this.#parentWatch !== undefined;
     }
     // a watcher on a renamed-away (deleted) directory would follow the old inode: replace it
-    if (this.#secretWatch && this.#secretWatch.ino !== secretIno) {
+    if (this.#secretWatch && this.#secretWatch.id !== secretId) {
       this.#closeWatch(this.#secretWatch);
       this.#secretWatch = undefined;
     }
-    if (!this.#secretWatch && secretIno !== undefined) {
-      this.#secretWatch = this.#open(secretDir, secretIno);
+    if (!this.#secretWatch && secretId !== undefined) {
+      this.#secretWatch = this.#open(secretDir, secretId);
       opened ||= this.#secretWatch !== undefined;
     }
     if (opened) this.#again = true;
   }
 
-  #open(path: string, ino: number, accept?: (file: string) => boolean): OpenWatch | undefined {
+  #open(path: string, id: string, accept?: (file: string) => boolean): OpenWatch | undefined {
+    const self = basename(path);
+    let open: OpenWatch | undefined;
     let watcher: FSWatcher;
     try {
       watcher = fsWatch(path, { persistent: false }, (_event, file) => {
-        if (!accept || file === null || accept(String(file))) this.#requestCheck();
+        const name = file === null ? null : String(file);
+        // an event named after the watched directory itself is its deletion or move: this watcher now sees
+        // nothing more, and a directory re-created at once may even reuse its inode, so drop it for a new one
+        if (name === self && open) this.#drop(open);
+        if (!accept || name === null || name === self || accept(name)) this.#requestCheck();
       });
     } catch (err) {
       // gone meanwhile: the next check sees it and tries again
@@ -175,15 +180,20 @@ export class FileSecretWatch {
       return undefined;
     }
     this.#problems.delete('fs.watch');
-    const open: OpenWatch = { watcher, path, ino };
+    const opened: OpenWatch = { watcher, path, id };
+    open = opened;
     watcher.on('error', (err) => {
-      this.#closeWatch(open);
-      if (this.#parentWatch === open) this.#parentWatch = undefined;
-      if (this.#secretWatch === open) this.#secretWatch = undefined;
+      this.#drop(opened);
       // polling carries on meanwhile, and its next check opens a new watcher
       this.#report(err, 'fs.watch');
     });
-    return open;
+    return opened;
+  }
+
+  #drop(open: OpenWatch): void {
+    this.#closeWatch(open);
+    if (this.#parentWatch === open) this.#parentWatch = undefined;
+    if (this.#secretWatch === open) this.#secretWatch = undefined;
   }
 
   #closeWatch(open: OpenWatch | undefined): void {
@@ -210,10 +220,14 @@ export class FileSecretWatch {
   }
 }
 
-async function inode(path: string): Promise<number | undefined> {
+/**
+ * A directory's identity: inode and birth time. The inode alone is not enough: a directory deleted and made
+ * again at once often gets the same inode number, and a watcher on the old one would see nothing.
+ */
+async function identity(path: string): Promise<string | undefined> {
   try {
     const info = await stat(path);
-    return info.isDirectory() ? info.ino : undefined;
+    return info.isDirectory() ? `${info.dev}:${info.ino}:${info.birthtimeMs}` : undefined;
   } catch {
     return undefined;
   }

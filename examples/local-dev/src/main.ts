@@ -1,0 +1,252 @@
+/**
+ * examples/local-dev (what `npm start` runs): the relay certificate lifecycle end to end, in file mode.
+ *
+ * Bootstraps the relay PKI in a fresh folder; starts an mTLS management server whose certificate comes from a
+ * CredentialProvider; runs three agent replicas (child processes) sharing one client secret, of which the
+ * file-lease leader rotates it (20 s certificates at ratio 0.5); keeps requests flowing the whole time. Midway it
+ * replaces the server's secret on disk (hot reload) and kills the leader (another replica takes over). It ends by
+ * itself with a summary; the exit code is non-zero if any request failed or a step did not happen.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  authorityFromSecret,
+  bootstrapRelayPki,
+  CredentialProvider,
+  createCsr,
+  DEFAULT_RELAY_SECRET_NAMES,
+  FileSecretStore,
+  generateKeyPair,
+  joinPemBundle,
+  managedAnnotations,
+  readTlsMaterial,
+  tlsSecretData,
+} from '@certloop/core';
+import pc from 'picocolors';
+import { AGENT_NAME, type ReplicaMessage, TIMINGS } from './protocol.js';
+import { startRelayServer } from './relay-server.js';
+
+const names = DEFAULT_RELAY_SECRET_NAMES;
+const REPLACE_SERVER_AT = 22_000;
+const KILL_LEADER_AT = 38_000;
+const END_AT = 62_000;
+
+const started = Date.now();
+const colours = [pc.cyan, pc.magenta, pc.yellow];
+const short = (serial?: string) => (serial ? serial.slice(0, 8) : '-');
+const clock = (iso?: string) => (iso ? iso.slice(11, 19) : '-');
+function log(who: string, what: string): void {
+  const t = `+${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(7);
+  console.log(`${pc.dim(t)}  ${who.padEnd(20)} ${what}`);
+}
+
+async function main(): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), 'certloop-local-dev-'));
+  const store = new FileSecretStore({ directory: join(directory, 'secrets') });
+  console.log(pc.bold('certloop local-dev: the relay lifecycle in file mode'), pc.dim(directory));
+  console.log(
+    pc.dim(
+      `client certificates live ${TIMINGS.clientLifetimeSeconds}s and rotate at ratio ${TIMINGS.ratio}; file lease ${TIMINGS.leaseDurationMs}ms\n`,
+    ),
+  );
+  const server = pc.blue('management-server');
+  const pki = await bootstrapRelayPki({ store });
+  log(server, `bootstrapped ${pki.created.join(', ')}`);
+
+  const signing = await store.get(names.signing);
+  // short-lived demo certificates: backdate by one second only, so the whole 20 s lifetime is usable
+  const ca = authorityFromSecret(signing!, { policy: { backdateSeconds: 1 } });
+  const token = new TextDecoder().decode((await store.get(names.token))!.data.token);
+
+  const provider = new CredentialProvider({ name: names.server, watcher: store, usage: 'serverAuth' });
+  await provider.start();
+  const stats = { served: 0, refused: 0, reloads: 0 };
+  const { server: https, port } = await startRelayServer({
+    provider,
+    ca,
+    token,
+    onRequest: (path, ok) => {
+      if (path === '/hello') ok ? stats.served++ : stats.refused++;
+    },
+  });
+  log(server, `listening on 127.0.0.1:${port}, server certificate ${short(provider.current()?.leaf.serialNumber)}`);
+  provider.subscribe((e) => {
+    if (e.type === 'updated' && e.previous) {
+      stats.reloads++;
+      log(
+        server,
+        pc.green(
+          `reloaded server certificate ${short(e.previous.leaf.serialNumber)} -> ${short(e.material.leaf.serialNumber)}`,
+        ),
+      );
+    } else if (e.type === 'rejected') log(server, pc.red(`refused a bad server certificate update (${e.error.code})`));
+  });
+
+  const replicas = new Map<
+    string,
+    {
+      child: ChildProcess;
+      colour: (s: string) => string;
+      ok: number;
+      failed: number;
+      lastError?: string;
+      alive: boolean;
+    }
+  >();
+  let leader: string | undefined;
+  const loaded = new Map<string, Set<string>>();
+  const announced = new Set<string>();
+  let elections = 0;
+  let rotations = 0;
+  const onMessage = (m: ReplicaMessage) => {
+    const r = replicas.get(m.replica);
+    const who = r ? r.colour(m.replica) : m.replica;
+    switch (m.kind) {
+      case 'ready':
+        log(who, pc.dim(`started (pid ${m.pid})`));
+        break;
+      case 'leader':
+        if (m.event === 'elected') {
+          elections++;
+          leader = m.replica;
+          log(who, pc.bold(pc.green('elected leader')));
+        } else log(who, pc.yellow(`lost leadership (${m.reason ?? ''})`));
+        break;
+      case 'rotation':
+        if (m.event === 'scheduled') {
+          // every replica computes the schedule; only the leader's matters
+          if (m.replica === leader)
+            log(who, `rotation scheduled for ${clock(m.renewAt)} (certificate ${short(m.serial)})`);
+        } else if (m.event === 'succeeded') {
+          rotations++;
+          log(who, pc.green(`rotated: new certificate ${short(m.serial)}, not after ${clock(m.notAfter)}`));
+        } else if (m.event === 'failed') log(who, pc.red(`rotation failed (${m.code}), backing off`));
+        else if (m.event !== 'started') log(who, pc.dim(`rotation ${m.event}`));
+        break;
+      case 'loaded': {
+        // one line once every live replica has picked the new certificate up from the watched secret
+        const seen = loaded.get(m.serial) ?? new Set<string>();
+        seen.add(m.replica);
+        loaded.set(m.serial, seen);
+        const alive = [...replicas.entries()].filter(([, r]) => r.alive).map(([name]) => name);
+        if (alive.every((name) => seen.has(name)) && !announced.has(m.serial)) {
+          announced.add(m.serial);
+          log(pc.dim('replicas'), pc.dim(`all ${alive.length} now present client certificate ${short(m.serial)}`));
+        }
+        break;
+      }
+      case 'stats':
+        if (r) Object.assign(r, { ok: m.ok, failed: m.failed, lastError: m.lastError });
+        break;
+    }
+  };
+
+  const replicaScript = fileURLToPath(new URL('./replica.ts', import.meta.url));
+  for (let i = 1; i <= 3; i++) {
+    const replica = `replica-${i}`;
+    const child = fork(replicaScript, [], {
+      execArgv: ['--conditions=source', '--import', 'tsx'],
+      env: { ...process.env, CERTLOOP_REPLICA: JSON.stringify({ replica, directory, port }) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    replicas.set(replica, { child, colour: colours[i - 1]!, ok: 0, failed: 0, alive: true });
+    child.on('message', (m) => onMessage(m as ReplicaMessage));
+    child.on('exit', () => {
+      replicas.get(replica)!.alive = false;
+    });
+  }
+
+  const progress = setInterval(() => {
+    const ok = [...replicas.values()].reduce((n, r) => n + r.ok, 0);
+    const failed = [...replicas.values()].reduce((n, r) => n + r.failed, 0);
+    log(pc.dim('requests'), pc.dim(`${ok} ok, ${failed} failed so far`));
+  }, 10_000);
+
+  await sleepUntil(REPLACE_SERVER_AT);
+  const current = await store.get(names.server);
+  const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
+  const { csrPem } = await createCsr({
+    privateKeyPem: key.privateKeyPem,
+    subject: { commonName: 'relay-server' },
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+  });
+  const issued = await ca.sign({ csrPem, lifetimeSeconds: 3600, profile: 'server' });
+  await store.put(
+    names.server,
+    {
+      type: current!.type,
+      data: tlsSecretData({
+        certificatePem: joinPemBundle([issued.certificatePem, issued.chainPem]),
+        privateKeyPem: key.privateKeyPem,
+        trustBundlePem: readTlsMaterial(current!).trustBundlePem ?? issued.trustBundlePem,
+      }),
+      annotations: managedAnnotations({ role: 'server', serialNumber: issued.serialNumber, notAfter: issued.notAfter }),
+    },
+    { expectedVersion: current!.version },
+  );
+  log(pc.bold('operator'), `replaced ${names.server} on disk (new certificate ${short(issued.serialNumber)})`);
+
+  await sleepUntil(KILL_LEADER_AT);
+  const victim = leader ? replicas.get(leader) : undefined;
+  if (victim) {
+    victim.child.kill('SIGKILL');
+    log(pc.bold('operator'), pc.red(`killed the leader ${leader} with SIGKILL`));
+  }
+
+  await sleepUntil(END_AT);
+  clearInterval(progress);
+  await Promise.all(
+    [...replicas.values()]
+      .filter((r) => r.alive)
+      .map(
+        (r) =>
+          new Promise<void>((resolve) => {
+            const timeout = setTimeout(() => {
+              r.child.kill('SIGKILL');
+              resolve();
+            }, 5000);
+            r.child.once('exit', () => {
+              clearTimeout(timeout);
+              resolve();
+            });
+            r.child.send('stop');
+          }),
+      ),
+  );
+  provider.close();
+  await store.close();
+  https.close();
+  https.closeAllConnections();
+
+  const ok = [...replicas.values()].reduce((n, r) => n + r.ok, 0);
+  const failed = [...replicas.values()].reduce((n, r) => n + r.failed, 0);
+  const leaderChanges = Math.max(0, elections - 1);
+  console.log(`\n${pc.bold('summary')}`);
+  const row = (label: string, value: string | number, good: boolean) =>
+    console.log(`  ${label.padEnd(26)} ${good ? pc.green(String(value)) : pc.red(String(value))}`);
+  row('rotations done', rotations, rotations > 0);
+  row('requests ok', ok, ok > 0);
+  row('requests failed', failed, failed === 0);
+  row('server reloads', stats.reloads, stats.reloads > 0);
+  row('leader changes', leaderChanges, leaderChanges > 0);
+  row('requests refused by server', stats.refused, stats.refused === 0);
+  for (const [name, r] of replicas) if (r.failed) console.log(pc.red(`  ${name} last error: ${r.lastError}`));
+  await rm(directory, { recursive: true, force: true });
+  if (failed > 0 || rotations === 0 || stats.reloads === 0 || leaderChanges === 0 || ok === 0) process.exitCode = 1;
+  console.log(
+    pc.dim(`\n${AGENT_NAME}'s client certificate was rotated by CSR; its private key never left the replicas.`),
+  );
+}
+
+function sleepUntil(offsetMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, started + offsetMs - Date.now())));
+}
+
+main().catch((err) => {
+  console.error(pc.red(`local-dev failed: ${err?.code ?? ''} ${err?.message ?? err}`));
+  process.exitCode = 1;
+});

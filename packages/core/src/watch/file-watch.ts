@@ -45,6 +45,7 @@ export class FileSecretWatch {
   #stopped = false;
   #checking = false;
   #again = false;
+  #refreshWanted = true;
   #reported = false;
   #version: string | null = null;
   // the last problem reported, per kind, so a lasting one is reported once rather than on every poll
@@ -77,6 +78,8 @@ export class FileSecretWatch {
   #schedulePoll(): void {
     if (this.#stopped) return;
     this.#pollTimer = this.#source.clock.setTimeout(() => {
+      // the poll also re-checks that the fs watchers still watch the directories now at those paths
+      this.#refreshWanted = true;
       this.#requestCheck();
       this.#schedulePoll();
     }, this.#source.pollIntervalMs);
@@ -98,7 +101,13 @@ export class FileSecretWatch {
       do {
         this.#again = false;
         await this.#check();
-        if (this.#source.fsWatch && !this.#stopped) await this.#refreshFsWatches();
+        // fs events need no refresh while both watchers are in place (a watcher whose directory went away
+        // drops itself); the poll refreshes anyway, for what fs events cannot tell
+        const missing = !this.#parentWatch || !this.#secretWatch;
+        if (this.#source.fsWatch && !this.#stopped && (missing || this.#refreshWanted)) {
+          this.#refreshWanted = false;
+          await this.#refreshFsWatches();
+        }
       } while (this.#again && !this.#stopped);
     } finally {
       this.#checking = false;

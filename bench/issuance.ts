@@ -74,32 +74,9 @@ function nodeBound(f: Fixture): () => void {
   };
 }
 
-/**
- * @peculiar/x509 resolves its services through tsyringe, which wants a Reflect metadata polyfill before it is
- * loaded (`reflect-metadata` is not installed here). The three functions tsyringe calls are enough.
- */
+/** @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first. */
 async function loadPeculiar(): Promise<typeof X509> {
-  const reflect = Reflect as unknown as Record<string, unknown>;
-  if (typeof reflect.getMetadata !== 'function') {
-    const store = new WeakMap<object, Map<unknown, unknown>>();
-    const own = (target: object) => {
-      let map = store.get(target);
-      if (!map) {
-        map = new Map();
-        store.set(target, map);
-      }
-      return map;
-    };
-    reflect.defineMetadata = (key: unknown, value: unknown, target: object) => own(target).set(key, value);
-    reflect.getOwnMetadata = (key: unknown, target: object) => store.get(target)?.get(key);
-    reflect.getMetadata = (key: unknown, target: object): unknown => {
-      for (let t: object | null = target; t; t = Object.getPrototypeOf(t)) {
-        const value = store.get(t)?.get(key);
-        if (value !== undefined) return value;
-      }
-      return undefined;
-    };
-  }
+  await import('reflect-metadata');
   return import('@peculiar/x509');
 }
 

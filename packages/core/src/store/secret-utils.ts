@@ -45,8 +45,21 @@ export function sortByName(secrets: Secret[]): Secret[] {
 }
 
 function copyData(data: Readonly<Record<string, Uint8Array>>): Record<string, Uint8Array> {
+  // One allocation per copy, viewed per key: 10,000 watched secrets churn far fewer small buffers (and less RSS).
+  const entries = Object.entries(data);
+  let size = 0;
+  for (const [, value] of entries) size += value.byteLength;
+  const block = new Uint8Array(size);
+  let offset = 0;
   // fromEntries defines own properties, so a key such as `__proto__` stays plain data
-  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, new Uint8Array(value)]));
+  return Object.fromEntries(
+    entries.map(([key, value]) => {
+      block.set(value, offset);
+      const view = block.subarray(offset, offset + value.byteLength);
+      offset += value.byteLength;
+      return [key, view];
+    }),
+  );
 }
 
 /** Throws `CERTLOOP_CONFLICT` unless the stored state satisfies the compare-and-swap precondition. */

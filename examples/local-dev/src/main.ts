@@ -20,10 +20,7 @@ import {
   DEFAULT_RELAY_SECRET_NAMES,
   FileSecretStore,
   generateKeyPair,
-  joinPemBundle,
-  managedAnnotations,
-  readTlsMaterial,
-  tlsSecretData,
+  issuedTlsSecret,
 } from '@certloop/core';
 import pc from 'picocolors';
 import { AGENT_NAME, type ReplicaMessage, TIMINGS } from './protocol.js';
@@ -175,17 +172,11 @@ async function main(): Promise<void> {
     ipAddresses: ['127.0.0.1'],
   });
   const issued = await ca.sign({ csrPem, lifetimeSeconds: 3600, profile: 'server' });
+  // the trust bundle stays the root the agents already trust
+  const replacement = issuedTlsSecret({ role: 'server', privateKeyPem: key.privateKeyPem, result: issued });
   await store.put(
     names.server,
-    {
-      type: current!.type,
-      data: tlsSecretData({
-        certificatePem: joinPemBundle([issued.certificatePem, issued.chainPem]),
-        privateKeyPem: key.privateKeyPem,
-        trustBundlePem: readTlsMaterial(current!).trustBundlePem ?? issued.trustBundlePem,
-      }),
-      annotations: managedAnnotations({ role: 'server', serialNumber: issued.serialNumber, notAfter: issued.notAfter }),
-    },
+    { ...replacement, data: { ...replacement.data, 'ca.crt': current!.data['ca.crt'] ?? replacement.data['ca.crt']! } },
     { expectedVersion: current!.version },
   );
   log(pc.bold('operator'), `replaced ${names.server} on disk (new certificate ${short(issued.serialNumber)})`);

@@ -15,12 +15,11 @@ import {
   FileSecretStore,
   generateKeyPair,
   inspectCertificate,
+  issuedTlsSecret,
   joinPemBundle,
-  managedAnnotations,
   readTlsMaterial,
   renewalTime,
   splitPemBundle,
-  tlsSecretData,
   validateChain,
 } from '@certloop/core';
 import pc from 'picocolors';
@@ -53,19 +52,7 @@ async function main(): Promise<void> {
     });
     await store.put(
       names.client,
-      {
-        type: 'kubernetes.io/tls',
-        data: tlsSecretData({
-          certificatePem: joinPemBundle([issued.certificatePem, issued.chainPem]),
-          privateKeyPem: agentKey.privateKeyPem,
-          trustBundlePem: issued.trustBundlePem,
-        }),
-        annotations: managedAnnotations({
-          role: 'client',
-          serialNumber: issued.serialNumber,
-          notAfter: issued.notAfter,
-        }),
-      },
+      issuedTlsSecret({ role: 'client', privateKeyPem: agentKey.privateKeyPem, result: issued }),
       { expectedVersion: null },
     );
     console.log(`${pc.green('issued')}  ${names.client} from a CSR`);

@@ -15,40 +15,30 @@ import { splitPemBundle } from '../x509/pem.js';
  */
 export type CertificateState = 'ok' | 'renewal-due' | 'expired' | 'not-yet-valid' | 'invalid' | 'missing';
 
-export interface CertificateStatus {
+/** What does not change with time: read once per secret version. */
+export interface StatusFacts {
   readonly name: string;
+  /** certloop manages (and may rotate) it; false for bring-your-own. */
+  readonly managed: boolean;
+  readonly version?: string;
+  readonly subject?: string;
+  readonly issuer?: string;
+  readonly serialNumber?: string;
+  readonly isCA?: boolean;
+  readonly notBefore?: Date;
+  readonly notAfter?: Date;
+  readonly renewAt?: Date;
+  /** The failure code for `invalid`. */
+  readonly errorCode?: string;
+}
+
+export interface CertificateStatus extends StatusFacts {
   readonly state: CertificateState;
   /** True for `ok` and `renewal-due`: the material can serve now. */
   readonly ready: boolean;
-  /** certloop manages (and may rotate) it; false for bring-your-own. */
-  readonly managed: boolean;
-  readonly subject?: string;
-  readonly issuer?: string;
-  readonly serialNumber?: string;
-  readonly isCA?: boolean;
-  readonly notBefore?: Date;
-  readonly notAfter?: Date;
-  readonly renewAt?: Date;
   /** Seconds until notAfter at `checkedAt` (negative once expired). */
   readonly secondsLeft?: number;
   readonly checkedAt: Date;
-  /** The failure code for `invalid`. */
-  readonly errorCode?: string;
-  readonly version?: string;
-}
-
-export interface StatusFacts {
-  readonly name: string;
-  readonly managed: boolean;
-  readonly version?: string;
-  readonly subject?: string;
-  readonly issuer?: string;
-  readonly serialNumber?: string;
-  readonly isCA?: boolean;
-  readonly notBefore?: Date;
-  readonly notAfter?: Date;
-  readonly renewAt?: Date;
-  readonly errorCode?: string;
 }
 
 /** Reads what does not change with time from a secret (parsed once per version). */

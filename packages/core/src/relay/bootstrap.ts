@@ -22,6 +22,7 @@ import { createSelfSignedCa } from '../x509/self-signed.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import {
   DEFAULT_RELAY_SECRET_NAMES,
+  issuedTlsSecret,
   managedAnnotations,
   type RelaySecretNames,
   readTlsMaterial,
@@ -135,7 +136,8 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
       { csrPem, lifetimeSeconds, profile, ...(profile === 'intermediate' ? { pathLength: 0 } : {}) },
       { signal },
     );
-    return { key, result };
+    const role = profile === 'intermediate' ? 'intermediate' : 'server';
+    return issuedTlsSecret({ role, privateKeyPem: key.privateKeyPem, result });
   };
 
   let signing = await store.get(names.signing, { signal });
@@ -158,24 +160,11 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
       };
     });
     const rootCa = authorityFromSecret(root, { clock, engine: options.engine });
-    signing = await ensure(names.signing, async () => {
-      const { key, result } = await issue(rootCa, 'intermediate', options.intermediateLifetimeSeconds ?? 5 * YEAR, {
+    signing = await ensure(names.signing, () =>
+      issue(rootCa, 'intermediate', options.intermediateLifetimeSeconds ?? 5 * YEAR, {
         commonName: options.intermediateCommonName ?? 'certloop relay signing CA',
-      });
-      return {
-        type: 'kubernetes.io/tls',
-        data: tlsSecretData({
-          certificatePem: joinPemBundle([result.certificatePem, result.chainPem]),
-          privateKeyPem: key.privateKeyPem,
-          trustBundlePem: result.trustBundlePem,
-        }),
-        annotations: managedAnnotations({
-          role: 'intermediate',
-          serialNumber: result.serialNumber,
-          notAfter: result.notAfter,
-        }),
-      };
-    });
+      }),
+    );
   } else {
     existing.push(names.signing);
   }
@@ -183,18 +172,7 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
   const trustBundlePem = await signingCa.trustBundle();
 
   const server = options.server ?? { commonName: 'relay-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
-  await ensure(names.server, async () => {
-    const { key, result } = await issue(signingCa, 'server', options.serverLifetimeSeconds ?? YEAR, server);
-    return {
-      type: 'kubernetes.io/tls',
-      data: tlsSecretData({
-        certificatePem: joinPemBundle([result.certificatePem, result.chainPem]),
-        privateKeyPem: key.privateKeyPem,
-        trustBundlePem: result.trustBundlePem,
-      }),
-      annotations: managedAnnotations({ role: 'server', serialNumber: result.serialNumber, notAfter: result.notAfter }),
-    };
-  });
+  await ensure(names.server, () => issue(signingCa, 'server', options.serverLifetimeSeconds ?? YEAR, server));
 
   if (options.token !== false) {
     const token = options.token ?? randomBytes(32).toString('base64url');

@@ -9,6 +9,7 @@ export {
   DEFAULT_RELAY_NAMESPACE,
   DEFAULT_RELAY_SECRET_NAMES,
   isManagedSecret,
+  issuedTlsSecret,
   MANAGED_BY_VALUE,
   managedAnnotations,
   type RelaySecretNames,

@@ -4,7 +4,9 @@
  * A secret certloop manages carries `certloop.io/managed-by: certloop`. A secret without it, or with any
  * `cert-manager.io/*` annotation, is bring-your-own: watched, validated, monitored, never written.
  */
-import type { Secret } from '../store/types.js';
+import type { SignResult } from '../ca/types.js';
+import type { Secret, SecretInput } from '../store/types.js';
+import { joinPemBundle } from '../x509/pem.js';
 
 /** Data keys, in every store (the layout of a Kubernetes TLS Secret). */
 export const SECRET_KEYS = {
@@ -101,4 +103,25 @@ export function managedAnnotations(input: {
   if (input.notAfter) out[ANNOTATIONS.notAfter] = input.notAfter.toISOString();
   if (input.renewAt) out[ANNOTATIONS.renewAt] = input.renewAt.toISOString();
   return out;
+}
+
+/**
+ * The TLS secret for a certificate a CA just issued: leaf then chain in `tls.crt`, the key, the CA's trust bundle
+ * in `ca.crt`, and certloop's annotations for `role`.
+ */
+export function issuedTlsSecret(input: {
+  role: SecretRole;
+  privateKeyPem: string;
+  result: Pick<SignResult, 'certificatePem' | 'chainPem' | 'trustBundlePem' | 'serialNumber' | 'notAfter'>;
+}): SecretInput {
+  const { result } = input;
+  return {
+    type: 'kubernetes.io/tls',
+    data: tlsSecretData({
+      certificatePem: joinPemBundle([result.certificatePem, result.chainPem]),
+      privateKeyPem: input.privateKeyPem,
+      trustBundlePem: result.trustBundlePem,
+    }),
+    annotations: managedAnnotations({ role: input.role, serialNumber: result.serialNumber, notAfter: result.notAfter }),
+  };
 }

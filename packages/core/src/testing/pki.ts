@@ -6,7 +6,7 @@ import { LocalCertificateAuthority } from '../ca/local-ca.js';
 import type { IssuancePolicyInput } from '../ca/policy.js';
 import type { CertificateProfile } from '../ca/types.js';
 import type { Clock } from '../clock/clock.js';
-import { managedAnnotations, type SecretRole, tlsSecretData } from '../relay/layout.js';
+import { issuedTlsSecret, type SecretRole } from '../relay/layout.js';
 import type { SecretInput } from '../store/types.js';
 import { createCsr } from '../x509/csr.js';
 import { generateKeyPair } from '../x509/keys.js';
@@ -117,18 +117,10 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
         serialNumber: result.serialNumber,
         notBefore: result.notBefore,
         notAfter: result.notAfter,
-        secret: {
-          type: 'kubernetes.io/tls',
-          data: tlsSecretData({
-            certificatePem,
-            privateKeyPem: key.privateKeyPem,
-            trustBundlePem: result.trustBundlePem,
-          }),
-          annotations:
-            role === false
-              ? {}
-              : managedAnnotations({ role, serialNumber: result.serialNumber, notAfter: result.notAfter }),
-        },
+        secret:
+          role === false
+            ? { ...issuedTlsSecret({ role: 'client', privateKeyPem: key.privateKeyPem, result }), annotations: {} }
+            : issuedTlsSecret({ role, privateKeyPem: key.privateKeyPem, result }),
       };
     },
   };

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import {
   authorityFromSecret,
   bootstrapRelayPki,
@@ -37,7 +38,9 @@ const short = (serial?: string) => (serial ? serial.slice(0, 8) : '-');
 const clock = (iso?: string) => (iso ? iso.slice(11, 19) : '-');
 function log(who: string, what: string): void {
   const t = `+${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(7);
-  console.log(`${pc.dim(t)}  ${who.padEnd(20)} ${what}`);
+  // pad by visible width: colour codes do not take room on screen
+  const visible = stripVTControlCharacters(who).length;
+  console.log(`${pc.dim(t)}  ${who}${' '.repeat(Math.max(1, 20 - visible))}${what}`);
 }
 
 async function main(): Promise<void> {

@@ -20,37 +20,16 @@ import {
 } from '../relay/layout.js';
 import type { Secret, SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
-import { createCsr } from '../x509/csr.js';
 import { inspectCertificate } from '../x509/inspect.js';
-import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle } from '../x509/pem.js';
 import type { DistinguishedName, KeyAlgorithm } from '../x509/types.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
-import { checkIssuedCertificate, type ExpectedIdentity } from './issued-check.js';
+import type { ExpectedIdentity } from './issued-check.js';
 import { assertGraceRatio, assertJitter, renewalTime } from './renewal-time.js';
+import { requestCertificate } from './request-certificate.js';
+import type { RotatorEvent } from './rotator-events.js';
 
-export type RotatorEvent =
-  | { readonly type: 'scheduled'; readonly name: string; readonly renewAt: Date; readonly serialNumber?: string }
-  | { readonly type: 'started'; readonly name: string; readonly attempt: number }
-  | {
-      readonly type: 'succeeded';
-      readonly name: string;
-      readonly serialNumber: string;
-      readonly notBefore: Date;
-      readonly notAfter: Date;
-      readonly version: string;
-    }
-  | {
-      readonly type: 'failed';
-      readonly name: string;
-      readonly attempt: number;
-      readonly error: CertloopError;
-      readonly retryAt: Date;
-    }
-  | { readonly type: 'skipped-not-leader'; readonly name: string }
-  | { readonly type: 'skipped-bring-your-own'; readonly name: string }
-  /** Someone else stored a newer certificate first; ours was discarded. */
-  | { readonly type: 'superseded'; readonly name: string; readonly serialNumber: string };
+export type { RotatorEvent } from './rotator-events.js';
 
 export interface RotatorOptions {
   readonly store: SecretStore;
@@ -242,27 +221,20 @@ export class Rotator {
 
   async #rotate(current: Secret | undefined, signal: AbortSignal): Promise<void> {
     const o = this.#o;
-    const profile = o.profile ?? 'client';
-    const keyPair = await generateKeyPair({ algorithm: o.keyAlgorithm ?? 'ECDSA-P256', engine: o.engine });
-    const expected = this.#expected();
-    const { csrPem } = await createCsr({
-      privateKeyPem: keyPair.privateKeyPem,
+    const issued = await requestCertificate({
+      ca: o.ca,
       subject: o.subject,
-      dnsNames: [...expected.dnsNames],
-      ipAddresses: [...expected.ipAddresses],
-      uris: [...expected.uris],
+      expected: this.#expected(),
+      identity: o.identity,
+      profile: o.profile ?? 'client',
+      lifetimeSeconds: o.lifetimeSeconds,
+      keyAlgorithm: o.keyAlgorithm ?? 'ECDSA-P256',
       engine: o.engine,
+      now: () => this.#clock.now(),
+      signal,
     });
-    const identity = o.identity ?? expected;
-    const result = await o.ca.sign({ csrPem, lifetimeSeconds: o.lifetimeSeconds, profile, identity }, { signal });
+    const { leaf } = issued;
     const now = this.#clock.now();
-    const leaf = await checkIssuedCertificate({
-      result,
-      privateKeyPem: keyPair.privateKeyPem,
-      expected,
-      profile,
-      at: now,
-    });
     const renewAt = this.#renewAt(leaf.serialNumber, leaf.notBefore, leaf.notAfter);
     if (renewAt.getTime() <= now.getTime()) {
       throw new CertloopError(
@@ -277,9 +249,9 @@ export class Rotator {
       });
     }
     const data = tlsSecretData({
-      certificatePem: joinPemBundle([result.certificatePem, result.chainPem]),
-      privateKeyPem: keyPair.privateKeyPem,
-      trustBundlePem: result.trustBundlePem,
+      certificatePem: joinPemBundle([issued.certificatePem, issued.chainPem]),
+      privateKeyPem: issued.privateKeyPem,
+      trustBundlePem: issued.trustBundlePem,
     });
     const annotations = {
       ...(current?.annotations ?? {}),

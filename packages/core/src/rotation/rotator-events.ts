@@ -1,0 +1,27 @@
+/**
+ * `@certloop/core` rotator events: what a {@link Rotator} reports, in order, for one credential.
+ */
+import type { CertloopError } from '../errors.js';
+
+export type RotatorEvent =
+  | { readonly type: 'scheduled'; readonly name: string; readonly renewAt: Date; readonly serialNumber?: string }
+  | { readonly type: 'started'; readonly name: string; readonly attempt: number }
+  | {
+      readonly type: 'succeeded';
+      readonly name: string;
+      readonly serialNumber: string;
+      readonly notBefore: Date;
+      readonly notAfter: Date;
+      readonly version: string;
+    }
+  | {
+      readonly type: 'failed';
+      readonly name: string;
+      readonly attempt: number;
+      readonly error: CertloopError;
+      readonly retryAt: Date;
+    }
+  | { readonly type: 'skipped-not-leader'; readonly name: string }
+  | { readonly type: 'skipped-bring-your-own'; readonly name: string }
+  /** Someone else stored a newer certificate first; ours was discarded. */
+  | { readonly type: 'superseded'; readonly name: string; readonly serialNumber: string };

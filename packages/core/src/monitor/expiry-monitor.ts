@@ -6,6 +6,7 @@
  * renewal time, seconds left and a ready state, re-evaluated when the secret changes and when a time boundary
  * (renewal time, expiry) passes on the injected clock.
  */
+import { setMaxListeners } from 'node:events';
 import { type Clock, systemClock, type TimerHandle } from '../clock/clock.js';
 import { Emitter } from '../lib/emitter.js';
 import { assertGraceRatio } from '../rotation/renewal-time.js';
@@ -75,6 +76,8 @@ export class ExpiryMonitor {
     if (this.#abort) return;
     this.#abort = new AbortController();
     const signal = this.#abort.signal;
+    // one signal ends every watch of this monitor: thousands of listeners on it are expected
+    setMaxListeners(0, signal);
     await Promise.all(
       [...this.#entries.values()].map(
         (entry) =>
@@ -82,7 +85,11 @@ export class ExpiryMonitor {
             void (async () => {
               try {
                 for await (const event of this.#watcher.watch(entry.name, { signal })) {
-                  if (event.type === 'error') continue;
+                  // a watch that starts with trouble must not hold up start(): its state follows when it recovers
+                  if (event.type === 'error') {
+                    resolve();
+                    continue;
+                  }
                   const secret = event.type === 'deleted' ? undefined : event.secret;
                   entry.facts = secretFacts(entry.name, secret, entry.ratio);
                   this.#evaluate(entry);

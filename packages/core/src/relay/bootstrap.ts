@@ -14,7 +14,6 @@ import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError } from '../errors.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
-import { createCsr } from '../x509/csr.js';
 import { inspectCertificate } from '../x509/inspect.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
@@ -118,26 +117,18 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
     ca: LocalCertificateAuthority,
     profile: CertificateProfile,
     lifetimeSeconds: number,
-    subject: {
-      commonName: string;
-      dnsNames?: string[];
-      ipAddresses?: string[];
-    },
+    subject: { commonName: string; dnsNames?: string[]; ipAddresses?: string[] },
   ) => {
-    const key = await generateKeyPair({ algorithm, engine: options.engine });
-    const { csrPem } = await createCsr({
-      privateKeyPem: key.privateKeyPem,
-      subject: { commonName: subject.commonName },
-      dnsNames: subject.dnsNames,
-      ipAddresses: subject.ipAddresses,
-      engine: options.engine,
-    });
-    const result = await ca.sign(
-      { csrPem, lifetimeSeconds, profile, ...(profile === 'intermediate' ? { pathLength: 0 } : {}) },
+    const intermediate = profile === 'intermediate';
+    const issued = await ca.issue(
+      { ...subject, keyAlgorithm: algorithm, lifetimeSeconds, profile, ...(intermediate ? { pathLength: 0 } : {}) },
       { signal },
     );
-    const role = profile === 'intermediate' ? 'intermediate' : 'server';
-    return issuedTlsSecret({ role, privateKeyPem: key.privateKeyPem, result });
+    return issuedTlsSecret({
+      role: intermediate ? 'intermediate' : 'server',
+      privateKeyPem: issued.privateKeyPem,
+      result: issued,
+    });
   };
 
   let signing = await store.get(names.signing, { signal });

@@ -55,6 +55,10 @@ function until(predicate: () => boolean, ms = 5000): Promise<void> {
   });
 }
 
+/** The agent's 10-day client certificate, as the rotator would have stored it. */
+const agentLeaf = () =>
+  pki.issue({ commonName: 'agent-1', dnsNames: ['agent-1'], profile: 'client', lifetimeSeconds: 10 * 86_400 });
+
 const leafOf = async (store: MemorySecretStore) => {
   const s = await store.get('relay-client-tls-secret');
   return s ? inspectCertificate(readTlsMaterial(s).certificatePem!) : undefined;
@@ -90,12 +94,7 @@ describe('Rotator', () => {
   it('rotates at once a credential found past its renewal time (the process was down)', async () => {
     clock.jumpTo(T0);
     const store = new MemorySecretStore();
-    const leaf = await pki.issue({
-      commonName: 'agent-1',
-      dnsNames: ['agent-1'],
-      profile: 'client',
-      lifetimeSeconds: 10 * 86_400,
-    });
+    const leaf = await agentLeaf();
     await store.put('relay-client-tls-secret', leaf.secret);
     clock.jumpTo(T0 + 9.5 * DAY);
     const { r, events } = rotator({ store });
@@ -107,12 +106,7 @@ describe('Rotator', () => {
   it('backs off with jitter on failure and never touches the stored credential', async () => {
     clock.jumpTo(T0);
     const store = new MemorySecretStore();
-    const leaf = await pki.issue({
-      commonName: 'agent-1',
-      dnsNames: ['agent-1'],
-      profile: 'client',
-      lifetimeSeconds: 10 * 86_400,
-    });
+    const leaf = await agentLeaf();
     const original = await store.put('relay-client-tls-secret', leaf.secret);
     let calls = 0;
     const flaky: CertificateAuthority = {
@@ -156,12 +150,7 @@ describe('Rotator', () => {
     ];
     for (const annotations of byo) {
       const store = new MemorySecretStore();
-      const leaf = await pki.issue({
-        commonName: 'agent-1',
-        dnsNames: ['agent-1'],
-        profile: 'client',
-        lifetimeSeconds: 10 * 86_400,
-      });
+      const leaf = await agentLeaf();
       const stored = await store.put('relay-client-tls-secret', { ...leaf.secret, annotations });
       clock.jumpTo(T0 + 9.9 * DAY);
       const { r, events } = rotator({ store });
@@ -178,12 +167,7 @@ describe('Rotator', () => {
   it('refuses a CA answer for another identity and keeps the stored credential', async () => {
     clock.jumpTo(T0);
     const store = new MemorySecretStore();
-    const leaf = await pki.issue({
-      commonName: 'agent-1',
-      dnsNames: ['agent-1'],
-      profile: 'client',
-      lifetimeSeconds: 10 * 86_400,
-    });
+    const leaf = await agentLeaf();
     const original = await store.put('relay-client-tls-secret', leaf.secret);
     const evil: CertificateAuthority = {
       async sign() {
@@ -239,12 +223,7 @@ describe('Rotator', () => {
   it('loses a race to a newer certificate: compare-and-swap keeps exactly one, the newest', async () => {
     clock.jumpTo(T0);
     const store = new MemorySecretStore();
-    const leaf = await pki.issue({
-      commonName: 'agent-1',
-      dnsNames: ['agent-1'],
-      profile: 'client',
-      lifetimeSeconds: 10 * 86_400,
-    });
+    const leaf = await agentLeaf();
     await store.put('relay-client-tls-secret', leaf.secret);
     clock.jumpTo(T0 + 9.5 * DAY);
     const one = rotator({ store });

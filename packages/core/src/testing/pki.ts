@@ -8,7 +8,6 @@ import type { CertificateProfile } from '../ca/types.js';
 import type { Clock } from '../clock/clock.js';
 import { issuedTlsSecret, type SecretRole } from '../relay/layout.js';
 import type { SecretInput } from '../store/types.js';
-import { createCsr } from '../x509/csr.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle } from '../x509/pem.js';
 import { createSelfSignedCa } from '../x509/self-signed.js';
@@ -74,15 +73,16 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     trustBundlePem: root.certificatePem,
     clock: options.clock,
   });
-  const interKey = await generateKeyPair({ algorithm });
-  const { csrPem } = await createCsr({
-    privateKeyPem: interKey.privateKeyPem,
-    subject: { commonName: 'certloop test intermediate' },
+  const inter = await rootCa.issue({
+    commonName: 'certloop test intermediate',
+    keyAlgorithm: algorithm,
+    lifetimeSeconds: 5 * YEAR,
+    profile: 'intermediate',
+    pathLength: 0,
   });
-  const inter = await rootCa.sign({ csrPem, lifetimeSeconds: 5 * YEAR, profile: 'intermediate', pathLength: 0 });
   const ca = new LocalCertificateAuthority({
     certificatePem: inter.certificatePem,
-    privateKeyPem: interKey.privateKeyPem,
+    privateKeyPem: inter.privateKeyPem,
     trustBundlePem: root.certificatePem,
     clock: options.clock,
     policy: options.policy,
@@ -91,19 +91,15 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     rootPem: root.certificatePem,
     rootKeyPem: rootKey.privateKeyPem,
     ca,
-    intermediateKeyPem: interKey.privateKeyPem,
+    intermediateKeyPem: inter.privateKeyPem,
     trustBundlePem: root.certificatePem,
     async issue(request) {
-      const key = await generateKeyPair({ algorithm });
-      const { csrPem: leafCsr } = await createCsr({
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: request.commonName },
+      const profile = request.profile ?? 'server';
+      const result = await ca.issue({
+        commonName: request.commonName,
         dnsNames: request.dnsNames,
         ipAddresses: request.ipAddresses,
-      });
-      const profile = request.profile ?? 'server';
-      const result = await ca.sign({
-        csrPem: leafCsr,
+        keyAlgorithm: algorithm,
         lifetimeSeconds: request.lifetimeSeconds ?? 30 * 86_400,
         profile,
       });
@@ -112,15 +108,15 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       return {
         certificatePem,
         leafPem: result.certificatePem,
-        privateKeyPem: key.privateKeyPem,
+        privateKeyPem: result.privateKeyPem,
         trustBundlePem: result.trustBundlePem,
         serialNumber: result.serialNumber,
         notBefore: result.notBefore,
         notAfter: result.notAfter,
         secret:
           role === false
-            ? { ...issuedTlsSecret({ role: 'client', privateKeyPem: key.privateKeyPem, result }), annotations: {} }
-            : issuedTlsSecret({ role, privateKeyPem: key.privateKeyPem, result }),
+            ? { ...issuedTlsSecret({ role: 'client', privateKeyPem: result.privateKeyPem, result }), annotations: {} }
+            : issuedTlsSecret({ role, privateKeyPem: result.privateKeyPem, result }),
       };
     },
   };

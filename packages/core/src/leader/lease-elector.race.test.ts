@@ -3,7 +3,7 @@ import { type Clock, sleep } from '../clock/clock.js';
 import { ManualClock } from '../clock/manual-clock.js';
 import { CertloopError } from '../errors.js';
 import { LeaseElector } from './lease-elector.js';
-import type { LeaseLock, LeaseLockCallOptions, LeaseRecord } from './lease-lock.js';
+import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, LeaseUpdate } from './lease-lock.js';
 import { ControlledLock, recordEvents, skewedClock } from './lease-test-kit.js';
 import { MemoryLeaseLock } from './memory-lease-lock.js';
 
@@ -27,7 +27,7 @@ function getBarrier(parties: number) {
       return inner.get(options);
     },
     create: (record, options) => inner.create(record, options),
-    update: (record, version, options) => inner.update(record, version, options),
+    update: (request, options) => inner.update(request, options),
   });
 }
 
@@ -157,8 +157,8 @@ class ChaosLock implements LeaseLock {
     return this.#call(options, () => this.inner.create(record, options));
   }
 
-  update(record: LeaseRecord, expectedVersion: string, options: LeaseLockCallOptions = {}) {
-    return this.#call(options, () => this.inner.update(record, expectedVersion, options));
+  update(request: LeaseUpdate, options: LeaseLockCallOptions = {}) {
+    return this.#call(options, () => this.inner.update(request, options));
   }
 
   async #call<T>(options: LeaseLockCallOptions, run: () => Promise<T>): Promise<T> {

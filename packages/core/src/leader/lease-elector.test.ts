@@ -217,7 +217,10 @@ describe('LeaseElector', () => {
     a.elector.start();
     await clock.advance(3_000);
     const current = (await memory.get())!;
-    await memory.update({ ...current.record, holderIdentity: 'intruder' }, current.version);
+    await memory.update({
+      record: { ...current.record, holderIdentity: 'intruder' },
+      expectedVersion: current.version,
+    });
     await clock.advance(1_000);
     expect(ofType(a.events, 'lost').map((e) => since(e.at))).toEqual([4_000]);
     expect(ofType(a.events, 'observed').at(-1)?.holder).toBe('intruder');
@@ -253,7 +256,7 @@ describe('LeaseElector', () => {
 
     a.lock.resume();
     const current = (await memory.get())!;
-    await memory.update({ ...current.record, holderIdentity: '' }, current.version);
+    await memory.update({ record: { ...current.record, holderIdentity: '' }, expectedVersion: current.version });
     a.elector.start();
     await clock.settle();
     expect(a.elector.isLeader()).toBe(true);

@@ -175,7 +175,7 @@ export class LeaseElector implements LeaderElector {
     if (observed && this.#observedVersion !== undefined && this.#holdsObserved() && this.#leaseValid(now)) {
       const record = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions };
       try {
-        const { version } = await this.#lock.update(record, this.#observedVersion, { signal });
+        const { version } = await this.#lock.update({ record, expectedVersion: this.#observedVersion }, { signal });
         this.#setObserved(record, version);
         return true;
       } catch {
@@ -196,7 +196,7 @@ export class LeaseElector implements LeaderElector {
     const record = this.#holdsObserved()
       ? { ...fresh, acquireTime: current.record.acquireTime, leaseTransitions: current.record.leaseTransitions }
       : { ...fresh, leaseTransitions: current.record.leaseTransitions + 1 };
-    const { version } = await this.#lock.update(record, current.version, { signal });
+    const { version } = await this.#lock.update({ record, expectedVersion: current.version }, { signal });
     this.#setObserved(record, version);
     return true;
   }
@@ -216,7 +216,7 @@ export class LeaseElector implements LeaderElector {
     };
     const scope = abortScope({ timeout: { clock: this.#clock, ms: this.#renewMs } });
     try {
-      const written = await this.#lock.update(record, version, { signal: scope.signal });
+      const written = await this.#lock.update({ record, expectedVersion: version }, { signal: scope.signal });
       this.#setObserved(record, written.version);
     } catch {
       // Best effort, as in client-go: an unreleased lease simply expires after its duration.

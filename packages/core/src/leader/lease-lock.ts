@@ -26,6 +26,12 @@ export interface VersionedLeaseRecord {
   readonly version: string;
 }
 
+/** A compare-and-swap write: `record` replaces the stored one only if it is still at `expectedVersion`. */
+export interface LeaseUpdate {
+  readonly record: LeaseRecord;
+  readonly expectedVersion: string;
+}
+
 export interface LeaseLockCallOptions {
   /** An aborted call rejects with `CERTLOOP_ABORTED` and, if it had not yet committed, writes nothing. */
   readonly signal?: AbortSignal;
@@ -36,7 +42,7 @@ export interface LeaseLockCallOptions {
  * - One named record, shared by every candidate (in this process or others) that campaigns for the same lease.
  * - `get` resolves `undefined` when no record exists yet; it never throws for "missing".
  * - `create` writes the first record; if one already exists it throws `CERTLOOP_CONFLICT` and writes nothing.
- * - `update` is a compare-and-swap: it writes only if the stored version is exactly `expectedVersion`, else it
+ * - `update` is a compare-and-swap: it writes `record` only if the stored version is exactly `expectedVersion`, else it
  *   throws `CERTLOOP_CONFLICT` and writes nothing (a missing record is a conflict too). This is the fence that keeps
  *   two candidates from both taking the lease.
  * - `create` and `update` resolve the new version; every write changes the version.
@@ -49,5 +55,5 @@ export interface LeaseLock {
   describe(): string;
   get(options?: LeaseLockCallOptions): Promise<VersionedLeaseRecord | undefined>;
   create(record: LeaseRecord, options?: LeaseLockCallOptions): Promise<{ version: string }>;
-  update(record: LeaseRecord, expectedVersion: string, options?: LeaseLockCallOptions): Promise<{ version: string }>;
+  update(request: LeaseUpdate, options?: LeaseLockCallOptions): Promise<{ version: string }>;
 }

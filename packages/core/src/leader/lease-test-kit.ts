@@ -5,7 +5,7 @@
 import type { Clock } from '../clock/clock.js';
 import { abortError, CertloopError, throwIfAborted } from '../errors.js';
 import type { PutOptions, Secret, SecretInput, SecretStore, StoreCallOptions } from '../store/types.js';
-import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, VersionedLeaseRecord } from './lease-lock.js';
+import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, LeaseUpdate, VersionedLeaseRecord } from './lease-lock.js';
 import type { LeaderElector, LeaderEvent } from './types.js';
 
 /** `pass`: normal; `fail`: every call throws `CERTLOOP_STORE_IO`; `block`: calls hang until resumed or aborted. */
@@ -57,11 +57,11 @@ export class ControlledLock implements LeaseLock {
     );
   }
 
-  update(record: LeaseRecord, expectedVersion: string, options: LeaseLockCallOptions = {}) {
+  update(request: LeaseUpdate, options: LeaseLockCallOptions = {}) {
     return this.#call(
       'update',
       options,
-      () => this.inner.update(record, expectedVersion, options),
+      () => this.inner.update(request, options),
       (result) => result.version,
     );
   }

@@ -5,7 +5,7 @@
  * other processes (use `FileLeaseElector` or a Kubernetes Lease for that).
  */
 import { CertloopError, throwIfAborted } from '../errors.js';
-import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, VersionedLeaseRecord } from './lease-lock.js';
+import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, LeaseUpdate, VersionedLeaseRecord } from './lease-lock.js';
 
 export interface MemoryLeaseLockOptions {
   /** The lease's name, for `describe()` (default `certloop-leader`). */
@@ -37,7 +37,7 @@ export class MemoryLeaseLock implements LeaseLock {
     return this.#write(record);
   }
 
-  async update(record: LeaseRecord, expectedVersion: string, options: LeaseLockCallOptions = {}) {
+  async update({ record, expectedVersion }: LeaseUpdate, options: LeaseLockCallOptions = {}) {
     throwIfAborted(options.signal);
     if (!this.#stored) throw this.#conflict('the lease does not exist');
     if (this.#stored.version !== expectedVersion) throw this.#conflict('the lease changed since it was read');

@@ -42,11 +42,11 @@ describe('StoreLeaseLock', () => {
     await expect(lock.create({ ...record, holderIdentity: 'intruder' })).rejects.toThrowError(
       code('CERTLOOP_CONFLICT'),
     );
-    const second = await lock.update({ ...record, leaseTransitions: 3 }, first.version);
+    const second = await lock.update({ record: { ...record, leaseTransitions: 3 }, expectedVersion: first.version });
     expect(second.version).not.toBe(first.version);
-    await expect(lock.update({ ...record, holderIdentity: 'late' }, first.version)).rejects.toThrowError(
-      code('CERTLOOP_CONFLICT'),
-    );
+    await expect(
+      lock.update({ record: { ...record, holderIdentity: 'late' }, expectedVersion: first.version }),
+    ).rejects.toThrowError(code('CERTLOOP_CONFLICT'));
     expect((await lock.get())?.record).toMatchObject({ holderIdentity: 'replica-1', leaseTransitions: 3 });
   });
 

@@ -8,7 +8,7 @@
  */
 import { CertloopError, isCertloopError } from '../errors.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
-import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, VersionedLeaseRecord } from './lease-lock.js';
+import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, LeaseUpdate, VersionedLeaseRecord } from './lease-lock.js';
 import { formatMicroTime, parseMicroTime } from './micro-time.js';
 
 /** The secret type of a stored lease. */
@@ -55,7 +55,7 @@ export class StoreLeaseLock implements LeaseLock {
     return { version: written.version };
   }
 
-  async update(record: LeaseRecord, expectedVersion: string, options: LeaseLockCallOptions = {}) {
+  async update({ record, expectedVersion }: LeaseUpdate, options: LeaseLockCallOptions = {}) {
     const input = encodeLeaseSecret(record);
     const written = await this.#store.put(this.name, input, { expectedVersion, signal: options.signal });
     return { version: written.version };

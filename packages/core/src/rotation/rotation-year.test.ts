@@ -154,6 +154,6 @@ function killable(lock: LeaseLock, dead: { value: boolean }): LeaseLock {
     describe: () => lock.describe(),
     get: (o) => (dead.value ? hang() : lock.get(o)),
     create: (r, o) => (dead.value ? hang() : lock.create(r, o)),
-    update: (r, v, o) => (dead.value ? hang() : lock.update(r, v, o)),
+    update: (u, o) => (dead.value ? hang() : lock.update(u, o)),
   };
 }

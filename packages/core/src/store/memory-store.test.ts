@@ -36,6 +36,66 @@ describe('MemorySecretStore', () => {
     await store.close();
   });
 
+  it('hands every watcher of a version the same stored snapshot, while get, list and put give copies', async () => {
+    const store = new MemorySecretStore();
+    const a = store.watch('shared');
+    const b = store.watch('shared');
+    await a.next();
+    await b.next();
+    const put = await store.put('shared', { data: { k: new TextEncoder().encode('abc') } });
+    const fromA = (await a.next()).value;
+    const fromB = (await b.next()).value;
+    if (fromA?.type !== 'updated' || fromB?.type !== 'updated') throw new Error('expected updated events');
+    expect(fromA.secret).toBe(fromB.secret);
+    const got = (await store.get('shared'))!;
+    expect(got).toEqual(fromA.secret);
+    expect(got).not.toBe(fromA.secret);
+    expect(got.data.k).not.toBe(fromA.secret.data.k);
+    expect(put.data.k).not.toBe(fromA.secret.data.k);
+    expect((await store.list())[0]!.data.k).not.toBe(fromA.secret.data.k);
+    // a later watch starts from that same snapshot
+    expect((await store.watch('shared').next()).value).toMatchObject({ type: 'initial' });
+    await store.close();
+  });
+
+  it('ending one of several watches of a name leaves the others delivering', async () => {
+    const store = new MemorySecretStore();
+    const controller = new AbortController();
+    const [kept, returned, aborted] = [
+      store.watch('n'),
+      store.watch('n'),
+      store.watch('n', { signal: controller.signal }),
+    ];
+    for (const events of [kept, returned, aborted]) await events.next();
+    await returned.return?.();
+    controller.abort();
+    const put = await store.put('n', { data: {} });
+    expect(await kept.next()).toMatchObject({ value: { type: 'updated', secret: { version: put.version } } });
+    expect(await returned.next()).toMatchObject({ done: true });
+    expect(await aborted.next()).toMatchObject({ done: true });
+    // the last watch of a name ends too, and a new one starts afresh
+    await kept.return?.();
+    const again = store.watch('n');
+    expect(await again.next()).toMatchObject({ value: { type: 'initial', secret: { version: put.version } } });
+    await store.close();
+    expect(await again.next()).toMatchObject({ done: true });
+  });
+
+  it('serves next() calls made before earlier ones settle in order, and ends them all on return()', async () => {
+    const store = new MemorySecretStore();
+    const events = store.watch('queued');
+    await events.next();
+    const first = events.next();
+    const second = events.next();
+    const third = events.next();
+    const one = await store.put('queued', { data: {} });
+    const two = await store.put('queued', { data: {} });
+    expect(await first).toMatchObject({ value: { type: 'updated', secret: { version: one.version } } });
+    expect(await second).toMatchObject({ value: { type: 'updated', secret: { version: two.version } } });
+    await events.return?.();
+    expect(await third).toMatchObject({ done: true });
+  });
+
   it('an initial state not yet consumed becomes the latest state, still as initial', async () => {
     const store = new MemorySecretStore();
     const events = store.watch('late');

@@ -3,7 +3,8 @@
  *
  * For tests, demos and single-process setups. Every operation is atomic (it commits synchronously), versions
  * are a store-wide counter (so a deleted and re-created secret never reuses a version), and every secret handed
- * out, by `get`, `list`, `put` or a watch event, is a deep copy.
+ * out by `get`, `list` or `put` is a deep copy. Watch events carry the stored snapshot itself, read-only per the
+ * Watcher contract: one write costs one copy however many watch it.
  */
 import { CertloopError, throwIfAborted } from '../errors.js';
 import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
@@ -22,7 +23,8 @@ import type {
 
 export class MemorySecretStore implements SecretStore, Watcher {
   readonly #secrets = new Map<string, Secret>();
-  readonly #watches = new Map<string, Set<WatchChannel>>();
+  // one channel per name is the common case: a Set only when a name has several watches
+  readonly #watches = new Map<string, WatchChannel | Set<WatchChannel>>();
   #lastVersion = 0;
   #closed = false;
 
@@ -73,34 +75,37 @@ export class MemorySecretStore implements SecretStore, Watcher {
   watch(name: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
     assertSecretName(name);
     if (this.#closed) throw new CertloopError('CERTLOOP_CLOSED', 'the store was closed');
-    const channel = new WatchChannel(name, () => this.#unregister(channel), options.signal);
+    const channel = new WatchChannel(name, this.#release, options.signal);
     if (channel.ended) return channel.iterator();
-    let channels = this.#watches.get(name);
-    if (!channels) {
-      channels = new Set();
-      this.#watches.set(name, channels);
-    }
-    channels.add(channel);
-    const current = this.#secrets.get(name);
-    channel.pushState(current && copySecret(current));
+    const watching = this.#watches.get(name);
+    if (!watching) this.#watches.set(name, channel);
+    else if (watching instanceof Set) watching.add(channel);
+    else this.#watches.set(name, new Set([watching, channel]));
+    channel.pushState(this.#secrets.get(name));
     return channel.iterator();
   }
 
   /** Ends every watch; later `watch` calls throw `CERTLOOP_CLOSED`. Reads and writes keep working. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const channels of [...this.#watches.values()]) for (const channel of [...channels]) channel.end();
+    for (const watching of [...this.#watches.values()]) {
+      if (watching instanceof Set) for (const channel of [...watching]) channel.end();
+      else watching.end();
+    }
   }
 
-  #unregister(channel: WatchChannel): void {
-    const channels = this.#watches.get(channel.name);
-    channels?.delete(channel);
-    if (channels?.size === 0) this.#watches.delete(channel.name);
-  }
+  // one function for every channel, rather than a closure per watch
+  readonly #release = (channel: WatchChannel): void => {
+    const watching = this.#watches.get(channel.name);
+    if (watching === channel) this.#watches.delete(channel.name);
+    else if (watching instanceof Set && watching.delete(channel) && watching.size === 0) {
+      this.#watches.delete(channel.name);
+    }
+  };
 
   #notify(name: string, secret: Secret | undefined): void {
-    const channels = this.#watches.get(name);
-    if (!channels) return;
-    for (const channel of [...channels]) channel.pushState(secret && copySecret(secret));
+    const watching = this.#watches.get(name);
+    if (watching instanceof Set) for (const channel of watching) channel.pushState(secret);
+    else watching?.pushState(secret);
   }
 }

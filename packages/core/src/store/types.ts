@@ -64,7 +64,8 @@ export interface ListOptions extends StoreCallOptions {
  *   `CERTLOOP_INVALID_NAME` before any I/O.
  * - Every call honours `signal`: an aborted call rejects with `CERTLOOP_ABORTED` and, if it had not yet
  *   committed, writes nothing.
- * - Returned secrets are copies: mutating them never changes the store.
+ * - Secrets returned by `get`, `list` and `put` are copies: mutating them never changes the store. (Watch events
+ *   are shared read-only snapshots instead: see the `Watcher` contract.)
  */
 export interface SecretStore {
   get(name: string, options?: StoreCallOptions): Promise<Secret | undefined>;

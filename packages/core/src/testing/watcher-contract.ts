@@ -152,11 +152,16 @@ export function describeWatcherContract(
       expect(await next(b)).toMatchObject({ type: 'updated', name: 'shared', secret: { version: put.version } });
     });
 
-    it('event secrets are copies', async () => {
-      await store.put('copy', { data: { k: bytes('abc') } });
+    it('event secrets carry the stored state, which a mutated get or put result never changes', async () => {
+      const put = await store.put('copy', { data: { k: bytes('abc') }, labels: { a: '1' } });
+      (put.data.k as Uint8Array)[0] = 0x7a;
+      const got = (await store.get('copy'))!;
+      (got.data.k as Uint8Array)[1] = 0x7a;
+      (got.labels as Record<string, string>).a = 'changed';
       const event = await next(open('copy'));
       if (event === 'done' || event.type !== 'initial' || !event.secret) throw new Error('expected initial state');
-      (event.secret.data.k as Uint8Array)[0] = 0x7a;
+      expect(text(event.secret.data.k)).toBe('abc');
+      expect(event.secret.labels).toEqual({ a: '1' });
       expect(text((await store.get('copy'))?.data.k)).toBe('abc');
     });
 

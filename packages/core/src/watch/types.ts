@@ -30,6 +30,10 @@ export interface WatchOptions {
  *   problems are reported as `error` events while it recovers; iteration ends only on `signal` abort,
  *   `return()` of the iterator, or `close()`.
  * - Several watches of the same or different names may run at once. `close()` ends them all and is idempotent.
+ * - Event secrets are read-only snapshots: an adapter may hand the same object to every watcher of that version
+ *   and keep it as its own state (as client-go informers share their cache), so one write costs one copy
+ *   however many watch it. Never mutate an event's secret, its maps or its bytes; copy what you need to change
+ *   (`structuredClone(event.secret)`). A secret from `get`, `list` or `put` is always the caller's own copy.
  */
 export interface Watcher {
   watch(name: string, options?: WatchOptions): AsyncIterableIterator<WatchEvent>;

@@ -3,6 +3,10 @@
  * through an async iterator. A slow consumer never makes the producer wait or the memory grow: undelivered
  * states coalesce to the latest one, and a state equal to the last one delivered is dropped, so no duplicate
  * is ever reported and the last state yielded is always the latest state pushed.
+ *
+ * A process may hold thousands of channels, so each one is kept small: no closure but its abort listener (only
+ * with a signal), arrays only while something is queued, an iterator sharing its methods through a prototype,
+ * and a secret pushed is handed on as is (the producer decides what to share).
  */
 import type { CertloopError } from '../errors.js';
 import type { Secret } from '../store/types.js';
@@ -11,49 +15,62 @@ import type { WatchEvent } from './types.js';
 // Errors are informational; a flood of them keeps only the newest few.
 const MAX_PENDING_ERRORS = 16;
 
+// Marks "no state pending" and "nothing delivered yet" (a state itself may be `undefined`: missing).
+const NONE: unique symbol = Symbol('none');
+
 type Waiter = (result: IteratorResult<WatchEvent, undefined>) => void;
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 export class WatchChannel {
   readonly name: string;
-  #pendingState: { secret: Secret | undefined } | undefined;
-  readonly #pendingErrors: WatchEvent[] = [];
-  readonly #waiters: Waiter[] = [];
-  #initialDelivered = false;
-  // version of the last state delivered; null when it was "missing"
-  #deliveredVersion: string | null = null;
+  #pendingState: Secret | undefined | typeof NONE = NONE;
+  #pendingErrors: WatchEvent[] | undefined;
+  // usually zero or one waiting `next()`; an array only when a consumer calls `next()` again before it settles
+  #waiters: Waiter | Waiter[] | undefined;
+  // version of the last state delivered, null when it was "missing", NONE before `initial`
+  #deliveredVersion: string | null | typeof NONE = NONE;
   #ended = false;
-  readonly #onEnd: () => void;
+  readonly #onEnd: (channel: WatchChannel) => void;
   readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = () => this.end();
+  readonly #onAbort: (() => void) | undefined;
 
   /**
-   * `onEnd` runs once when the channel ends (by `end`, `return()` or the signal), to release the producer.
-   * With a signal already aborted the channel starts ended and `onEnd` never runs: check `ended` before
-   * registering a producer.
+   * `onEnd` runs once, with this channel, when the channel ends (by `end`, `return()` or the signal), to
+   * release the producer. With a signal already aborted the channel starts ended and `onEnd` never runs:
+   * check `ended` before registering a producer.
    */
-  constructor(name: string, onEnd: () => void, signal?: AbortSignal) {
+  constructor(name: string, onEnd: (channel: WatchChannel) => void, signal?: AbortSignal) {
     this.name = name;
     this.#onEnd = onEnd;
     this.#signal = signal;
     if (signal?.aborted) this.#ended = true;
-    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+    else if (signal) {
+      this.#onAbort = () => this.end();
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
   }
 
   get ended(): boolean {
     return this.#ended;
   }
 
-  /** Records the secret's current state (`undefined` when missing). The caller gives up ownership of `secret`. */
+  /**
+   * Records the secret's current state (`undefined` when missing). The channel keeps `secret` until it is
+   * delivered and hands that same object to the consumer: the producer gives a snapshot it will not change.
+   */
   pushState(secret: Secret | undefined): void {
     if (this.#ended) return;
-    this.#pendingState = { secret };
+    this.#pendingState = secret;
     this.#deliver();
   }
 
   pushError(error: CertloopError): void {
     if (this.#ended) return;
-    this.#pendingErrors.push({ type: 'error', name: this.name, error });
-    if (this.#pendingErrors.length > MAX_PENDING_ERRORS) this.#pendingErrors.shift();
+    this.#pendingErrors ??= [];
+    const errors = this.#pendingErrors;
+    errors.push({ type: 'error', name: this.name, error });
+    if (errors.length > MAX_PENDING_ERRORS) errors.shift();
     this.#deliver();
   }
 
@@ -61,55 +78,87 @@ export class WatchChannel {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#pendingState = undefined;
-    this.#pendingErrors.length = 0;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const waiter of this.#waiters.splice(0)) waiter({ done: true, value: undefined });
-    this.#onEnd();
+    this.#pendingState = NONE;
+    this.#pendingErrors = undefined;
+    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
+    const waiters = this.#waiters;
+    this.#waiters = undefined;
+    if (typeof waiters === 'function') waiters(DONE);
+    else if (waiters) for (const waiter of waiters) waiter(DONE);
+    this.#onEnd(this);
   }
 
   iterator(): AsyncIterableIterator<WatchEvent, undefined> {
-    const iterator: AsyncIterableIterator<WatchEvent, undefined> = {
-      next: () => this.#next(),
-      return: async () => {
-        this.end();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return new WatchIterator(this);
   }
 
-  #next(): Promise<IteratorResult<WatchEvent, undefined>> {
-    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+  /** The iterator's `next()`. */
+  next(): Promise<IteratorResult<WatchEvent, undefined>> {
+    if (this.#ended) return Promise.resolve(DONE);
     const event = this.#take();
     if (event) return Promise.resolve({ done: false, value: event });
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => this.#addWaiter(resolve));
+  }
+
+  #addWaiter(waiter: Waiter): void {
+    const waiters = this.#waiters;
+    if (waiters === undefined) this.#waiters = waiter;
+    else if (typeof waiters === 'function') this.#waiters = [waiters, waiter];
+    else waiters.push(waiter);
+  }
+
+  #shiftWaiter(): Waiter | undefined {
+    const waiters = this.#waiters;
+    if (typeof waiters !== 'object') {
+      this.#waiters = undefined;
+      return waiters;
+    }
+    const waiter = waiters.shift();
+    if (waiters.length === 0) this.#waiters = undefined;
+    return waiter;
   }
 
   #deliver(): void {
-    while (this.#waiters.length > 0) {
+    while (this.#waiters !== undefined) {
       const event = this.#take();
       if (!event) return;
-      this.#waiters.shift()!({ done: false, value: event });
+      this.#shiftWaiter()!({ done: false, value: event });
     }
   }
 
   #take(): WatchEvent | undefined {
-    const error = this.#pendingErrors.shift();
+    const error = this.#pendingErrors?.shift();
     if (error) return error;
-    const pending = this.#pendingState;
-    if (!pending) return undefined;
-    this.#pendingState = undefined;
-    const { secret } = pending;
+    const secret = this.#pendingState;
+    if (secret === NONE) return undefined;
+    this.#pendingState = NONE;
     const version = secret?.version ?? null;
-    if (!this.#initialDelivered) {
-      this.#initialDelivered = true;
-      this.#deliveredVersion = version;
-      return { type: 'initial', name: this.name, secret };
-    }
-    if (version === this.#deliveredVersion) return undefined;
+    const delivered = this.#deliveredVersion;
     this.#deliveredVersion = version;
+    if (delivered === NONE) return { type: 'initial', name: this.name, secret };
+    if (version === delivered) return undefined;
     return secret ? { type: 'updated', name: this.name, secret } : { type: 'deleted', name: this.name };
+  }
+}
+
+/** The consumer's view of a channel: only the iterator protocol, with methods shared through the prototype. */
+class WatchIterator implements AsyncIterableIterator<WatchEvent, undefined> {
+  readonly #channel: WatchChannel;
+
+  constructor(channel: WatchChannel) {
+    this.#channel = channel;
+  }
+
+  next(): Promise<IteratorResult<WatchEvent, undefined>> {
+    return this.#channel.next();
+  }
+
+  async return(): Promise<IteratorReturnResult<undefined>> {
+    this.#channel.end();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }

@@ -48,23 +48,28 @@ export async function validateTlsSecret(secret: Secret, options: ValidateMateria
   const trustBundlePem = options.trustBundlePem ?? raw.trustBundlePem;
   try {
     const [leafPem, ...intermediates] = splitPemBundle(raw.certificatePem);
-    const leaf = inspectCertificate(leafPem!);
-    if (!privateKeyMatchesCertificate(raw.privateKeyPem, leafPem!)) {
-      throw new CertloopError('CERTLOOP_KEY_MISMATCH', `tls.key of ${secret.name} does not match its certificate`);
-    }
+    // the chain check parses the leaf once and hands it back; without a trust bundle only the leaf is read
+    let leaf: InspectedCertificate;
     if (trustBundlePem) {
-      await validateChain({
+      const { chain } = await validateChain({
         leafPem: leafPem!,
         intermediatesPem: intermediates.length ? joinPemBundle(intermediates) : undefined,
         trustBundlePem,
         at: options.at,
         usage: options.usage,
       });
+      leaf = chain[0]!;
     } else if (options.requireTrustBundle) {
       throw invalid(`secret ${secret.name} has no ca.crt and no trust bundle was configured`);
-    } else if (options.at < leaf.notBefore || options.at >= leaf.notAfter) {
-      const code = options.at < leaf.notBefore ? 'CERTLOOP_CHAIN_NOT_YET_VALID' : 'CERTLOOP_CHAIN_EXPIRED';
-      throw new CertloopError(code, `certificate of ${secret.name} is outside its validity`);
+    } else {
+      leaf = inspectCertificate(leafPem!);
+      if (options.at < leaf.notBefore || options.at >= leaf.notAfter) {
+        const code = options.at < leaf.notBefore ? 'CERTLOOP_CHAIN_NOT_YET_VALID' : 'CERTLOOP_CHAIN_EXPIRED';
+        throw new CertloopError(code, `certificate of ${secret.name} is outside its validity`);
+      }
+    }
+    if (!privateKeyMatchesCertificate(raw.privateKeyPem, leafPem!)) {
+      throw new CertloopError('CERTLOOP_KEY_MISMATCH', `tls.key of ${secret.name} does not match its certificate`);
     }
     return {
       certificatePem: raw.certificatePem,

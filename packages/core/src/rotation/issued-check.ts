@@ -4,7 +4,7 @@
 import type { CertificateProfile, SignResult } from '../ca/types.js';
 import { CertloopError, isCertloopError } from '../errors.js';
 import { validateChain } from '../x509/chain.js';
-import { type InspectedCertificate, inspectCertificate } from '../x509/inspect.js';
+import type { InspectedCertificate } from '../x509/inspect.js';
 import { privateKeyMatchesCertificate } from '../x509/key-match.js';
 
 export interface ExpectedIdentity {
@@ -43,11 +43,20 @@ export async function checkIssuedCertificate(input: {
   readonly at: Date;
 }): Promise<InspectedCertificate> {
   const { result, expected, at } = input;
+  // the chain check parses the leaf once and hands it back
   let leaf: InspectedCertificate;
   try {
-    leaf = inspectCertificate(result.certificatePem);
+    const { chain } = await validateChain({
+      leafPem: result.certificatePem,
+      intermediatesPem: result.chainPem || undefined,
+      trustBundlePem: result.trustBundlePem,
+      at,
+      usage: usageOf(input.profile),
+    });
+    leaf = chain[0]!;
   } catch (err) {
-    reject('the CA returned an unreadable certificate', err);
+    const code = isCertloopError(err) ? err.code : 'unknown';
+    reject(`the issued certificate does not validate (${code})`, err);
   }
   if (!privateKeyMatchesCertificate(input.privateKeyPem, result.certificatePem)) {
     reject('the issued certificate does not match the private key of the request');
@@ -60,18 +69,6 @@ export async function checkIssuedCertificate(input: {
     !sameSet(sans.uris, expected.uris)
   ) {
     reject('the issued certificate names another identity than requested');
-  }
-  try {
-    await validateChain({
-      leafPem: result.certificatePem,
-      intermediatesPem: result.chainPem || undefined,
-      trustBundlePem: result.trustBundlePem,
-      at,
-      usage: usageOf(input.profile),
-    });
-  } catch (err) {
-    const code = isCertloopError(err) ? err.code : 'unknown';
-    reject(`the issued certificate does not validate (${code})`, err);
   }
   return leaf;
 }

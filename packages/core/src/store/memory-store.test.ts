@@ -58,6 +58,19 @@ describe('MemorySecretStore', () => {
     await store.close();
   });
 
+  it("put's answer is the written version, whatever is written later, and a copy once read", async () => {
+    const store = new MemorySecretStore();
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    const first = await store.put('s', { data: { k: bytes('one') } });
+    await store.put('s', { data: { k: bytes('two') } });
+    expect(new TextDecoder().decode(first.data.k)).toBe('one');
+    first.data.k![0] = 0x58;
+    expect(new TextDecoder().decode(first.data.k)).toBe('Xne');
+    const again = await store.put('s', { data: { k: bytes('three') } });
+    again.data.k![0] = 0x58;
+    expect(new TextDecoder().decode((await store.get('s'))!.data.k)).toBe('three');
+  });
+
   it('ending one of several watches of a name leaves the others delivering', async () => {
     const store = new MemorySecretStore();
     const controller = new AbortController();

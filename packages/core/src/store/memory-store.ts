@@ -10,7 +10,14 @@ import { CertloopError, throwIfAborted } from '../errors.js';
 import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
 import { WatchChannel } from '../watch/watch-channel.js';
 import { assertSecretInput, assertSecretName } from './names.js';
-import { checkExpectedVersion, copySecret, matchesLabelSelector, secretFromInput, sortByName } from './secret-utils.js';
+import {
+  checkExpectedVersion,
+  copySecret,
+  copySecretLazily,
+  matchesLabelSelector,
+  secretFromInput,
+  sortByName,
+} from './secret-utils.js';
 import type {
   DeleteOptions,
   ListOptions,
@@ -44,7 +51,7 @@ export class MemorySecretStore implements SecretStore, Watcher {
     const secret = secretFromInput(name, normalized, String(++this.#lastVersion));
     this.#secrets.set(name, secret);
     this.#notify(name, secret);
-    return copySecret(secret);
+    return copySecretLazily(secret);
   }
 
   async delete(name: string, options: DeleteOptions = {}): Promise<boolean> {

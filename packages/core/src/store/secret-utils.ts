@@ -18,6 +18,26 @@ export function copySecret(secret: Secret): Secret {
   };
 }
 
+/**
+ * A copy of an immutable stored snapshot whose byte arrays are copied only when `data` is first read. For
+ * results most callers do not read (`put` answers are mostly used for their version), this saves a copy of every
+ * value; the snapshot must never be mutated in place (stores replace snapshots, they do not edit them).
+ */
+export function copySecretLazily(snapshot: Secret): Secret {
+  let data: Record<string, Uint8Array> | undefined;
+  return {
+    name: snapshot.name,
+    type: snapshot.type,
+    get data() {
+      data ??= copyData(snapshot.data);
+      return data;
+    },
+    labels: { ...snapshot.labels },
+    annotations: { ...snapshot.annotations },
+    version: snapshot.version,
+  };
+}
+
 /** A stored secret from validated input, with its data copied. */
 export function secretFromInput(name: string, input: NormalizedSecretInput, version: string): Secret {
   return {

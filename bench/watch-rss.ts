@@ -18,8 +18,14 @@ export async function benchWatchRss(): Promise<BenchResult[]> {
   const { rss, baseline } = JSON.parse(stdout) as { rss: number; baseline: number };
   const mb = rss / (1024 * 1024);
   return [
-    { name: `RSS watching ${COUNT} secrets (memory store)`, value: mb, unit: ' MB', target: '< 150 MB', ok: mb < 150 },
-    { name: 'RSS of the same process before any secret', value: baseline / (1024 * 1024), unit: ' MB' },
+    {
+      name: `RSS watching ${COUNT} secrets (memory store)`,
+      value: mb,
+      unit: ' MiB',
+      target: '< 150 MiB',
+      ok: mb < 150,
+    },
+    { name: 'RSS of the same process before any secret', value: baseline / (1024 * 1024), unit: ' MiB' },
   ];
 }
 

@@ -24,43 +24,31 @@ export interface MeasureOptions {
   readonly durationMs?: number;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
+/** Latencies in milliseconds, growing as needed, with percentiles of what was recorded. */
+export class LatencySamples {
+  #values = new Float64Array(1 << 14);
+  #count = 0;
 
-/** Runs `op` back to back (awaiting each) for a while; gives the rate and latency percentiles. */
-export async function measure(
-  name: string,
-  op: () => unknown,
-  options: MeasureOptions = {},
-): Promise<BenchResult & { opsPerSecond: number }> {
-  const warmupEnd = performance.now() + (options.warmupMs ?? 500);
-  while (performance.now() < warmupEnd) await op();
-  const durationMs = options.durationMs ?? 2500;
-  let latencies = new Float64Array(1 << 14);
-  let count = 0;
-  const start = performance.now();
-  const end = start + durationMs;
-  let now = start;
-  while (now < end) {
-    const before = now;
-    await op();
-    now = performance.now();
-    if (count === latencies.length) {
-      const grown = new Float64Array(latencies.length * 2);
-      grown.set(latencies);
-      latencies = grown;
-    }
-    latencies[count++] = now - before;
+  get count(): number {
+    return this.#count;
   }
-  const sorted = latencies.subarray(0, count).sort();
-  return {
-    name,
-    opsPerSecond: (count / (now - start)) * 1000,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-  };
+
+  push(ms: number): void {
+    if (this.#count === this.#values.length) {
+      const grown = new Float64Array(this.#values.length * 2);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
+    this.#values[this.#count++] = ms;
+  }
+
+  /** p50 and p99 in milliseconds (NaN when empty). */
+  percentiles(): { p50Ms: number; p99Ms: number } {
+    const sorted = this.#values.subarray(0, this.#count).sort();
+    const at = (p: number) =>
+      sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    return { p50Ms: at(0.5), p99Ms: at(0.99) };
+  }
 }
 
 export interface BenchOp {
@@ -82,7 +70,7 @@ export async function measureInterleaved(
     const end = performance.now() + warmupMs;
     while (performance.now() < end) await op();
   }
-  const state = ops.map(() => ({ count: 0, elapsed: 0, latencies: new Float64Array(1 << 14) }));
+  const state = ops.map(() => ({ elapsed: 0, samples: new LatencySamples() }));
   const durationMs = options.durationMs ?? 2500;
   while (state.some((s) => s.elapsed < durationMs)) {
     for (const [i, { op }] of ops.entries()) {
@@ -95,25 +83,14 @@ export async function measureInterleaved(
         const before = now;
         await op();
         now = performance.now();
-        if (s.count === s.latencies.length) {
-          const grown = new Float64Array(s.latencies.length * 2);
-          grown.set(s.latencies);
-          s.latencies = grown;
-        }
-        s.latencies[s.count++] = now - before;
+        s.samples.push(now - before);
       }
       s.elapsed += now - sliceStart;
     }
   }
   return ops.map(({ name }, i) => {
     const s = state[i]!;
-    const sorted = s.latencies.subarray(0, s.count).sort();
-    return {
-      name,
-      opsPerSecond: (s.count / s.elapsed) * 1000,
-      p50Ms: percentile(sorted, 0.5),
-      p99Ms: percentile(sorted, 0.99),
-    };
+    return { name, opsPerSecond: (s.samples.count / s.elapsed) * 1000, ...s.samples.percentiles() };
   });
 }
 

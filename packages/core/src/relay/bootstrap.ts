@@ -14,7 +14,6 @@ import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError } from '../errors.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
-import { inspectCertificate } from '../x509/inspect.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
 import { createSelfSignedCa } from '../x509/self-signed.js';
@@ -26,7 +25,6 @@ import {
   type RelaySecretNames,
   readTlsMaterial,
   SECRET_KEYS,
-  tlsSecretData,
 } from './layout.js';
 
 const YEAR = 365 * 24 * 3600;
@@ -143,12 +141,9 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
         clock,
         engine: options.engine,
       });
-      const info = inspectCertificate(ca.certificatePem);
-      return {
-        type: 'kubernetes.io/tls',
-        data: tlsSecretData({ ...ca, privateKeyPem: key.privateKeyPem, trustBundlePem: ca.certificatePem }),
-        annotations: managedAnnotations({ role: 'root', serialNumber: info.serialNumber, notAfter: info.notAfter }),
-      };
+      // a root is its own trust bundle and has no chain above it
+      const result = { ...ca, chainPem: '', trustBundlePem: ca.certificatePem };
+      return issuedTlsSecret({ role: 'root', privateKeyPem: key.privateKeyPem, result });
     });
     const rootCa = authorityFromSecret(root, { clock, engine: options.engine });
     signing = await ensure(names.signing, () =>

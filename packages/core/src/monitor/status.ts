@@ -7,7 +7,7 @@ import { renewalTime } from '../rotation/renewal-time.js';
 import type { Secret } from '../store/types.js';
 import { inspectCertificate } from '../x509/inspect.js';
 import { privateKeyMatchesCertificate } from '../x509/key-match.js';
-import { splitPemBundle } from '../x509/pem.js';
+import { splitCertificates } from '../x509/pem.js';
 
 /**
  * `ok`: valid and before its renewal time; `renewal-due`: past the renewal time; `expired`; `not-yet-valid`;
@@ -49,10 +49,11 @@ export function secretFacts(name: string, secret: Secret | undefined, ratio: num
   const { certificatePem, privateKeyPem } = readTlsMaterial(secret);
   if (!certificatePem) return { ...base, errorCode: 'CERTLOOP_NOT_FOUND' };
   try {
-    const [leafPem] = splitPemBundle(certificatePem);
-    const leaf = inspectCertificate(leafPem!);
+    // decode the leaf once; inspection and the key check both read the DER
+    const leafDer = splitCertificates(certificatePem)[0]!;
+    const leaf = inspectCertificate(leafDer);
     let errorCode: string | undefined;
-    if (privateKeyPem && !privateKeyMatchesCertificate(privateKeyPem, leafPem!)) errorCode = 'CERTLOOP_KEY_MISMATCH';
+    if (privateKeyPem && !privateKeyMatchesCertificate(privateKeyPem, leafDer)) errorCode = 'CERTLOOP_KEY_MISMATCH';
     return {
       ...base,
       subject: leaf.subjectText,

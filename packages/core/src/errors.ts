@@ -57,6 +57,26 @@ export const ERROR_CODES = [
   'CERTLOOP_TIMEOUT',
   'CERTLOOP_CLOSED',
   'CERTLOOP_NOT_IMPLEMENTED',
+  // remote services (Kubernetes API, Vault, the relay): shared by every adapter
+  'CERTLOOP_UNAUTHENTICATED',
+  'CERTLOOP_FORBIDDEN',
+  'CERTLOOP_UNAVAILABLE',
+  'CERTLOOP_RATE_LIMITED',
+  'CERTLOOP_CHAIN_REVOKED',
+
+  // kubernetes adapter (@certloop/k8s-store)
+
+  // vault adapter (@certloop/vault-signer)
+
+  // DER and PEM strictness
+
+  // path validation: name constraints, key floors, revocation, PKCS#12
+
+  // reliability: file store, clock, provider
+
+  // relay (@certloop/agent-rotator)
+
+  // command line (certloop)
 ] as const;
 
 /** The union of stable error codes, so `switch (err.code)` narrows. */

@@ -307,13 +307,13 @@ describe('LeaseElector under wall-clock steps (issue 11: durations are monotonic
     }
     return { clock, memory, candidates, overlaps };
   }
-  type Stepped = { view: SkewedClock; lock: ControlledLock; elector: LeaseElector; events: LeaderEvent[] };
+  type Stepped = { id: string; view: SkewedClock; lock: ControlledLock; elector: LeaseElector; events: LeaderEvent[] };
   const renewalsBetween = (c: Stepped, from: number, to: number) =>
     c.lock.calls.filter((call) => call.op === 'update' && call.ok && call.at >= from && call.at < to).length;
 
   it("keeps renewing when the leader's wall clock steps back 2 days; when its I/O then stalls it steps down before anyone takes over", async () => {
     const { clock, memory, candidates, overlaps } = stepped(['a', 'b']);
-    const [a, b] = candidates as [Stepped & { id: string }, Stepped & { id: string }];
+    const [a, b] = candidates as [Stepped, Stepped];
     a.elector.start();
     await clock.settle();
     b.elector.start();

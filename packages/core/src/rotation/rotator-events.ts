@@ -15,7 +15,8 @@ export type RotatorEvent =
       readonly name: string;
       readonly serialNumber: string;
       readonly notBefore: Date;
-      readonly at: Date;
+      /** The wall time it was found not yet valid at. */
+      readonly checkedAt: Date;
     }
   | {
       readonly type: 'succeeded';

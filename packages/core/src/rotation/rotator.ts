@@ -190,7 +190,13 @@ export class Rotator {
     if (now.getTime() < leaf.notBefore.getTime()) {
       // Judged on the wall clock, as certificates are: one that cannot serve now is replaced, not waited for.
       this.#notice(
-        { type: 'not-yet-valid', name: this.name, serialNumber: leaf.serialNumber, notBefore: leaf.notBefore, at: now },
+        {
+          type: 'not-yet-valid',
+          name: this.name,
+          serialNumber: leaf.serialNumber,
+          notBefore: leaf.notBefore,
+          checkedAt: now,
+        },
         `not-yet-valid:${leaf.serialNumber}`,
       );
       return { kind: 'rotate', secret };

@@ -7,6 +7,7 @@ import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/index.js';
 import { isCertloopError } from '../errors.js';
+import { MemorySecretStore } from '../store/memory-store.js';
 import type { Secret, SecretInput } from '../store/types.js';
 import { createTestPki, type TestLeaf, type TestPki } from '../testing/pki.js';
 import { CredentialProvider, type CredentialProviderOptions, type ProviderEvent } from './credential-provider.js';
@@ -101,6 +102,22 @@ describe('CredentialProvider.ready after a restart with only expired material', 
     );
     const rejected = events.find((e) => e.type === 'rejected');
     expect(rejected?.type === 'rejected' && isCertloopError(rejected.error.cause, 'CERTLOOP_CHAIN_EXPIRED')).toBe(true);
+  });
+
+  it('settles after start() on a store that holds only expired material (a restart), with or without waiting', async () => {
+    const store = new MemorySecretStore();
+    await store.put('srv', hourLeaf.secret);
+    const restarted = provider(REAL + 2 * HOUR, { watcher: store });
+    await restarted.p.start();
+    await expect(restarted.p.ready()).rejects.toMatchObject({ code: 'CERTLOOP_CREDENTIAL_EXPIRED' });
+
+    const patient = provider(REAL + 2 * HOUR, { watcher: store, readyPolicy: 'wait' });
+    await patient.p.start();
+    const ready = patient.p.ready();
+    await store.put('srv', monthLeaf.secret);
+    expect((await ready).leaf.serialNumber).toBe(monthLeaf.serialNumber);
+    const port = await serve(patient.p);
+    expect((await handshake(port)).serial).toBe(strip(monthLeaf.serialNumber));
   });
 
   it('says why when the only material is refused for another reason (the cause is kept)', async () => {

@@ -73,6 +73,8 @@ export const ERROR_CODES = [
   // path validation: name constraints, key floors, revocation, PKCS#12
 
   // reliability: file store, clock, provider
+  'CERTLOOP_CREDENTIAL_EXPIRED',
+  'CERTLOOP_CREDENTIAL_EXPIRES_TOO_SOON',
 
   // relay (@certloop/agent-rotator)
 

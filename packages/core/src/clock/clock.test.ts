@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, sleep, systemClock } from './index.js';
 
 describe('ManualClock', () => {
@@ -84,7 +84,86 @@ describe('ManualClock', () => {
   });
 });
 
+describe('ManualClock wall and monotonic readings', () => {
+  it('advance moves both readings together; the monotonic origin is its own', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00Z', { monotonicStart: 500 });
+    expect(clock.monotonicNow()).toBe(500);
+    await clock.advance(1_000);
+    expect(clock.monotonicNow()).toBe(1_500);
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:01.000Z');
+  });
+
+  it('stepWall moves the wall clock alone: timers neither fire nor freeze, durations run on', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00Z');
+    const fired: number[] = [];
+    clock.setTimeout(() => fired.push(clock.monotonicNow()), 1_000);
+    clock.stepWall(-2 * 86_400_000); // back two days
+    expect(clock.now().toISOString()).toBe('2025-12-30T00:00:00.000Z');
+    expect(clock.monotonicNow()).toBe(0);
+    expect(clock.nextTimerAt()?.toISOString()).toBe('2025-12-30T00:00:01.000Z');
+    await clock.advance(999);
+    expect(fired).toEqual([]);
+    await clock.advance(1);
+    expect(fired).toEqual([1_000]);
+
+    clock.stepWall(5 * 86_400_000); // forward five days: nothing fires early
+    let late = false;
+    clock.setTimeout(() => {
+      late = true;
+    }, 60_000);
+    await clock.settle();
+    expect(late).toBe(false);
+    clock.setWall(Date.parse('2030-01-01T00:00:00Z'));
+    expect(clock.now().toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    expect(clock.monotonicNow()).toBe(1_000);
+    await clock.advance(60_000);
+    expect(late).toBe(true);
+  });
+
+  it('jumpTo backwards moves only the wall clock (monotonic time never decreases)', () => {
+    const clock = new ManualClock(10_000);
+    clock.jumpTo(20_000);
+    expect(clock.monotonicNow()).toBe(10_000);
+    clock.jumpTo(5_000);
+    expect(clock.monotonicNow()).toBe(10_000);
+    expect(clock.now().getTime()).toBe(5_000);
+  });
+});
+
 describe('systemClock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads a monotonic clock that never decreases', () => {
+    let last = systemClock.monotonicNow();
+    for (let i = 0; i < 1_000; i++) {
+      const next = systemClock.monotonicNow();
+      expect(next).toBeGreaterThanOrEqual(last);
+      last = next;
+    }
+  });
+
+  // Regression (issue 11): timers waited for a wall-clock deadline, so a step back froze every recheck, poll and
+  // lease renewal for the size of the step. Only `Date` is replaced here (the host's clock cannot be stepped in a
+  // test); Node's timers and `performance.now()` stay real.
+  it('fires timers after their duration when the wall clock steps back two days, and never early when it steps forward', async () => {
+    const realNow = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now: realNow });
+    const armedAt = performance.now();
+    const fired = new Map<string, number>();
+    systemClock.setTimeout(() => fired.set('short', performance.now() - armedAt), 30);
+    systemClock.setTimeout(() => fired.set('long', performance.now() - armedAt), 600);
+    vi.setSystemTime(realNow - 2 * 86_400_000);
+    expect(systemClock.now().getTime()).toBeLessThan(realNow - 86_400_000);
+    // bounded real-time polls: the old timers would have waited two days
+    for (let i = 0; i < 250 && !fired.has('short'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fired.get('short')).toBeGreaterThanOrEqual(30);
+    vi.setSystemTime(realNow + 5 * 86_400_000);
+    for (let i = 0; i < 250 && !fired.has('long'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fired.get('long')).toBeGreaterThanOrEqual(600);
+  });
+
   it('chains timers longer than Node can hold (about 24.8 days) instead of firing at once', async () => {
     let fired = false;
     const handle = systemClock.setTimeout(() => {

@@ -12,7 +12,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 interface Line {
   readonly type: string;
+  /** The event's time on the candidate's (possibly stepped) wall clock. */
   readonly at: number;
+  /** The host's time through the monotonic clock: comparable across candidates whatever their wall clocks did. */
+  readonly real: number;
   readonly identity?: string;
   readonly holder?: string;
 }
@@ -45,7 +48,7 @@ function startCandidate(directory: string, identity: string, timings: number[]):
   const args = [directory, identity, ...timings.map(String)];
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], {
     cwd: here,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   children.push(child);
   const candidate: Candidate = { identity, child, lines: [] };
@@ -75,14 +78,14 @@ async function waitFor<T>(find: () => T | undefined, timeoutMs: number, what: st
   }
 }
 
-/** Each candidate's leadership intervals [elected, lost or killed). */
-function terms(candidate: Candidate): Array<[number, number]> {
+/** Each candidate's leadership intervals [elected, lost or killed), on the time `of` each line. */
+function terms(candidate: Candidate, of: (line: Line) => number = (line) => line.at): Array<[number, number]> {
   const result: Array<[number, number]> = [];
   let open: number | undefined;
   for (const line of candidate.lines) {
-    if (line.type === 'elected') open = line.at;
+    if (line.type === 'elected') open = of(line);
     if (line.type === 'lost' && open !== undefined) {
-      result.push([open, line.at]);
+      result.push([open, of(line)]);
       open = undefined;
     }
   }
@@ -169,6 +172,44 @@ describe('FileLeaseElector', () => {
     const all = candidates.flatMap((c) => terms(c).map(([from, to]) => ({ id: c.identity, from, to })));
     all.sort((x, y) => x.from - y.from);
     expect(all.map((t) => t.id)).toEqual([first.candidate.identity, second.candidate.identity, third.identity]);
+    for (let i = 1; i < all.length; i++) expect(all[i]!.from).toBeGreaterThanOrEqual(all[i - 1]!.to);
+  });
+
+  // Regression (issue 11): the leader's timers waited for wall-clock deadlines, so after a step back of 2 days it
+  // stopped renewing yet kept reporting leadership, while another process took the lease over: two leaders.
+  it("keeps renewing across processes when the leader's wall clock steps back 2 days; nobody else is elected", async () => {
+    const directory = join(root, 'stepped');
+    const [leaseMs, renewMs, retryMs] = [3_000, 2_000, 250];
+    const candidates = ['q0', 'q1'].map((id) => startCandidate(directory, id, [leaseMs, renewMs, retryMs]));
+    const first = await waitFor(() => electedLine(candidates), 10_000, 'a first leader');
+    const other = candidates.find((c) => c !== first.candidate)!;
+    await waitFor(() => other.lines.find((l) => l.type === 'observed'), 10_000, 'the other observing');
+    const leasePath = join(directory, 'certloop-leader', 'lease.json');
+    const readLease = async () => JSON.parse(await readFile(leasePath, 'utf8'));
+
+    first.candidate.child.stdin!.write(`step ${-2 * 86_400_000}\n`);
+    const stepped = await waitFor(() => first.candidate.lines.find((l) => l.type === 'stepped'), 5_000, 'the step');
+    expect(stepped.at).toBeLessThan(Date.now() - 86_400_000);
+    // Two lease durations: a frozen leader would have been taken over by now.
+    const renewTimes = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const lease = await readLease();
+      expect(lease.holderIdentity).toBe(first.candidate.identity);
+      renewTimes.add(lease.renewTime);
+    }
+    // it renewed all along, writing its stepped wall time as (informational) renewTime
+    expect(renewTimes.size).toBeGreaterThanOrEqual(8);
+    const latest = Date.parse((await readLease()).renewTime);
+    expect(latest).toBeLessThan(Date.now() - 86_400_000);
+    expect(other.lines.some((l) => l.type === 'elected')).toBe(false);
+    expect(first.candidate.lines.some((l) => l.type === 'lost')).toBe(false);
+
+    for (const c of candidates) c.child.kill('SIGTERM');
+    await Promise.all(candidates.map((c) => exited(c.child)));
+    expect(candidates.map((c) => c.child.exitCode)).toEqual([0, 0]);
+    const all = candidates.flatMap((c) => terms(c, (line) => line.real).map(([from, to]) => ({ from, to })));
+    all.sort((x, y) => x.from - y.from);
     for (let i = 1; i < all.length; i++) expect(all[i]!.from).toBeGreaterThanOrEqual(all[i - 1]!.to);
   });
 });

@@ -4,6 +4,9 @@
  *
  * It is a {@link LeaseElector} over a {@link StoreLeaseLock} over a `FileSecretStore`: the lease is the secret
  * `<directory>/<name>/` (key `lease.json`), and the store's cross-process compare-and-swap fences takeovers.
+ * The record's `acquireTime`/`renewTime` are the writer's wall times, for people to read; like client-go, each
+ * process judges expiry from when it saw the record change, on its own monotonic clock, so neither skew between
+ * processes nor a step of one process's wall clock can make two leaders.
  */
 import type { Clock } from '../clock/clock.js';
 import { FileSecretStore } from '../store/file-store.js';

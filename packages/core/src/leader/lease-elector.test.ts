@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isCertloopError } from '../errors.js';
 import { LeaseElector, type LeaseElectorOptions } from './lease-elector.js';
-import { ControlledLock, recordEvents, skewedClock } from './lease-test-kit.js';
+import { ControlledLock, recordEvents, type SkewedClock, skewedClock } from './lease-test-kit.js';
 import { MemoryLeaseLock } from './memory-lease-lock.js';
 import type { LeaderEvent } from './types.js';
 
@@ -280,5 +280,109 @@ describe('LeaseElector', () => {
     expect(
       () => new LeaseElector({ lock, identity: 'a', leaseDurationMs: 2_402, renewDeadlineMs: 2_401 }),
     ).not.toThrow();
+  });
+});
+
+describe('LeaseElector under wall-clock steps (issue 11: durations are monotonic)', () => {
+  const TWO_DAYS = 2 * 86_400_000;
+
+  /** Candidates on one ManualClock, each with its own wall clock that can be stepped; records any overlap. */
+  function stepped(ids: string[]) {
+    const clock = new ManualClock(T0);
+    const memory = new MemoryLeaseLock();
+    const overlaps: string[] = [];
+    const candidates = ids.map((id) => {
+      const view = skewedClock(clock, 0);
+      const lock = new ControlledLock(memory, clock);
+      const elector = new LeaseElector({ lock, identity: id, clock: view, random: () => 0 });
+      running.push(elector);
+      return { id, view, lock, elector, events: recordEvents(elector) };
+    });
+    for (const c of candidates) {
+      c.elector.subscribe((event) => {
+        if (event.type !== 'elected') return;
+        const others = candidates.filter((o) => o !== c && o.elector.isLeader()).map((o) => o.id);
+        if (others.length) overlaps.push(`${c.id} elected at ${since(clock.now())} while ${others} led`);
+      });
+    }
+    return { clock, memory, candidates, overlaps };
+  }
+  type Stepped = { id: string; view: SkewedClock; lock: ControlledLock; elector: LeaseElector; events: LeaderEvent[] };
+  const renewalsBetween = (c: Stepped, from: number, to: number) =>
+    c.lock.calls.filter((call) => call.op === 'update' && call.ok && call.at >= from && call.at < to).length;
+
+  it("keeps renewing when the leader's wall clock steps back 2 days; when its I/O then stalls it steps down before anyone takes over", async () => {
+    const { clock, memory, candidates, overlaps } = stepped(['a', 'b']);
+    const [a, b] = candidates as [Stepped, Stepped];
+    a.elector.start();
+    await clock.settle();
+    b.elector.start();
+    await clock.advance(5_000);
+    a.view.stepWall(-TWO_DAYS);
+    await clock.advance(60_000);
+    // 30 renewals in the minute after the step (one per RetryPeriod), the last one written with the stepped time
+    expect(renewalsBetween(a, T0 + 5_000, T0 + 65_000)).toBe(30);
+    expect(since((await memory.get())!.record.renewTime!)).toBe(64_000 - TWO_DAYS);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(ofType(b.events, 'elected')).toHaveLength(0);
+
+    a.lock.mode = 'block'; // the renew at 66 s hangs: the term ends 10 s after the last good renew (64 s)
+    await clock.advance(8_999);
+    expect(a.elector.isLeader()).toBe(true);
+    await clock.advance(1);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(ofType(a.events, 'lost').map((e) => e.reason)).toEqual(['renew deadline exceeded']);
+    await clock.advance(20_000);
+    expect(b.elector.isLeader()).toBe(true);
+    const [lost] = ofType(a.events, 'lost');
+    const [elected] = ofType(b.events, 'elected');
+    // a's events carry its stepped wall clock, b's the true one; b waited a full lease after its last observation
+    expect(since(lost!.at) + TWO_DAYS).toBe(74_000);
+    expect(since(elected!.at)).toBeGreaterThanOrEqual(64_000 + 15_000);
+    expect(overlaps).toEqual([]);
+    a.lock.resume();
+  });
+
+  it('never takes over a live leader when the candidate’s own wall clock steps forward 2 days', async () => {
+    const { clock, candidates, overlaps } = stepped(['a', 'b']);
+    const [a, b] = candidates as [Stepped, Stepped];
+    a.elector.start();
+    await clock.settle();
+    b.elector.start();
+    await clock.advance(3_000);
+    b.view.stepWall(TWO_DAYS);
+    await clock.advance(120_000);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(ofType(b.events, 'elected')).toHaveLength(0);
+    expect(overlaps).toEqual([]);
+  });
+
+  it('keeps its term when its own wall clock steps forward or back mid-round', async () => {
+    const { clock, candidates } = stepped(['a']);
+    const [a] = candidates as [Stepped];
+    a.elector.start();
+    await clock.settle();
+    await clock.advance(1_000);
+    a.view.stepWall(TWO_DAYS);
+    await clock.advance(30_000);
+    a.view.stepWall(-3 * TWO_DAYS);
+    await clock.advance(30_000);
+    expect(ofType(a.events, 'elected')).toHaveLength(1);
+    expect(ofType(a.events, 'lost')).toHaveLength(0);
+    expect(renewalsBetween(a, T0 + 1_000, T0 + 61_000)).toBe(30);
+  });
+
+  it('takes over a dead leader one lease after observing it, even if its wall clock stepped back meanwhile', async () => {
+    const { clock, memory, candidates } = stepped(['b']);
+    await memory.create({ holderIdentity: 'ghost', leaseDurationSeconds: 15, leaseTransitions: 0 });
+    const [b] = candidates as [Stepped];
+    b.elector.start();
+    await clock.settle();
+    b.view.stepWall(-TWO_DAYS);
+    await clock.advance(14_999);
+    expect(b.elector.isLeader()).toBe(false);
+    await clock.advance(2_000);
+    // observed at 0 on the monotonic clock: the retry at 16 s takes it, not two days later
+    expect(b.elector.isLeader()).toBe(true);
   });
 });

@@ -6,6 +6,9 @@
  * last successful one, or at once when the lease is seen held by someone else. Expiry of another holder's lease is
  * judged from the local time this elector first saw the current record, never from the record's times, so clock
  * skew between replicas cannot make two leaders; the lock's compare-and-swap fences concurrent takeovers.
+ * Every duration (lease expiry, renew deadline, retry period, round timeout) is measured on the clock's monotonic
+ * reading, as client-go's observedTime is, so no step of a wall clock can freeze a renewal or make two holders;
+ * the wall clock only writes the record's informational `acquireTime`/`renewTime` and the events' `at`.
  * Departures from client-go, all toward safety: the renew deadline counts from the start of the last successful
  * write (client-go counts from the start of the renew round, up to RetryPeriod later); the record's
  * `leaseDurationSeconds` is the lease rounded up to whole seconds (client-go truncates).
@@ -58,7 +61,8 @@ export class LeaseElector implements LeaderElector {
   #campaign: Campaign | undefined;
   #stopping: Promise<void> = Promise.resolve();
   #term: Term | undefined;
-  // client-go's observed state: the last record seen or written, its version, and when (local clock) it changed.
+  // client-go's observed state: the last record seen or written, its version, and when (local monotonic time) it
+  // changed.
   #observed: LeaseRecord | undefined;
   #observedVersion: string | undefined;
   #observedAt = 0;
@@ -117,11 +121,11 @@ export class LeaseElector implements LeaderElector {
   async #acquire(signal: AbortSignal): Promise<Term | undefined> {
     for (;;) {
       if (signal.aborted) return undefined;
-      const startedAt = this.#clock.now().getTime();
+      const startedAt = this.#clock.monotonicNow();
       const acquired = await this.#tryAcquireOrRenew(signal);
       if (signal.aborted) return undefined;
       // A try slower than the renew deadline proves nothing about now: count it as a failed round.
-      if (acquired && this.#clock.now().getTime() < startedAt + this.#renewMs) {
+      if (acquired && this.#clock.monotonicNow() < startedAt + this.#renewMs) {
         return this.#beginTerm(startedAt);
       }
       const delay = this.#retryMs * (1 + this.#random() * JITTER_FACTOR);
@@ -135,7 +139,7 @@ export class LeaseElector implements LeaderElector {
     try {
       while (!term.ended) {
         if (!(await this.#wait(this.#retryMs, scope.signal))) return;
-        const startedAt = this.#clock.now().getTime();
+        const startedAt = this.#clock.monotonicNow();
         const renewed = await this.#tryAcquireOrRenew(scope.signal);
         if (term.ended) return;
         if (renewed) this.#armDeadline(term, startedAt);
@@ -162,7 +166,7 @@ export class LeaseElector implements LeaderElector {
   }
 
   async #tryRound(signal: AbortSignal): Promise<boolean> {
-    const now = this.#clock.now();
+    const now = this.#clock.now(); // wall time, written as information only
     const fresh: LeaseRecord = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.ceil(this.#leaseMs / 1000),
@@ -172,7 +176,7 @@ export class LeaseElector implements LeaderElector {
     };
     // 1. Fast path for the holder: write over the cached record, trusting it is still current (CAS checks it).
     const observed = this.#observed;
-    if (observed && this.#observedVersion !== undefined && this.#holdsObserved() && this.#leaseValid(now)) {
+    if (observed && this.#observedVersion !== undefined && this.#holdsObserved() && this.#leaseValid()) {
       const record = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions };
       try {
         const { version } = await this.#lock.update({ record, expectedVersion: this.#observedVersion }, { signal });
@@ -191,7 +195,7 @@ export class LeaseElector implements LeaderElector {
     }
     // 3. A changed record restarts the expiry clock, measured locally.
     if (current.version !== this.#observedVersion) this.#setObserved(current.record, current.version);
-    if (current.record.holderIdentity !== '' && this.#leaseValid(now) && !this.#holdsObserved()) return false;
+    if (current.record.holderIdentity !== '' && this.#leaseValid() && !this.#holdsObserved()) return false;
     // 4. Take it over (a new transition), or renew our own through the slow path.
     const record = this.#holdsObserved()
       ? { ...fresh, acquireTime: current.record.acquireTime, leaseTransitions: current.record.leaseTransitions }
@@ -229,9 +233,12 @@ export class LeaseElector implements LeaderElector {
     return this.#observed?.holderIdentity === this.identity;
   }
 
-  #leaseValid(now: Date): boolean {
+  /** client-go: the lease is valid while observedTime + leaseDuration is in the future, on the monotonic clock. */
+  #leaseValid(): boolean {
     const observed = this.#observed;
-    return observed !== undefined && this.#observedAt + observed.leaseDurationSeconds * 1000 > now.getTime();
+    return (
+      observed !== undefined && this.#observedAt + observed.leaseDurationSeconds * 1000 > this.#clock.monotonicNow()
+    );
   }
 
   #setObserved(record: LeaseRecord, version: string): void {
@@ -239,7 +246,7 @@ export class LeaseElector implements LeaderElector {
     this.#observed = record;
     this.#observedVersion = version;
     const at = this.#clock.now();
-    this.#observedAt = at.getTime();
+    this.#observedAt = this.#clock.monotonicNow();
     if (previous === undefined || previous.holderIdentity !== record.holderIdentity) {
       this.#events.emit({ type: 'observed', holder: record.holderIdentity || undefined, at });
     }
@@ -256,7 +263,7 @@ export class LeaseElector implements LeaderElector {
   /** The term ends RenewDeadline after the start of its last successful write, unless renewed again. */
   #armDeadline(term: Term, startedAt: number): void {
     if (term.deadline !== undefined) this.#clock.clearTimeout(term.deadline);
-    const delay = startedAt + this.#renewMs - this.#clock.now().getTime();
+    const delay = startedAt + this.#renewMs - this.#clock.monotonicNow();
     term.deadline = this.#clock.setTimeout(() => this.#endTerm(term, 'renew deadline exceeded'), delay);
   }
 

@@ -103,12 +103,23 @@ export class ControlledLock implements LeaseLock {
   }
 }
 
-/** The same timers as `base`, but `now()` shifted by `offsetMs` (a replica whose wall clock is wrong). */
-export function skewedClock(base: Clock, offsetMs: number): Clock {
+/** A view of a shared clock with its own wall clock: the same timers and monotonic reading as `base`. */
+export interface SkewedClock extends Clock {
+  /** Steps this view's wall clock by `deltaMs` (negative: back), as NTP or an operator would on one host. */
+  stepWall(deltaMs: number): void;
+}
+
+/** The same timers and monotonic time as `base`, but `now()` shifted by `offsetMs` (a replica whose wall clock is wrong). */
+export function skewedClock(base: Clock, offsetMs: number): SkewedClock {
+  let offset = offsetMs;
   return {
-    now: () => new Date(base.now().getTime() + offsetMs),
+    now: () => new Date(base.now().getTime() + offset),
+    monotonicNow: () => base.monotonicNow(),
     setTimeout: (callback, delayMs) => base.setTimeout(callback, delayMs),
     clearTimeout: (handle) => base.clearTimeout(handle),
+    stepWall: (deltaMs) => {
+      offset += deltaMs;
+    },
   };
 }
 

@@ -17,7 +17,8 @@ export type LeaderEvent =
  *   leadership is lost or released: pass it to leader-only work so that it stops at once. Undefined when not leading.
  * - `stop()` stops campaigning and releases the lease if held, so another candidate can take it at once.
  * - Lease expiry is judged on the local observation time of the record (client-go's rule), never the remote
- *   renew time, so clock skew between replicas cannot produce two leaders.
+ *   renew time, so clock skew between replicas cannot produce two leaders; that time, the renew deadline and the
+ *   retry period are measured on the clock's monotonic reading, so a step of any wall clock cannot either.
  * - Elected and lost are reported through `subscribe`, in order, exactly once per term.
  */
 export interface LeaderElector {

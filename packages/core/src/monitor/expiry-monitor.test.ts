@@ -110,4 +110,27 @@ describe('ExpiryMonitor', () => {
       expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }),
     );
   });
+
+  // Regression (issue 11): a certificate made not-yet-valid by a backwards step of the wall clock went unreported
+  // until its next time boundary, days away.
+  it('reports a certificate made not-yet-valid by a wall-clock step back, within the recheck interval', async () => {
+    const { store } = await seeded();
+    const monitor = new ExpiryMonitor({ watcher: store, secrets: ['client'], clock, recheckIntervalMs: 30_000 });
+    const events: MonitorEvent[] = [];
+    monitor.subscribe((e) => events.push(e));
+    await monitor.start();
+    await clock.advance(DAY);
+    clock.stepWall(-2 * DAY);
+    expect(monitor.snapshot()[0]).toMatchObject({ state: 'not-yet-valid', ready: false });
+    await clock.advance(30_000);
+    const states = events.flatMap((e) => (e.type === 'status' ? [e.status.state] : []));
+    expect(states).toEqual(['ok', 'not-yet-valid']);
+    clock.stepWall(2 * DAY);
+    await clock.advance(30_000);
+    expect(events.flatMap((e) => (e.type === 'status' ? [e.status.state] : []))).toEqual(['ok', 'not-yet-valid', 'ok']);
+    monitor.stop();
+    expect(() => new ExpiryMonitor({ watcher: store, secrets: ['a'], recheckIntervalMs: 0 })).toThrowError(
+      expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }),
+    );
+  });
 });

@@ -5,9 +5,14 @@
  * Beyond Gloo, which does not monitor its root and intermediate: every certificate gets not-before, not-after,
  * renewal time, seconds left and a ready state, re-evaluated when the secret changes and when a time boundary
  * (renewal time, expiry) passes on the injected clock.
+ *
+ * States are judged on the wall clock (certificates are); timers run on durations, so each secret is also
+ * re-evaluated at least every `recheckIntervalMs`: a wall clock that stepped (back before a certificate's
+ * notBefore, or forward past its notAfter) shows in its state and in a `status` event within that interval.
  */
 import { setMaxListeners } from 'node:events';
 import { type Clock, systemClock, type TimerHandle } from '../clock/clock.js';
+import { CertloopError } from '../errors.js';
 import { Emitter } from '../lib/emitter.js';
 import { assertGraceRatio } from '../rotation/renewal-time.js';
 import type { RotatorEvent } from '../rotation/rotator.js';
@@ -30,6 +35,8 @@ export interface ExpiryMonitorOptions {
   readonly secrets: readonly (string | MonitoredSecret)[];
   /** Grace ratio for renewal times (default 0.1, Gloo's). */
   readonly ratio?: number;
+  /** The longest time a secret goes without re-evaluation, so wall-clock steps are noticed (default 60 s). */
+  readonly recheckIntervalMs?: number;
   readonly clock?: Clock;
 }
 
@@ -47,6 +54,7 @@ export class ExpiryMonitor {
   readonly #entries = new Map<string, Entry>();
   readonly #events = new Emitter<MonitorEvent>();
   readonly #rotations = new Map<string, { succeeded: number; failed: number }>();
+  readonly #recheckMs: number;
   #abort: AbortController | undefined;
 
   constructor(options: ExpiryMonitorOptions) {
@@ -54,6 +62,12 @@ export class ExpiryMonitor {
     assertGraceRatio(ratio);
     this.#clock = options.clock ?? systemClock;
     this.#watcher = options.watcher;
+    this.#recheckMs = options.recheckIntervalMs ?? 60_000;
+    if (!Number.isFinite(this.#recheckMs) || this.#recheckMs <= 0) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'recheckIntervalMs must be a positive number', {
+        details: { recheckIntervalMs: this.#recheckMs },
+      });
+    }
     for (const s of options.secrets) {
       const spec = typeof s === 'string' ? { name: s } : s;
       if (spec.ratio !== undefined) assertGraceRatio(spec.ratio);
@@ -144,12 +158,15 @@ export class ExpiryMonitor {
     }
     if (entry.timer) this.#clock.clearTimeout(entry.timer);
     entry.timer = undefined;
-    // wake at the next boundary where the state can change by time alone
+    // wake at the next boundary where the state can change by time alone, or at the recheck interval (the wall
+    // clock may step meanwhile); a secret with no certificate waits for the watcher
+    if (!entry.facts?.notAfter) return;
     const t = now.getTime();
-    const next = [entry.facts?.notBefore, entry.facts?.renewAt, entry.facts?.notAfter]
+    const next = [entry.facts.notBefore, entry.facts.renewAt, entry.facts.notAfter]
       .map((d) => d?.getTime())
       .filter((v): v is number => v !== undefined && v > t)
       .sort((a, b) => a - b)[0];
-    if (next !== undefined) entry.timer = this.#clock.setTimeout(() => this.#evaluate(entry), next - t);
+    const delay = Math.min(next === undefined ? Number.POSITIVE_INFINITY : next - t, this.#recheckMs);
+    entry.timer = this.#clock.setTimeout(() => this.#evaluate(entry), delay);
   }
 }

@@ -208,9 +208,10 @@ describe('CredentialProvider', () => {
       }),
     ).toBe(true);
     await clock.advance(3599_000);
-    expect(events).toEqual(['updated']);
+    // by default `expiring` fires a tenth of the lifetime (6 minutes here) before notAfter
+    expect(events).toEqual(['updated', 'expiring']);
     await clock.advance(1000);
-    expect(events).toEqual(['updated', 'expired']);
+    expect(events).toEqual(['updated', 'expiring', 'expired']);
   });
 
   it('processes offers in order: a slow older offer never overwrites a newer one', async () => {

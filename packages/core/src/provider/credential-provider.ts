@@ -6,6 +6,10 @@
  * certificate, chain reaches the trust bundle, inside validity) and swaps atomically; a bad update is reported as a
  * `rejected` event and the last good material keeps serving. Bound servers get `setSecureContext` on every swap, so
  * established connections continue and new handshakes use the new certificate.
+ *
+ * Time: validity is judged on the clock's wall time; the checks for `expiring` and `expired` run on timers (durations)
+ * no longer than `recheckIntervalMs`, so a step of the wall clock is noticed within that interval. When it has
+ * nothing usable it says why: `ready()` settles per `readyPolicy` and `secureContext()` throws a typed error.
  */
 import type { SecureContext, SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
@@ -13,30 +17,23 @@ import { type Clock, systemClock, type TimerHandle } from '../clock/clock.js';
 import { abortError, CertloopError, isCertloopError } from '../errors.js';
 import { Emitter } from '../lib/emitter.js';
 import type { Secret } from '../store/types.js';
-import type { Watcher } from '../watch/types.js';
 import { type TlsMaterial, validateTlsSecret } from './material.js';
+import {
+  type CredentialProviderOptions,
+  PROVIDER_DEFAULTS,
+  type ProviderEvent,
+  validateProviderOptions,
+} from './provider-options.js';
 
-export type ProviderEvent =
-  | { readonly type: 'updated'; readonly material: TlsMaterial; readonly previous: TlsMaterial | undefined }
-  | { readonly type: 'rejected'; readonly name: string; readonly version: string; readonly error: CertloopError }
-  | { readonly type: 'deleted'; readonly name: string }
-  | { readonly type: 'expired'; readonly material: TlsMaterial }
-  | { readonly type: 'watch-error'; readonly error: CertloopError };
+export type { CredentialProviderOptions, ProviderEvent, ReadyPolicy } from './provider-options.js';
 
-export interface CredentialProviderOptions {
-  /** The secret holding `tls.crt`, `tls.key` and (optionally) `ca.crt`. */
-  readonly name: string;
-  /** Source of the secret's states; without it, feed the provider with `offer`. */
-  readonly watcher?: Watcher;
-  /** Extended key usage the certificate must allow: `serverAuth` for servers, `clientAuth` for clients. */
-  readonly usage?: 'serverAuth' | 'clientAuth';
-  /** Roots to validate the chain against (and to verify peers with) instead of the secret's `ca.crt`. */
-  readonly trustBundlePem?: string;
-  /** Refuse material that has no trust bundle to validate against (default false). */
-  readonly requireTrustBundle?: boolean;
-  /** Lowest TLS version offered (default TLS 1.3; 1.2 is the lowest allowed). */
-  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
-  readonly clock?: Clock;
+/** Per-material progress of the time checks, so each event fires once per material. */
+interface Served {
+  readonly material: TlsMaterial;
+  expiringReported: boolean;
+  expiredReported: boolean;
+  /** Past notAfter at the last check (on the wall clock; may clear again if the clock steps back). */
+  expired: boolean;
 }
 
 export class CredentialProvider {
@@ -46,17 +43,17 @@ export class CredentialProvider {
   readonly #events = new Emitter<ProviderEvent>();
   readonly #servers = new Set<TlsServer>();
   readonly #abort = new AbortController();
-  #material: TlsMaterial | undefined;
+  #served: Served | undefined;
   #context: SecureContext | undefined;
-  #expiryTimer: TimerHandle | undefined;
+  /** Why nothing is usable, from the last refused offer while nothing valid was held. */
+  #refusal: CertloopError | undefined;
+  #timer: TimerHandle | undefined;
   #queue: Promise<void> = Promise.resolve();
   #started = false;
   #waiters: Array<() => void> = [];
 
   constructor(options: CredentialProviderOptions) {
-    if (options.minVersion && options.minVersion !== 'TLSv1.2' && options.minVersion !== 'TLSv1.3') {
-      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'minVersion must be TLSv1.2 or TLSv1.3');
-    }
+    validateProviderOptions(options);
     this.name = options.name;
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
@@ -115,38 +112,106 @@ export class CredentialProvider {
   }
 
   async #apply(secret: Secret): Promise<boolean> {
-    if (this.#material && this.#material.version === secret.version) return false;
+    const current = this.#served;
+    if (current && current.material.version === secret.version) return false;
     try {
+      const now = this.#clock.now();
       const material = await validateTlsSecret(secret, {
-        at: this.#clock.now(),
+        at: now,
         usage: this.#options.usage,
         trustBundlePem: this.#options.trustBundlePem,
         requireTrustBundle: this.#options.requireTrustBundle,
       });
+      this.#checkRemainingLifetime(material, now);
       const context = createSecureContext(this.#contextOptions(material));
-      const previous = this.#material;
-      this.#material = material;
+      const previous = current?.material;
+      this.#served = { material, expiringReported: false, expiredReported: false, expired: false };
       this.#context = context;
-      this.#armExpiry(material);
+      this.#refusal = undefined;
       for (const server of this.#servers) server.setSecureContext(this.#contextOptions(material));
       this.#events.emit({ type: 'updated', material, previous });
-      for (const wake of this.#waiters.splice(0)) wake();
+      this.#checkTime();
+      this.#wakeWaiters();
       return true;
     } catch (err) {
       const error = isCertloopError(err)
         ? err
         : new CertloopError('CERTLOOP_CREDENTIAL_INVALID', 'TLS material was refused by Node', { cause: err });
+      if (!this.#served) {
+        this.#refusal = error;
+        this.#wakeWaiters();
+      }
       this.#events.emit({ type: 'rejected', name: secret.name, version: secret.version, error });
       return false;
     }
   }
 
-  #armExpiry(material: TlsMaterial): void {
-    if (this.#expiryTimer) this.#clock.clearTimeout(this.#expiryTimer);
-    const delay = material.leaf.notAfter.getTime() - this.#clock.now().getTime();
-    this.#expiryTimer = this.#clock.setTimeout(() => {
-      if (this.#material === material) this.#events.emit({ type: 'expired', material });
-    }, delay);
+  /** A swap must not shorten a valid credential below `minRemainingLifetimeMs`. */
+  #checkRemainingLifetime(material: TlsMaterial, now: Date): void {
+    const least = this.#options.minRemainingLifetimeMs ?? 0;
+    const current = this.#served;
+    if (least <= 0 || !current) return;
+    const remaining = material.leaf.notAfter.getTime() - now.getTime();
+    const currentRemaining = current.material.leaf.notAfter.getTime() - now.getTime();
+    // nothing valid to lose (the current one expired), or no shorter than what serves now: take it
+    if (currentRemaining <= 0 || remaining >= least || remaining >= currentRemaining) return;
+    const tooSoon = new CertloopError(
+      'CERTLOOP_CREDENTIAL_EXPIRES_TOO_SOON',
+      `the update of ${this.name} expires sooner than minRemainingLifetimeMs and than the current certificate`,
+      {
+        details: {
+          notAfter: material.leaf.notAfter.toISOString(),
+          remainingMs: remaining,
+          minRemainingLifetimeMs: least,
+        },
+      },
+    );
+    throw new CertloopError('CERTLOOP_CREDENTIAL_INVALID', `secret ${this.name} failed validation (${tooSoon.code})`, {
+      cause: tooSoon,
+    });
+  }
+
+  /** Compares the current material with the wall clock, reports what changed and arms the next check. */
+  #checkTime(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const served = this.#served;
+    if (!served || this.#abort.signal.aborted) return;
+    const now = this.#clock.now().getTime();
+    const { notBefore, notAfter } = served.material.leaf;
+    const warnAt = notAfter.getTime() - this.#expiringBeforeMs(notBefore, notAfter);
+    const wasExpired = served.expired;
+    served.expired = now >= notAfter.getTime();
+    if (served.expired !== wasExpired) this.#policyChanged(served);
+    if (!served.expired && now >= warnAt && warnAt < notAfter.getTime() && !served.expiringReported) {
+      served.expiringReported = true;
+      this.#events.emit({ type: 'expiring', material: served.material, remainingMs: notAfter.getTime() - now });
+    }
+    if (served.expired && !served.expiredReported) {
+      served.expiredReported = true;
+      const serving = !this.#options.refuseExpired;
+      this.#events.emit({ type: 'expired', material: served.material, serving });
+    }
+    const boundaries = [warnAt, notAfter.getTime()].filter((t) => t > now);
+    const next = boundaries.length ? Math.min(...boundaries) - now : Number.POSITIVE_INFINITY;
+    const recheck = this.#options.recheckIntervalMs ?? PROVIDER_DEFAULTS.recheckIntervalMs;
+    this.#timer = this.#clock.setTimeout(() => this.#checkTime(), Math.min(next, recheck));
+  }
+
+  #expiringBeforeMs(notBefore: Date, notAfter: Date): number {
+    const configured = this.#options.expiringBeforeMs;
+    if (configured !== undefined) return configured;
+    const lifetime = notAfter.getTime() - notBefore.getTime();
+    return Math.min(PROVIDER_DEFAULTS.expiringAtMostMs, Math.floor(lifetime * PROVIDER_DEFAULTS.expiringShare));
+  }
+
+  /** Under `refuseExpired`, bound servers stop (or resume) handshakes when the material expires (or is valid again). */
+  #policyChanged(served: Served): void {
+    if (this.#options.refuseExpired) {
+      const options = served.expired ? this.#refusingContextOptions() : this.#contextOptions(served.material);
+      for (const server of this.#servers) server.setSecureContext(options);
+    }
+    this.#wakeWaiters();
   }
 
   #contextOptions(material: TlsMaterial): SecureContextOptions {
@@ -158,17 +223,56 @@ export class CredentialProvider {
     };
   }
 
-  /** The current validated material, or undefined before the first good state. */
-  current(): TlsMaterial | undefined {
-    return this.#material;
+  /** No certificate at all: every new handshake ends in a `handshake_failure` alert. */
+  #refusingContextOptions(): SecureContextOptions {
+    return { minVersion: this.#options.minVersion ?? 'TLSv1.3' };
   }
 
-  /** Waits until good material is available. */
+  /** Usable material now, or why there is none (undefined: nothing seen yet, keep waiting). */
+  #state(): { material: TlsMaterial } | { error: CertloopError | undefined } {
+    const served = this.#served;
+    if (served && !(served.expired && this.#options.refuseExpired)) return { material: served.material };
+    if (served) return { error: this.#expiredError(served.material, undefined) };
+    const refusal = this.#refusal;
+    if (!refusal) return { error: undefined };
+    const cause = isCertloopError(refusal.cause) ? refusal.cause : undefined;
+    if (cause?.code === 'CERTLOOP_CHAIN_EXPIRED') return { error: this.#expiredError(undefined, refusal) };
+    return { error: refusal };
+  }
+
+  #expiredError(material: TlsMaterial | undefined, cause: CertloopError | undefined): CertloopError {
+    return new CertloopError('CERTLOOP_CREDENTIAL_EXPIRED', `the only TLS material of ${this.name} has expired`, {
+      cause,
+      details: {
+        name: this.name,
+        ...(material && { version: material.version, notAfter: material.leaf.notAfter.toISOString() }),
+      },
+    });
+  }
+
+  /**
+   * The current validated material, or undefined before the first good state. Under the default policy this may
+   * be material past its notAfter (still served); see `refuseExpired`.
+   */
+  current(): TlsMaterial | undefined {
+    return this.#served?.material;
+  }
+
+  /**
+   * Resolves with usable material. When there is none, per `readyPolicy`: `reject` (default) rejects with why as
+   * soon as it is known (`CERTLOOP_CREDENTIAL_EXPIRED`, or `CERTLOOP_CREDENTIAL_INVALID` with the cause); `wait`
+   * resolves on the first valid material. A secret not seen yet is waited for. Rejects with `CERTLOOP_CLOSED` on
+   * `close()` and `CERTLOOP_ABORTED` when `signal` aborts.
+   */
   async ready(options: { signal?: AbortSignal } = {}): Promise<TlsMaterial> {
     const { signal } = options;
-    while (!this.#material) {
+    const policy = this.#options.readyPolicy ?? PROVIDER_DEFAULTS.readyPolicy;
+    for (;;) {
       if (signal?.aborted) throw abortError(signal);
       if (this.#abort.signal.aborted) throw new CertloopError('CERTLOOP_CLOSED', `provider ${this.name} was closed`);
+      const state = this.#state();
+      if ('material' in state) return state.material;
+      if (state.error && policy === 'reject') throw state.error;
       await new Promise<void>((resolve) => {
         const wake = () => {
           signal?.removeEventListener('abort', wake);
@@ -178,23 +282,25 @@ export class CredentialProvider {
         signal?.addEventListener('abort', wake, { once: true });
       });
     }
-    return this.#material;
   }
 
   #require(): TlsMaterial {
-    if (!this.#material) {
-      throw new CertloopError('CERTLOOP_NOT_FOUND', `no valid TLS material for ${this.name} yet`);
-    }
-    return this.#material;
+    const state = this.#state();
+    if ('material' in state) return state.material;
+    throw state.error ?? new CertloopError('CERTLOOP_NOT_FOUND', `no TLS material for ${this.name} yet`);
   }
 
-  /** The `tls.SecureContext` of the current material (built once per swap). */
+  /**
+   * The `tls.SecureContext` of the current material (built once per swap). Throws why there is none:
+   * `CERTLOOP_NOT_FOUND` (nothing seen yet), `CERTLOOP_CREDENTIAL_EXPIRED` (the only material expired: found so, or
+   * expired under `refuseExpired`), `CERTLOOP_CREDENTIAL_INVALID` (the material found was refused; see its cause).
+   */
   secureContext(): SecureContext {
     this.#require();
     return this.#context!;
   }
 
-  /** Options for `tls.createSecureContext`, `tls.connect` or `https.Agent`: key, cert, ca, minVersion. */
+  /** Options for `tls.createSecureContext`, `tls.connect` or `https.Agent`: key, cert, ca, minVersion. Throws as `secureContext()`. */
   secureContextOptions(): SecureContextOptions {
     return this.#contextOptions(this.#require());
   }
@@ -202,7 +308,11 @@ export class CredentialProvider {
   /** Keeps a running `tls.Server` / `https.Server` on the current material; returns the unbind function. */
   bindServer(server: TlsServer): () => void {
     this.#servers.add(server);
-    if (this.#material) server.setSecureContext(this.#contextOptions(this.#material));
+    const served = this.#served;
+    if (served) {
+      const refusing = served.expired && this.#options.refuseExpired;
+      server.setSecureContext(refusing ? this.#refusingContextOptions() : this.#contextOptions(served.material));
+    }
     return () => this.#servers.delete(server);
   }
 
@@ -213,8 +323,13 @@ export class CredentialProvider {
   /** Stops watching and unbinds servers. The last material stays readable. */
   close(): void {
     this.#abort.abort();
-    if (this.#expiryTimer) this.#clock.clearTimeout(this.#expiryTimer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#servers.clear();
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
     for (const wake of this.#waiters.splice(0)) wake();
   }
 }

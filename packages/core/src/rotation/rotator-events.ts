@@ -6,6 +6,18 @@ import type { CertloopError } from '../errors.js';
 export type RotatorEvent =
   | { readonly type: 'scheduled'; readonly name: string; readonly renewAt: Date; readonly serialNumber?: string }
   | { readonly type: 'started'; readonly name: string; readonly attempt: number }
+  /**
+   * The stored certificate is not valid yet on this host's wall clock (typically after the clock stepped back
+   * before its notBefore): it cannot serve, so it is rotated at once rather than waited for.
+   */
+  | {
+      readonly type: 'not-yet-valid';
+      readonly name: string;
+      readonly serialNumber: string;
+      readonly notBefore: Date;
+      /** The wall time it was found not yet valid at. */
+      readonly checkedAt: Date;
+    }
   | {
       readonly type: 'succeeded';
       readonly name: string;

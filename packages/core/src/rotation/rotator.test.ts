@@ -255,3 +255,41 @@ describe('Rotator', () => {
     );
   });
 });
+
+describe('Rotator under wall-clock steps (issue 11)', () => {
+  // Regression: a managed certificate made not-yet-valid by a backwards step of the wall clock was left in place
+  // until its renewal time, so nothing could use it for two days.
+  it('reports a stored certificate made not-yet-valid by a 2-day step back and reissues it within the recheck interval', async () => {
+    // a CA of its own, created well before the step's target, on a clock that is stepped alone
+    const own = new ManualClock(T0 - 30 * DAY);
+    const ownPki = await createTestPki({ clock: own, policy: { backdateSeconds: 0 } });
+    own.jumpTo(T0);
+    const store = new MemorySecretStore();
+    const leaf = await ownPki.issue({
+      commonName: 'agent-1',
+      dnsNames: ['agent-1'],
+      profile: 'client',
+      lifetimeSeconds: 10 * 86_400,
+    });
+    await store.put('relay-client-tls-secret', leaf.secret);
+    const { r, events } = rotator({ store, ca: ownPki.ca, clock: own, recheckIntervalMs: 60_000 });
+    r.start();
+    await until(() => events.some((e) => e.type === 'scheduled'));
+    await own.advance(3_600_000);
+    own.stepWall(-2 * DAY);
+    expect(events.some((e) => e.type === 'not-yet-valid')).toBe(false);
+    await own.advance(60_000);
+    await until(() => events.some((e) => e.type === 'succeeded'));
+    const notice = events.find((e) => e.type === 'not-yet-valid');
+    expect(notice).toMatchObject({ serialNumber: leaf.serialNumber, notBefore: leaf.notBefore });
+    const reissued = (await leafOf(store))!;
+    expect(reissued.serialNumber).not.toBe(leaf.serialNumber);
+    // valid on the (stepped) wall clock it was issued at
+    expect(reissued.notBefore.getTime()).toBeLessThanOrEqual(own.now().getTime());
+    expect(reissued.notAfter.getTime()).toBeGreaterThan(own.now().getTime());
+    // and it is not rotated again: the next plan waits for its renewal time
+    await own.advance(5 * 60_000);
+    expect(events.filter((e) => e.type === 'succeeded')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'not-yet-valid')).toHaveLength(1);
+  });
+});

@@ -5,6 +5,8 @@
  * CSR, asks the CertificateAuthority, checks the answer and writes it with compare-and-swap. Failures back off with
  * jitter and never touch the stored credential; a conflicting write by someone else that stored a newer
  * certificate wins. Bring-your-own secrets (no certloop annotation, or cert-manager's) are never written.
+ * Validity is judged on the wall clock; waits are durations capped at `recheckIntervalMs`, so a step of the wall
+ * clock is noticed within that interval: a stored certificate it made not yet valid is reported and reissued.
  */
 import type { CertificateAuthority, CertificateProfile, Identity } from '../ca/types.js';
 import { type Clock, sleep, systemClock } from '../clock/clock.js';
@@ -184,8 +186,23 @@ export class Rotator {
     } catch {
       return { kind: 'rotate', secret }; // unreadable managed credential: replace it
     }
+    const now = this.#clock.now();
+    if (now.getTime() < leaf.notBefore.getTime()) {
+      // Judged on the wall clock, as certificates are: one that cannot serve now is replaced, not waited for.
+      this.#notice(
+        {
+          type: 'not-yet-valid',
+          name: this.name,
+          serialNumber: leaf.serialNumber,
+          notBefore: leaf.notBefore,
+          checkedAt: now,
+        },
+        `not-yet-valid:${leaf.serialNumber}`,
+      );
+      return { kind: 'rotate', secret };
+    }
     const renewAt = this.#renewAt(leaf.serialNumber, leaf.notBefore, leaf.notAfter);
-    if (renewAt.getTime() <= this.#clock.now().getTime()) return { kind: 'rotate', secret };
+    if (renewAt.getTime() <= now.getTime()) return { kind: 'rotate', secret };
     this.#notice(
       { type: 'scheduled', name: this.name, renewAt, serialNumber: leaf.serialNumber },
       `scheduled:${leaf.serialNumber}`,

@@ -71,6 +71,14 @@ export const ERROR_CODES = [
   // DER and PEM strictness
 
   // path validation: name constraints, key floors, revocation, PKCS#12
+  'CERTLOOP_CHAIN_NAME_CONSTRAINTS',
+  'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED',
+  'CERTLOOP_CHAIN_WEAK_KEY',
+  'CERTLOOP_CHAIN_CRL_SIGNATURE_INVALID',
+  'CERTLOOP_CHAIN_CRL_ISSUER_MISMATCH',
+  'CERTLOOP_CHAIN_CRL_EXPIRED',
+  'CERTLOOP_CRL_INVALID',
+  'CERTLOOP_PKCS12_FAILED',
 
   // reliability: file store, clock, provider
 

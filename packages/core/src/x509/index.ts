@@ -19,7 +19,11 @@ export {
   type RequestedExtension,
   verifyCsr,
 } from './csr.js';
+export { CRL_LIMITS, type CrlInput, type ParsedCrl, parseCrl, REVOCATION_REASONS, readCrls } from './crl.js';
 export { decodeGeneralNames, encodeGeneralNames } from './general-names.js';
+export { ISSUER_KEY_CACHE_SIZE } from './issuer-key-cache.js';
+export { MIN_RSA_BITS } from './key-strength.js';
+export { encodeNameConstraints, type NameConstraintsInput, type NameSubtrees } from './name-constraints.js';
 export { type InspectedCertificate, inspectCertificate, inspectCertificates } from './inspect.js';
 export { privateKeyMatchesCertificate } from './key-match.js';
 export { type GenerateKeyPairRequest, generateKeyPair, type ImportedPrivateKey, importPrivateKey } from './keys.js';

@@ -32,7 +32,7 @@ interface LedgerState {
 }
 
 const DEFAULT_CRL_LIFETIME = 7 * 86_400;
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

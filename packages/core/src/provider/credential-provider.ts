@@ -5,13 +5,16 @@
  * Fed by a {@link Watcher} (or by {@link CredentialProvider.offer}), it validates every new state (key matches the
  * certificate, chain reaches the trust bundle, inside validity) and swaps atomically; a bad update is reported as a
  * `rejected` event and the last good material keeps serving. Bound servers get `setSecureContext` on every swap, so
- * established connections continue and new handshakes use the new certificate.
+ * established connections continue and new handshakes use the new certificate. Given CRLs (`crls`, `setCrls`),
+ * every context it builds makes OpenSSL refuse revoked peers from the next handshake on.
  */
 import type { SecureContext, SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import { type Clock, systemClock, type TimerHandle } from '../clock/clock.js';
 import { abortError, CertloopError, isCertloopError } from '../errors.js';
 import { Emitter } from '../lib/emitter.js';
+import { type CrlInput, readCrls } from '../x509/crl.js';
+import { pemEncode } from '../x509/pem.js';
 import type { Secret } from '../store/types.js';
 import type { Watcher } from '../watch/types.js';
 import { type TlsMaterial, validateTlsSecret } from './material.js';
@@ -37,6 +40,11 @@ export interface CredentialProviderOptions {
   /** Lowest TLS version offered (default TLS 1.3; 1.2 is the lowest allowed). */
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly clock?: Clock;
+  /**
+   * CRLs (PEM or DER) peers are checked against: a peer whose certificate is listed fails the handshake. OpenSSL
+   * (through Node) then wants a CRL from every CA of a peer's chain; see {@link CredentialProvider.setCrls}.
+   */
+  readonly crls?: CrlInput;
 }
 
 export class CredentialProvider {
@@ -48,6 +56,7 @@ export class CredentialProvider {
   readonly #abort = new AbortController();
   #material: TlsMaterial | undefined;
   #context: SecureContext | undefined;
+  #crls: string[] = [];
   #expiryTimer: TimerHandle | undefined;
   #queue: Promise<void> = Promise.resolve();
   #started = false;
@@ -58,6 +67,7 @@ export class CredentialProvider {
       throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'minVersion must be TLSv1.2 or TLSv1.3');
     }
     this.name = options.name;
+    if (options.crls !== undefined) this.#crls = crlPems(options.crls);
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }
@@ -154,8 +164,22 @@ export class CredentialProvider {
       key: material.privateKeyPem,
       cert: material.certificatePem,
       ...(material.trustBundlePem ? { ca: material.trustBundlePem } : {}),
+      ...(this.#crls.length ? { crl: this.#crls } : {}),
       minVersion: this.#options.minVersion ?? 'TLSv1.3',
     };
+  }
+
+  /**
+   * Replaces the CRLs peers are checked against (undefined or empty: none) and rebuilds the secure context, so
+   * the next handshake of every bound server uses them. Throws `CERTLOOP_CRL_INVALID` for a malformed CRL and keeps
+   * the previous ones. CRL signatures and nextUpdate are checked by OpenSSL at handshake time; Node sets
+   * CRL_CHECK_ALL, so a peer chain with intermediates needs a CRL from each of its CAs.
+   */
+  setCrls(crls: CrlInput | undefined): void {
+    this.#crls = crls === undefined ? [] : crlPems(crls);
+    if (!this.#material) return;
+    this.#context = createSecureContext(this.#contextOptions(this.#material));
+    for (const server of this.#servers) server.setSecureContext(this.#contextOptions(this.#material));
   }
 
   /** The current validated material, or undefined before the first good state. */
@@ -217,4 +241,10 @@ export class CredentialProvider {
     this.#servers.clear();
     for (const wake of this.#waiters.splice(0)) wake();
   }
+}
+
+/** CRLs as PEM blocks, each read (and so checked) once. */
+function crlPems(input: CrlInput): string[] {
+  if (Array.isArray(input) && input.length === 0) return [];
+  return readCrls(input).map((crl) => pemEncode('X509 CRL', crl.der));
 }

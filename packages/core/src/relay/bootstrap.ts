@@ -21,6 +21,7 @@ import type { KeyAlgorithm } from '../x509/types.js';
 import {
   DEFAULT_RELAY_SECRET_NAMES,
   issuedTlsSecret,
+  isManagedSecret,
   managedAnnotations,
   type RelaySecretNames,
   readTlsMaterial,
@@ -79,8 +80,8 @@ export function authorityFromSecret(
     clock: options.clock,
     engine: options.engine,
     policy: options.policy,
-    // with the store, the CA keeps its revocations and CRL in this same secret
-    revocation: options.store ? { store: options.store, secretName: secret.name } : undefined,
+    // with the store, the CA keeps its revocations and CRL in this same secret (never in a bring-your-own one)
+    revocation: options.store && isManagedSecret(secret) ? { store: options.store, secretName: secret.name } : undefined,
   });
 }
 

@@ -20,14 +20,16 @@ import {
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
 import { keyIdentifier } from '../x509/extensions-writer.js';
-import { encodeGeneralNames, isEmptyAltNames } from '../x509/general-names.js';
+import { isEmptyAltNames } from '../x509/general-names.js';
 import { parseDer } from '../x509/der.js';
 import { extension as encodeExtension } from '../x509/extensions-writer.js';
 import {
+  altNames,
   checkNameConstraints,
-  constrainedNames,
+  constrainedTags,
   decodeNameConstraints,
   type NameConstraints,
+  subjectNames,
 } from '../x509/name-constraints.js';
 import { OID } from '../x509/oids.js';
 import { splitCertificates } from '../x509/pem.js';
@@ -99,6 +101,7 @@ function rejectProfile(message: string, details?: Record<string, unknown>): neve
 export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingAuthority {
   readonly #material: CaMaterial;
   readonly #constraints: readonly NameConstraints[];
+  readonly #constrainedTags: ReadonlySet<number>;
   readonly #ledger: RevocationLedger | undefined;
   readonly #policy: ResolvedPolicy;
   readonly #clock: Clock;
@@ -113,6 +116,7 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     this.#engine = options.engine;
     this.#issueKeyAlgorithm = options.issueKeyAlgorithm ?? 'ECDSA-P256';
     this.#constraints = ownNameConstraints(this.#material);
+    this.#constrainedTags = constrainedTags(this.#constraints);
     this.#ledger = options.revocation
       ? new RevocationLedger(options.revocation, () => this.#prepared(), this.#clock)
       : undefined;
@@ -246,8 +250,9 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
 
   /** Refuses, before signing, a certificate that would break this CA's (or its chain's) name constraints. */
   #checkOwnConstraints(subjectDer: Uint8Array, sans: DecodedCsr['sans'] | undefined, leaf: boolean): void {
-    const sanDer = sans && !isEmptyAltNames(sans) ? encodeGeneralNames(sans) : undefined;
-    const names = constrainedNames(parseDer(subjectDer), sanDer, leaf);
+    const wanted = this.#constrainedTags;
+    const names = sans ? altNames(sans, wanted) : [];
+    subjectNames(parseDer(subjectDer), leaf && !sans?.dnsNames.length, wanted, names);
     for (const constraints of this.#constraints) {
       const failure = checkNameConstraints(names, constraints);
       if (failure) {

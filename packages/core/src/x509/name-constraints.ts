@@ -27,6 +27,7 @@ import {
 } from './der.js';
 import { parseIpAddress } from './general-names.js';
 import { OID } from './oids.js';
+import type { SubjectAltNames } from './types.js';
 
 /** GeneralName tags (context-specific, as they appear in a GeneralName CHOICE). */
 export const GENERAL_NAME_TAG = {
@@ -70,6 +71,8 @@ export interface TaggedName {
 export interface NameConstraints {
   readonly permitted: readonly TaggedName[];
   readonly excluded: readonly TaggedName[];
+  /** The same subtrees grouped by GeneralName tag, text bases lower-cased (what the checks read). */
+  readonly byTag: ReadonlyMap<number, { readonly permitted: TaggedName[]; readonly excluded: TaggedName[] }>;
 }
 
 const latin1 = new TextDecoder('latin1');
@@ -160,34 +163,98 @@ export function decodeNameConstraints(value: Uint8Array): NameConstraints {
   if (i !== fields.length) malformed('unexpected fields');
   // RFC 5280: the extension MUST NOT be an empty sequence.
   if (permitted.length + excluded.length === 0) malformed('no subtrees');
-  return { permitted, excluded };
+  const byTag = new Map<number, { permitted: TaggedName[]; excluded: TaggedName[] }>();
+  const group = (base: TaggedName, list: 'permitted' | 'excluded') => {
+    let entry = byTag.get(base.tag);
+    if (!entry) byTag.set(base.tag, (entry = { permitted: [], excluded: [] }));
+    // mailbox local parts are case-sensitive: rfc822Name bases keep their case, the matcher folds the host
+    const folded = base.text !== undefined && base.tag !== GENERAL_NAME_TAG.rfc822Name;
+    entry[list].push(folded ? { ...base, text: stripDot(base.text!.toLowerCase()) } : base);
+  };
+  for (const base of permitted) group(base, 'permitted');
+  for (const base of excluded) group(base, 'excluded');
+  return { permitted, excluded, byTag };
+}
+
+/** A trailing dot (absolute DNS name) removed. */
+function stripDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 // ------------------------------------------------------------------ the names a certificate carries
 
 const DNS_LIKE = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
+/** The GeneralName tags some subtree of `constraints` names: only names of these forms need reading. */
+export function constrainedTags(constraints: readonly NameConstraints[]): ReadonlySet<number> {
+  const tags = new Set<number>();
+  for (const c of constraints) for (const base of [...c.permitted, ...c.excluded]) tags.add(base.tag);
+  return tags;
+}
+
 /**
  * The names constraints apply to: the SANs (`subjectAltName` value, when present), the subject DN when not empty,
- * its e-mail attributes and, when `leaf` and no dNSName SAN is present, a CN that looks like a hostname.
+ * its e-mail attributes and, when `leaf` and no dNSName SAN is present, a CN that looks like a hostname. With
+ * `wanted`, only names of those forms are read (the others cannot meet a constraint).
  */
-export function constrainedNames(subject: DerNode, subjectAltName: Uint8Array | undefined, leaf: boolean): TaggedName[] {
+export function constrainedNames(
+  subject: DerNode,
+  subjectAltName: Uint8Array | undefined,
+  leaf: boolean,
+  wanted?: ReadonlySet<number>,
+): TaggedName[] {
   const out: TaggedName[] = [];
+  let hasDns = false;
   if (subjectAltName) {
     for (const node of children(expectTag(parseDer(subjectAltName), Tag.SEQUENCE, 'GeneralNames'))) {
-      out.push(readGeneralName(node, 'san'));
+      if (node.tag === GENERAL_NAME_TAG.dNSName) hasDns = true;
+      if (!wanted || wanted.has(node.tag)) out.push(readGeneralName(node, 'san'));
     }
   }
+  return subjectNames(subject, leaf && !hasDns, wanted, out);
+}
+
+/** SANs given as text (as a CSR's are read), as names to check; only the `wanted` forms. */
+export function altNames(sans: SubjectAltNames, wanted: ReadonlySet<number>): TaggedName[] {
+  const out: TaggedName[] = [];
+  const text = (tag: number, values: readonly string[]) => {
+    if (wanted.has(tag)) for (const value of values) out.push({ tag, text: value, source: 'san' });
+  };
+  text(GENERAL_NAME_TAG.dNSName, sans.dnsNames);
+  text(GENERAL_NAME_TAG.rfc822Name, sans.emails);
+  text(GENERAL_NAME_TAG.uniformResourceIdentifier, sans.uris);
+  if (wanted.has(GENERAL_NAME_TAG.iPAddress)) {
+    for (const ip of sans.ipAddresses) {
+      const bytes = parseIpAddress(ip);
+      if (bytes) out.push({ tag: GENERAL_NAME_TAG.iPAddress, bytes, source: 'san' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds to `out` the subject's names: the DN itself, its e-mail attributes and, with `cnAsDns`, a hostname-like CN.
+ */
+export function subjectNames(
+  subject: DerNode,
+  cnAsDns: boolean,
+  wanted: ReadonlySet<number> | undefined,
+  out: TaggedName[] = [],
+): TaggedName[] {
   const rdns = children(expectTag(subject, Tag.SEQUENCE, 'Name'));
   if (rdns.length === 0) return out;
-  out.push({ tag: GENERAL_NAME_TAG.directoryName, rdns: rdns.map(normaliseRdn), source: 'subject' });
-  const hasDns = out.some((n) => n.tag === GENERAL_NAME_TAG.dNSName);
+  if (!wanted || wanted.has(GENERAL_NAME_TAG.directoryName)) {
+    out.push({ tag: GENERAL_NAME_TAG.directoryName, rdns: rdns.map(normaliseRdn), source: 'subject' });
+  }
+  const wantEmail = !wanted || wanted.has(GENERAL_NAME_TAG.rfc822Name);
+  const wantCn = cnAsDns && (!wanted || wanted.has(GENERAL_NAME_TAG.dNSName));
+  if (!wantEmail && !wantCn) return out;
   for (const rdn of rdns) {
     for (const atv of children(rdn)) {
       const [type, value] = children(atv);
       if (!type || !value) continue;
       const oid = readOid(type);
-      if (oid !== OID.emailAddress && !(leaf && !hasDns && oid === OID.commonName)) continue;
+      if (!(wantEmail && oid === OID.emailAddress) && !(wantCn && oid === OID.commonName)) continue;
       let text: string;
       try {
         text = readString(value);
@@ -207,9 +274,9 @@ export function constrainedNames(subject: DerNode, subjectAltName: Uint8Array | 
 
 class Unsupported extends Error {}
 
-function dnsMatches(rawName: string, rawBase: string, excluded: boolean): boolean {
-  const name = rawName.toLowerCase().replace(/\.$/, '');
-  const base = rawBase.toLowerCase().replace(/\.$/, '');
+/** `base` comes lower-cased without a trailing dot (see decodeNameConstraints). */
+function dnsMatches(rawName: string, base: string, excluded: boolean): boolean {
+  const name = stripDot(rawName.toLowerCase());
   if (base === '') return true;
   if (base.startsWith('.')) return name.endsWith(base) && name.length > base.length;
   if (name === base || name.endsWith(`.${base}`)) return true;
@@ -238,17 +305,19 @@ function emailMatches(email: string, base: string): boolean {
   return hostMatches(host, base);
 }
 
+// RFC 3986: scheme "://" [userinfo "@"] host [":" port] ...; the host is what URI constraints apply to.
+const URI_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::\d*)?(?:[/?#]|$)/i;
+
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
 function uriHost(uri: string): string {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw new Unsupported('a URI that cannot be parsed');
-  }
-  const host = url.hostname.toLowerCase();
-  if (!host || !uri.slice(url.protocol.length).startsWith('//')) throw new Unsupported('a URI without a host');
-  if (host.startsWith('[') || isIP(host) !== 0) throw new Unsupported('a URI whose host is an IP address');
-  return host.replace(/\.$/, '');
+  const match = URI_AUTHORITY.exec(uri);
+  if (!match) throw new Unsupported('a URI without a host');
+  const host = match[1]!.toLowerCase().replace(/\.$/, '');
+  if (!host) throw new Unsupported('a URI without a host');
+  if (host.startsWith('[') || IPV4.test(host)) throw new Unsupported('a URI whose host is an IP address');
+  if (host.includes('%')) throw new Unsupported('a URI with a percent-encoded host');
+  return host;
 }
 
 function ipMatches(address: Uint8Array, subtree: Uint8Array): boolean {
@@ -304,35 +373,41 @@ export function checkNameConstraints(
   constraints: NameConstraints,
 ): NameConstraintFailure | undefined {
   for (const name of names) {
-    const permitted = constraints.permitted.filter((base) => base.tag === name.tag);
-    const excluded = constraints.excluded.filter((base) => base.tag === name.tag);
+    const subtrees = constraints.byTag.get(name.tag);
+    if (!subtrees) continue;
+    const { permitted, excluded } = subtrees;
     if (permitted.length === 0 && excluded.length === 0) continue;
-    const details = { kind: KIND[name.tag] ?? String(name.tag), name: describe(name), source: name.source };
+    const details = () => ({ kind: KIND[name.tag] ?? String(name.tag), name: describe(name), source: name.source });
     if (!SUPPORTED.has(name.tag)) {
+      const d = details();
       return {
         code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED',
-        message: `a ${details.kind} name under a ${details.kind} constraint cannot be checked`,
-        details,
+        message: `a ${d.kind} name under a ${d.kind} constraint cannot be checked`,
+        details: d,
       };
     }
     try {
       if (excluded.some((base) => matches(name, base, true))) {
         return {
           code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS',
-          message: `${details.kind} name in an excluded subtree`,
-          details: { ...details, reason: 'excluded' },
+          message: `${details().kind} name in an excluded subtree`,
+          details: { ...details(), reason: 'excluded' },
         };
       }
       if (permitted.length > 0 && !permitted.some((base) => matches(name, base, false))) {
         return {
           code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS',
-          message: `${details.kind} name outside the permitted subtrees`,
-          details: { ...details, reason: 'not-permitted' },
+          message: `${details().kind} name outside the permitted subtrees`,
+          details: { ...details(), reason: 'not-permitted' },
         };
       }
     } catch (err) {
       if (!(err instanceof Unsupported)) throw err;
-      return { code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED', message: `${err.message} cannot be checked`, details };
+      return {
+        code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED',
+        message: `${err.message} cannot be checked`,
+        details: details(),
+      };
     }
   }
   return undefined;

@@ -229,14 +229,7 @@ async function checkRevocation(path: readonly PoolEntry[], options: PathCheckOpt
       }
       let valid: boolean;
       try {
-        const publicKey = await issuer.publicKey(options.engine);
-        valid = await verifySignature({
-          publicKey,
-          algorithmDer: crl.signatureAlgorithmDer,
-          data: crl.tbs,
-          signature: crl.signature,
-          engine: options.engine,
-        });
+        valid = await crlSignedBy(crl, await issuer.publicKey(options.engine), options.engine);
       } catch (err) {
         throw chainError('CERTLOOP_CHAIN_CRL_SIGNATURE_INVALID', 'CRL signature could not be checked', issuer, i + 1, err);
       }
@@ -292,4 +285,25 @@ function checkIssuer(path: readonly PoolEntry[], index: number): void {
   if (below > limit) {
     throw chainError('CERTLOOP_CHAIN_PATH_LENGTH_EXCEEDED', `pathLenConstraint ${limit} exceeded`, issuer, index);
   }
+}
+
+// A CRL's signature verdict per issuer key: parsed CRLs and imported keys are both cached, so is this.
+const crlVerdicts = new WeakMap<ParsedCrl, Map<EngineKey, Promise<boolean>>>();
+
+function crlSignedBy(crl: ParsedCrl, publicKey: EngineKey, engine: CryptoEngine): Promise<boolean> {
+  let verdicts = crlVerdicts.get(crl);
+  if (!verdicts) crlVerdicts.set(crl, (verdicts = new Map()));
+  let verdict = verdicts.get(publicKey);
+  if (!verdict) {
+    verdict = verifySignature({
+      publicKey,
+      algorithmDer: crl.signatureAlgorithmDer,
+      data: crl.tbs,
+      signature: crl.signature,
+      engine,
+    });
+    verdicts.set(publicKey, verdict);
+    verdict.catch(() => verdicts.delete(publicKey));
+  }
+  return verdict;
 }

@@ -194,8 +194,25 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
 /** CRLs given as PEM text (one or several `X509 CRL` blocks) or DER bytes, alone or in a list. */
 export type CrlInput = string | Uint8Array | readonly (string | Uint8Array)[];
 
-/** Reads every CRL of `input`. */
+// Relying parties pass the same CRL text on every call: the last few are kept parsed (keyed by the text itself).
+const PARSED_CACHE_SIZE = 16;
+const parsedCache = new Map<string, ParsedCrl[]>();
+
+/** Reads every CRL of `input` (PEM text is parsed once and kept in a small cache). */
 export function readCrls(input: CrlInput): ParsedCrl[] {
+  if (typeof input === 'string') {
+    const hit = parsedCache.get(input);
+    if (hit) return hit;
+    const parsed = readCrlsUncached(input);
+    if (input.length > 1024 * 1024) return parsed; // bounds what the cache holds
+    parsedCache.set(input, parsed);
+    if (parsedCache.size > PARSED_CACHE_SIZE) parsedCache.delete(parsedCache.keys().next().value!);
+    return parsed;
+  }
+  return readCrlsUncached(input);
+}
+
+function readCrlsUncached(input: CrlInput): ParsedCrl[] {
   const items = typeof input === 'string' || input instanceof Uint8Array ? [input] : input;
   if (!Array.isArray(items)) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'crls must be PEM, DER or a list');
   const out: ParsedCrl[] = [];

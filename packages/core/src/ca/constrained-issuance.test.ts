@@ -56,7 +56,9 @@ describe('name constraints at issuance', () => {
   it('policy.intermediateNameConstraints puts a critical nameConstraints extension on issued intermediates', async () => {
     const file = await tmp.write('int.pem', signing.certificatePem);
     const text = await openssl(['x509', '-in', file, '-noout', '-text']);
-    expect(text.stdout).toMatch(/X509v3 Name Constraints: critical\s+Permitted:\s+DNS:relay\.example\s+IP:127\.0\.0\.0\/255\.0\.0\.0/);
+    expect(text.stdout).toMatch(
+      /X509v3 Name Constraints: critical\s+Permitted:\s+DNS:relay\.example\s+IP:127\.0\.0\.0\/255\.0\.0\.0/,
+    );
   });
 
   it('a CA refuses, before signing, a leaf outside its own name constraints; inside ones pass certloop and openssl', async () => {
@@ -112,7 +114,15 @@ describe('key-size floors at issuance', () => {
     const { promisify } = await import('node:util');
     const run = promisify(execFile);
     const keyFile = `${tmp.path}/rsa1024.key`;
-    await run('/usr/bin/openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out', keyFile]);
+    await run('/usr/bin/openssl', [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:1024',
+      '-out',
+      keyFile,
+    ]);
     const { stdout: csrPem } = await run('/usr/bin/openssl', ['req', '-new', '-key', keyFile, '-subj', '/CN=weak'], {
       encoding: 'utf8',
     });
@@ -122,7 +132,8 @@ describe('key-size floors at issuance', () => {
     );
     expect(await code(verifyCsr(csrPem, { minRsaBits: 1024 }))).toBe('CERTLOOP_INVALID_ARGUMENT');
     expect(
-      () => new LocalCertificateAuthority({ ...root, trustBundlePem: root.certificatePem, policy: { minRsaBits: 1024 } }),
+      () =>
+        new LocalCertificateAuthority({ ...root, trustBundlePem: root.certificatePem, policy: { minRsaBits: 1024 } }),
     ).toThrowError(expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }));
   });
 
@@ -132,7 +143,14 @@ describe('key-size floors at issuance', () => {
     const run = promisify(execFile);
     const csrFor = async (name: string, pkeyopts: string[]) => {
       const keyFile = `${tmp.path}/${name}.key`;
-      await run('/usr/bin/openssl', ['genpkey', '-algorithm', 'EC', ...pkeyopts.flatMap((o) => ['-pkeyopt', o]), '-out', keyFile]);
+      await run('/usr/bin/openssl', [
+        'genpkey',
+        '-algorithm',
+        'EC',
+        ...pkeyopts.flatMap((o) => ['-pkeyopt', o]),
+        '-out',
+        keyFile,
+      ]);
       const { stdout } = await run('/usr/bin/openssl', ['req', '-new', '-key', keyFile, '-subj', `/CN=${name}`], {
         encoding: 'utf8',
       });

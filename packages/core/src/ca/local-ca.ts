@@ -8,6 +8,7 @@
  */
 import { type Clock, systemClock } from '../clock/index.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
+import { bytesEqual, parseCertificate } from '../x509/certificate.js';
 import {
   buildCertificate,
   type PreparedIssuer,
@@ -19,10 +20,11 @@ import {
 } from '../x509/certificate-builder.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
-import { keyIdentifier } from '../x509/extensions-writer.js';
-import { isEmptyAltNames } from '../x509/general-names.js';
 import { parseDer } from '../x509/der.js';
-import { extension as encodeExtension } from '../x509/extensions-writer.js';
+import { extension as encodeExtension, keyIdentifier } from '../x509/extensions-writer.js';
+import { isEmptyAltNames } from '../x509/general-names.js';
+import { generateKeyPair } from '../x509/keys.js';
+import { encodeName } from '../x509/name.js';
 import {
   altNames,
   checkNameConstraints,
@@ -33,9 +35,6 @@ import {
 } from '../x509/name-constraints.js';
 import { OID } from '../x509/oids.js';
 import { splitCertificates } from '../x509/pem.js';
-import { bytesEqual, parseCertificate } from '../x509/certificate.js';
-import { generateKeyPair } from '../x509/keys.js';
-import { encodeName } from '../x509/name.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import { type CaMaterial, loadCaMaterial } from './ca-material.js';
 import { checkIdentityBinding } from './identity-binding.js';
@@ -256,9 +255,13 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     for (const constraints of this.#constraints) {
       const failure = checkNameConstraints(names, constraints);
       if (failure) {
-        throw new CertloopError('CERTLOOP_POLICY_NAME_REJECTED', `outside this CA's name constraints: ${failure.message}`, {
-          details: { ...failure.details, constraintCode: failure.code },
-        });
+        throw new CertloopError(
+          'CERTLOOP_POLICY_NAME_REJECTED',
+          `outside this CA's name constraints: ${failure.message}`,
+          {
+            details: { ...failure.details, constraintCode: failure.code },
+          },
+        );
       }
     }
   }

@@ -88,7 +88,19 @@ describe('LocalCertificateAuthority revocation', () => {
       const leaf = await tmp.write(`leaf-${Math.random()}.pem`, leafPem);
       const chain = await tmp.write(`chain-${Math.random()}.pem`, ca.certificatePem);
       const at = String(Math.floor(clock.now().getTime() / 1000) + 60);
-      return openssl(['verify', '-crl_check', '-attime', at, '-CAfile', roots, '-untrusted', chain, '-CRLfile', crl, leaf]);
+      return openssl([
+        'verify',
+        '-crl_check',
+        '-attime',
+        at,
+        '-CAfile',
+        roots,
+        '-untrusted',
+        chain,
+        '-CRLfile',
+        crl,
+        leaf,
+      ]);
     };
     const refused = await check(revoked.certificatePem);
     expect(refused.code).not.toBe(0);
@@ -100,9 +112,9 @@ describe('LocalCertificateAuthority revocation', () => {
     const parsed = new pkijs.CertificateRevocationList({ schema: asn1js.fromBER(der.slice().buffer).result });
     expect(parsed.version).toBe(1);
     expect(parsed.revokedCertificates).toHaveLength(1);
-    expect(Buffer.from(parsed.revokedCertificates![0]!.userCertificate.valueBlock.valueHexView).toString('hex')).toMatch(
-      new RegExp(`^(00)?${revoked.serialNumber}$`),
-    );
+    expect(
+      Buffer.from(parsed.revokedCertificates![0]!.userCertificate.valueBlock.valueHexView).toString('hex'),
+    ).toMatch(new RegExp(`^(00)?${revoked.serialNumber}$`));
 
     // validateChain with the CRL: revoked refused with its code, the other accepted; PEM or DER alike
     const err = await validate(revoked, result.crlPem).catch((e: CertloopError) => e);
@@ -129,7 +141,9 @@ describe('LocalCertificateAuthority revocation', () => {
     const leaves = await Promise.all(Array.from({ length: 8 }, (_, i) => issueClient(`concurrent-${i}`)));
     const before = readCrls((await ca.currentCrl())!)[0]!;
     const results = await Promise.all(
-      leaves.map((leaf, i) => (i % 2 ? other : ca).revoke({ serialNumber: leaf.serialNumber, reason: 'cessationOfOperation' })),
+      leaves.map((leaf, i) =>
+        (i % 2 ? other : ca).revoke({ serialNumber: leaf.serialNumber, reason: 'cessationOfOperation' }),
+      ),
     );
     const numbers = results.map((r) => r.crlNumber).sort((a, b) => a - b);
     expect(new Set(numbers).size).toBe(8);
@@ -140,7 +154,9 @@ describe('LocalCertificateAuthority revocation', () => {
 
   it('refuses bad requests with codes, and a CA without a store cannot revoke', async () => {
     expect(await code(ca.revoke({ serialNumber: 'not hex' }))).toBe('CERTLOOP_INVALID_ARGUMENT');
-    expect(await code(ca.revoke({ serialNumber: '01', reason: 'removeFromCRL' as never }))).toBe('CERTLOOP_INVALID_ARGUMENT');
+    expect(await code(ca.revoke({ serialNumber: '01', reason: 'removeFromCRL' as never }))).toBe(
+      'CERTLOOP_INVALID_ARGUMENT',
+    );
     const plain = authorityFromSecret((await store.get(N.signing))!, { clock });
     expect(plain.canRevoke).toBe(false);
     expect(isRevokingAuthority(plain)).toBe(false);
@@ -148,7 +164,10 @@ describe('LocalCertificateAuthority revocation', () => {
     // a corrupt ledger is reported, never overwritten
     const corruptStore = new MemorySecretStore();
     const secret = (await store.get(N.signing))!;
-    await corruptStore.put(N.signing, { ...secret, data: { ...secret.data, [REVOCATION_KEYS.revocations]: new TextEncoder().encode('{') } });
+    await corruptStore.put(N.signing, {
+      ...secret,
+      data: { ...secret.data, [REVOCATION_KEYS.revocations]: new TextEncoder().encode('{') },
+    });
     const corrupt = authorityFromSecret((await corruptStore.get(N.signing))!, { clock, store: corruptStore });
     expect(await code(corrupt.revoke({ serialNumber: '01' }))).toBe('CERTLOOP_STORE_CORRUPT');
   });

@@ -76,7 +76,9 @@ export function normaliseSerial(serial: unknown): string {
   if (typeof serial !== 'string') throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'serialNumber must be hex');
   const hex = serial.replace(/:/g, '').toLowerCase();
   if (!/^[0-9a-f]{1,64}$/.test(hex)) {
-    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'serialNumber must be hex', { details: { serialNumber: serial } });
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'serialNumber must be hex', {
+      details: { serialNumber: serial },
+    });
   }
   return hex.replace(/^0+(?=.)/, '');
 }

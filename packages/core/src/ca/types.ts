@@ -75,7 +75,6 @@ export function isKeyIssuingAuthority(ca: CertificateAuthority): ca is KeyIssuin
   return typeof (ca as Partial<KeyIssuingAuthority>).issue === 'function';
 }
 
-
 export interface RevokeRequest {
   /** The certificate's serial, lower-case hex as `SignResult.serialNumber` gives it (colons and case tolerated). */
   readonly serialNumber: string;

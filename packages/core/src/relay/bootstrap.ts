@@ -20,8 +20,8 @@ import { createSelfSignedCa } from '../x509/self-signed.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import {
   DEFAULT_RELAY_SECRET_NAMES,
-  issuedTlsSecret,
   isManagedSecret,
+  issuedTlsSecret,
   managedAnnotations,
   type RelaySecretNames,
   readTlsMaterial,
@@ -81,7 +81,8 @@ export function authorityFromSecret(
     engine: options.engine,
     policy: options.policy,
     // with the store, the CA keeps its revocations and CRL in this same secret (never in a bring-your-own one)
-    revocation: options.store && isManagedSecret(secret) ? { store: options.store, secretName: secret.name } : undefined,
+    revocation:
+      options.store && isManagedSecret(secret) ? { store: options.store, secretName: secret.name } : undefined,
   });
 }
 

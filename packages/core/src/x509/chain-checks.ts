@@ -223,15 +223,28 @@ async function checkRevocation(path: readonly PoolEntry[], options: PathCheckOpt
     }
     for (const crl of crls) {
       if (crl.unknownCritical.length > 0) {
-        throw chainError('CERTLOOP_CHAIN_UNKNOWN_CRITICAL_EXTENSION', 'CRL with an unknown critical extension', issuer, i + 1, undefined, {
-          oid: crl.unknownCritical[0],
-        });
+        throw chainError(
+          'CERTLOOP_CHAIN_UNKNOWN_CRITICAL_EXTENSION',
+          'CRL with an unknown critical extension',
+          issuer,
+          i + 1,
+          undefined,
+          {
+            oid: crl.unknownCritical[0],
+          },
+        );
       }
       let valid: boolean;
       try {
         valid = await crlSignedBy(crl, await issuer.publicKey(options.engine), options.engine);
       } catch (err) {
-        throw chainError('CERTLOOP_CHAIN_CRL_SIGNATURE_INVALID', 'CRL signature could not be checked', issuer, i + 1, err);
+        throw chainError(
+          'CERTLOOP_CHAIN_CRL_SIGNATURE_INVALID',
+          'CRL signature could not be checked',
+          issuer,
+          i + 1,
+          err,
+        );
       }
       if (!valid) {
         throw chainError('CERTLOOP_CHAIN_CRL_SIGNATURE_INVALID', 'CRL signature does not verify', issuer, i + 1);
@@ -292,7 +305,10 @@ const crlVerdicts = new WeakMap<ParsedCrl, Map<EngineKey, Promise<boolean>>>();
 
 function crlSignedBy(crl: ParsedCrl, publicKey: EngineKey, engine: CryptoEngine): Promise<boolean> {
   let verdicts = crlVerdicts.get(crl);
-  if (!verdicts) crlVerdicts.set(crl, (verdicts = new Map()));
+  if (!verdicts) {
+    verdicts = new Map();
+    crlVerdicts.set(crl, verdicts);
+  }
   let verdict = verdicts.get(publicKey);
   if (!verdict) {
     verdict = verifySignature({

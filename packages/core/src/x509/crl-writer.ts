@@ -47,7 +47,9 @@ function crlTime(date: Date): pkijs.Time {
 /** The serial's INTEGER content: the magnitude with a leading zero when its top bit is set. */
 function serialBytes(hex: string): Uint8Array {
   if (typeof hex !== 'string' || !/^[0-9a-f]{1,64}$/i.test(hex)) {
-    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a serial number must be hex', { details: { serialNumber: hex } });
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a serial number must be hex', {
+      details: { serialNumber: hex },
+    });
   }
   let even = hex.length % 2 ? `0${hex}` : hex;
   if (Number.parseInt(even.slice(0, 2), 16) >= 0x80) even = `00${even}`;
@@ -92,7 +94,11 @@ export async function buildCrl(request: BuildCrlRequest): Promise<{ der: Uint8Ar
           userCertificate: new asn1js.Integer({ valueHex: arrayBuffer(serialBytes(entry.serialNumber)) }),
           revocationDate: crlTime(entry.revokedAt),
           ...(entry.reason
-            ? { crlEntryExtensions: new pkijs.Extensions({ extensions: [extension(OID.cRLReason, reasonDer(entry.reason))] }) }
+            ? {
+                crlEntryExtensions: new pkijs.Extensions({
+                  extensions: [extension(OID.cRLReason, reasonDer(entry.reason))],
+                }),
+              }
             : {}),
         }),
     );

@@ -5,7 +5,7 @@
  * attribute. Parsing is bounded and strict; `verifyCsr` checks the signature, the proof that the requester holds
  * the private key.
  */
-import { checkRsaFloor, keyWeakness } from './key-strength.js';
+
 import { CertloopError } from '../errors.js';
 import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
 import {
@@ -29,6 +29,7 @@ import {
 } from './der.js';
 import { extension, subjectAltNameValue } from './extensions-writer.js';
 import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
+import { checkRsaFloor, keyWeakness } from './key-strength.js';
 import { loadPrivateKey } from './keys.js';
 import { decodeName, encodeName } from './name.js';
 import { OID } from './oids.js';
@@ -272,6 +273,7 @@ export async function verifyCsr(
 ): Promise<true> {
   const csr = readCsrPem(pem, options);
   const weakness = keyWeakness(csr.spkiDer, checkRsaFloor(options.minRsaBits));
-  if (weakness) throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR key is below the floor', { details: weakness });
+  if (weakness)
+    throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR key is below the floor', { details: weakness });
   return verifyDecodedCsr(csr, options.engine);
 }

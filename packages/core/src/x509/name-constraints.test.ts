@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type * as X509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertloopError, type CertloopErrorCode } from '../errors.js';
 import { validateChain } from './chain.js';
@@ -18,7 +19,6 @@ import {
   peculiar,
   SERVER_AUTH,
 } from './test-certificates.js';
-import type * as X509 from '@peculiar/x509';
 
 let dir: string;
 let keys: FixtureKey[] = [];
@@ -96,39 +96,192 @@ interface Case {
 
 const CASES: readonly Case[] = [
   // dNSName
-  { name: 'DNS under a permitted domain', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: 'a.b.example.com' }], expected: undefined },
-  { name: 'DNS equal to a permitted domain', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: 'EXAMPLE.com' }], expected: undefined },
-  { name: 'DNS outside the permitted domain', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: 'example.org' }], expected: VIOLATED },
-  { name: 'DNS suffix without a label boundary', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: 'badexample.com' }], expected: VIOLATED },
-  { name: 'leading-dot DNS constraint excludes the domain itself', constraints: { permitted: { dnsNames: ['.example.com'] } }, sans: [{ type: 'dns', value: 'example.com' }], expected: VIOLATED },
-  { name: 'DNS in an excluded subtree', constraints: { excluded: { dnsNames: ['corp.example.com'] } }, sans: [{ type: 'dns', value: 'db.corp.example.com' }], expected: VIOLATED },
-  { name: 'DNS one of two SANs outside', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: 'ok.example.com' }, { type: 'dns', value: 'evil.test' }], expected: VIOLATED },
-  { name: 'hostname CN without DNS SANs is checked', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [], subject: 'CN=evil.test', expected: VIOLATED },
-  { name: 'wildcard SAN under a permitted domain', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: '*.example.com' }], expected: undefined },
+  {
+    name: 'DNS under a permitted domain',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [{ type: 'dns', value: 'a.b.example.com' }],
+    expected: undefined,
+  },
+  {
+    name: 'DNS equal to a permitted domain',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [{ type: 'dns', value: 'EXAMPLE.com' }],
+    expected: undefined,
+  },
+  {
+    name: 'DNS outside the permitted domain',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [{ type: 'dns', value: 'example.org' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'DNS suffix without a label boundary',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [{ type: 'dns', value: 'badexample.com' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'leading-dot DNS constraint excludes the domain itself',
+    constraints: { permitted: { dnsNames: ['.example.com'] } },
+    sans: [{ type: 'dns', value: 'example.com' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'DNS in an excluded subtree',
+    constraints: { excluded: { dnsNames: ['corp.example.com'] } },
+    sans: [{ type: 'dns', value: 'db.corp.example.com' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'DNS one of two SANs outside',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [
+      { type: 'dns', value: 'ok.example.com' },
+      { type: 'dns', value: 'evil.test' },
+    ],
+    expected: VIOLATED,
+  },
+  {
+    name: 'hostname CN without DNS SANs is checked',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [],
+    subject: 'CN=evil.test',
+    expected: VIOLATED,
+  },
+  {
+    name: 'wildcard SAN under a permitted domain',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [{ type: 'dns', value: '*.example.com' }],
+    expected: undefined,
+  },
   // iPAddress
-  { name: 'IPv4 inside a permitted /8', constraints: { permitted: { ipRanges: ['10.0.0.0/8'] } }, sans: [{ type: 'ip', value: '10.200.3.4' }], expected: undefined },
-  { name: 'IPv4 outside a permitted /8', constraints: { permitted: { ipRanges: ['10.0.0.0/8'] } }, sans: [{ type: 'ip', value: '11.0.0.1' }], expected: VIOLATED },
-  { name: 'IPv4 inside an excluded /30', constraints: { excluded: { ipRanges: ['192.168.1.4/30'] } }, sans: [{ type: 'ip', value: '192.168.1.7' }], expected: VIOLATED },
-  { name: 'IPv4 next to an excluded /30', constraints: { excluded: { ipRanges: ['192.168.1.4/30'] } }, sans: [{ type: 'ip', value: '192.168.1.8' }], expected: undefined },
-  { name: 'IPv6 inside a permitted /48', constraints: { permitted: { ipRanges: ['2001:db8:1::/48'] } }, sans: [{ type: 'ip', value: '2001:db8:1:ff::1' }], expected: undefined },
-  { name: 'IPv6 outside a permitted /48', constraints: { permitted: { ipRanges: ['2001:db8:1::/48'] } }, sans: [{ type: 'ip', value: '2001:db8:2::1' }], expected: VIOLATED },
-  { name: 'IPv6 name under IPv4-only permitted subtrees', constraints: { permitted: { ipRanges: ['10.0.0.0/8'] } }, sans: [{ type: 'ip', value: '::1' }], expected: VIOLATED },
+  {
+    name: 'IPv4 inside a permitted /8',
+    constraints: { permitted: { ipRanges: ['10.0.0.0/8'] } },
+    sans: [{ type: 'ip', value: '10.200.3.4' }],
+    expected: undefined,
+  },
+  {
+    name: 'IPv4 outside a permitted /8',
+    constraints: { permitted: { ipRanges: ['10.0.0.0/8'] } },
+    sans: [{ type: 'ip', value: '11.0.0.1' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'IPv4 inside an excluded /30',
+    constraints: { excluded: { ipRanges: ['192.168.1.4/30'] } },
+    sans: [{ type: 'ip', value: '192.168.1.7' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'IPv4 next to an excluded /30',
+    constraints: { excluded: { ipRanges: ['192.168.1.4/30'] } },
+    sans: [{ type: 'ip', value: '192.168.1.8' }],
+    expected: undefined,
+  },
+  {
+    name: 'IPv6 inside a permitted /48',
+    constraints: { permitted: { ipRanges: ['2001:db8:1::/48'] } },
+    sans: [{ type: 'ip', value: '2001:db8:1:ff::1' }],
+    expected: undefined,
+  },
+  {
+    name: 'IPv6 outside a permitted /48',
+    constraints: { permitted: { ipRanges: ['2001:db8:1::/48'] } },
+    sans: [{ type: 'ip', value: '2001:db8:2::1' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'IPv6 name under IPv4-only permitted subtrees',
+    constraints: { permitted: { ipRanges: ['10.0.0.0/8'] } },
+    sans: [{ type: 'ip', value: '::1' }],
+    expected: VIOLATED,
+  },
   // rfc822Name
-  { name: 'mailbox constraint, same mailbox', constraints: { permitted: { emails: ['ops@example.com'] } }, sans: [{ type: 'email', value: 'ops@EXAMPLE.com' }], expected: undefined },
-  { name: 'mailbox constraint, other mailbox', constraints: { permitted: { emails: ['ops@example.com'] } }, sans: [{ type: 'email', value: 'dev@example.com' }], expected: VIOLATED },
-  { name: 'host constraint, mailbox at the host', constraints: { permitted: { emails: ['example.com'] } }, sans: [{ type: 'email', value: 'anyone@example.com' }], expected: undefined },
-  { name: 'host constraint, mailbox at a subdomain', constraints: { permitted: { emails: ['example.com'] } }, sans: [{ type: 'email', value: 'a@mail.example.com' }], expected: VIOLATED },
-  { name: 'domain constraint, mailbox at a subdomain', constraints: { permitted: { emails: ['.example.com'] } }, sans: [{ type: 'email', value: 'a@mail.example.com' }], expected: undefined },
-  { name: 'domain constraint, mailbox at the domain itself', constraints: { permitted: { emails: ['.example.com'] } }, sans: [{ type: 'email', value: 'a@example.com' }], expected: VIOLATED },
-  { name: 'excluded host, e-mail in the subject DN', constraints: { excluded: { emails: ['evil.test'] } }, sans: [], subject: 'CN=leaf, E=bad@evil.test', expected: VIOLATED },
+  {
+    name: 'mailbox constraint, same mailbox',
+    constraints: { permitted: { emails: ['ops@example.com'] } },
+    sans: [{ type: 'email', value: 'ops@EXAMPLE.com' }],
+    expected: undefined,
+  },
+  {
+    name: 'mailbox constraint, other mailbox',
+    constraints: { permitted: { emails: ['ops@example.com'] } },
+    sans: [{ type: 'email', value: 'dev@example.com' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'host constraint, mailbox at the host',
+    constraints: { permitted: { emails: ['example.com'] } },
+    sans: [{ type: 'email', value: 'anyone@example.com' }],
+    expected: undefined,
+  },
+  {
+    name: 'host constraint, mailbox at a subdomain',
+    constraints: { permitted: { emails: ['example.com'] } },
+    sans: [{ type: 'email', value: 'a@mail.example.com' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'domain constraint, mailbox at a subdomain',
+    constraints: { permitted: { emails: ['.example.com'] } },
+    sans: [{ type: 'email', value: 'a@mail.example.com' }],
+    expected: undefined,
+  },
+  {
+    name: 'domain constraint, mailbox at the domain itself',
+    constraints: { permitted: { emails: ['.example.com'] } },
+    sans: [{ type: 'email', value: 'a@example.com' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'excluded host, e-mail in the subject DN',
+    constraints: { excluded: { emails: ['evil.test'] } },
+    sans: [],
+    subject: 'CN=leaf, E=bad@evil.test',
+    expected: VIOLATED,
+  },
   // URI
-  { name: 'URI host equal to a permitted host', constraints: { permitted: { uriHosts: ['relay.example.com'] } }, sans: [{ type: 'url', value: 'https://relay.example.com/x' }], expected: undefined },
-  { name: 'URI host under a host-form constraint', constraints: { permitted: { uriHosts: ['example.com'] } }, sans: [{ type: 'url', value: 'https://a.example.com/' }], expected: VIOLATED },
-  { name: 'URI host under a domain-form constraint', constraints: { permitted: { uriHosts: ['.cluster.local'] } }, sans: [{ type: 'url', value: 'spiffe://ns.cluster.local/agent' }], expected: undefined },
-  { name: 'URI in an excluded host', constraints: { excluded: { uriHosts: ['evil.test'] } }, sans: [{ type: 'url', value: 'spiffe://evil.test/agent' }], expected: VIOLATED },
-  { name: 'URI without a host under a URI constraint', constraints: { permitted: { uriHosts: ['example.com'] } }, sans: [{ type: 'url', value: 'urn:uuid:1234' }], expected: UNSUPPORTED },
+  {
+    name: 'URI host equal to a permitted host',
+    constraints: { permitted: { uriHosts: ['relay.example.com'] } },
+    sans: [{ type: 'url', value: 'https://relay.example.com/x' }],
+    expected: undefined,
+  },
+  {
+    name: 'URI host under a host-form constraint',
+    constraints: { permitted: { uriHosts: ['example.com'] } },
+    sans: [{ type: 'url', value: 'https://a.example.com/' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'URI host under a domain-form constraint',
+    constraints: { permitted: { uriHosts: ['.cluster.local'] } },
+    sans: [{ type: 'url', value: 'spiffe://ns.cluster.local/agent' }],
+    expected: undefined,
+  },
+  {
+    name: 'URI in an excluded host',
+    constraints: { excluded: { uriHosts: ['evil.test'] } },
+    sans: [{ type: 'url', value: 'spiffe://evil.test/agent' }],
+    expected: VIOLATED,
+  },
+  {
+    name: 'URI without a host under a URI constraint',
+    constraints: { permitted: { uriHosts: ['example.com'] } },
+    sans: [{ type: 'url', value: 'urn:uuid:1234' }],
+    expected: UNSUPPORTED,
+  },
   // other forms do not constrain each other
-  { name: 'DNS constraints leave IP names alone', constraints: { permitted: { dnsNames: ['example.com'] } }, sans: [{ type: 'dns', value: 'a.example.com' }, { type: 'ip', value: '8.8.8.8' }], expected: undefined },
+  {
+    name: 'DNS constraints leave IP names alone',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [
+      { type: 'dns', value: 'a.example.com' },
+      { type: 'ip', value: '8.8.8.8' },
+    ],
+    expected: undefined,
+  },
 ];
 
 describe('name constraints on an intermediate (RFC 5280 4.2.1.10), with openssl verify as the oracle', () => {
@@ -169,7 +322,9 @@ describe('where constraints apply', () => {
   });
 
   it('directoryName constraints apply to the subject DN of intermediates and leaves; self-issued intermediates are exempt', async () => {
-    const permittedDn = seq(contextTag(0, true, seq(contextTag(4, true, seq(tlv(0x31, seq(oid(OID.organization), utf8String('certloop'))))))));
+    const permittedDn = seq(
+      contextTag(0, true, seq(contextTag(4, true, seq(tlv(0x31, seq(oid(OID.organization), utf8String('certloop'))))))),
+    );
     // the constrained CA itself is outside its own subtree: only what it issues is checked
     const int = await constrainedCa(permittedDn, { subject: 'CN=dn int' });
     const selfIssued = await issue({ subject: 'CN=dn int', key: key(), issuer: int, ca: true, keyUsage: CA_USAGE });

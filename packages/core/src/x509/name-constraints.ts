@@ -44,15 +44,15 @@ export const GENERAL_NAME_TAG = {
 
 const SUPPORTED: ReadonlySet<number> = new Set([0x81, 0x82, 0xa4, 0x86, 0x87]);
 const KIND: Readonly<Record<number, string>> = {
-  0xa0: 'otherName',
-  0x81: 'email',
-  0x82: 'dns',
-  0xa3: 'x400Address',
-  0xa4: 'directoryName',
-  0xa5: 'ediPartyName',
-  0x86: 'uri',
-  0x87: 'ip',
-  0x88: 'registeredID',
+  160: 'otherName',
+  129: 'email',
+  130: 'dns',
+  163: 'x400Address',
+  164: 'directoryName',
+  165: 'ediPartyName',
+  134: 'uri',
+  135: 'ip',
+  136: 'registeredID',
 };
 
 /** One name of a certificate or one subtree base, by GeneralName tag. */
@@ -166,7 +166,10 @@ export function decodeNameConstraints(value: Uint8Array): NameConstraints {
   const byTag = new Map<number, { permitted: TaggedName[]; excluded: TaggedName[] }>();
   const group = (base: TaggedName, list: 'permitted' | 'excluded') => {
     let entry = byTag.get(base.tag);
-    if (!entry) byTag.set(base.tag, (entry = { permitted: [], excluded: [] }));
+    if (!entry) {
+      entry = { permitted: [], excluded: [] };
+      byTag.set(base.tag, entry);
+    }
     // mailbox local parts are case-sensitive: rfc822Name bases keep their case, the matcher folds the host
     const folded = base.text !== undefined && base.tag !== GENERAL_NAME_TAG.rfc822Name;
     entry[list].push(folded ? { ...base, text: stripDot(base.text!.toLowerCase()) } : base);
@@ -355,7 +358,10 @@ function matches(name: TaggedName, base: TaggedName, excluded: boolean): boolean
 
 /** A name outside the constraints: the code to throw and what to say. */
 export interface NameConstraintFailure {
-  readonly code: Extract<CertloopErrorCode, 'CERTLOOP_CHAIN_NAME_CONSTRAINTS' | 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED'>;
+  readonly code: Extract<
+    CertloopErrorCode,
+    'CERTLOOP_CHAIN_NAME_CONSTRAINTS' | 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED'
+  >;
   readonly message: string;
   readonly details: Readonly<Record<string, unknown>>;
 }
@@ -456,7 +462,8 @@ function encodeSubtrees(trees: NameSubtrees | undefined): Uint8Array[] {
   if (!trees) return [];
   const text = (tag: number, values: readonly string[] | undefined) =>
     (values ?? []).map((value) => {
-      if (typeof value !== 'string' || !/^[\x21-\x7e]*$/.test(value)) invalidConfig('a subtree is not ASCII', { value });
+      if (typeof value !== 'string' || !/^[\x21-\x7e]*$/.test(value))
+        invalidConfig('a subtree is not ASCII', { value });
       return seq(tlv(tag, encoder.encode(value)));
     });
   return [

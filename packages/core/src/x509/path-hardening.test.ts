@@ -76,14 +76,42 @@ async function opensslLeaf(name: string, genArgs: readonly string[]): Promise<Fi
 
 describe('key-size floors', () => {
   it('RSA below 2048 bits, EC off the three NIST curves and explicit curve parameters are refused; P-521 passes', async () => {
-    const rsa1024 = await opensslLeaf('rsa1024', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024', '-out']);
-    const k256 = await opensslLeaf('k256', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:secp256k1', '-out']);
+    const rsa1024 = await opensslLeaf('rsa1024', [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:1024',
+      '-out',
+    ]);
+    const k256 = await opensslLeaf('k256', [
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:secp256k1',
+      '-out',
+    ]);
     const explicit = await opensslLeaf('explicit', [
       ...['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
       ...['-pkeyopt', 'ec_param_enc:explicit', '-out'],
     ]);
-    const p521 = await opensslLeaf('p521', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-521', '-out']);
-    const rsa2048 = await opensslLeaf('rsa2048', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out']);
+    const p521 = await opensslLeaf('p521', [
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-521',
+      '-out',
+    ]);
+    const rsa2048 = await opensslLeaf('rsa2048', [
+      'genpkey',
+      '-algorithm',
+      'RSA',
+      '-pkeyopt',
+      'rsa_keygen_bits:2048',
+      '-out',
+    ]);
 
     for (const [leaf, reason] of [
       [rsa1024, 'rsa-size'],
@@ -146,9 +174,23 @@ describe('time at whole-second resolution', () => {
   it('a certificate is valid through the whole second of its notAfter and from the start of its notBefore', async () => {
     const notBefore = new Date('2030-01-01T00:00:00Z');
     const notAfter = new Date('2030-06-01T12:00:00Z');
-    const leaf = await issue({ subject: 'CN=t', key: key(), issuer: root, ca: false, keyUsage: LEAF_USAGE, notBefore, notAfter });
+    const leaf = await issue({
+      subject: 'CN=t',
+      key: key(),
+      issuer: root,
+      ca: false,
+      keyUsage: LEAF_USAGE,
+      notBefore,
+      notAfter,
+    });
     const anchorValidity = { notBefore: new Date('2029-01-01T00:00:00Z'), notAfter: new Date('2031-01-01T00:00:00Z') };
-    const anchor = await issue({ subject: 'CN=hardening root', key: root.key, ca: true, keyUsage: CA_USAGE, ...anchorValidity });
+    const anchor = await issue({
+      subject: 'CN=hardening root',
+      key: root.key,
+      ca: true,
+      keyUsage: CA_USAGE,
+      ...anchorValidity,
+    });
     const at = (ms: number) => validateChain({ leafPem: leaf.pem, trustBundlePem: anchor.pem, at: new Date(ms) });
     expect(await code(at(notAfter.getTime() + 999))).toBeUndefined();
     expect(await code(at(notAfter.getTime() + 1000))).toBe('CERTLOOP_CHAIN_EXPIRED');
@@ -164,7 +206,14 @@ describe('chain length and self-issued certificates (RFC 5280 6.1.4 (l))', () =>
   it('self-issued intermediates (key rollover) do not count towards maxChainLength', async () => {
     const int = await issue({ subject: 'CN=roll int', key: key(), issuer: root, ca: true, keyUsage: CA_USAGE });
     const rolled = await issue({ subject: 'CN=roll int', key: key(), issuer: int, ca: true, keyUsage: CA_USAGE });
-    const leaf = await issue({ subject: 'CN=leaf', key: key(), issuer: rolled, ca: false, keyUsage: LEAF_USAGE, extKeyUsage: [SERVER_AUTH] });
+    const leaf = await issue({
+      subject: 'CN=leaf',
+      key: key(),
+      issuer: rolled,
+      ca: false,
+      keyUsage: LEAF_USAGE,
+      extKeyUsage: [SERVER_AUTH],
+    });
     const options = { leafPem: leaf.pem, intermediatesPem: int.pem + rolled.pem, trustBundlePem: root.pem };
     expect((await validateChain({ ...options, maxChainLength: 3 })).chain).toHaveLength(4);
     expect(await code(validateChain({ ...options, maxChainLength: 2 }))).toBe('CERTLOOP_CHAIN_TOO_LONG');

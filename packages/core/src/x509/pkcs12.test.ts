@@ -53,9 +53,13 @@ describe('exportPkcs12', () => {
       const { writeFile } = await import('node:fs/promises');
       await writeFile(file, pfx);
 
-      const info = await run('/usr/bin/openssl', ['pkcs12', '-info', '-in', file, '-passin', `pass:${password}`, '-nodes'], {
-        encoding: 'utf8',
-      });
+      const info = await run(
+        '/usr/bin/openssl',
+        ['pkcs12', '-info', '-in', file, '-passin', `pass:${password}`, '-nodes'],
+        {
+          encoding: 'utf8',
+        },
+      );
       const out = info.stdout + info.stderr;
       expect(out).toContain('MAC: sha256');
       expect(out).toMatch(/PBES2, PBKDF2, AES-256-CBC/);
@@ -63,7 +67,9 @@ describe('exportPkcs12', () => {
       expect(out.match(/BEGIN CERTIFICATE/g)).toHaveLength(leaf.certificatePem.match(/BEGIN CERTIFICATE/g)!.length);
       expect(out).toContain('BEGIN PRIVATE KEY');
       // a wrong password fails the MAC
-      await expect(run('/usr/bin/openssl', ['pkcs12', '-info', '-in', file, '-passin', 'pass:wrong', '-nodes'])).rejects.toThrow();
+      await expect(
+        run('/usr/bin/openssl', ['pkcs12', '-info', '-in', file, '-passin', 'pass:wrong', '-nodes']),
+      ).rejects.toThrow();
 
       // Node loads it and serves a real handshake from it
       const context = createSecureContext({ pfx: Buffer.from(pfx), passphrase: password });
@@ -83,9 +89,13 @@ describe('exportPkcs12', () => {
 
       // Java's keytool, when the JDK is installed (it is a Debian package: openjdk-17-jre-headless)
       if (existsSync(KEYTOOL)) {
-        const list = await run(KEYTOOL, ['-list', '-v', '-keystore', file, '-storetype', 'PKCS12', '-storepass', password], {
-          encoding: 'utf8',
-        });
+        const list = await run(
+          KEYTOOL,
+          ['-list', '-v', '-keystore', file, '-storetype', 'PKCS12', '-storepass', password],
+          {
+            encoding: 'utf8',
+          },
+        );
         expect(list.stdout).toContain('Alias name: relay-agent');
         expect(list.stdout).toContain('PrivateKeyEntry');
       }

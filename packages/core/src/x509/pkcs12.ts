@@ -53,7 +53,10 @@ function attributes(friendlyName: string | undefined, localKeyId: Uint8Array | u
   }
   if (localKeyId) {
     out.push(
-      new pkijs.Attribute({ type: OID_LOCAL_KEY_ID, values: [new asn1js.OctetString({ valueHex: arrayBuffer(localKeyId) })] }),
+      new pkijs.Attribute({
+        type: OID_LOCAL_KEY_ID,
+        values: [new asn1js.OctetString({ valueHex: arrayBuffer(localKeyId) })],
+      }),
     );
   }
   return out;
@@ -119,7 +122,12 @@ export async function exportPkcs12(request: ExportPkcs12Request): Promise<Uint8A
           parsedValue: {
             safeContents: [
               // certificates: encrypted with PBES2 (privacy mode 1)
-              { privacyMode: 1, value: new pkijs.SafeContents({ safeBags: [certBag(leafDer!, true), ...chainDers.map((d) => certBag(d, false))] }) },
+              {
+                privacyMode: 1,
+                value: new pkijs.SafeContents({
+                  safeBags: [certBag(leafDer!, true), ...chainDers.map((d) => certBag(d, false))],
+                }),
+              },
               // the key: shrouded itself, in a plain SafeContents (privacy mode 0), as OpenSSL writes it
               { privacyMode: 0, value: new pkijs.SafeContents({ safeBags: [keyBag] }) },
             ],

@@ -46,7 +46,11 @@ export function signatureAlgorithmForKey(info: PublicKeyInfo): SignatureAlgorith
   switch (info.type) {
     case 'ECDSA':
       return BY_OID.get(
-        info.curve === 'P-521' ? OID.ecdsaWithSHA512 : info.curve === 'P-384' ? OID.ecdsaWithSHA384 : OID.ecdsaWithSHA256,
+        info.curve === 'P-521'
+          ? OID.ecdsaWithSHA512
+          : info.curve === 'P-384'
+            ? OID.ecdsaWithSHA384
+            : OID.ecdsaWithSHA256,
       )!;
     case 'RSA':
       return BY_OID.get(OID.sha256WithRSAEncryption)!;

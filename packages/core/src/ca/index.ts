@@ -10,13 +10,20 @@ export {
   type PolicyKeyType,
   resolveIssuancePolicy,
 } from './policy.js';
+export { REVOCATION_KEYS, type RevocationStoreOptions } from './revocation.js';
 export {
   type CaCallOptions,
   type CertificateAuthority,
   type CertificateProfile,
   type Identity,
   isKeyIssuingAuthority,
+  isRevokingAuthority,
   type KeyIssuingAuthority,
+  type PublishedCrl,
+  type RevocationReason,
+  type RevokeRequest,
+  type RevokeResult,
+  type RevokingAuthority,
   type SignRequest,
   type SignResult,
 } from './types.js';

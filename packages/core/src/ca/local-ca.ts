@@ -1,12 +1,14 @@
 /**
  * `@certloop/core` LocalCertificateAuthority: a CA whose certificate and key are in this process.
  *
- * It signs CSRs (checking proof of possession, identity binding and its {@link IssuancePolicy}) and issues key
- * pairs it generates itself. The issuer's name, key identifier and imported key are prepared once, so each
+ * It signs CSRs (checking proof of possession, identity binding, its {@link IssuancePolicy} and its own name
+ * constraints) and issues key pairs it generates itself. With a revocation store it also revokes and publishes CRLs
+ * ({@link RevokingAuthority}). The issuer's name, key identifier and imported key are prepared once, so each
  * issuance costs about one signature verification plus one signature.
  */
 import { type Clock, systemClock } from '../clock/index.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
+import { bytesEqual, parseCertificate } from '../x509/certificate.js';
 import {
   buildCertificate,
   type PreparedIssuer,
@@ -18,10 +20,21 @@ import {
 } from '../x509/certificate-builder.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
-import { keyIdentifier } from '../x509/extensions-writer.js';
+import { parseDer } from '../x509/der.js';
+import { extension as encodeExtension, keyIdentifier } from '../x509/extensions-writer.js';
 import { isEmptyAltNames } from '../x509/general-names.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { encodeName } from '../x509/name.js';
+import {
+  altNames,
+  checkNameConstraints,
+  constrainedTags,
+  decodeNameConstraints,
+  type NameConstraints,
+  subjectNames,
+} from '../x509/name-constraints.js';
+import { OID } from '../x509/oids.js';
+import { splitCertificates } from '../x509/pem.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import { type CaMaterial, loadCaMaterial } from './ca-material.js';
 import { checkIdentityBinding } from './identity-binding.js';
@@ -32,7 +45,18 @@ import {
   type ResolvedPolicy,
   resolveIssuancePolicy,
 } from './policy.js';
-import type { CaCallOptions, CertificateProfile, KeyIssuingAuthority, SignRequest, SignResult } from './types.js';
+import { RevocationLedger, type RevocationStoreOptions } from './revocation.js';
+import type {
+  CaCallOptions,
+  CertificateProfile,
+  KeyIssuingAuthority,
+  PublishedCrl,
+  RevokeRequest,
+  RevokeResult,
+  RevokingAuthority,
+  SignRequest,
+  SignResult,
+} from './types.js';
 
 export interface LocalCertificateAuthorityOptions {
   /** The CA certificate, PEM; may be followed by its own chain. */
@@ -48,6 +72,11 @@ export interface LocalCertificateAuthorityOptions {
   readonly engine?: CryptoEngine | undefined;
   /** Key algorithm `issue` generates when the request names none. Default ECDSA-P256. */
   readonly issueKeyAlgorithm?: KeyAlgorithm | undefined;
+  /**
+   * Where revocations and the CRL are kept: the store and the name of the secret holding this CA (its keys
+   * `ca.revocations` and `ca.crl` are written beside `tls.key`). Without it the CA cannot revoke (`canRevoke` false).
+   */
+  readonly revocation?: RevocationStoreOptions | undefined;
 }
 
 export type LocalIssueRequest = Parameters<KeyIssuingAuthority['issue']>[0] & {
@@ -68,8 +97,11 @@ function rejectProfile(message: string, details?: Record<string, unknown>): neve
  * certificate and its `chainPem`, issuer first, without self-signed roots or certificates already in the trust
  * bundle (so a root CA signing directly returns an empty chain).
  */
-export class LocalCertificateAuthority implements KeyIssuingAuthority {
+export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingAuthority {
   readonly #material: CaMaterial;
+  readonly #constraints: readonly NameConstraints[];
+  readonly #constrainedTags: ReadonlySet<number>;
+  readonly #ledger: RevocationLedger | undefined;
   readonly #policy: ResolvedPolicy;
   readonly #clock: Clock;
   readonly #engine: CryptoEngine | undefined;
@@ -82,6 +114,39 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
     this.#clock = options.clock ?? systemClock;
     this.#engine = options.engine;
     this.#issueKeyAlgorithm = options.issueKeyAlgorithm ?? 'ECDSA-P256';
+    this.#constraints = ownNameConstraints(this.#material);
+    this.#constrainedTags = constrainedTags(this.#constraints);
+    this.#ledger = options.revocation
+      ? new RevocationLedger(options.revocation, () => this.#prepared(), this.#clock)
+      : undefined;
+  }
+
+  /** Whether this CA was given a revocation store (see {@link LocalCertificateAuthorityOptions.revocation}). */
+  get canRevoke(): boolean {
+    return this.#ledger !== undefined;
+  }
+
+  /** Revokes a serial and publishes the CRL that lists it (see {@link RevokingAuthority}). */
+  async revoke(request: RevokeRequest, options: CaCallOptions = {}): Promise<RevokeResult> {
+    throwIfAborted(options.signal);
+    return this.#revocation().revoke(request, options);
+  }
+
+  /** Signs and stores a fresh CRL with the current entries. */
+  async publishCrl(options: CaCallOptions = {}): Promise<PublishedCrl> {
+    throwIfAborted(options.signal);
+    return this.#revocation().publish(options);
+  }
+
+  /** The latest stored CRL, PEM, or undefined before the first. */
+  async currentCrl(options: CaCallOptions = {}): Promise<string | undefined> {
+    throwIfAborted(options.signal);
+    return this.#revocation().current(options);
+  }
+
+  #revocation(): RevocationLedger {
+    if (!this.#ledger) throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'this CA was given no revocation store');
+    return this.#ledger;
   }
 
   /** The policy in force, defaults filled in. */
@@ -131,21 +196,26 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
       throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR subject cannot be issued', { cause: err });
     }
     const subjectEmpty = subjectDer.length === 2;
+    if (this.#constraints.length > 0) this.#checkOwnConstraints(subjectDer, isCa ? undefined : csr.sans, !isCa);
     const serialNumber = randomSerialNumber();
+    const extensions = profileExtensions({
+      profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
+      subjectKey: csr.publicKey,
+      subjectKeyIdentifier: keyIdentifier(csr.spkiDer),
+      authorityKeyIdentifier: this.#material.keyIdentifier,
+      sans: isCa ? undefined : csr.sans,
+      subjectEmpty,
+      pathLength,
+    });
+    if (isCa && policy.intermediateNameConstraintsDer) {
+      extensions.push(encodeExtension(OID.nameConstraints, true, policy.intermediateNameConstraintsDer));
+    }
     const { pem } = await buildCertificate(issuer, {
       serialNumber,
       ...validity,
       subjectDer,
       spkiDer: csr.spkiDer,
-      extensions: profileExtensions({
-        profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
-        subjectKey: csr.publicKey,
-        subjectKeyIdentifier: keyIdentifier(csr.spkiDer),
-        authorityKeyIdentifier: this.#material.keyIdentifier,
-        sans: isCa ? undefined : csr.sans,
-        subjectEmpty,
-        pathLength,
-      }),
+      extensions,
     });
     return {
       certificatePem: pem,
@@ -175,6 +245,25 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
     });
     const result = await this.sign({ ...rest, csrPem }, options);
     return { ...result, privateKeyPem: keyPair.privateKeyPem };
+  }
+
+  /** Refuses, before signing, a certificate that would break this CA's (or its chain's) name constraints. */
+  #checkOwnConstraints(subjectDer: Uint8Array, sans: DecodedCsr['sans'] | undefined, leaf: boolean): void {
+    const wanted = this.#constrainedTags;
+    const names = sans ? altNames(sans, wanted) : [];
+    subjectNames(parseDer(subjectDer), leaf && !sans?.dnsNames.length, wanted, names);
+    for (const constraints of this.#constraints) {
+      const failure = checkNameConstraints(names, constraints);
+      if (failure) {
+        throw new CertloopError(
+          'CERTLOOP_POLICY_NAME_REJECTED',
+          `outside this CA's name constraints: ${failure.message}`,
+          {
+            details: { ...failure.details, constraintCode: failure.code },
+          },
+        );
+      }
+    }
   }
 
   #readCsr(csrPem: string): DecodedCsr {
@@ -253,4 +342,19 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
     });
     return this.#issuer;
   }
+}
+
+/** The name constraints of the CA certificate and of the CAs above it in its chain. */
+function ownNameConstraints(material: CaMaterial): NameConstraints[] {
+  const chain = material.chainPem ? splitCertificates(material.chainPem) : [];
+  const certificates = [
+    material.certificate,
+    ...chain.filter((der) => !bytesEqual(der, material.certificate.der)).map((der) => parseCertificate(der)),
+  ];
+  const out: NameConstraints[] = [];
+  for (const certificate of certificates) {
+    const ext = certificate.extensions.find((e) => e.oid === OID.nameConstraints);
+    if (ext) out.push(decodeNameConstraints(ext.value));
+  }
+  return out;
 }

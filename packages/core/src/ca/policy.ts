@@ -4,6 +4,8 @@
  */
 import { CertloopError } from '../errors.js';
 import { parseIpAddress } from '../x509/general-names.js';
+import { MIN_RSA_BITS } from '../x509/key-strength.js';
+import { encodeNameConstraints, type NameConstraintsInput } from '../x509/name-constraints.js';
 import type { PublicKeyInfo, SubjectAltNames } from '../x509/types.js';
 import type { CertificateProfile } from './types.js';
 
@@ -12,9 +14,9 @@ export type PolicyKeyType = PublicKeyInfo['type'];
 export interface IssuancePolicy {
   /** Key families accepted in CSRs. Default: RSA, ECDSA, Ed25519. */
   readonly allowedKeyTypes: readonly PolicyKeyType[];
-  /** ECDSA curves accepted. Default: P-256, P-384 (the only ones certloop reads). */
+  /** ECDSA curves accepted. Default: P-256, P-384, P-521 (the only ones certloop reads). */
   readonly allowedCurves: readonly string[];
-  /** Smallest RSA modulus accepted, in bits. Default 2048. */
+  /** Smallest RSA modulus accepted, in bits. Default 2048, which is also the least it may be set to. */
   readonly minRsaBits: number;
   /** Largest RSA modulus accepted, in bits (bounds verification cost). Default 8192. */
   readonly maxRsaBits: number;
@@ -41,13 +43,18 @@ export interface IssuancePolicy {
   readonly backdateSeconds: number;
   /** Largest CSR PEM accepted, in bytes, checked before parsing. Default 32 KiB. */
   readonly maxCsrBytes: number;
+  /**
+   * Name constraints (critical, RFC 5280 4.2.1.10) put on every intermediate this CA issues, e.g. the relay's own
+   * names for `relay-tls-signing-secret`. Undefined: none.
+   */
+  readonly intermediateNameConstraints?: NameConstraintsInput | undefined;
 }
 
 const DAY = 86_400;
 
 export const DEFAULT_ISSUANCE_POLICY: IssuancePolicy = Object.freeze({
   allowedKeyTypes: Object.freeze(['RSA', 'ECDSA', 'Ed25519'] as PolicyKeyType[]),
-  allowedCurves: Object.freeze(['P-256', 'P-384']),
+  allowedCurves: Object.freeze(['P-256', 'P-384', 'P-521']),
   minRsaBits: 2048,
   maxRsaBits: 8192,
   allowedProfiles: Object.freeze(['server', 'client', 'server+client', 'intermediate'] as CertificateProfile[]),
@@ -76,6 +83,8 @@ interface Cidr {
 /** A policy resolved and pre-parsed for fast checks. */
 export interface ResolvedPolicy extends IssuancePolicy {
   readonly ipRanges?: readonly Cidr[] | undefined;
+  /** The nameConstraints extension value for intermediates, encoded once. */
+  readonly intermediateNameConstraintsDer?: Uint8Array | undefined;
 }
 
 function invalidConfig(message: string, details?: Record<string, unknown>): never {
@@ -106,6 +115,7 @@ export function resolveIssuancePolicy(input: IssuancePolicyInput = {}): Resolved
     if (!positive(value)) invalidConfig('maxLifetimeSeconds values must be positive numbers');
   }
   if (!positive(policy.minRsaBits) || policy.maxRsaBits < policy.minRsaBits) invalidConfig('bad RSA size bounds');
+  if (policy.minRsaBits < MIN_RSA_BITS) invalidConfig(`minRsaBits may not be below ${MIN_RSA_BITS}`);
   if (policy.beyondCaNotAfter !== 'error' && policy.beyondCaNotAfter !== 'truncate') {
     invalidConfig('beyondCaNotAfter must be error or truncate');
   }
@@ -115,6 +125,9 @@ export function resolveIssuancePolicy(input: IssuancePolicyInput = {}): Resolved
   return {
     ...policy,
     ...(policy.allowedIpRanges ? { ipRanges: policy.allowedIpRanges.map(parseCidr) } : {}),
+    ...(policy.intermediateNameConstraints
+      ? { intermediateNameConstraintsDer: encodeNameConstraints(policy.intermediateNameConstraints) }
+      : {}),
   };
 }
 

@@ -1,6 +1,9 @@
 /**
  * `@certloop/core` CertificateAuthority contract, with its request and response types.
  */
+import type { RevocationReason } from '../x509/crl.js';
+
+export type { RevocationReason };
 
 /** What an issued certificate is for. `intermediate` issues a CA certificate. */
 export type CertificateProfile = 'server' | 'client' | 'server+client' | 'intermediate';
@@ -70,4 +73,50 @@ export interface KeyIssuingAuthority extends CertificateAuthority {
 
 export function isKeyIssuingAuthority(ca: CertificateAuthority): ca is KeyIssuingAuthority {
   return typeof (ca as Partial<KeyIssuingAuthority>).issue === 'function';
+}
+
+export interface RevokeRequest {
+  /** The certificate's serial, lower-case hex as `SignResult.serialNumber` gives it (colons and case tolerated). */
+  readonly serialNumber: string;
+  readonly reason?: RevocationReason;
+  /** Correlates logs and audit records. */
+  readonly requestId?: string;
+}
+
+/** A signed CRL as published. */
+export interface PublishedCrl {
+  /** The CRL, PEM (`X509 CRL`), v2 with cRLNumber, authorityKeyIdentifier and nextUpdate. */
+  readonly crlPem: string;
+  readonly crlNumber: number;
+  readonly thisUpdate?: Date;
+  readonly nextUpdate?: Date;
+}
+
+export interface RevokeResult extends PublishedCrl {
+  readonly serialNumber: string;
+  readonly revokedAt: Date;
+  /** True when the serial was already revoked: the first date and reason stand and nothing is rewritten. */
+  readonly alreadyRevoked: boolean;
+}
+
+/**
+ * Optional ability: the CA revokes certificates and publishes a CRL.
+ * Contract:
+ * - `revoke` is idempotent per serial and durable before it resolves (the CRL that lists the serial is stored);
+ *   concurrent revocations (in this process or others sharing the store) never lose an entry or reuse a CRL number.
+ * - `publishCrl` signs a fresh CRL (next number, new thisUpdate/nextUpdate) with the same entries; call it well
+ *   before the last CRL's nextUpdate. `currentCrl` resolves the latest stored CRL, or undefined before the first.
+ * - Refusals are `CertloopError`s: `CERTLOOP_INVALID_ARGUMENT` (serial, reason), `CERTLOOP_NOT_FOUND` (the signing
+ *   secret is gone), `CERTLOOP_CONFLICT` (still contended after several retries), `CERTLOOP_STORE_CORRUPT`.
+ */
+export interface RevokingAuthority extends CertificateAuthority {
+  revoke(request: RevokeRequest, options?: CaCallOptions): Promise<RevokeResult>;
+  publishCrl(options?: CaCallOptions): Promise<PublishedCrl>;
+  currentCrl(options?: CaCallOptions): Promise<string | undefined>;
+}
+
+/** True when `ca` can revoke: it has the methods and does not say `canRevoke: false`. */
+export function isRevokingAuthority(ca: CertificateAuthority): ca is RevokingAuthority {
+  const candidate = ca as Partial<RevokingAuthority> & { readonly canRevoke?: boolean };
+  return typeof candidate.revoke === 'function' && candidate.canRevoke !== false;
 }

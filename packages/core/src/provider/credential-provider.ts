@@ -10,6 +10,9 @@
  * Time: validity is judged on the clock's wall time; the checks for `expiring` and `expired` run on timers (durations)
  * no longer than `recheckIntervalMs`, so a step of the wall clock is noticed within that interval. When it has
  * nothing usable it says why: `ready()` settles per `readyPolicy` and `secureContext()` throws a typed error.
+ *
+ * Given CRLs (`crls`, `setCrls`), every context it builds makes OpenSSL refuse revoked peers from the next
+ * handshake on.
  */
 import type { SecureContext, SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { createSecureContext } from 'node:tls';
@@ -17,6 +20,8 @@ import { type Clock, systemClock, type TimerHandle } from '../clock/clock.js';
 import { abortError, CertloopError, isCertloopError } from '../errors.js';
 import { Emitter } from '../lib/emitter.js';
 import type { Secret } from '../store/types.js';
+import { type CrlInput, readCrls } from '../x509/crl.js';
+import { pemEncode } from '../x509/pem.js';
 import { type TlsMaterial, validateTlsSecret } from './material.js';
 import {
   type CredentialProviderOptions,
@@ -44,6 +49,7 @@ export class CredentialProvider {
   readonly #servers = new Set<TlsServer>();
   readonly #abort = new AbortController();
   #served: Served | undefined;
+  #crls: string[] = [];
   #context: SecureContext | undefined;
   /** Why nothing is usable, from the last refused offer while nothing valid was held. */
   #refusal: CertloopError | undefined;
@@ -55,6 +61,7 @@ export class CredentialProvider {
   constructor(options: CredentialProviderOptions) {
     validateProviderOptions(options);
     this.name = options.name;
+    if (options.crls !== undefined) this.#crls = crlPems(options.crls);
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }
@@ -219,6 +226,7 @@ export class CredentialProvider {
       key: material.privateKeyPem,
       cert: material.certificatePem,
       ...(material.trustBundlePem ? { ca: material.trustBundlePem } : {}),
+      ...(this.#crls.length ? { crl: this.#crls } : {}),
       minVersion: this.#options.minVersion ?? 'TLSv1.3',
     };
   }
@@ -226,6 +234,22 @@ export class CredentialProvider {
   /** No certificate at all: every new handshake ends in a `handshake_failure` alert. */
   #refusingContextOptions(): SecureContextOptions {
     return { minVersion: this.#options.minVersion ?? 'TLSv1.3' };
+  }
+
+  /**
+   * Replaces the CRLs peers are checked against (undefined or empty: none) and rebuilds the secure context, so
+   * the next handshake of every bound server uses them. Throws `CERTLOOP_CRL_INVALID` for a malformed CRL and keeps
+   * the previous ones. CRL signatures and nextUpdate are checked by OpenSSL at handshake time; Node sets
+   * CRL_CHECK_ALL, so a peer chain with intermediates needs a CRL from each of its CAs.
+   */
+  setCrls(crls: CrlInput | undefined): void {
+    this.#crls = crls === undefined ? [] : crlPems(crls);
+    const served = this.#served;
+    if (!served) return;
+    this.#context = createSecureContext(this.#contextOptions(served.material));
+    const refusing = served.expired && this.#options.refuseExpired;
+    const options = refusing ? this.#refusingContextOptions() : this.#contextOptions(served.material);
+    for (const server of this.#servers) server.setSecureContext(options);
   }
 
   /** Usable material now, or why there is none (undefined: nothing seen yet, keep waiting). */
@@ -332,4 +356,10 @@ export class CredentialProvider {
   #wakeWaiters(): void {
     for (const wake of this.#waiters.splice(0)) wake();
   }
+}
+
+/** CRLs as PEM blocks, each read (and so checked) once. */
+function crlPems(input: CrlInput): string[] {
+  if (Array.isArray(input) && input.length === 0) return [];
+  return readCrls(input).map((crl) => pemEncode('X509 CRL', crl.der));
 }

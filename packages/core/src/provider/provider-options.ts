@@ -4,6 +4,7 @@
 import type { Clock } from '../clock/clock.js';
 import { CertloopError } from '../errors.js';
 import type { Watcher } from '../watch/types.js';
+import type { CrlInput } from '../x509/crl.js';
 import type { TlsMaterial } from './material.js';
 
 export type ProviderEvent =
@@ -67,6 +68,11 @@ export interface CredentialProviderOptions {
    */
   readonly recheckIntervalMs?: number;
   readonly clock?: Clock;
+  /**
+   * CRLs (PEM or DER) peers are checked against: a peer whose certificate is listed fails the handshake. OpenSSL
+   * (through Node) then wants a CRL from every CA of a peer's chain; see `CredentialProvider.setCrls`.
+   */
+  readonly crls?: CrlInput;
 }
 
 export const PROVIDER_DEFAULTS = Object.freeze({

@@ -20,6 +20,7 @@ import { createSelfSignedCa } from '../x509/self-signed.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import {
   DEFAULT_RELAY_SECRET_NAMES,
+  isManagedSecret,
   issuedTlsSecret,
   managedAnnotations,
   type RelaySecretNames,
@@ -64,7 +65,7 @@ function bootstrapError(message: string, cause?: unknown): CertloopError {
 /** Builds a LocalCertificateAuthority from a CA secret (`tls.crt` CA then chain, `tls.key`, `ca.crt`). */
 export function authorityFromSecret(
   secret: Secret,
-  options: { clock?: Clock; engine?: CryptoEngine; policy?: IssuancePolicyInput } = {},
+  options: { clock?: Clock; engine?: CryptoEngine; policy?: IssuancePolicyInput; store?: SecretStore } = {},
 ): LocalCertificateAuthority {
   const m = readTlsMaterial(secret);
   if (!m.certificatePem || !m.privateKeyPem) {
@@ -79,6 +80,9 @@ export function authorityFromSecret(
     clock: options.clock,
     engine: options.engine,
     policy: options.policy,
+    // with the store, the CA keeps its revocations and CRL in this same secret (never in a bring-your-own one)
+    revocation:
+      options.store && isManagedSecret(secret) ? { store: options.store, secretName: secret.name } : undefined,
   });
 }
 
@@ -154,7 +158,7 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
   } else {
     existing.push(names.signing);
   }
-  const signingCa = authorityFromSecret(signing, { clock, engine: options.engine });
+  const signingCa = authorityFromSecret(signing, { clock, engine: options.engine, store });
   const trustBundlePem = await signingCa.trustBundle();
 
   const server = options.server ?? { commonName: 'relay-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };

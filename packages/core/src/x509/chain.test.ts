@@ -397,7 +397,7 @@ describe('each failure is named by its code, with the certificate that failed', 
     await expect(
       validate(await serverLeaf(intermediate, { extraExtensions: odd(false) }), [intermediate], [root]),
     ).resolves.toBeDefined();
-    // Name constraints are not enforced by certloop, so a critical one is refused rather than ignored.
+    // Name constraints are enforced now (name-constraints.test.ts); an empty, malformed one is refused.
     const constrained = await issue({
       subject: 'CN=nc int',
       key: key(),
@@ -406,7 +406,7 @@ describe('each failure is named by its code, with the certificate that failed', 
       extraExtensions: [new x509.Extension('2.5.29.30', true, new Uint8Array([0x30, 0x00]))],
     });
     const err2 = await failure(validate(await serverLeaf(constrained), [constrained], [root]));
-    expect(err2.code).toBe('CERTLOOP_CHAIN_UNKNOWN_CRITICAL_EXTENSION');
+    expect(err2.code).toBe('CERTLOOP_INVALID_DER');
     expect(err2.details).toMatchObject({ index: 1 });
   });
 

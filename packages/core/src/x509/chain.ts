@@ -4,18 +4,21 @@
  *
  * Paths are built from the leaf by issuer name (and AKI/SKI when both are present), trust anchors first, then
  * intermediates; signatures are not used to pick issuers, so a bad signature is reported as such rather than as
- * "untrusted". Each complete path is then checked certificate by certificate, leaf first; the first path that
- * passes wins, and when none does the first failure of the first complete path is thrown. Every certificate is
- * parsed once and every issuer key imported once per call.
+ * "untrusted". Each complete path is then checked certificate by certificate, leaf first (see chain-checks.ts:
+ * validity, key floors, usages, signatures, name constraints, CRLs); the first path that passes wins, and when none
+ * does the first failure of the first complete path is thrown. Every certificate is parsed once; issuer keys are
+ * imported once per process (a bounded cache keyed by the key itself). Times compare at whole seconds.
  */
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/clock.js';
 import { CertloopError } from '../errors.js';
 import { parseCertificate } from './certificate.js';
 import { chainError, checkPath, PoolEntry } from './chain-checks.js';
+import { type CrlInput, readCrls } from './crl.js';
 import type { CryptoEngine } from './crypto-engine.js';
 import { nodeCryptoEngine } from './crypto-engine.js';
 import { describeCertificate, type InspectedCertificate } from './inspect.js';
+import { checkRsaFloor } from './key-strength.js';
 import { splitCertificates } from './pem.js';
 
 export interface ValidateChainOptions {
@@ -30,9 +33,23 @@ export interface ValidateChainOptions {
   readonly clock?: Clock;
   /** When set, the leaf and every CA must allow this extended key usage, and the leaf digitalSignature. */
   readonly usage?: 'serverAuth' | 'clientAuth';
-  /** Most certificates in a path, leaf and anchor included. Default 8. */
+  /**
+   * Most certificates in a path, leaf and anchor included; self-issued intermediates (key rollover) do not count
+   * (RFC 5280 6.1.4 (l)). Default 8.
+   */
   readonly maxChainLength?: number;
   readonly engine?: CryptoEngine;
+  /** Smallest RSA modulus accepted on the path, bits: 2048 (the default) or more. */
+  readonly minRsaBits?: number;
+  /**
+   * CRLs (PEM `X509 CRL` blocks or DER). When given, the leaf's issuer must have one among them
+   * (`CERTLOOP_CHAIN_CRL_ISSUER_MISMATCH` otherwise), every certificate whose issuer has one is checked against it
+   * (`CERTLOOP_CHAIN_REVOKED`), and each CRL used must verify under its issuer's key
+   * (`CERTLOOP_CHAIN_CRL_SIGNATURE_INVALID`) and be inside thisUpdate..nextUpdate (`CERTLOOP_CHAIN_CRL_EXPIRED`).
+   */
+  readonly crls?: CrlInput;
+  /** How long past its nextUpdate a CRL is still used, seconds. Default 0. */
+  readonly crlGraceSeconds?: number;
 }
 
 export interface ChainValidationResult {
@@ -61,11 +78,22 @@ function readPool(text: string, anchor: boolean, what: string): PoolEntry[] {
  * oversize input); its `details` hold the failing certificate's `index` in the path and its `subject`.
  */
 export async function validateChain(options: ValidateChainOptions): Promise<ChainValidationResult> {
-  const at = options.at ?? (options.clock ?? systemClock).now();
+  if (typeof options !== 'object' || options === null) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'validateChain needs an options object');
+  }
+  const given = options.at ?? (options.clock ?? systemClock).now();
   // An invalid Date compares false both ways and would pass every validity check.
-  if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+  if (!(given instanceof Date) || Number.isNaN(given.getTime())) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'at must be a valid Date');
   }
+  // Certificates carry whole seconds: 12:00:00.999 is still 12:00:00 for a notAfter of 12:00:00.
+  const at = new Date(Math.floor(given.getTime() / 1000) * 1000);
+  const minRsaBits = checkRsaFloor(options.minRsaBits);
+  const crlGraceSeconds = options.crlGraceSeconds ?? 0;
+  if (!Number.isFinite(crlGraceSeconds) || crlGraceSeconds < 0) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'crlGraceSeconds must be a non-negative number');
+  }
+  const crls = options.crls === undefined ? [] : readCrls(options.crls);
   const engine = options.engine ?? nodeCryptoEngine;
   const maxLength = options.maxChainLength ?? DEFAULT_MAX_CHAIN_LENGTH;
   if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
@@ -106,7 +134,7 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
     return [...exact, ...found.filter((c) => c.ext.subjectKeyId === undefined)];
   };
 
-  const checkOptions = { at, usage, engine };
+  const checkOptions = { at, usage, engine, minRsaBits, crls, crlGraceSeconds };
   let firstFailure: unknown;
   let tooLong = false;
   let steps = 0;
@@ -127,7 +155,10 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
       }
     }
     const candidates = issuersOf(current).filter((candidate) => !path.includes(candidate));
-    if (path.length >= maxLength) {
+    // RFC 5280 6.1.4 (l): self-issued intermediates do not count towards the length.
+    let counted = 1;
+    for (let i = 1; i < path.length; i++) if (!path[i]!.selfIssued) counted++;
+    if (counted >= maxLength) {
       // Only "too long" when the path could have gone on; a dead end is plain untrusted.
       if (candidates.length > 0) tooLong = true;
       return undefined;

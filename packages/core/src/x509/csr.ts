@@ -5,6 +5,7 @@
  * attribute. Parsing is bounded and strict; `verifyCsr` checks the signature, the proof that the requester holds
  * the private key.
  */
+
 import { CertloopError } from '../errors.js';
 import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from './der.js';
 import { extension, subjectAltNameValue } from './extensions-writer.js';
 import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
+import { checkRsaFloor, keyWeakness } from './key-strength.js';
 import { loadPrivateKey } from './keys.js';
 import { decodeName, encodeName } from './name.js';
 import { OID } from './oids.js';
@@ -263,7 +265,15 @@ export async function verifyDecodedCsr(csr: DecodedCsr, engine: CryptoEngine = n
 /** Checks the CSR's signature (proof of possession): resolves `true` or throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */
 export async function verifyCsr(
   pem: string,
-  options: CsrBounds & { readonly engine?: CryptoEngine | undefined } = {},
+  options: CsrBounds & {
+    readonly engine?: CryptoEngine | undefined;
+    /** RSA floor in bits: 2048 (the default) or more; a smaller key throws `CERTLOOP_CSR_INVALID`. */
+    readonly minRsaBits?: number | undefined;
+  } = {},
 ): Promise<true> {
-  return verifyDecodedCsr(readCsrPem(pem, options), options.engine);
+  const csr = readCsrPem(pem, options);
+  const weakness = keyWeakness(csr.spkiDer, checkRsaFloor(options.minRsaBits));
+  if (weakness)
+    throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR key is below the floor', { details: weakness });
+  return verifyDecodedCsr(csr, options.engine);
 }

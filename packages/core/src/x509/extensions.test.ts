@@ -84,9 +84,10 @@ describe('extension decoders read what the issuance side writes', () => {
       basicConstraints: { ca: true, pathLength: 1 },
       keyUsage: ['keyCertSign'],
       subjectAltNames: { dnsNames: ['a.example'], ipAddresses: ['::1'], uris: [], emails: [] },
-      unknownCritical: [OID.nameConstraints, '1.3.6.1.4.1.99999.1'],
+      unknownCritical: ['1.3.6.1.4.1.99999.1'],
     });
-    expect(UNDERSTOOD_EXTENSIONS.has(OID.nameConstraints)).toBe(false);
+    // path validation enforces nameConstraints itself (name-constraints.ts)
+    expect(UNDERSTOOD_EXTENSIONS.has(OID.nameConstraints)).toBe(true);
   });
 });
 

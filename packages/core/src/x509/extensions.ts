@@ -44,9 +44,10 @@ export interface DecodedExtensions {
   readonly unknownCritical: readonly string[];
 }
 
-/** Extensions certloop enforces when it validates a chain. nameConstraints and policies are not among them. */
+/** Extensions certloop enforces when it validates a chain. Policies are not among them. */
 export const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([
   OID.basicConstraints,
+  OID.nameConstraints,
   OID.keyUsage,
   OID.extKeyUsage,
   OID.subjectKeyIdentifier,
@@ -142,6 +143,9 @@ export function decodeExtensions(extensions: readonly CertificateExtension[]): D
         out.subjectAltNames = { dnsNames, ipAddresses, uris, emails };
         break;
       }
+      case OID.nameConstraints:
+        // decoded and enforced by path validation (name-constraints.ts), critical or not
+        break;
       default:
         if (ext.critical) unknownCritical.push(ext.oid);
     }

@@ -1,4 +1,5 @@
 export { type ChainValidationResult, type ValidateChainOptions, validateChain } from './chain.js';
+export { CRL_LIMITS, type CrlInput, type ParsedCrl, parseCrl, REVOCATION_REASONS, readCrls } from './crl.js';
 export {
   type CryptoEngine,
   createWebCryptoEngine,
@@ -21,9 +22,12 @@ export {
 } from './csr.js';
 export { decodeGeneralNames, encodeGeneralNames } from './general-names.js';
 export { type InspectedCertificate, inspectCertificate, inspectCertificates } from './inspect.js';
+export { ISSUER_KEY_CACHE_SIZE } from './issuer-key-cache.js';
 export { privateKeyMatchesCertificate } from './key-match.js';
+export { MIN_RSA_BITS } from './key-strength.js';
 export { type GenerateKeyPairRequest, generateKeyPair, type ImportedPrivateKey, importPrivateKey } from './keys.js';
 export { type DecodedName, decodeName, encodeName } from './name.js';
+export { encodeNameConstraints, type NameConstraintsInput, type NameSubtrees } from './name-constraints.js';
 export {
   joinPemBundle,
   PEM_LIMITS,

@@ -32,6 +32,10 @@ export const OID = {
   ed25519: '1.3.101.112',
   prime256v1: '1.2.840.10045.3.1.7',
   secp384r1: '1.3.132.0.34',
+  secp521r1: '1.3.132.0.35',
+  // CRLs
+  cRLNumber: '2.5.29.20',
+  cRLReason: '2.5.29.21',
   // signatures
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
   sha384WithRSAEncryption: '1.2.840.113549.1.1.12',

@@ -45,7 +45,13 @@ const BY_OID = new Map(KNOWN.map((a) => [a.oid, a]));
 export function signatureAlgorithmForKey(info: PublicKeyInfo): SignatureAlgorithm {
   switch (info.type) {
     case 'ECDSA':
-      return BY_OID.get(info.curve === 'P-384' ? OID.ecdsaWithSHA384 : OID.ecdsaWithSHA256)!;
+      return BY_OID.get(
+        info.curve === 'P-521'
+          ? OID.ecdsaWithSHA512
+          : info.curve === 'P-384'
+            ? OID.ecdsaWithSHA384
+            : OID.ecdsaWithSHA256,
+      )!;
     case 'RSA':
       return BY_OID.get(OID.sha256WithRSAEncryption)!;
     case 'Ed25519':

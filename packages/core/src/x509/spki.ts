@@ -49,7 +49,7 @@ function unsupported(what: string): never {
 }
 
 /**
- * Describes the key in a DER SubjectPublicKeyInfo. RSA, ECDSA on P-256/P-384 and Ed25519 are understood;
+ * Describes the key in a DER SubjectPublicKeyInfo. RSA, ECDSA on P-256/P-384/P-521 and Ed25519 are understood;
  * other algorithms and curves throw `CERTLOOP_UNSUPPORTED_ALGORITHM`, malformed input `CERTLOOP_INVALID_DER`.
  */
 export function describePublicKey(spki: Uint8Array | DerNode): PublicKeyInfo {
@@ -68,6 +68,7 @@ export function describePublicKey(spki: Uint8Array | DerNode): PublicKeyInfo {
       if (parts.parametersOid === OID.secp384r1) {
         return { type: 'ECDSA', size: 384, curve: 'P-384', algorithm: 'ECDSA-P384' };
       }
+      if (parts.parametersOid === OID.secp521r1) return { type: 'ECDSA', size: 521, curve: 'P-521' };
       return unsupported(`EC curve ${parts.parametersOid ?? '(explicit parameters)'}`);
     case OID.ed25519:
       if (parts.publicKeyBytes.length !== 32) unsupported('Ed25519 key of the wrong length');

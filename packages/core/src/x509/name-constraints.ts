@@ -1,0 +1,486 @@
+/**
+ * Internal (`@certloop/core` x509): name constraints (RFC 5280 4.2.1.10 and 6.1.3 (b), (c)).
+ *
+ * A CA's permitted and excluded subtrees apply to the names of every certificate below it: the subjectAltName
+ * entries, the subject DN (as a directoryName), e-mail addresses in the subject DN (as rfc822Names) and, for a leaf
+ * without DNS SANs, a hostname-like CN (as OpenSSL does, since TLS clients fall back to the CN). Supported forms:
+ * dNSName, iPAddress (v4 and v6 with masks), rfc822Name (mailbox, host and domain forms), URI (host part) and
+ * directoryName. A name of another form, or one that cannot be read for its form (a URI without a host, an IP
+ * literal URI, an e-mail without `@`), under a constraint of that form cannot be checked and is refused with its
+ * own code. The encoder writes the subtrees certloop's CA puts on the intermediates it issues.
+ */
+import { isIP } from 'node:net';
+import { CertloopError, type CertloopErrorCode } from '../errors.js';
+import {
+  children,
+  content,
+  contextTag,
+  type DerNode,
+  expectTag,
+  parseDer,
+  readOid,
+  readString,
+  seq,
+  Tag,
+  tlv,
+  whole,
+} from './der.js';
+import { parseIpAddress } from './general-names.js';
+import { OID } from './oids.js';
+import type { SubjectAltNames } from './types.js';
+
+/** GeneralName tags (context-specific, as they appear in a GeneralName CHOICE). */
+export const GENERAL_NAME_TAG = {
+  otherName: 0xa0,
+  rfc822Name: 0x81,
+  dNSName: 0x82,
+  x400Address: 0xa3,
+  directoryName: 0xa4,
+  ediPartyName: 0xa5,
+  uniformResourceIdentifier: 0x86,
+  iPAddress: 0x87,
+  registeredID: 0x88,
+} as const;
+
+const SUPPORTED: ReadonlySet<number> = new Set([0x81, 0x82, 0xa4, 0x86, 0x87]);
+const KIND: Readonly<Record<number, string>> = {
+  160: 'otherName',
+  129: 'email',
+  130: 'dns',
+  163: 'x400Address',
+  164: 'directoryName',
+  165: 'ediPartyName',
+  134: 'uri',
+  135: 'ip',
+  136: 'registeredID',
+};
+
+/** One name of a certificate or one subtree base, by GeneralName tag. */
+export interface TaggedName {
+  readonly tag: number;
+  /** dNSName, rfc822Name, URI: the IA5 text. */
+  readonly text?: string;
+  /** iPAddress: the address (4 or 16 bytes) or, in a subtree, address and mask (8 or 32 bytes). */
+  readonly bytes?: Uint8Array;
+  /** directoryName: the RDNs, each normalised for comparison. */
+  readonly rdns?: readonly string[];
+  /** Where the name came from, for error details. */
+  readonly source?: 'san' | 'subject' | 'cn';
+}
+
+export interface NameConstraints {
+  readonly permitted: readonly TaggedName[];
+  readonly excluded: readonly TaggedName[];
+  /** The same subtrees grouped by GeneralName tag, text bases lower-cased (what the checks read). */
+  readonly byTag: ReadonlyMap<number, { readonly permitted: TaggedName[]; readonly excluded: TaggedName[] }>;
+}
+
+const latin1 = new TextDecoder('latin1');
+const encoder = new TextEncoder();
+
+function malformed(message: string): never {
+  throw new CertloopError('CERTLOOP_INVALID_DER', `malformed name constraints: ${message}`);
+}
+
+/** A normalised RDN: its attributes as `oid=value`, sorted; string values case-folded with spaces collapsed. */
+function normaliseRdn(rdn: DerNode): string {
+  const parts: string[] = [];
+  for (const atv of children(expectTag(rdn, Tag.SET, 'RelativeDistinguishedName'))) {
+    const [type, value] = children(expectTag(atv, Tag.SEQUENCE, 'AttributeTypeAndValue'));
+    if (!type || !value) malformed('attribute without a value');
+    let text: string;
+    try {
+      text = `"${readString(value).trim().replace(/\s+/g, ' ').toLowerCase()}`;
+    } catch {
+      text = `#${Buffer.from(whole(value)).toString('hex')}`;
+    }
+    parts.push(`${readOid(type)}=${text}`);
+  }
+  return parts.sort().join('+');
+}
+
+function nameRdns(name: DerNode): string[] {
+  return children(expectTag(name, Tag.SEQUENCE, 'Name')).map(normaliseRdn);
+}
+
+/** Reads one GeneralName element. */
+export function readGeneralName(node: DerNode, source?: TaggedName['source']): TaggedName {
+  const base = source ? { source } : {};
+  switch (node.tag) {
+    case GENERAL_NAME_TAG.dNSName:
+    case GENERAL_NAME_TAG.rfc822Name:
+    case GENERAL_NAME_TAG.uniformResourceIdentifier:
+      return { tag: node.tag, text: latin1.decode(content(node)), ...base };
+    case GENERAL_NAME_TAG.iPAddress:
+      return { tag: node.tag, bytes: content(node), ...base };
+    case GENERAL_NAME_TAG.directoryName: {
+      const inner = children(node);
+      if (inner.length !== 1) malformed('directoryName must hold one Name');
+      return { tag: node.tag, rdns: nameRdns(inner[0]!), ...base };
+    }
+    default:
+      return { tag: node.tag, ...base };
+  }
+}
+
+function readSubtrees(node: DerNode): TaggedName[] {
+  const out: TaggedName[] = [];
+  for (const subtree of children(node)) {
+    const [base, ...rest] = children(expectTag(subtree, Tag.SEQUENCE, 'GeneralSubtree'));
+    if (!base) malformed('empty GeneralSubtree');
+    // RFC 5280: minimum MUST be zero (and is then left out, DER), maximum MUST be absent.
+    if (rest.length > 0) malformed('GeneralSubtree minimum or maximum present');
+    const name = readGeneralName(base);
+    if (name.tag === GENERAL_NAME_TAG.iPAddress) checkIpSubtree(name.bytes!);
+    out.push(name);
+  }
+  if (out.length === 0) malformed('empty GeneralSubtrees');
+  return out;
+}
+
+function checkIpSubtree(bytes: Uint8Array): void {
+  if (bytes.length !== 8 && bytes.length !== 32) malformed(`iPAddress subtree of ${bytes.length} bytes`);
+  // The mask must be a prefix (ones then zeros), as Go and rustls require.
+  const mask = bytes.subarray(bytes.length / 2);
+  let zero = false;
+  for (const byte of mask) {
+    for (let bit = 7; bit >= 0; bit--) {
+      const set = (byte >> bit) & 1;
+      if (set && zero) malformed('iPAddress mask is not a prefix');
+      if (!set) zero = true;
+    }
+  }
+}
+
+/** Decodes the nameConstraints extension value. Throws `CERTLOOP_INVALID_DER` when malformed. */
+export function decodeNameConstraints(value: Uint8Array): NameConstraints {
+  const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'NameConstraints'));
+  let permitted: TaggedName[] = [];
+  let excluded: TaggedName[] = [];
+  let i = 0;
+  if (fields[i]?.tag === 0xa0) permitted = readSubtrees(fields[i++]!);
+  if (fields[i]?.tag === 0xa1) excluded = readSubtrees(fields[i++]!);
+  if (i !== fields.length) malformed('unexpected fields');
+  // RFC 5280: the extension MUST NOT be an empty sequence.
+  if (permitted.length + excluded.length === 0) malformed('no subtrees');
+  const byTag = new Map<number, { permitted: TaggedName[]; excluded: TaggedName[] }>();
+  const group = (base: TaggedName, list: 'permitted' | 'excluded') => {
+    let entry = byTag.get(base.tag);
+    if (!entry) {
+      entry = { permitted: [], excluded: [] };
+      byTag.set(base.tag, entry);
+    }
+    // mailbox local parts are case-sensitive: rfc822Name bases keep their case, the matcher folds the host
+    const folded = base.text !== undefined && base.tag !== GENERAL_NAME_TAG.rfc822Name;
+    entry[list].push(folded ? { ...base, text: stripDot(base.text!.toLowerCase()) } : base);
+  };
+  for (const base of permitted) group(base, 'permitted');
+  for (const base of excluded) group(base, 'excluded');
+  return { permitted, excluded, byTag };
+}
+
+/** A trailing dot (absolute DNS name) removed. */
+function stripDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+// ------------------------------------------------------------------ the names a certificate carries
+
+const DNS_LIKE = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** The GeneralName tags some subtree of `constraints` names: only names of these forms need reading. */
+export function constrainedTags(constraints: readonly NameConstraints[]): ReadonlySet<number> {
+  const tags = new Set<number>();
+  for (const c of constraints) for (const base of [...c.permitted, ...c.excluded]) tags.add(base.tag);
+  return tags;
+}
+
+/**
+ * The names constraints apply to: the SANs (`subjectAltName` value, when present), the subject DN when not empty,
+ * its e-mail attributes and, when `leaf` and no dNSName SAN is present, a CN that looks like a hostname. With
+ * `wanted`, only names of those forms are read (the others cannot meet a constraint).
+ */
+export function constrainedNames(
+  subject: DerNode,
+  subjectAltName: Uint8Array | undefined,
+  leaf: boolean,
+  wanted?: ReadonlySet<number>,
+): TaggedName[] {
+  const out: TaggedName[] = [];
+  let hasDns = false;
+  if (subjectAltName) {
+    for (const node of children(expectTag(parseDer(subjectAltName), Tag.SEQUENCE, 'GeneralNames'))) {
+      if (node.tag === GENERAL_NAME_TAG.dNSName) hasDns = true;
+      if (!wanted || wanted.has(node.tag)) out.push(readGeneralName(node, 'san'));
+    }
+  }
+  return subjectNames(subject, leaf && !hasDns, wanted, out);
+}
+
+/** SANs given as text (as a CSR's are read), as names to check; only the `wanted` forms. */
+export function altNames(sans: SubjectAltNames, wanted: ReadonlySet<number>): TaggedName[] {
+  const out: TaggedName[] = [];
+  const text = (tag: number, values: readonly string[]) => {
+    if (wanted.has(tag)) for (const value of values) out.push({ tag, text: value, source: 'san' });
+  };
+  text(GENERAL_NAME_TAG.dNSName, sans.dnsNames);
+  text(GENERAL_NAME_TAG.rfc822Name, sans.emails);
+  text(GENERAL_NAME_TAG.uniformResourceIdentifier, sans.uris);
+  if (wanted.has(GENERAL_NAME_TAG.iPAddress)) {
+    for (const ip of sans.ipAddresses) {
+      const bytes = parseIpAddress(ip);
+      if (bytes) out.push({ tag: GENERAL_NAME_TAG.iPAddress, bytes, source: 'san' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds to `out` the subject's names: the DN itself, its e-mail attributes and, with `cnAsDns`, a hostname-like CN.
+ */
+export function subjectNames(
+  subject: DerNode,
+  cnAsDns: boolean,
+  wanted: ReadonlySet<number> | undefined,
+  out: TaggedName[] = [],
+): TaggedName[] {
+  const rdns = children(expectTag(subject, Tag.SEQUENCE, 'Name'));
+  if (rdns.length === 0) return out;
+  if (!wanted || wanted.has(GENERAL_NAME_TAG.directoryName)) {
+    out.push({ tag: GENERAL_NAME_TAG.directoryName, rdns: rdns.map(normaliseRdn), source: 'subject' });
+  }
+  const wantEmail = !wanted || wanted.has(GENERAL_NAME_TAG.rfc822Name);
+  const wantCn = cnAsDns && (!wanted || wanted.has(GENERAL_NAME_TAG.dNSName));
+  if (!wantEmail && !wantCn) return out;
+  for (const rdn of rdns) {
+    for (const atv of children(rdn)) {
+      const [type, value] = children(atv);
+      if (!type || !value) continue;
+      const oid = readOid(type);
+      if (!(wantEmail && oid === OID.emailAddress) && !(wantCn && oid === OID.commonName)) continue;
+      let text: string;
+      try {
+        text = readString(value);
+      } catch {
+        continue;
+      }
+      if (oid === OID.emailAddress) out.push({ tag: GENERAL_NAME_TAG.rfc822Name, text, source: 'subject' });
+      else if (DNS_LIKE.test(text) && isIP(text) === 0) {
+        out.push({ tag: GENERAL_NAME_TAG.dNSName, text, source: 'cn' });
+      }
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ matching
+
+class Unsupported extends Error {}
+
+/** `base` comes lower-cased without a trailing dot (see decodeNameConstraints). */
+function dnsMatches(rawName: string, base: string, excluded: boolean): boolean {
+  const name = stripDot(rawName.toLowerCase());
+  if (base === '') return true;
+  if (base.startsWith('.')) return name.endsWith(base) && name.length > base.length;
+  if (name === base || name.endsWith(`.${base}`)) return true;
+  // A wildcard can stand for a name in an excluded subtree: `*.example.com` covers `host.example.com`.
+  if (excluded && name.startsWith('*.')) {
+    const rest = name.slice(1);
+    return base.endsWith(rest) && !base.slice(0, -rest.length).includes('.');
+  }
+  return false;
+}
+
+function hostMatches(host: string, rawBase: string): boolean {
+  const base = rawBase.toLowerCase();
+  if (base.startsWith('.')) return host.endsWith(base) && host.length > base.length;
+  return host === base;
+}
+
+function emailMatches(email: string, base: string): boolean {
+  const at = email.lastIndexOf('@');
+  if (at < 1 || at === email.length - 1) throw new Unsupported('an rfc822Name without local part and host');
+  const host = email.slice(at + 1).toLowerCase();
+  if (base.includes('@')) {
+    const baseAt = base.lastIndexOf('@');
+    return email.slice(0, at) === base.slice(0, baseAt) && host === base.slice(baseAt + 1).toLowerCase();
+  }
+  return hostMatches(host, base);
+}
+
+// RFC 3986: scheme "://" [userinfo "@"] host [":" port] ...; the host is what URI constraints apply to.
+const URI_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]/?#]*\]|[^:/?#]*)(?::\d*)?(?:[/?#]|$)/i;
+
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+function uriHost(uri: string): string {
+  const match = URI_AUTHORITY.exec(uri);
+  if (!match) throw new Unsupported('a URI without a host');
+  const host = match[1]!.toLowerCase().replace(/\.$/, '');
+  if (!host) throw new Unsupported('a URI without a host');
+  if (host.startsWith('[') || IPV4.test(host)) throw new Unsupported('a URI whose host is an IP address');
+  if (host.includes('%')) throw new Unsupported('a URI with a percent-encoded host');
+  return host;
+}
+
+function ipMatches(address: Uint8Array, subtree: Uint8Array): boolean {
+  if (address.length * 2 !== subtree.length) return false;
+  const n = address.length;
+  for (let i = 0; i < n; i++) {
+    const mask = subtree[n + i]!;
+    if ((address[i]! & mask) !== (subtree[i]! & mask)) return false;
+  }
+  return true;
+}
+
+function dnMatches(rdns: readonly string[], base: readonly string[]): boolean {
+  if (base.length > rdns.length) return false;
+  return base.every((rdn, i) => rdns[i] === rdn);
+}
+
+function matches(name: TaggedName, base: TaggedName, excluded: boolean): boolean {
+  switch (name.tag) {
+    case GENERAL_NAME_TAG.dNSName:
+      return dnsMatches(name.text!, base.text!, excluded);
+    case GENERAL_NAME_TAG.rfc822Name:
+      return emailMatches(name.text!, base.text!);
+    case GENERAL_NAME_TAG.uniformResourceIdentifier:
+      return hostMatches(uriHost(name.text!), base.text!);
+    case GENERAL_NAME_TAG.iPAddress:
+      if (name.bytes!.length !== 4 && name.bytes!.length !== 16) throw new Unsupported('an iPAddress of odd length');
+      return ipMatches(name.bytes!, base.bytes!);
+    case GENERAL_NAME_TAG.directoryName:
+      return dnMatches(name.rdns!, base.rdns!);
+    default:
+      throw new Unsupported(`a ${KIND[name.tag] ?? 'unknown'} name`);
+  }
+}
+
+/** A name outside the constraints: the code to throw and what to say. */
+export interface NameConstraintFailure {
+  readonly code: Extract<
+    CertloopErrorCode,
+    'CERTLOOP_CHAIN_NAME_CONSTRAINTS' | 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED'
+  >;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+function describe(name: TaggedName): string {
+  if (name.text !== undefined) return name.text;
+  if (name.bytes) return Array.from(name.bytes).join(name.bytes.length === 4 ? '.' : ':');
+  if (name.rdns) return name.rdns.join(',');
+  return `(${KIND[name.tag] ?? name.tag})`;
+}
+
+/** Checks `names` against one CA's constraints; gives the first failure, or undefined when all names pass. */
+export function checkNameConstraints(
+  names: readonly TaggedName[],
+  constraints: NameConstraints,
+): NameConstraintFailure | undefined {
+  for (const name of names) {
+    const subtrees = constraints.byTag.get(name.tag);
+    if (!subtrees) continue;
+    const { permitted, excluded } = subtrees;
+    if (permitted.length === 0 && excluded.length === 0) continue;
+    const details = () => ({ kind: KIND[name.tag] ?? String(name.tag), name: describe(name), source: name.source });
+    if (!SUPPORTED.has(name.tag)) {
+      const d = details();
+      return {
+        code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED',
+        message: `a ${d.kind} name under a ${d.kind} constraint cannot be checked`,
+        details: d,
+      };
+    }
+    try {
+      if (excluded.some((base) => matches(name, base, true))) {
+        return {
+          code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS',
+          message: `${details().kind} name in an excluded subtree`,
+          details: { ...details(), reason: 'excluded' },
+        };
+      }
+      if (permitted.length > 0 && !permitted.some((base) => matches(name, base, false))) {
+        return {
+          code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS',
+          message: `${details().kind} name outside the permitted subtrees`,
+          details: { ...details(), reason: 'not-permitted' },
+        };
+      }
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      return {
+        code: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS_UNSUPPORTED',
+        message: `${err.message} cannot be checked`,
+        details: details(),
+      };
+    }
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ encoding
+
+/** Subtrees for a CA certificate, by kind. DNS: `example.com` (and below) or `.example.com` (below only). */
+export interface NameSubtrees {
+  readonly dnsNames?: readonly string[];
+  /** CIDRs (`10.0.0.0/8`, `fd00::/8`) or single addresses. */
+  readonly ipRanges?: readonly string[];
+  /** Mailbox (`a@example.com`), host (`example.com`) or domain (`.example.com`). */
+  readonly emails?: readonly string[];
+  /** URI hosts: `host.example.com` or `.example.com`. */
+  readonly uriHosts?: readonly string[];
+}
+
+export interface NameConstraintsInput {
+  readonly permitted?: NameSubtrees;
+  readonly excluded?: NameSubtrees;
+}
+
+function invalidConfig(message: string, details: Record<string, unknown>): never {
+  throw new CertloopError('CERTLOOP_INVALID_CONFIG', message, { details });
+}
+
+function ipSubtree(range: string): Uint8Array {
+  const [address, prefixText] = range.split('/');
+  const bytes = parseIpAddress(address ?? '');
+  if (!bytes) invalidConfig('an IP range is not a CIDR', { range });
+  const bits = bytes.length * 8;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) invalidConfig('bad prefix length', { range });
+  const out = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    const maskBits = Math.max(0, Math.min(8, prefix - i * 8));
+    const mask = (0xff << (8 - maskBits)) & 0xff;
+    out[i] = bytes[i]! & mask;
+    out[bytes.length + i] = mask;
+  }
+  return out;
+}
+
+function encodeSubtrees(trees: NameSubtrees | undefined): Uint8Array[] {
+  if (!trees) return [];
+  const text = (tag: number, values: readonly string[] | undefined) =>
+    (values ?? []).map((value) => {
+      if (typeof value !== 'string' || !/^[\x21-\x7e]*$/.test(value))
+        invalidConfig('a subtree is not ASCII', { value });
+      return seq(tlv(tag, encoder.encode(value)));
+    });
+  return [
+    ...text(GENERAL_NAME_TAG.dNSName, trees.dnsNames),
+    ...(trees.ipRanges ?? []).map((range) => seq(tlv(GENERAL_NAME_TAG.iPAddress, ipSubtree(range)))),
+    ...text(GENERAL_NAME_TAG.rfc822Name, trees.emails),
+    ...text(GENERAL_NAME_TAG.uniformResourceIdentifier, trees.uriHosts),
+  ];
+}
+
+/** The nameConstraints extension value for `input`; throws `CERTLOOP_INVALID_CONFIG` when it names nothing. */
+export function encodeNameConstraints(input: NameConstraintsInput): Uint8Array {
+  const permitted = encodeSubtrees(input.permitted);
+  const excluded = encodeSubtrees(input.excluded);
+  if (permitted.length + excluded.length === 0) invalidConfig('name constraints must name a subtree', {});
+  return seq(
+    ...(permitted.length ? [contextTag(0, true, ...permitted)] : []),
+    ...(excluded.length ? [contextTag(1, true, ...excluded)] : []),
+  );
+}

@@ -131,7 +131,7 @@ export async function signIntermediate(ctx: RequestContext, mount: PkiMount): Pr
     lifetimeSeconds: validity.lifetimeSeconds,
     backdate: 30,
     profile: 'intermediate',
-    pathLength: maxPath >= 0 ? maxPath : 0,
+    pathLength: Math.max(maxPath, 0),
   });
   return ok(
     {
@@ -154,7 +154,7 @@ export function setSigned(ctx: RequestContext, mount: PkiMount): VaultReply {
   let chain: string[];
   try {
     chain = splitPemBundle(bundle).map(trimPem);
-    chain.forEach((pem) => inspectCertificate(pem));
+    for (const pem of chain) inspectCertificate(pem);
   } catch {
     throw badRequest('error parsing certificate');
   }

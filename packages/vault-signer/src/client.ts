@@ -3,6 +3,7 @@
  * one in (node-vault's own remembered token is always cleared), every call has a timeout, and an `AbortSignal`
  * stops the wait (node-vault 0.12 takes no signal: the answer of an aborted call is dropped).
  */
+import { createRequire } from 'node:module';
 import { abortError, throwIfAborted } from '@certloop/core';
 import nodeVault from 'node-vault';
 import { type VaultCallKind, vaultError } from './errors.js';
@@ -32,6 +33,18 @@ export interface VaultAnswer {
   readonly [key: string]: unknown;
 }
 
+/**
+ * node-vault `require`s mustache; where `require` resolves the `import` condition (require(esm) on Node >= 20.19 with
+ * `--conditions=import`, as test runners set), it gets mustache's ES module namespace and breaks. node-vault takes
+ * the template engine as an option, so it is handed the CommonJS or ES build, whichever loads.
+ */
+function templateEngine(): { render: (template: string, view: unknown) => string } {
+  const loaded = createRequire(import.meta.url)('mustache') as { render?: unknown; default?: { render: unknown } };
+  return (typeof loaded.render === 'function' ? loaded : loaded.default) as {
+    render: (template: string, view: unknown) => string;
+  };
+}
+
 export class VaultClient {
   readonly #vault: nodeVault.client;
   readonly #timeoutMs: number;
@@ -44,6 +57,7 @@ export class VaultClient {
       apiVersion: 'v1',
       endpoint: options.endpoint,
       noCustomHTTPVerbs: true,
+      mustache: templateEngine(),
       ...(options.namespace ? { namespace: options.namespace } : {}),
       requestOptions: { ...this.#requestOptions, timeout: options.timeoutMs },
     });

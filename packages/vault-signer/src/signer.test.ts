@@ -1,10 +1,10 @@
-import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { connect, createServer } from 'node:tls';
 import { isKeyIssuingAuthority, type KeyAlgorithm } from '@certloop/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeOf, makeCsr, opensslVerify, type PkiFixture, pkiFixture } from './test-support.js';
 import type { VaultSignerEvent } from './events.js';
+import { codeOf, makeCsr, opensslVerify, type PkiFixture, pkiFixture } from './test-support.js';
 
 let fx: PkiFixture;
 
@@ -53,7 +53,9 @@ describe('VaultCertificateAuthority.sign', () => {
     const signer = await fx.signer({ issuer: 'default' });
     const csr = await makeCsr({ commonName: 'agent-3' });
     const result = await signer.sign({ csrPem: csr.csrPem, lifetimeSeconds: 600, profile: 'client' });
-    expect(fx.emulator.requests.some((r) => r.path === `${fx.pki.mount}/issuer/default/sign/${fx.pki.role}`)).toBe(true);
+    expect(fx.emulator.requests.some((r) => r.path === `${fx.pki.mount}/issuer/default/sign/${fx.pki.role}`)).toBe(
+      true,
+    );
     expect(result.trustBundlePem.trim()).toBe(fx.pki.rootPem.trim());
   });
 

@@ -88,7 +88,12 @@ export async function makeCsr(
 }
 
 /** `openssl verify` of a leaf against roots with intermediates; gives openssl's output, throws if it fails. */
-export function opensslVerify(input: { rootsPem: string; chainPem: string; leafPem: string; purpose?: string }): string {
+export function opensslVerify(input: {
+  rootsPem: string;
+  chainPem: string;
+  leafPem: string;
+  purpose?: string;
+}): string {
   const dir = mkdtempSync(join(tmpdir(), 'certloop-vault-'));
   try {
     writeFileSync(join(dir, 'roots.pem'), input.rootsPem);

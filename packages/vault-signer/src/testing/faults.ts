@@ -23,6 +23,11 @@ export interface VaultFaults {
   latency(ms: number, match?: FaultMatch): void;
   /** Revokes a token at once (as an operator would); later requests with it get 403 `invalid token`. */
   revokeToken(token: string): void;
+  /**
+   * Revokes every token issued by logins on an auth mount (`approle`, `kubernetes`), as an operator revoking by
+   * prefix would (`vault token revoke -prefix auth/approle/login`); gives how many were revoked.
+   */
+  revokeLoginTokens(authMount: string): number;
   /** Never answers the next `count` matching requests (the client must time out or abort). */
   hangNext(count?: number, match?: FaultMatch): void;
   reset(): void;
@@ -39,9 +44,15 @@ export class FaultPlan implements VaultFaults {
   readonly #hangs: Counted[] = [];
   #latency: { ms: number; match: FaultMatch } | undefined;
   readonly #revoke: (token: string) => void;
+  readonly #revokePrefix: (prefix: string) => number;
 
-  constructor(revoke: (token: string) => void) {
+  constructor(revoke: (token: string) => void, revokePrefix: (prefix: string) => number) {
     this.#revoke = revoke;
+    this.#revokePrefix = revokePrefix;
+  }
+
+  revokeLoginTokens(authMount: string): number {
+    return this.#revokePrefix(`auth/${authMount}/login`);
   }
 
   failNext(count: number, status: FaultStatus, match: FaultMatch = {}): void {

@@ -88,7 +88,10 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     validateServiceAccount: options.validateServiceAccount ?? defaultServiceAccountValidator(clock),
     sealed: false,
   };
-  const faults = new FaultPlan((token) => tokens.revoke(token));
+  const faults = new FaultPlan(
+    (token) => tokens.revoke(token),
+    (prefix) => tokens.revokeByPath(prefix),
+  );
   const requests: RequestRecord[] = [];
   const record = (entry: RequestRecord) => {
     requests.push(entry);

@@ -103,6 +103,18 @@ export class TokenStore {
     return this.#tokens.delete(id);
   }
 
+  /** Revokes every token whose path starts with `prefix` (e.g. `auth/approle/login`); gives how many. */
+  revokeByPath(prefix: string): number {
+    let count = 0;
+    for (const [id, entry] of this.#tokens) {
+      if (entry.path.startsWith(prefix)) {
+        this.#tokens.delete(id);
+        count += 1;
+      }
+    }
+    return count;
+  }
+
   /** Extends the TTL by `increment` (default the creation TTL), never past the max TTL. Gives the capping warning. */
   renew(entry: TokenEntry, incrementSeconds: number | undefined): string[] {
     const now = this.#clock.now().getTime();

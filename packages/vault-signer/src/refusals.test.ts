@@ -129,7 +129,7 @@ describe("role refusals reach the caller as typed codes carrying Vault's message
   it('a token without a PKI policy: forbidden', async () => {
     const target = { endpoint: fx.emulator.endpoint, token: fx.emulator.rootToken };
     const created = await vaultCall(target, 'POST', 'auth/token/create', { policies: 'default', ttl: '1h' });
-    const token = (created?.auth as { client_token: string }).client_token;
+    const token = (created?.auth as { client_token: string } | undefined)?.client_token ?? '';
     const signer = await fx.signer({ auth: { method: 'token', token } });
     const csr = await makeCsr({ commonName: 'agent' });
     expect(await codeOf(() => signer.sign({ csrPem: csr.csrPem, lifetimeSeconds: 60, profile: 'client' }))).toBe(
@@ -230,7 +230,7 @@ describe('fault classes', () => {
   it('a static token that was revoked: unauthenticated after one attempt to look it up again', async () => {
     const target = { endpoint: fx.emulator.endpoint, token: fx.emulator.rootToken };
     const created = await vaultCall(target, 'POST', 'auth/token/create', { policies: 'pki', ttl: '1h' });
-    const token = (created?.auth as { client_token: string }).client_token;
+    const token = (created?.auth as { client_token: string } | undefined)?.client_token ?? '';
     const { run } = await sign({ auth: { method: 'token', token } });
     await run();
     fx.emulator.faults.revokeToken(token);
@@ -259,7 +259,7 @@ describe('fault classes', () => {
   it('an unreachable Vault: unavailable; tokens never appear in errors', async () => {
     const target = { endpoint: fx.emulator.endpoint, token: fx.emulator.rootToken };
     const created = await vaultCall(target, 'POST', 'auth/token/create', { policies: 'pki', ttl: '1h' });
-    const token = (created?.auth as { client_token: string }).client_token;
+    const token = (created?.auth as { client_token: string } | undefined)?.client_token ?? '';
     const { VaultCertificateAuthority } = await import('./signer.js');
     const signer = new VaultCertificateAuthority({
       endpoint: 'http://127.0.0.1:1',

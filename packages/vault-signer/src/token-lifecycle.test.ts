@@ -23,7 +23,10 @@ describe('token lifecycle on a ManualClock', () => {
     const events: { at: number; event: VaultSignerEvent }[] = [];
     let r = 0;
     const signer = await fx.signer({
-      random: () => (r = (r * 9301 + 49297) % 233280) / 233280, // deterministic jitter
+      random: () => {
+        r = (r * 9301 + 49297) % 233280; // deterministic jitter
+        return r / 233280;
+      },
       onEvent: (event) => events.push({ at: clock.now().getTime(), event }),
     });
     const csr = await makeCsr({ commonName: 'agent' });

@@ -13,6 +13,7 @@ let root: nodeVault.client;
 const raw = (path: string, init: RequestInit = {}) => fetch(`${emu.endpoint}/v1/${path}`, init);
 const json = async (path: string, init: RequestInit = {}) => {
   const response = await raw(path, init);
+  // biome-ignore lint/suspicious/noExplicitAny: wire bodies are checked field by field
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 };
 const asRoot = (method: string, body?: unknown): RequestInit => ({
@@ -261,7 +262,12 @@ describe('wire answers of contract sections 0, 1 and 5', () => {
     expect((await json('int2/nothing-here', asRoot('GET'))).status).toBe(404);
     expect((await json('int2/sign/r', asRoot('GET'))).status).toBe(405);
     const csr = await makeCsr({ commonName: 'agent' });
-    for (const headers of [{}, { 'X-Vault-Token': 'hvs.unknown' }, { Authorization: 'Bearer hvs.unknown' }]) {
+    const headerSets: Record<string, string>[] = [
+      {},
+      { 'X-Vault-Token': 'hvs.unknown' },
+      { Authorization: 'Bearer hvs.unknown' },
+    ];
+    for (const headers of headerSets) {
       const { status, body } = await json('int2/sign/r', {
         method: 'POST',
         headers,

@@ -118,6 +118,25 @@ describe("the signer never trusts Vault's answer blindly", () => {
     expect(await codeOf(sign)).toBe('CERTLOOP_CA_RESPONSE_INVALID');
   });
 
+  it('a leaf signed by another CA of the same name, under a chain already validated: the signature check catches it', async () => {
+    tamper.current = undefined;
+    await sign(); // the issuer chain is now validated and cached
+    const otherRoot = { endpoint: other.endpoint, token: other.rootToken };
+    tamper.current = async (_path, request) => {
+      const forged = (await vaultCall(otherRoot, 'POST', 'pki_int/sign/certloop', { csr: request.csr, ttl: '600s' }))
+        ?.data as { certificate: string };
+      return (answer) => {
+        answer.data.certificate = forged.certificate;
+      };
+    };
+    const err = await sign().then(
+      () => undefined,
+      (e: { code: string; details?: Record<string, unknown> }) => e,
+    );
+    expect(err?.code).toBe('CERTLOOP_CA_RESPONSE_INVALID');
+    expect(err?.details?.chainError).toBe('CERTLOOP_CHAIN_SIGNATURE_INVALID');
+  });
+
   it("a serial_number or expiration that is not the certificate's", async () => {
     tamper.current = async () => (answer) => {
       answer.data.serial_number = '01:02:03';

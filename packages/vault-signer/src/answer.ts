@@ -3,23 +3,26 @@
  * the requested one, its names exactly those asked for, its chain must validate to the trust bundle for the profile's
  * usage, and Vault's serial and expiration must be the certificate's. Anything else is `CERTLOOP_CA_RESPONSE_INVALID`.
  */
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { type KeyObject, verify, X509Certificate } from 'node:crypto';
 import {
   type CertificateProfile,
   CertloopError,
+  type CertloopErrorCode,
   type InspectedCertificate,
   inspectCertificate,
   isCertloopError,
   joinPemBundle,
+  pemDecode,
   type SignResult,
   splitPemBundle,
   usageOf,
   validateChain,
 } from '@certloop/core';
+import { type CertificateParts, certificateParts, digestOf } from './der-lite.js';
 
 export interface ExpectedCertificate {
-  /** The requested key, SPKI PEM. */
-  readonly publicKeyPem: string;
+  /** The requested key, SPKI DER. */
+  readonly publicKeySpki: Buffer;
   readonly commonName: string | undefined;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
@@ -36,11 +39,86 @@ export interface ParsedAnswer {
   readonly privateKeyPem: string | undefined;
 }
 
+/**
+ * Issuer chains already validated against the trust bundle, keyed by their certificates and the bundle. A leaf under a
+ * known chain is then checked against its issuing CA alone: issuer name, one signature with the CA's key (imported
+ * once), validity, CA:false, key usage and EKU for the profile. Valid until the chain's earliest notAfter. Bounded.
+ */
+export class ValidatedChains {
+  readonly #entries = new Map<string, KnownIssuer>();
+
+  get(key: string, at: Date): KnownIssuer | undefined {
+    const entry = this.#entries.get(key);
+    return entry && at.getTime() >= entry.notBefore && at.getTime() < entry.notAfter ? entry : undefined;
+  }
+
+  add(key: string, chain: readonly InspectedCertificate[]): void {
+    if (this.#entries.size >= 32) this.#entries.clear();
+    const cas = chain.slice(1);
+    this.#entries.set(key, {
+      notBefore: Math.max(...cas.map((c) => c.notBefore.getTime())),
+      notAfter: Math.min(...cas.map((c) => c.notAfter.getTime())),
+      subjectText: cas[0]!.subjectText,
+      key: new X509Certificate(cas[0]!.certificatePem).publicKey,
+    });
+  }
+}
+
+interface KnownIssuer {
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly subjectText: string;
+  readonly key: KeyObject;
+}
+
+function chainError(code: CertloopErrorCode, message: string): never {
+  throw new CertloopError(code, message);
+}
+
+/** The leaf checks of core's validateChain, for a leaf whose issuer chain is already validated. */
+function checkLeafUnder(
+  issuer: KnownIssuer,
+  leaf: InspectedCertificate,
+  parts: CertificateParts,
+  digest: string | null,
+  at: Date,
+  usage: 'serverAuth' | 'clientAuth' | undefined,
+): void {
+  if (leaf.issuerText !== issuer.subjectText) chainError('CERTLOOP_CHAIN_UNTRUSTED', 'the leaf names another issuer');
+  if (!verify(digest, parts.tbs, issuer.key, parts.signature)) {
+    chainError('CERTLOOP_CHAIN_SIGNATURE_INVALID', "the leaf's signature does not verify with its issuer's key");
+  }
+  if (at.getTime() < leaf.notBefore.getTime()) chainError('CERTLOOP_CHAIN_NOT_YET_VALID', 'the leaf is not yet valid');
+  if (at.getTime() > leaf.notAfter.getTime()) chainError('CERTLOOP_CHAIN_EXPIRED', 'the leaf has expired');
+  if (leaf.isCA) chainError('CERTLOOP_POLICY_PROFILE_REJECTED', 'the leaf is a CA certificate');
+  if (usage) {
+    if (leaf.extKeyUsage.length > 0 && !leaf.extKeyUsage.includes(usage)) {
+      chainError('CERTLOOP_CHAIN_EXT_KEY_USAGE', `the leaf does not allow ${usage}`);
+    }
+    if (leaf.keyUsage.length > 0 && !leaf.keyUsage.includes('digitalSignature')) {
+      chainError('CERTLOOP_CHAIN_KEY_USAGE', 'the leaf does not allow digitalSignature');
+    }
+  }
+}
+
 function invalid(message: string, details?: Record<string, unknown>, cause?: unknown): never {
   throw new CertloopError('CERTLOOP_CA_RESPONSE_INVALID', message, {
     ...(details ? { details } : {}),
     ...(cause ? { cause } : {}),
   });
+}
+
+const selfSignedByPem = new Map<string, boolean>();
+
+/** Whether a CA certificate is self-signed, remembered (the same few issuer certificates come back every time). */
+function selfSigned(pem: string): boolean {
+  let known = selfSignedByPem.get(pem);
+  if (known === undefined) {
+    known = inspectCertificate(pem).selfSigned;
+    if (selfSignedByPem.size >= 64) selfSignedByPem.clear();
+    selfSignedByPem.set(pem, known);
+  }
+  return known;
 }
 
 /** Reads the fields certloop uses from Vault's `data`. */
@@ -82,16 +160,44 @@ export async function verifyAnswer(input: {
   readonly trustBundlePem: string;
   readonly includeRoot: boolean;
   readonly at: Date;
+  readonly validated?: ValidatedChains;
+  /** Identifies `caChain` plus the trust bundle (e.g. their fingerprints), for {@link ValidatedChains}. */
+  readonly chainKey?: string;
 }): Promise<SignResult> {
   const { answer, expected } = input;
+  const usage = usageOf(expected.profile);
+  const isRoot = (pem: string) => selfSigned(pem);
+  const chain = input.includeRoot ? answer.caChain : answer.caChain.filter((pem) => !isRoot(pem));
+  const chainPem = chain.length > 0 ? joinPemBundle(chain) : '';
+  const key = input.chainKey === undefined ? undefined : `${input.chainKey}|${usage ?? ''}`;
   let leaf: InspectedCertificate;
+  let parts: CertificateParts;
   try {
     leaf = inspectCertificate(answer.certificatePem);
+    parts = certificateParts(pemDecode(answer.certificatePem, ['CERTIFICATE']).der);
   } catch (err) {
     invalid('vault returned an unreadable certificate', undefined, err);
   }
-  const certificateKey = new X509Certificate(answer.certificatePem).publicKey;
-  if (!certificateKey.equals(createPublicKey(expected.publicKeyPem))) {
+  try {
+    const known = key === undefined ? undefined : input.validated?.get(key, input.at);
+    const digest = digestOf(parts.signatureOid);
+    if (known && digest !== undefined) {
+      checkLeafUnder(known, leaf, parts, digest, input.at, usage);
+    } else {
+      const { chain: path } = await validateChain({
+        leafPem: answer.certificatePem,
+        intermediatesPem: chainPem || undefined,
+        trustBundlePem: input.trustBundlePem,
+        at: input.at,
+        usage,
+      });
+      if (key !== undefined && path.length > 1) input.validated?.add(key, path);
+    }
+  } catch (err) {
+    const code = isCertloopError(err) ? err.code : 'unknown';
+    invalid(`the certificate vault returned does not validate (${code})`, { chainError: code }, err);
+  }
+  if (!Buffer.from(parts.spki).equals(expected.publicKeySpki)) {
     invalid('the certificate vault returned is not for the requested key');
   }
   if (
@@ -113,21 +219,6 @@ export async function verifyAnswer(input: {
   }
   if (answer.expiration !== undefined && answer.expiration !== Math.floor(leaf.notAfter.getTime() / 1000)) {
     invalid("vault's expiration is not the certificate's notAfter");
-  }
-  const isRoot = (pem: string) => inspectCertificate(pem).selfSigned;
-  const chain = input.includeRoot ? answer.caChain : answer.caChain.filter((pem) => !isRoot(pem));
-  const chainPem = chain.length > 0 ? joinPemBundle(chain) : '';
-  try {
-    await validateChain({
-      leafPem: answer.certificatePem,
-      intermediatesPem: chainPem || undefined,
-      trustBundlePem: input.trustBundlePem,
-      at: input.at,
-      usage: usageOf(expected.profile),
-    });
-  } catch (err) {
-    const code = isCertloopError(err) ? err.code : 'unknown';
-    invalid(`the certificate vault returned does not validate (${code})`, { chainError: code }, err);
   }
   return {
     certificatePem: `${answer.certificatePem}\n`,

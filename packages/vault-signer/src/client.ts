@@ -3,6 +3,7 @@
  * one in (node-vault's own remembered token is always cleared), every call has a timeout, and an `AbortSignal`
  * stops the wait (node-vault 0.12 takes no signal: the answer of an aborted call is dropped).
  */
+import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
 import { abortError, throwIfAborted } from '@certloop/core';
 import nodeVault from 'node-vault';
@@ -49,10 +50,15 @@ export class VaultClient {
   readonly #vault: nodeVault.client;
   readonly #timeoutMs: number;
   readonly #requestOptions: Readonly<Record<string, unknown>>;
+  readonly #agent: Agent | undefined;
 
   constructor(options: VaultClientOptions) {
     this.#timeoutMs = options.timeoutMs;
-    this.#requestOptions = options.requestOptions ?? {};
+    // plain-HTTP Vaults (dev servers, sidecar agents) get kept-alive connections unless the caller brings an agent;
+    // for HTTPS pass `httpsAgent` (with keepAlive) in requestOptions
+    const plain = options.endpoint.startsWith('http://') && options.requestOptions?.httpAgent === undefined;
+    this.#agent = plain ? new Agent({ keepAlive: true }) : undefined;
+    this.#requestOptions = { ...(this.#agent ? { httpAgent: this.#agent } : {}), ...options.requestOptions };
     this.#vault = nodeVault({
       apiVersion: 'v1',
       endpoint: options.endpoint,
@@ -63,6 +69,11 @@ export class VaultClient {
     });
     // node-vault falls back to VAULT_TOKEN from the environment; certloop sends only the tokens it manages
     this.#vault.token = '';
+  }
+
+  /** Closes idle kept-alive connections. */
+  close(): void {
+    this.#agent?.destroy();
   }
 
   write(path: string, data: Record<string, unknown>, options: CallOptions = {}): Promise<VaultAnswer> {

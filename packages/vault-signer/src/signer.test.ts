@@ -126,14 +126,18 @@ describe('VaultCertificateAuthority.sign', () => {
     expect(fx.emulator.requests.length).toBe(before);
   });
 
-  it('refuses a CSR whose signature does not verify, before asking Vault', async () => {
+  it('a CSR whose signature does not verify: Vault refuses it, the caller gets CERTLOOP_CSR_INVALID', async () => {
     const signer = await fx.signer();
     const csr = await makeCsr({ commonName: 'agent-6' });
-    const lines = csr.csrPem.trim().split('\n');
-    const body = lines[lines.length - 2]!;
-    lines[lines.length - 2] = body.slice(0, 10) + (body[10] === 'A' ? 'B' : 'A') + body.slice(11);
-    const code = await codeOf(() => signer.sign({ csrPem: lines.join('\n'), lifetimeSeconds: 600, profile: 'client' }));
-    expect(['CERTLOOP_CSR_SIGNATURE_INVALID', 'CERTLOOP_CSR_INVALID', 'CERTLOOP_INVALID_DER']).toContain(code);
+    const der = Buffer.from(csr.csrPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    der[der.length - 5] ^= 0x01; // inside the signature value: still well-formed DER
+    const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    const err = await signer.sign({ csrPem: pem, lifetimeSeconds: 600, profile: 'client' }).then(
+      () => undefined,
+      (e: { code: string; details?: Record<string, unknown> }) => e,
+    );
+    expect(err?.code).toBe('CERTLOOP_CSR_INVALID');
+    expect(err?.details?.vaultMessage).toBe('request signature invalid');
   });
 
   it('refuses the intermediate profile and a bad lifetime', async () => {

@@ -2,12 +2,12 @@
  * `@certloop/vault-signer` VaultCertificateAuthority: core's CertificateAuthority (and KeyIssuingAuthority) on Vault's
  * PKI secrets engine, through node-vault.
  *
- * `sign` checks the CSR (proof of possession, core's identity binding) before Vault is asked, sends it to
+ * `sign` reads the CSR and checks core's identity binding before Vault is asked (Vault checks proof of possession), sends it to
  * `{mount}/sign/{role}` (or `{mount}/issuer/{ref}/sign/{role}`), and checks Vault's answer before returning it.
  * Transient failures retry with backoff; a 403 `invalid token` logs in again once.
  */
 
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import {
   type CaCallOptions,
   type CertificateProfile,
@@ -16,22 +16,23 @@ import {
   type KeyIssuingAuthority,
   type ParsedCsr,
   parseCsr,
+  pemDecode,
   type SignRequest,
   type SignResult,
   systemClock,
   throwIfAborted,
-  verifyCsr,
 } from '@certloop/core';
-import { type ExpectedCertificate, parseAnswer, verifyAnswer } from './answer.js';
+import { type ExpectedCertificate, parseAnswer, ValidatedChains, verifyAnswer } from './answer.js';
 import { loginFor } from './auth/index.js';
 import { type VaultAnswer, VaultClient } from './client.js';
+import { csrSpki } from './der-lite.js';
 import { isInvalidTokenError } from './errors.js';
 import type { VaultSignerEvent } from './events.js';
 import { checkIdentity } from './identity.js';
 import type { VaultCertificateAuthorityOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { TokenLifecycle } from './token-lifecycle.js';
-import { TrustBundleCache } from './trust-bundle.js';
+import { fingerprint, TrustBundleCache } from './trust-bundle.js';
 
 type IssueRequest = Parameters<KeyIssuingAuthority['issue']>[0] & {
   readonly ipAddresses?: readonly string[];
@@ -55,6 +56,7 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
   readonly #random: () => number;
   readonly #mount: string;
   readonly #listeners = new Set<(event: VaultSignerEvent) => void>();
+  readonly #validated = new ValidatedChains();
 
   constructor(options: VaultCertificateAuthorityOptions) {
     if (!options.endpoint || !/^https?:\/\//.test(options.endpoint)) {
@@ -126,7 +128,9 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
       if (csr.sans.uris.length) body.uri_sans = csr.sans.uris.join(',');
     }
     const expected: ExpectedCertificate = {
-      publicKeyPem: csr.publicKeyPem,
+      publicKeySpki: Buffer.from(
+        csrSpki(pemDecode(request.csrPem, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']).der),
+      ),
       commonName: csr.subject.commonName,
       dnsNames: csr.sans.dnsNames,
       ipAddresses: csr.sans.ipAddresses,
@@ -164,7 +168,14 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     const result = await this.#issueAndVerify(
       'issue',
       body,
-      { publicKeyPem: '', commonName: request.commonName, dnsNames, ipAddresses, uris, profile: request.profile },
+      {
+        publicKeySpki: Buffer.alloc(0),
+        commonName: request.commonName,
+        dnsNames,
+        ipAddresses,
+        uris,
+        profile: request.profile,
+      },
       request.lifetimeSeconds,
       signal,
       (key) => {
@@ -179,9 +190,10 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     return this.#tokens.settled();
   }
 
-  /** Stops token renewal. */
+  /** Stops token renewal and closes idle connections. */
   close(): void {
     this.#tokens.close();
+    this.#client.close();
   }
 
   #emit(event: VaultSignerEvent): void {
@@ -221,9 +233,9 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     if (typeof csrPem !== 'string' || !csrPem.trim()) {
       throw new CertloopError('CERTLOOP_CSR_INVALID', 'csrPem is empty');
     }
-    const csr = parseCsr(csrPem);
-    await verifyCsr(csrPem);
-    return csr;
+    // proof of possession is Vault's check (it refuses a CSR whose signature fails, 400 → CERTLOOP_CSR_INVALID);
+    // the signer's own part is that the issued certificate carries exactly this CSR's key
+    return parseCsr(csrPem);
   }
 
   #path(verb: 'sign' | 'issue'): string {
@@ -254,18 +266,23 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
       }
       want = {
         ...expected,
-        publicKeyPem: createPublicKey(parsed.privateKeyPem).export({ type: 'spki', format: 'pem' }).toString(),
+        publicKeySpki: createPublicKey(parsed.privateKeyPem).export({ type: 'spki', format: 'der' }),
       };
       onKey?.(parsed.privateKeyPem);
     }
     // an issuer the cached bundle does not know: Vault's issuer was rotated, read the chain again
     if (!(await this.#bundle.knows(parsed.caChain, signal))) await this.#bundle.refresh(signal);
+    const trustBundlePem = await this.#bundle.get(signal);
     const result = await verifyAnswer({
       answer: parsed,
       expected: want,
-      trustBundlePem: await this.#bundle.get(signal),
+      trustBundlePem,
       includeRoot: this.#o.includeRootInChain ?? false,
       at: this.#clock.now(),
+      validated: this.#validated,
+      chainKey: [...parsed.caChain.map(fingerprint), createHash('sha256').update(trustBundlePem).digest('hex')].join(
+        ',',
+      ),
     });
     const issuedSeconds = Math.round((result.notAfter.getTime() - this.#clock.now().getTime()) / 1000);
     if (issuedSeconds < Math.floor(requestedSeconds) - 1) {

@@ -58,7 +58,7 @@ export function certificateParts(der: Uint8Array): CertificateParts {
   const fields = children(der, tbs);
   const skip = fields[0]?.tag === 0xa0 ? 1 : 0; // [0] version
   const spki = fields[skip + 5];
-  if (!spki || spki.tag !== 0x30) throw new Error('no SubjectPublicKeyInfo');
+  if (spki?.tag !== 0x30) throw new Error('no SubjectPublicKeyInfo');
   return {
     tbs: bytes(der, tbs),
     signatureOid: Buffer.from(der.subarray(oid.start, oid.end)).toString('hex'),
@@ -71,7 +71,7 @@ export function certificateParts(der: Uint8Array): CertificateParts {
 export function csrSpki(der: Uint8Array): Uint8Array {
   const [info] = children(der, readTlv(der, 0));
   const spki = info ? children(der, info)[2] : undefined;
-  if (!spki || spki.tag !== 0x30) throw new Error('no SubjectPublicKeyInfo');
+  if (spki?.tag !== 0x30) throw new Error('no SubjectPublicKeyInfo');
   return bytes(der, spki);
 }
 

@@ -59,6 +59,14 @@ describe('VaultCertificateAuthority.sign', () => {
     expect(result.trustBundlePem.trim()).toBe(fx.pki.rootPem.trim());
   });
 
+  it('sends the Enterprise namespace header when configured', async () => {
+    const signer = await fx.signer({ namespace: 'team-a' });
+    const csr = await makeCsr({ commonName: 'agent-ns' });
+    await signer.sign({ csrPem: csr.csrPem, lifetimeSeconds: 600, profile: 'client' });
+    const signs = fx.emulator.requests.filter((r) => r.path.endsWith(`/sign/${fx.pki.role}`));
+    expect(signs[signs.length - 1]?.namespace).toBe('team-a');
+  });
+
   it('a TLS handshake with an issued server pair succeeds', async () => {
     const signer = await fx.signer();
     const server = await makeCsr({ commonName: 'relay-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +164,7 @@ describe('configured through Vault API calls made by node-vault itself', () => {
 describe('wire answers of contract sections 0, 1 and 5', () => {
   beforeAll(async () => {
     await setupPki({ endpoint: emu.endpoint, token: emu.rootToken, rootMount: 'root2', mount: 'int2', role: 'r' });
+    await raw('int2/roles/ec', asRoot('POST', { allow_any_name: true, key_type: 'ec' }));
   });
 
   it('sign: the envelope and data fields, expiration a number, PEMs trimmed, ca_chain issuer first', async () => {
@@ -207,12 +209,32 @@ describe('wire answers of contract sections 0, 1 and 5', () => {
   });
 
   it('issue: private_key as SEC1 by default, PKCS#8 on request', async () => {
-    await raw('int2/roles/ec', asRoot('POST', { allow_any_name: true, key_type: 'ec' }));
     const sec1 = await json('int2/issue/ec', asRoot('POST', { common_name: 'agent', ttl: '1h' }));
     expect(sec1.body.data.private_key).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
     expect(sec1.body.data.private_key_type).toBe('ec');
     const pkcs8 = await json('int2/issue/ec', asRoot('POST', { common_name: 'agent', private_key_format: 'pkcs8' }));
     expect(pkcs8.body.data.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  });
+
+  it('sign-verbatim copies subject and SANs from the CSR whatever the role; issuer/{ref}/issue uses that issuer', async () => {
+    await raw('int2/roles/narrow', asRoot('POST', { allowed_domains: 'example.com', key_type: 'any' }));
+    const csr = await makeCsr({ commonName: 'not.allowed.org', dnsNames: ['x.other.org'], uris: ['spiffe://a/b'] });
+    const refused = await json('int2/sign/narrow', asRoot('POST', { csr: csr.csrPem }));
+    expect(refused).toEqual({
+      status: 400,
+      body: { errors: ['common name not.allowed.org not allowed by this role'] },
+    });
+    const verbatim = await json('int2/sign-verbatim', asRoot('POST', { csr: csr.csrPem, ttl: '1h' }));
+    expect(verbatim.status).toBe(200);
+    const cert = new X509Certificate(verbatim.body.data.certificate);
+    expect(cert.subject).toBe('CN=not.allowed.org');
+    expect(cert.subjectAltName).toBe('DNS:x.other.org, URI:spiffe://a/b');
+    const def = await json('int2/issuer/default', asRoot('GET'));
+    const issued = await json(
+      `int2/issuer/${def.body.data.issuer_id}/issue/ec`,
+      asRoot('POST', { common_name: 'agent' }),
+    );
+    expect(issued.body.data.issuing_ca).toBe(def.body.data.certificate);
   });
 
   it('ttl and not_after together: 400', async () => {

@@ -37,6 +37,8 @@ export interface RequestRecord {
   /** `none`: no token sent; `live`: a token the emulator knows and that has not expired; `unknown` otherwise. */
   readonly token: 'none' | 'live' | 'unknown';
   readonly status: number;
+  /** `X-Vault-Namespace`, when sent (an Enterprise header: the emulator, like Community Edition, ignores it). */
+  readonly namespace?: string;
 }
 
 export interface VaultEmulator {
@@ -110,7 +112,10 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const rawToken = (Array.isArray(header) ? header[0] : header) || bearer || undefined;
     const tokenState = rawToken ? (tokens.lookup(rawToken) ? 'live' : 'unknown') : 'none';
-    const reply = (status: number) => record({ operation: operation ?? 'GET', path, token: tokenState, status });
+    const namespaceHeader = req.headers['x-vault-namespace'];
+    const namespace = Array.isArray(namespaceHeader) ? namespaceHeader[0] : namespaceHeader;
+    const reply = (status: number) =>
+      record({ operation: operation ?? 'GET', path, token: tokenState, status, ...(namespace ? { namespace } : {}) });
 
     const fault = faults.take(path);
     if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));

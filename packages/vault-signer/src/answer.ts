@@ -108,6 +108,19 @@ function invalid(message: string, details?: Record<string, unknown>, cause?: unk
   });
 }
 
+const splitByText = new Map<string, string[]>();
+
+/** The certificates of one `ca_chain` entry (an entry may hold several), trimmed; remembered by text, bounded. */
+function splitTrimmed(text: string): string[] {
+  let known = splitByText.get(text);
+  if (known === undefined) {
+    known = splitPemBundle(text).map((pem) => pem.trim());
+    if (splitByText.size >= 64) splitByText.clear();
+    splitByText.set(text, known);
+  }
+  return known;
+}
+
 const selfSignedByPem = new Map<string, boolean>();
 
 /** Whether a CA certificate is self-signed, remembered (the same few issuer certificates come back every time). */
@@ -133,7 +146,7 @@ export function parseAnswer(data: Record<string, unknown> | null | undefined): P
       : [];
   let caChain: string[];
   try {
-    caChain = rawChain.flatMap((pem) => splitPemBundle(String(pem))).map((pem) => pem.trim());
+    caChain = rawChain.flatMap((pem) => splitTrimmed(String(pem)));
   } catch (err) {
     invalid('vault returned an unreadable CA chain', undefined, err);
   }

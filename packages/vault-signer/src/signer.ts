@@ -196,6 +196,15 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     this.#client.close();
   }
 
+  #lastBundle: { readonly pem: string; readonly digest: string } | undefined;
+
+  #bundleDigest(pem: string): string {
+    if (this.#lastBundle?.pem !== pem) {
+      this.#lastBundle = { pem, digest: createHash('sha256').update(pem).digest('hex') };
+    }
+    return this.#lastBundle.digest;
+  }
+
   #emit(event: VaultSignerEvent): void {
     this.#o.onEvent?.(event);
     for (const listener of this.#listeners) listener(event);
@@ -280,9 +289,7 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
       includeRoot: this.#o.includeRootInChain ?? false,
       at: this.#clock.now(),
       validated: this.#validated,
-      chainKey: [...parsed.caChain.map(fingerprint), createHash('sha256').update(trustBundlePem).digest('hex')].join(
-        ',',
-      ),
+      chainKey: [...parsed.caChain.map(fingerprint), this.#bundleDigest(trustBundlePem)].join(','),
     });
     const issuedSeconds = Math.round((result.notAfter.getTime() - this.#clock.now().getTime()) / 1000);
     if (issuedSeconds < Math.floor(requestedSeconds) - 1) {

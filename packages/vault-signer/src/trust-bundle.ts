@@ -23,10 +23,23 @@ interface Snapshot {
   readonly known: ReadonlySet<string>;
 }
 
-export const fingerprint = (pem: string) =>
-  createHash('sha256')
-    .update(pemDecode(pem, ['CERTIFICATE']).der)
-    .digest('hex');
+const fingerprints = new Map<string, string>();
+
+/**
+ * SHA-256 of a certificate's DER, remembered by PEM text: Vault sends the same few issuer certificates with every
+ * answer. Bounded.
+ */
+export function fingerprint(pem: string): string {
+  let known = fingerprints.get(pem);
+  if (known === undefined) {
+    known = createHash('sha256')
+      .update(pemDecode(pem, ['CERTIFICATE']).der)
+      .digest('hex');
+    if (fingerprints.size >= 256) fingerprints.clear();
+    fingerprints.set(pem, known);
+  }
+  return known;
+}
 
 export class TrustBundleCache {
   readonly #source: TrustBundleSource;

@@ -213,6 +213,21 @@ describe('fault classes', () => {
     }
   });
 
+  it('an abort during the backoff between retries: aborted at once, no further attempt', async () => {
+    const { run } = await sign({ retry: { attempts: 10, initialMs: 60_000, maxMs: 60_000 } });
+    await run();
+    fx.emulator.faults.failNext(10, 503, { path: '/sign/' });
+    const before = fx.emulator.requests.filter((r) => r.path.includes('/sign/')).length;
+    const started = Date.now();
+    try {
+      expect(await codeOf(() => run(AbortSignal.timeout(200)))).toBe('CERTLOOP_ABORTED');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(fx.emulator.requests.filter((r) => r.path.includes('/sign/')).length).toBe(before + 1);
+    } finally {
+      fx.emulator.faults.reset();
+    }
+  });
+
   it('a revoked token: one fresh login, then success', async () => {
     const { signer, run } = await sign();
     const events: VaultSignerEvent[] = [];

@@ -6,7 +6,7 @@ import { ManualClock } from '@certloop/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VaultSignerEvent } from './events.js';
 import { makeCsr, type PkiFixture, pkiFixture } from './test-support.js';
-import { serviceAccountJwt, setupKubernetesAuth } from './testing/index.js';
+import { serviceAccountJwt, setupKubernetesAuth, vaultCall } from './testing/index.js';
 
 const HOUR = 3600_000;
 let fx: PkiFixture | undefined;
@@ -109,6 +109,35 @@ describe('token lifecycle on a ManualClock', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a renewable token given as it is: looked up once, renewed before it expires', async () => {
+    const clock = new ManualClock('2026-03-01T00:00:00Z');
+    fx = await pkiFixture({ clock });
+    const target = { endpoint: fx.emulator.endpoint, token: fx.emulator.rootToken };
+    const created = await vaultCall(target, 'POST', 'auth/token/create', {
+      policies: 'pki',
+      ttl: '1h',
+      explicit_max_ttl: '4h',
+    });
+    const token = (created?.auth as { client_token: string } | undefined)?.client_token ?? '';
+    const events: VaultSignerEvent[] = [];
+    const signer = await fx.signer({
+      auth: { method: 'token', token },
+      onEvent: (e) => events.push(e),
+      random: () => 0,
+    });
+    const csr = await makeCsr({ commonName: 'agent' });
+    await signer.sign({ csrPem: csr.csrPem, lifetimeSeconds: 600, profile: 'client' });
+    expect(fx.emulator.requests.filter((r) => r.path === 'auth/token/lookup-self')).toHaveLength(1);
+    for (let hour = 0; hour < 3; hour++) {
+      await clock.advance(HOUR);
+      await signer.settled();
+      await signer.sign({ csrPem: csr.csrPem, lifetimeSeconds: 600, profile: 'client' });
+    }
+    expect(events.filter((e) => e.type === 'token-renewed').length).toBeGreaterThanOrEqual(3);
+    expect(fx.emulator.requests.filter((r) => r.token === 'unknown')).toEqual([]);
+    signer.close();
   });
 
   it('a missing service account token file: unauthenticated', async () => {

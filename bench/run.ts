@@ -6,6 +6,7 @@ import { benchIssuance } from './issuance.js';
 import { benchPathValidation } from './path-validation.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
+import { benchVault } from './vault.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
@@ -14,6 +15,7 @@ const results = [
   ...(await benchPathValidation()),
   ...(await benchReload()),
   ...(await benchWatchRss()),
+  ...(await benchVault()),
 ];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);

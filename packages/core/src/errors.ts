@@ -67,6 +67,8 @@ export const ERROR_CODES = [
   // kubernetes adapter (@certloop/k8s-store)
 
   // vault adapter (@certloop/vault-signer)
+  /** Vault refused a request with a 400 that is no role refusal certloop classifies (message in details). */
+  'CERTLOOP_VAULT_REQUEST_REJECTED',
 
   // DER and PEM strictness
 

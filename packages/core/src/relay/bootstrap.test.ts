@@ -161,4 +161,24 @@ describe('bootstrapRelayPki', () => {
       code: 'CERTLOOP_INVALID_CONFIG',
     });
   });
+
+  it('with an external signingCa creates no root or signing secret and signs the server certificate by CSR', async () => {
+    const pki = await createTestPki();
+    const store = new MemorySecretStore();
+    const result = await bootstrapRelayPki({ store, signingCa: pki.ca, token: false });
+    expect(result.signingCa).toBe(pki.ca);
+    expect(result.created).toEqual([N.server]);
+    expect(await store.get(N.root)).toBeUndefined();
+    expect(await store.get(N.signing)).toBeUndefined();
+    const server = readTlsMaterial((await store.get(N.server))!);
+    const [leaf, ...chain] = splitPemBundle(server.certificatePem!);
+    expect(inspectCertificate(leaf!).sans.ipAddresses).toEqual(['127.0.0.1']);
+    await validateChain({
+      leafPem: leaf!,
+      intermediatesPem: chain.join(''),
+      trustBundlePem: result.trustBundlePem,
+      usage: 'serverAuth',
+    });
+    expect((await bootstrapRelayPki({ store, signingCa: pki.ca, token: false })).created).toEqual([]);
+  });
 });

@@ -5,15 +5,18 @@
  * certificate (`relay-server-tls-secret`) and bootstrap token (`relay-identity-token-secret`). An existing secret
  * is never replaced, so running it twice changes nothing, and a bring-your-own root or intermediate (say from
  * cert-manager or an offline root) is used as it is: with an existing intermediate no root is created at all.
+ * With an external `signingCa` (say Vault's PKI engine, whose key never leaves it) neither the root nor the signing
+ * secret is created: the server certificate is signed by CSR through that CA.
  */
 import { randomBytes } from 'node:crypto';
 import { LocalCertificateAuthority } from '../ca/local-ca.js';
 import type { IssuancePolicyInput } from '../ca/policy.js';
-import type { CertificateProfile } from '../ca/types.js';
+import type { CertificateAuthority, CertificateProfile } from '../ca/types.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError } from '../errors.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
+import { createCsr } from '../x509/csr.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
 import { createSelfSignedCa } from '../x509/self-signed.js';
@@ -47,13 +50,18 @@ export interface BootstrapRelayOptions {
   readonly clock?: Clock;
   readonly engine?: CryptoEngine;
   readonly signal?: AbortSignal;
+  /**
+   * An external CA that signs instead of a signing secret (e.g. `VaultCertificateAuthority`): no root or signing
+   * secret is created or read, and the server certificate is issued by CSR through it.
+   */
+  readonly signingCa?: CertificateAuthority;
 }
 
-export interface BootstrapRelayResult {
+export interface BootstrapRelayResult<CA extends CertificateAuthority = LocalCertificateAuthority> {
   readonly created: string[];
   readonly existing: string[];
-  /** The CA that signs agents' CSRs: the intermediate in the signing secret. */
-  readonly signingCa: LocalCertificateAuthority;
+  /** The CA that signs agents' CSRs: the intermediate in the signing secret, or the external `signingCa`. */
+  readonly signingCa: CA;
   readonly trustBundlePem: string;
   readonly names: RelaySecretNames;
 }
@@ -86,7 +94,15 @@ export function authorityFromSecret(
   });
 }
 
-export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise<BootstrapRelayResult> {
+export function bootstrapRelayPki(
+  options: BootstrapRelayOptions & { readonly signingCa?: undefined },
+): Promise<BootstrapRelayResult>;
+export function bootstrapRelayPki<CA extends CertificateAuthority>(
+  options: BootstrapRelayOptions & { readonly signingCa: CA },
+): Promise<BootstrapRelayResult<CA>>;
+export async function bootstrapRelayPki(
+  options: BootstrapRelayOptions,
+): Promise<BootstrapRelayResult<CertificateAuthority>> {
   const { store, signal } = options;
   const names = { ...DEFAULT_RELAY_SECRET_NAMES, ...options.names };
   const clock = options.clock ?? systemClock;
@@ -133,6 +149,41 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
     });
   };
 
+  const server = options.server ?? { commonName: 'relay-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+  const ensureToken = async () => {
+    if (options.token === false) return;
+    const token = options.token ?? randomBytes(32).toString('base64url');
+    if (token.length < 16)
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the bootstrap token must be at least 16 characters');
+    await ensure(names.token, async () => ({
+      type: 'Opaque',
+      data: { [SECRET_KEYS.token]: new TextEncoder().encode(token) },
+      annotations: managedAnnotations({ role: 'token' }),
+    }));
+  };
+
+  const external = options.signingCa;
+  if (external) {
+    const trustBundlePem = await external.trustBundle({ signal });
+    await ensure(names.server, async () => {
+      const key = await generateKeyPair({ algorithm, engine: options.engine });
+      const { csrPem } = await createCsr({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: server.commonName },
+        dnsNames: server.dnsNames,
+        ipAddresses: server.ipAddresses,
+        engine: options.engine,
+      });
+      const result = await external.sign(
+        { csrPem, lifetimeSeconds: options.serverLifetimeSeconds ?? YEAR, profile: 'server', identity: server },
+        { signal },
+      );
+      return issuedTlsSecret({ role: 'server', privateKeyPem: key.privateKeyPem, result });
+    });
+    await ensureToken();
+    return { created, existing, signingCa: external, trustBundlePem, names };
+  }
+
   let signing = await store.get(names.signing, { signal });
   if (!signing) {
     const root = await ensure(names.root, async () => {
@@ -161,18 +212,7 @@ export async function bootstrapRelayPki(options: BootstrapRelayOptions): Promise
   const signingCa = authorityFromSecret(signing, { clock, engine: options.engine, store });
   const trustBundlePem = await signingCa.trustBundle();
 
-  const server = options.server ?? { commonName: 'relay-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
   await ensure(names.server, () => issue(signingCa, 'server', options.serverLifetimeSeconds ?? YEAR, server));
-
-  if (options.token !== false) {
-    const token = options.token ?? randomBytes(32).toString('base64url');
-    if (token.length < 16)
-      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the bootstrap token must be at least 16 characters');
-    await ensure(names.token, async () => ({
-      type: 'Opaque',
-      data: { [SECRET_KEYS.token]: new TextEncoder().encode(token) },
-      annotations: managedAnnotations({ role: 'token' }),
-    }));
-  }
+  await ensureToken();
   return { created, existing, signingCa, trustBundlePem, names };
 }

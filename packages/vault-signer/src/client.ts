@@ -1,0 +1,156 @@
+/**
+ * `@certloop/vault-signer` internal: the node-vault client, used so that a token goes out only when the caller hands
+ * one in (node-vault's own remembered token is always cleared), every call has a timeout, and an `AbortSignal`
+ * stops the wait (node-vault 0.12 takes no signal: the answer of an aborted call is dropped).
+ */
+import { Agent } from 'node:http';
+import { createRequire } from 'node:module';
+import { abortError, throwIfAborted } from '@certloop/core';
+import nodeVault from 'node-vault';
+import { type VaultCallKind, vaultError } from './errors.js';
+
+export interface VaultClientOptions {
+  readonly endpoint: string;
+  readonly namespace?: string | undefined;
+  readonly timeoutMs: number;
+  readonly requestOptions?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface CallOptions {
+  /** The token to send; none for logins and unauthenticated reads. */
+  readonly token?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A Vault answer: the envelope node-vault resolves with. */
+export interface VaultAnswer {
+  readonly data?: Record<string, unknown> | null;
+  readonly auth?: {
+    readonly client_token?: string;
+    readonly lease_duration?: number;
+    readonly renewable?: boolean;
+  } | null;
+  readonly warnings?: readonly string[] | null;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * node-vault `require`s mustache; where `require` resolves the `import` condition (require(esm) on Node >= 20.19 with
+ * `--conditions=import`, as test runners set), it gets mustache's ES module namespace and breaks. node-vault takes
+ * the template engine as an option, so it is handed the CommonJS or ES build, whichever loads.
+ */
+function templateEngine(): { render: (template: string, view: unknown) => string } {
+  const loaded = createRequire(import.meta.url)('mustache') as { render?: unknown; default?: { render: unknown } };
+  return (typeof loaded.render === 'function' ? loaded : loaded.default) as {
+    render: (template: string, view: unknown) => string;
+  };
+}
+
+export class VaultClient {
+  readonly #vault: nodeVault.client;
+  readonly #timeoutMs: number;
+  readonly #requestOptions: Readonly<Record<string, unknown>>;
+  readonly #agent: Agent | undefined;
+
+  constructor(options: VaultClientOptions) {
+    this.#timeoutMs = options.timeoutMs;
+    // plain-HTTP Vaults (dev servers, sidecar agents) get kept-alive connections unless the caller brings an agent;
+    // for HTTPS pass `httpsAgent` (with keepAlive) in requestOptions
+    const plain = options.endpoint.startsWith('http://') && options.requestOptions?.httpAgent === undefined;
+    this.#agent = plain ? new Agent({ keepAlive: true }) : undefined;
+    this.#requestOptions = { ...(this.#agent ? { httpAgent: this.#agent } : {}), ...options.requestOptions };
+    this.#vault = nodeVault({
+      apiVersion: 'v1',
+      endpoint: options.endpoint,
+      noCustomHTTPVerbs: true,
+      mustache: templateEngine(),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      requestOptions: { ...this.#requestOptions, timeout: options.timeoutMs },
+    });
+    // node-vault falls back to VAULT_TOKEN from the environment; certloop sends only the tokens it manages
+    this.#vault.token = '';
+  }
+
+  /** Closes idle kept-alive connections. */
+  close(): void {
+    this.#agent?.destroy();
+  }
+
+  write(path: string, data: Record<string, unknown>, options: CallOptions = {}): Promise<VaultAnswer> {
+    return this.#run(path, 'call', options, (requestOptions) => this.#vault.write(path, data, requestOptions));
+  }
+
+  read(path: string, options: CallOptions = {}): Promise<VaultAnswer> {
+    return this.#run(path, 'call', options, (requestOptions) => this.#vault.read(path, requestOptions));
+  }
+
+  /** AppRole login through node-vault's `approleLogin`, `mount_point` always passed. */
+  approleLogin(mount: string, roleId: string, secretId: string, signal?: AbortSignal): Promise<VaultAnswer> {
+    return this.#run(`auth/${mount}/login`, 'login', { signal }, (requestOptions) =>
+      this.#vault.approleLogin({ mount_point: mount, role_id: roleId, secret_id: secretId, requestOptions }),
+    );
+  }
+
+  /** Kubernetes login through node-vault's `kubernetesLogin`, `mount_point` always passed. */
+  kubernetesLogin(mount: string, role: string, jwt: string, signal?: AbortSignal): Promise<VaultAnswer> {
+    return this.#run(`auth/${mount}/login`, 'login', { signal }, (requestOptions) =>
+      this.#vault.kubernetesLogin({ mount_point: mount, role, jwt, requestOptions }),
+    );
+  }
+
+  tokenLookupSelf(token: string, signal?: AbortSignal): Promise<VaultAnswer> {
+    return this.#run('auth/token/lookup-self', 'login', { token, signal }, (requestOptions) =>
+      this.#vault.tokenLookupSelf({ requestOptions }),
+    );
+  }
+
+  tokenRenewSelf(token: string, signal?: AbortSignal): Promise<VaultAnswer> {
+    return this.#run('auth/token/renew-self', 'call', { token, signal }, (requestOptions) =>
+      this.#vault.tokenRenewSelf({ requestOptions }),
+    );
+  }
+
+  async #run(
+    path: string,
+    kind: VaultCallKind,
+    options: CallOptions,
+    call: (requestOptions: Record<string, unknown>) => Promise<unknown>,
+  ): Promise<VaultAnswer> {
+    const { signal, token } = options;
+    throwIfAborted(signal);
+    const requestOptions = {
+      ...this.#requestOptions,
+      timeout: this.#timeoutMs,
+      headers: token ? { 'X-Vault-Token': token } : {},
+    };
+    this.#vault.token = '';
+    const pending = call(requestOptions).finally(() => {
+      // logins make node-vault remember the new token; it must never be sent implicitly
+      this.#vault.token = '';
+    });
+    try {
+      const answer = signal ? await raceAbort(pending, signal) : await pending;
+      return (answer ?? {}) as VaultAnswer;
+    } catch (err) {
+      if (signal?.aborted) throw abortError(signal);
+      throw vaultError(err, path, kind);
+    }
+  }
+}
+
+function raceAbort<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -52,11 +52,15 @@ async function run(context: CliContext, command: Command): Promise<void> {
       token,
       signal: context.signal,
     });
-    const secrets = RELAY_ROLES.filter((r) => r !== 'client').map((role) => {
-      const name = result.names[role];
-      const outcome = result.created.includes(name) ? 'created' : result.existing.includes(name) ? 'kept' : 'skipped';
-      return { role, name, outcome };
-    });
+    const secrets = await Promise.all(
+      RELAY_ROLES.filter((r) => r !== 'client').map(async (role) => {
+        const name = result.names[role];
+        // bootstrap does not look at the root once an intermediate exists: report it as it is in the store
+        const there = result.existing.includes(name) || (await opened.store.get(name)) !== undefined;
+        const outcome = result.created.includes(name) ? 'created' : there ? 'kept' : 'skipped';
+        return { role, name, outcome };
+      }),
+    );
     if (opts.output !== 'text') {
       context.stdout.write(renderData(opts.output, { store: opened.description, secrets }));
       return;
@@ -68,7 +72,12 @@ async function run(context: CliContext, command: Command): Promise<void> {
         s.outcome === 'created' ? c.green('created') : s.outcome === 'kept' ? c.cyan('kept   ') : c.dim('skipped');
       context.stdout.write(`  ${mark}  ${s.role.padEnd(8)} ${s.name}\n`);
     }
-    context.stdout.write(c.dim('kept: already there (managed or bring-your-own), never replaced\n'));
+    if (secrets.some((s) => s.outcome === 'kept')) {
+      context.stdout.write(c.dim('kept: already there (managed or bring-your-own), never replaced\n'));
+    }
+    if (secrets.some((s) => s.outcome === 'skipped')) {
+      context.stdout.write(c.dim('skipped: not needed (an intermediate was already there, or --no-token)\n'));
+    }
   } finally {
     await opened.close();
   }

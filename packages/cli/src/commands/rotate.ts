@@ -17,8 +17,8 @@ import {
   type InspectedCertificate,
   inspectCertificate,
   isManagedSecret,
-  LocalCertificateAuthority,
   joinPemBundle,
+  LocalCertificateAuthority,
   managedAnnotations,
   readTlsMaterial,
   renewalTime,
@@ -86,7 +86,9 @@ async function reissue(
   const profile: CertificateProfile = intermediate ? 'intermediate' : leafProfile(leaf, role);
   // the current lifetime includes the CA's backdate: keep within the policy's longest rather than fail on it
   const lifetime =
-    ca instanceof LocalCertificateAuthority ? Math.min(lifetimeSeconds, ca.policy.maxLifetimeSeconds[profile]) : lifetimeSeconds;
+    ca instanceof LocalCertificateAuthority
+      ? Math.min(lifetimeSeconds, ca.policy.maxLifetimeSeconds[profile])
+      : lifetimeSeconds;
   const result = await ca.sign(
     { csrPem, lifetimeSeconds: lifetime, profile, ...(intermediate ? { pathLength: leaf.pathLength ?? 0 } : {}) },
     { signal },

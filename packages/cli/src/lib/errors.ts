@@ -90,7 +90,7 @@ const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
 export function formatError(err: unknown): string {
   if (isCertloopError(err)) {
     const hint = typeof err.details?.hint === 'string' ? err.details.hint : HINTS[err.code];
-    return `certloop: ${err.code}: ${oneLine(err.message)}${hint ? `; ${hint}` : ''}`;
+    return `certloop: ${err.code}: ${oneLine(err.message).replace(/\.$/, '')}${hint ? `; ${hint}` : ''}`;
   }
   const message = err instanceof Error ? err.message : String(err);
   return `certloop: internal error: ${oneLine(message)}; run again with --debug and report it`;

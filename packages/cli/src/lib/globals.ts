@@ -18,8 +18,21 @@ export function outputStyle(command: Command, context: CliContext, stream: Outpu
   return { colors: colors(enabled), width };
 }
 
-/** Resolves when the command is asked to stop (SIGINT, SIGTERM). */
+/**
+ * Resolves when the command is asked to stop (SIGINT, SIGTERM). Holds the process open meanwhile: certloop's
+ * timers and file watches do not (they are unref'd so a library never keeps a program alive).
+ */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  return new Promise((resolve) =>
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(keepAlive);
+        resolve();
+      },
+      { once: true },
+    ),
+  );
 }

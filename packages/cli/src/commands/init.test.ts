@@ -8,7 +8,7 @@ import { type Scratch, scratch } from '../testing/workspace.js';
 let s: Scratch;
 afterEach(() => s?.remove());
 
-describe('certloop init', () => {
+describe('certloop init', { timeout: 120_000 }, () => {
   it('creates root, intermediate, server certificate and token; a second run keeps them all', async () => {
     s = await scratch();
     const first = await runCertloop(

@@ -9,7 +9,7 @@ import { initialised, type Scratch } from '../testing/workspace.js';
 let s: Scratch;
 afterEach(() => s?.remove());
 
-describe('certloop inspect', () => {
+describe('certloop inspect', { timeout: 120_000 }, () => {
   it('shows a secret: the chain, the key (never its material), and the chain verified against its ca.crt', async () => {
     s = await initialised();
     const r = await runCertloop(['inspect', '--secret', N.server, '--dir', s.store], { cwd: s.dir });

@@ -13,7 +13,7 @@ afterEach(() => s?.remove());
 const openssl = (args: string[], cwd: string) => promisify(execFile)('/usr/bin/openssl', args, { cwd });
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
-describe('certloop csr, sign, issue', () => {
+describe('certloop csr, sign, issue', { timeout: 120_000 }, () => {
   it('makes a key and CSR (0600) that openssl accepts, and signs it into a chain openssl verifies', async () => {
     s = await initialised();
     const csr = await runCertloop(

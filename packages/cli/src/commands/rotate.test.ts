@@ -16,7 +16,7 @@ async function read(dir: string, name: string) {
   }
 }
 
-describe('certloop rotate', () => {
+describe('certloop rotate', { timeout: 120_000 }, () => {
   it('re-issues the server certificate for the same identity with a new key, and the intermediate under the root', async () => {
     s = await initialised();
     const before = await read(s.store, N.server);

@@ -12,7 +12,7 @@ afterEach(() => s?.remove());
 const HEALTHY = ['--secrets', 'root,signing,server,token'];
 const ESC = String.fromCharCode(27);
 
-describe('certloop status', () => {
+describe('certloop status', { timeout: 120_000 }, () => {
   it('shows every relay secret in a table within 80 columns, and exits 1 when one is missing', async () => {
     s = await initialised();
     const r = await runCertloop(['status', '--dir', s.store], { cwd: s.dir });

@@ -50,7 +50,7 @@ describe('certloop inspect', { timeout: 120_000 }, () => {
     s = await initialised();
     const pki = await createTestPki();
     const leaf = await pki.issue({ commonName: 'svc', dnsNames: ['svc.example'], profile: 'client' });
-    await writeFile(join(s.dir, 'bundle.pem'), leaf.certificatePem + leaf.chainPem);
+    await writeFile(join(s.dir, 'bundle.pem'), leaf.certificatePem);
     await writeFile(join(s.dir, 'right.pem'), pki.trustBundlePem);
     const ours = await readFile(join(s.store, N.root, 'tls.crt'), 'utf8');
     await writeFile(join(s.dir, 'wrong.pem'), ours);

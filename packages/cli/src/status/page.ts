@@ -18,7 +18,7 @@ h1 { font-size: 18px; margin: 0 0 4px; }
 .bar.renewal-due, .bar.not-yet-valid { background: var(--due); } .bar.expired, .bar.invalid { background: var(--bad); }
 .renew { position: absolute; top: 2px; height: 20px; width: 2px; background: var(--due); }
 .now { position: absolute; top: 0; bottom: 0; width: 2px; background: #0969da; }
-.facts { position: absolute; top: 19px; left: 0; font-size: 11px; color: var(--muted); white-space: nowrap; }
+.facts { position: absolute; top: 19px; left: 6px; font-size: 11px; color: var(--muted); white-space: nowrap; }
 #axis { position: relative; height: 20px; margin-left: 354px; font-size: 11px; color: var(--muted); }
 #axis span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
 #legend { margin-top: 12px; font-size: 12px; color: var(--muted); }
@@ -77,7 +77,9 @@ function render(p) {
   axisEl.replaceChildren();
   for (let i = 0; i <= 4; i++) {
     const t = start + ((end - start) * i) / 4;
-    const tick = el('span', '', day(t)); tick.style.left = (i * 25) + '%'; axisEl.append(tick);
+    const tick = el('span', '', day(t)); tick.style.left = (i * 25) + '%';
+    tick.style.transform = i === 0 ? 'none' : i === 4 ? 'translateX(-100%)' : 'translateX(-50%)';
+    axisEl.append(tick);
   }
   const bad = p.secrets.filter((s) => ['expired', 'invalid', 'missing', 'not-yet-valid'].includes(s.state)).length;
   metaEl.textContent = p.store + ' \\u00b7 now ' + p.now.slice(0, 19).replace('T', ' ') + 'Z \\u00b7 ' +

@@ -14,6 +14,14 @@ import { runCertloop, startCertloop } from '../testing/spawn.js';
 import { initialised, type Scratch } from '../testing/workspace.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+
+/** What the page functions touch (they run in the browser; no DOM library in this project's types). */
+interface PageElement {
+  readonly dataset: Record<string, string | undefined>;
+  readonly textContent: string | null;
+  getBoundingClientRect(): { readonly width: number };
+}
+declare const document: { querySelector(selector: string): PageElement | null };
 const SCREENSHOTS = new URL('../../../../.tmp/', import.meta.url);
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -89,15 +97,11 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
     await page.setViewport({ width: 1100, height: 420 });
     await page.goto(url, { waitUntil: 'domcontentloaded' });
     const lane = `.lane[data-secret="${N.server}"]`;
-    await page.waitForFunction(
-      (sel) => (document.querySelector(sel) as HTMLElement | null)?.dataset.serial,
-      { timeout: 20_000 },
-      lane,
-    );
+    await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.serial, { timeout: 20_000 }, lane);
 
-    const before = await page.$eval(lane, (e) => (e as HTMLElement).dataset.serial!);
+    const before = await page.$eval(lane, (e) => (e as unknown as PageElement).dataset.serial!);
     const rows = await page.$$eval('.lane', (lanes) =>
-      lanes.map((e) => [(e as HTMLElement).dataset.secret, (e as HTMLElement).dataset.state]),
+      lanes.map((e) => [(e as unknown as PageElement).dataset.secret, (e as unknown as PageElement).dataset.state]),
     );
     expect(rows).toEqual([
       [N.root, 'ok'],
@@ -109,7 +113,10 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
     expect(await page.$$eval('.lane .bar', (bars) => bars.length)).toBe(3);
     expect(await page.$$eval('.lane .renew', (marks) => marks.length)).toBe(3);
     expect(await page.$$eval('.lane .now', (lines) => lines.length)).toBe(4);
-    const serverBar = await page.$eval(`${lane} .bar`, (e) => (e as HTMLElement).getBoundingClientRect().width);
+    const serverBar = await page.$eval(
+      `${lane} .bar`,
+      (e) => (e as unknown as PageElement).getBoundingClientRect().width,
+    );
     expect(serverBar).toBeGreaterThan(5);
     expect(await page.$eval('#meta', (e) => e.textContent)).toContain('all usable');
     await mkdir(SCREENSHOTS, { recursive: true });
@@ -120,7 +127,7 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
     const after = JSON.parse(rotated.stdout).serialNumber as string;
     expect(after).not.toBe(before);
     await page.waitForFunction(
-      (sel, serial) => (document.querySelector(sel) as HTMLElement | null)?.dataset.serial === serial,
+      (sel, serial) => document.querySelector(sel)?.dataset.serial === serial,
       { timeout: 20_000 },
       lane,
       after,
@@ -128,7 +135,7 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
     const facts = await page.$eval(`${lane} .facts`, (e) => e.textContent ?? '');
     expect(facts).toContain(`serial ${after.slice(0, 16)}`);
     expect(facts).toContain('CN=relay-server');
-    expect(await page.$eval(lane, (e) => (e as HTMLElement).dataset.state)).toBe('ok');
+    expect(await page.$eval(lane, (e) => (e as unknown as PageElement).dataset.state)).toBe('ok');
     const shot = join(SCREENSHOTS.pathname, 'status-page-after.png');
     await page.screenshot({ path: shot });
     expect((await stat(shot)).size).toBeGreaterThan(5_000);

@@ -2,7 +2,6 @@
  * `certloop` terminal output: colours only on a TTY and never with `NO_COLOR` (or `TERM=dumb`, or --no-color);
  * `FORCE_COLOR` forces them. Tables are fitted to a width (80 columns off a terminal).
  */
-import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 
 export type Colors = ReturnType<typeof pc.createColors>;
@@ -24,11 +23,6 @@ export function useColor({ isTTY, env, flag }: ColorDecision): boolean {
 
 export function colors(enabled: boolean): Colors {
   return pc.createColors(enabled);
-}
-
-/** Visible width of a string (colour codes take no room). */
-export function visibleWidth(text: string): number {
-  return stripVTControlCharacters(text).length;
 }
 
 /** `text` cut to `width` visible characters with an ellipsis (plain text only). */

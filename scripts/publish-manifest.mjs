@@ -6,6 +6,7 @@
 // `default` condition wherever only `import` was given, so `require()` of the ESM build works on Node >= 20.19.
 // postpack puts the workspace manifest back. Run from the package's folder (npm does).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 const MANIFEST = 'package.json';
 const SAVED = '.package.workspace.json';
@@ -39,15 +40,20 @@ export function publishManifest(pkg) {
   return out;
 }
 
-const step = process.argv[2];
-if (step === 'prepack') {
-  if (existsSync(SAVED)) throw new Error(`${SAVED} exists: a previous pack did not finish; restore it first`);
-  const text = readFileSync(MANIFEST, 'utf8');
-  writeFileSync(SAVED, text);
-  writeFileSync(MANIFEST, `${JSON.stringify(publishManifest(JSON.parse(text)), null, 2)}\n`);
-} else if (step === 'postpack') {
-  if (existsSync(SAVED)) renameSync(SAVED, MANIFEST);
-} else if (step !== undefined) {
-  console.error('usage: publish-manifest.mjs prepack|postpack');
-  process.exit(2);
+/** prepack / postpack in the package's folder (npm runs scripts there). */
+export function main(step) {
+  if (step === 'prepack') {
+    if (existsSync(SAVED)) throw new Error(`${SAVED} exists: a previous pack did not finish; restore it first`);
+    const text = readFileSync(MANIFEST, 'utf8');
+    writeFileSync(SAVED, text);
+    writeFileSync(MANIFEST, `${JSON.stringify(publishManifest(JSON.parse(text)), null, 2)}\n`);
+  } else if (step === 'postpack') {
+    if (existsSync(SAVED)) renameSync(SAVED, MANIFEST);
+  } else {
+    console.error('usage: publish-manifest.mjs prepack|postpack');
+    process.exitCode = 2;
+  }
 }
+
+// run only as a script, never on import (tests import publishManifest)
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv[2]);

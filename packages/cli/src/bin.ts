@@ -7,5 +7,3 @@ import { runCli } from './program.js';
 
 const status = await runCli(process.argv.slice(2), processContext());
 process.exitCode = status;
-// long-running commands leave nothing behind; stdin may keep the loop alive when it was never read
-process.stdin.unref?.();

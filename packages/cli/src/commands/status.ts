@@ -11,6 +11,7 @@ import { outputStyle, untilAborted } from '../lib/globals.js';
 import { createLogger } from '../lib/log.js';
 import { addOutputOption, addStoreOptions, collect, examples, type OutputFormat, storeFlags } from '../lib/options.js';
 import { renderData } from '../lib/render.js';
+import { truncate } from '../lib/terminal.js';
 import { type SecretStatus, StatusBoard, UNHEALTHY_STATES } from '../status/board.js';
 import { parseRoles } from '../status/roles.js';
 import { startStatusServer } from '../status/serve.js';
@@ -115,7 +116,7 @@ async function watchAndServe(
     if (liveTable) {
       const draw = () =>
         context.stdout.write(
-          `\x1b[2J\x1b[H${o.style.colors.dim(`${o.store}  ${new Date().toISOString().slice(0, 19)}Z  (Ctrl-C to stop)`)}\n${renderStatusTable(o.board.snapshot(), o.style)}`,
+          `\x1b[2J\x1b[H${o.style.colors.dim(truncate(`${o.store}  ${new Date().toISOString().slice(0, 19)}Z  (Ctrl-C to stop)`, o.style.width))}\n${renderStatusTable(o.board.snapshot(), o.style)}`,
         );
       draw();
       cleanups.push(o.board.subscribe(draw));

@@ -31,7 +31,10 @@ export function processContext(): CliContext {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // created only when a command reads it (`-`): an unread standard input must not hold the process open
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,

@@ -1,16 +1,18 @@
 /**
- * Packaging as users install it: `npm pack` of @certloop/core and certloop (built first), installed into an empty
- * project, then used by `import`, by `require` from CommonJS (Node >= 20.19 loads the ESM build), and through the
- * installed `certloop` binary.
+ * Packaging as users install it: `npm pack` of @certloop/core and certloop (built first, with the manifest their
+ * prepack writes), installed into an empty project, then used by `import`, by `require` from CommonJS (Node >= 20.19
+ * loads the ESM build), and through the installed `certloop` binary. (`npm run lint:packages` packs through the
+ * real prepack/postpack hooks.)
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishManifest } from '../../../scripts/publish-manifest.mjs';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,7 +24,14 @@ beforeAll(async () => {
   await npm(['run', 'build', '-w', '@certloop/core', '-w', 'certloop'], ROOT);
   const tarballs: string[] = [];
   for (const dir of ['packages/core', 'packages/cli']) {
-    const { stdout } = await npm(['pack', '--json', '--pack-destination', project], join(ROOT, dir));
+    // pack a staged copy with the manifest the prepack hook writes, so the workspace's package.json (which other
+    // tests resolve through, by its source condition) is never rewritten while tests run
+    const stage = join(project, 'stage', dir);
+    await cp(join(ROOT, dir, 'dist'), join(stage, 'dist'), { recursive: true });
+    await cp(join(ROOT, dir, 'README.md'), join(stage, 'README.md')).catch(() => undefined);
+    const manifest = JSON.parse(await readFile(join(ROOT, dir, 'package.json'), 'utf8'));
+    await writeFile(join(stage, 'package.json'), JSON.stringify(publishManifest(manifest), null, 2));
+    const { stdout } = await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', project], stage);
     tarballs.push(join(project, JSON.parse(stdout)[0].filename));
   }
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'scratch', private: true }));

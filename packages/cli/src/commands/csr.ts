@@ -9,6 +9,7 @@ import type { CliContext } from '../lib/context.js';
 import { cliError } from '../lib/errors.js';
 import { readTextInput, writeOutputFiles } from '../lib/io.js';
 import { examples } from '../lib/options.js';
+import { withProgress } from '../lib/progress.js';
 import { addSubjectOptions, subjectFlags } from '../lib/subject.js';
 
 async function run(context: CliContext, command: Command): Promise<void> {
@@ -28,7 +29,13 @@ async function run(context: CliContext, command: Command): Promise<void> {
     );
   const privateKeyPem = opts.key
     ? importPrivateKey(await readTextInput(String(opts.key), context)).privateKeyPem
-    : (await generateKeyPair({ algorithm: opts.keyAlgorithm as KeyAlgorithm })).privateKeyPem;
+    : (
+        await withProgress(
+          context.stderr,
+          'making a key',
+          generateKeyPair({ algorithm: opts.keyAlgorithm as KeyAlgorithm }),
+        )
+      ).privateKeyPem;
   const { csrPem } = await createCsr({ privateKeyPem, ...subject });
   const files = [
     ...(opts.keyOut ? [{ path: String(opts.keyOut), content: privateKeyPem }] : []),

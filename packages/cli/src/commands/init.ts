@@ -12,6 +12,7 @@ import { cliError } from '../lib/errors.js';
 import { outputStyle } from '../lib/globals.js';
 import { readTextInput } from '../lib/io.js';
 import { addOutputOption, addStoreOptions, collect, examples, storeFlags } from '../lib/options.js';
+import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
 import { RELAY_ROLES } from '../status/roles.js';
 import { openStore } from '../store-factory.js';
@@ -38,20 +39,24 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const style = outputStyle(command, context);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: true, signal: context.signal });
   try {
-    const result = await bootstrapRelayPki({
-      store: opened.store,
-      keyAlgorithm: opts.keyAlgorithm as KeyAlgorithm,
-      ...lifetimes,
-      rootCommonName: String(opts.rootCn),
-      intermediateCommonName: String(opts.intermediateCn),
-      server: {
-        commonName: String(opts.serverCn),
-        dnsNames: opts.serverDns as string[],
-        ipAddresses: opts.serverIp as string[],
-      },
-      token,
-      signal: context.signal,
-    });
+    const result = await withProgress(
+      context.stderr,
+      'bootstrapping the relay PKI',
+      bootstrapRelayPki({
+        store: opened.store,
+        keyAlgorithm: opts.keyAlgorithm as KeyAlgorithm,
+        ...lifetimes,
+        rootCommonName: String(opts.rootCn),
+        intermediateCommonName: String(opts.intermediateCn),
+        server: {
+          commonName: String(opts.serverCn),
+          dnsNames: opts.serverDns as string[],
+          ipAddresses: opts.serverIp as string[],
+        },
+        token,
+        signal: context.signal,
+      }),
+    );
     const secrets = await Promise.all(
       RELAY_ROLES.filter((r) => r !== 'client').map(async (role) => {
         const name = result.names[role];

@@ -19,6 +19,7 @@ import { cliError } from '../lib/errors.js';
 import { writeOutputFiles } from '../lib/io.js';
 import { addCaOptions, addOutputOption, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
 import { profileOption } from '../lib/profiles.js';
+import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
 import { addSubjectOptions, subjectFlags } from '../lib/subject.js';
 import { openStore } from '../store-factory.js';
@@ -42,9 +43,16 @@ async function run(context: CliContext, command: Command): Promise<void> {
       store: opened.store,
       signal: context.signal,
     });
-    const key = await generateKeyPair({ algorithm: opts.keyAlgorithm as KeyAlgorithm });
-    const { csrPem } = await createCsr({ privateKeyPem: key.privateKeyPem, ...subject });
-    const result = await ca.sign({ csrPem, lifetimeSeconds, profile }, { signal: context.signal });
+    const { key, result } = await withProgress(
+      context.stderr,
+      'making a key and asking the CA',
+      (async () => {
+        const key = await generateKeyPair({ algorithm: opts.keyAlgorithm as KeyAlgorithm });
+        const { csrPem } = await createCsr({ privateKeyPem: key.privateKeyPem, ...subject });
+        const result = await ca.sign({ csrPem, lifetimeSeconds, profile }, { signal: context.signal });
+        return { key, result };
+      })(),
+    );
     const leaf = await checkIssuedCertificate({
       result,
       privateKeyPem: key.privateKeyPem,

@@ -35,6 +35,7 @@ import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
 import { cliError } from '../lib/errors.js';
 import { addCaOptions, addOutputOption, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
+import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
 import { openStore } from '../store-factory.js';
 
@@ -163,7 +164,11 @@ async function run(context: CliContext, command: Command, name: string): Promise
         role === 'intermediate'
           ? await rootAuthority(store, context.signal)
           : (await openCertificateAuthority({ flags: caFlags(opts), store, signal: context.signal })).ca;
-      rotated = await reissue(ca, leaf, role, lifetime, Number(opts.ratio), context.signal);
+      rotated = await withProgress(
+        context.stderr,
+        `re-issuing ${name}`,
+        reissue(ca, leaf, role, lifetime, Number(opts.ratio), context.signal),
+      );
     }
     const stored = await store.put(
       name,

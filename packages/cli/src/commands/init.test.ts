@@ -1,6 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSecretStore, inspectCertificate, DEFAULT_RELAY_SECRET_NAMES as N, readTlsMaterial } from '@certloop/core';
+import {
+  FileSecretStore,
+  inspectCertificate,
+  DEFAULT_RELAY_SECRET_NAMES as N,
+  readTlsMaterial,
+  tlsSecretData,
+} from '@certloop/core';
+import { createTestPki } from '@certloop/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorCode, runCertloop } from '../testing/spawn.js';
 import { type Scratch, scratch } from '../testing/workspace.js';
@@ -58,6 +65,38 @@ describe('certloop init', { timeout: 120_000 }, () => {
     expect(ok.code).toBe(0);
     const store = new FileSecretStore({ directory: s.store });
     expect(new TextDecoder().decode((await store.get(N.token))!.data.token)).toBe('a-token-of-enough-length-1234');
+    await store.close();
+  });
+
+  it('uses a bring-your-own intermediate as found: no root, the server certificate signed by it, the intermediate untouched', async () => {
+    s = await scratch();
+    const byo = await createTestPki({ rootCommonName: 'offline root' });
+    const store = new FileSecretStore({ directory: s.store });
+    const signing = await store.put(N.signing, {
+      type: 'kubernetes.io/tls',
+      data: tlsSecretData({
+        certificatePem: byo.ca.certificatePem,
+        privateKeyPem: byo.intermediateKeyPem,
+        trustBundlePem: byo.trustBundlePem,
+      }),
+      annotations: { 'cert-manager.io/certificate-name': 'relay-signing' },
+    });
+    const r = await runCertloop(['init', '--dir', s.store, '-o', 'json'], { cwd: s.dir });
+    expect(r.code).toBe(0);
+    expect(
+      Object.fromEntries(
+        JSON.parse(r.stdout).secrets.map((x: { role: string; outcome: string }) => [x.role, x.outcome]),
+      ),
+    ).toEqual({
+      root: 'skipped',
+      signing: 'kept',
+      server: 'created',
+      token: 'created',
+    });
+    expect(await store.get(N.root)).toBeUndefined();
+    expect((await store.get(N.signing))!.version).toBe(signing.version);
+    const server = inspectCertificate(readTlsMaterial((await store.get(N.server))!).certificatePem!);
+    expect(server.issuerText).toBe(inspectCertificate(byo.ca.certificatePem).subjectText);
     await store.close();
   });
 });

@@ -89,6 +89,10 @@ export const ERROR_CODES = [
   // relay (@certloop/agent-rotator)
 
   // command line (certloop)
+  'CERTLOOP_USAGE',
+  'CERTLOOP_FILE_UNREADABLE',
+  'CERTLOOP_FILE_EXISTS',
+  'CERTLOOP_CHECK_FAILED',
 ] as const;
 
 /** The union of stable error codes, so `switch (err.code)` narrows. */

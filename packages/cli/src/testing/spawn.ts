@@ -1,0 +1,79 @@
+/**
+ * Test support (not published): runs the `certloop` binary as a user would, in a child process with real files.
+ *
+ * By default it runs the binary's entry (`src/bin.ts`) under tsx with the workspace's `source` condition, so tests
+ * need no build; `CERTLOOP_CLI_BIN=/path/to/certloop` runs an installed or built binary instead.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../bin.ts', import.meta.url));
+
+export interface RunOptions {
+  readonly cwd?: string;
+  /** Written to standard input, which is then closed. */
+  readonly input?: string | Uint8Array;
+  /** Added to a clean environment (no NO_COLOR/FORCE_COLOR/CI leaking in from the test runner). */
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+}
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function command(args: readonly string[]): [string, string[]] {
+  const installed = process.env.CERTLOOP_CLI_BIN;
+  if (installed) return [installed, [...args]];
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href;
+  return [process.execPath, ['--conditions=source', '--import', tsx, BIN, ...args]];
+}
+
+function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const {
+    NO_COLOR: _n,
+    FORCE_COLOR: _f,
+    CI: _c,
+    CERTLOOP_DEBUG: _d,
+    KUBECONFIG: _k,
+    VAULT_ADDR: _v,
+    ...rest
+  } = process.env;
+  return { ...rest, ...extra };
+}
+
+/** Starts `certloop args...`; the caller ends it. */
+export function startCertloop(args: readonly string[], options: RunOptions = {}): ChildProcess {
+  const [file, argv] = command(args);
+  return spawn(file, argv, { cwd: options.cwd, env: environment(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Runs `certloop args...` to its end. */
+export function runCertloop(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = startCertloop(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdin!.end(options.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The certloop code of the one error line on stderr (`certloop: CODE: ...`). */
+export function errorCode(stderr: string): string | undefined {
+  return /^certloop: (CERTLOOP_[A-Z_]+):/m.exec(stderr)?.[1];
+}

@@ -13,6 +13,8 @@ import {
   type CertificateProfile,
   CertloopError,
   type Clock,
+  canonicalIpAddress,
+  checkIdentityBinding,
   type KeyIssuingAuthority,
   type ParsedCsr,
   parseCsr,
@@ -28,7 +30,6 @@ import { type VaultAnswer, VaultClient } from './client.js';
 import { csrSpki } from './der-lite.js';
 import { isInvalidTokenError } from './errors.js';
 import type { VaultSignerEvent } from './events.js';
-import { checkIdentity } from './identity.js';
 import type { VaultCertificateAuthorityOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { TokenLifecycle } from './token-lifecycle.js';
@@ -114,7 +115,7 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     throwIfAborted(signal);
     this.#checkRequest(request);
     const csr = await this.#readCsr(request.csrPem);
-    if (request.identity) checkIdentity(request.identity, csr.subject.commonName, csr.sans);
+    if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
     const body: Record<string, unknown> = {
       csr: request.csrPem.trim(),
       ttl: `${Math.floor(request.lifetimeSeconds)}s`,
@@ -152,7 +153,12 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     const ipAddresses = [...(request.ipAddresses ?? [])];
     const uris = [...(request.uris ?? [])];
     if (request.identity) {
-      checkIdentity(request.identity, request.commonName, { dnsNames, ipAddresses, uris, emails: [] });
+      const canonicalIps = ipAddresses.map((ip) => canonicalIpAddress(ip) ?? ip);
+      checkIdentityBinding(
+        request.identity,
+        { commonName: request.commonName },
+        { dnsNames, ipAddresses: canonicalIps, uris, emails: [] },
+      );
     }
     const body: Record<string, unknown> = {
       common_name: request.commonName,

@@ -1,5 +1,6 @@
 /**
- * Internal (`@certloop/core` ca): a CSR must name exactly the identity its caller authenticated as.
+ * `@certloop/core` ca: a CSR must name exactly the identity its caller authenticated as. Exported so every
+ * `CertificateAuthority` backend (Vault, the relay) binds identities the same way, before asking its backend.
  */
 import { CertloopError } from '../errors.js';
 import { canonicalIpAddress } from '../x509/general-names.js';

@@ -1,3 +1,4 @@
+export { checkIdentityBinding } from './identity-binding.js';
 export {
   LocalCertificateAuthority,
   type LocalCertificateAuthorityOptions,

@@ -20,7 +20,7 @@ export {
   type RequestedExtension,
   verifyCsr,
 } from './csr.js';
-export { decodeGeneralNames, encodeGeneralNames } from './general-names.js';
+export { canonicalIpAddress, decodeGeneralNames, encodeGeneralNames } from './general-names.js';
 export { type InspectedCertificate, inspectCertificate, inspectCertificates } from './inspect.js';
 export { ISSUER_KEY_CACHE_SIZE } from './issuer-key-cache.js';
 export { privateKeyMatchesCertificate } from './key-match.js';

@@ -192,6 +192,8 @@ export class RelayAgent {
         } else if (event.type === 'rejected') {
           this.#events.emit({ type: 'certificate-rejected', error: event.error });
           this.#rotator?.poke();
+        } else if (event.type === 'deleted') {
+          this.#rotator?.poke();
         } else if (event.type === 'expired') {
           this.#events.emit({ type: 'certificate-expired', serialNumber: event.material.leaf.serialNumber });
           this.#rotator?.poke();

@@ -22,9 +22,11 @@ import {
   ExpiryMonitor,
   type IssuancePolicyInput,
   isCertloopError,
+  joinPemBundle,
   type RelaySecretNames,
   type Secret,
   type SecretStore,
+  splitPemBundle,
   systemClock,
   type Watcher,
 } from '@certloop/core';
@@ -128,6 +130,7 @@ export class RelayServer {
   #ca: CertificateAuthority | undefined;
   #signingSerial: string | undefined;
   #address: string | undefined;
+  #knownIntermediates: string[] = [];
 
   constructor(options: RelayServerOptions) {
     if (typeof options.address !== 'string' || !options.address.includes(':')) {
@@ -227,7 +230,14 @@ export class RelayServer {
   }
 
   #setTrust(trust: SigningTrust): void {
-    this.#clientCheck.setTrust(trust);
+    // Agents whose certificates came from an earlier intermediate must still renew after it is replaced: client
+    // paths may use the current intermediates and those of a few earlier signing secrets (same roots).
+    const current = trust.intermediatesPem ? splitPemBundle(trust.intermediatesPem) : [];
+    this.#knownIntermediates = [...new Set([...current, ...this.#knownIntermediates])].slice(0, 8);
+    this.#clientCheck.setTrust({
+      trustBundlePem: trust.trustBundlePem,
+      intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
+    });
     this.#source?.setTrustBundle(trust.trustBundlePem);
   }
 

@@ -6,7 +6,7 @@
 import {
   authorityFromSecret,
   type CertificateAuthority,
-  InProcessLeaderElector,
+  LeaseElector,
   type LeaseLock,
   MemoryLeaseLock,
   type PutOptions,
@@ -95,7 +95,7 @@ describe('leader killed mid-rotation', () => {
           return written;
         },
       };
-      const leader = new InProcessLeaderElector({
+      const leader = new LeaseElector({
         lock: killable(lock, dead),
         identity,
         leaseDurationMs: 800,

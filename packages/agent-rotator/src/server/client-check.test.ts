@@ -21,7 +21,7 @@ describe('ClientCertificateCheck', () => {
     const clock = new ManualClock(new Date());
     const pki = await createTestPki({ clock });
     const check = new ClientCertificateCheck({ clock });
-    check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
+    await check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
     const leaf = await pki.issue({ commonName: 'cluster-1', dnsNames: ['cluster-1'], profile: 'client' });
     const checked = await check.check(auth(leaf.leafPem));
     expect(checked).toMatchObject({ cluster: 'cluster-1', serialNumber: leaf.serialNumber });
@@ -33,7 +33,7 @@ describe('ClientCertificateCheck', () => {
     const pki = await createTestPki({ clock });
     const foreign = await createTestPki({ clock });
     const check = new ClientCertificateCheck({ clock });
-    check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
+    await check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
     expect(await codeOf(check.check(undefined))).toBe('CERTLOOP_UNAUTHENTICATED');
     expect(await codeOf(check.check({}))).toBe('CERTLOOP_UNAUTHENTICATED');
     const serverOnly = await pki.issue({ commonName: 'cluster-1', profile: 'server' });
@@ -52,7 +52,7 @@ describe('ClientCertificateCheck', () => {
     const pki = await createTestPki({ clock });
     const other = await createTestPki({ clock });
     const check = new ClientCertificateCheck({ clock, cacheSize: 2 });
-    check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
+    await check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
     const leaves = await Promise.all(
       ['a', 'b', 'c'].map((cn) => pki.issue({ commonName: `cluster-${cn}`, profile: 'client' })),
     );
@@ -63,7 +63,7 @@ describe('ClientCertificateCheck', () => {
     await check.check(auth(leaves[2]!.leafPem));
     expect(check.cachedCertificates).toBe(2);
     // a new trust bundle: earlier verdicts are gone, and the old CA's certificates no longer pass
-    check.setTrust({ trustBundlePem: other.trustBundlePem, intermediatesPem: other.ca.certificatePem });
+    await check.setTrust({ trustBundlePem: other.trustBundlePem, intermediatesPem: other.ca.certificatePem });
     expect(check.cachedCertificates).toBe(0);
     expect(await codeOf(check.check(auth(leaves[0]!.leafPem)))).toBe('CERTLOOP_CHAIN_UNTRUSTED');
   });

@@ -15,7 +15,9 @@ import {
   type Identity,
   type InspectedCertificate,
   isCertloopError,
+  joinPemBundle,
   pemEncode,
+  splitPemBundle,
   validateChain,
 } from '@certloop/core';
 
@@ -59,7 +61,9 @@ export class ClientCertificateCheck {
   readonly #cache = new Map<string, Entry>();
   #trustBundlePem: string | undefined;
   #intermediatesPem: string | undefined;
+  #anchorsPem: string | undefined;
   #generation = 0;
+  #requests = 0;
 
   constructor(options: ClientCheckOptions) {
     this.#clock = options.clock;
@@ -67,12 +71,35 @@ export class ClientCertificateCheck {
     this.#cacheSize = options.cacheSize ?? 20_000;
   }
 
-  /** Sets the roots and the intermediates client paths may use; forgets every cached verdict. */
-  setTrust(input: { trustBundlePem: string; intermediatesPem?: string | undefined }): void {
+  /**
+   * Sets the roots and the intermediates client paths may use; forgets every cached verdict. Intermediates are
+   * validated to the roots here, once (an invalid one is dropped), and then serve as anchors beside the roots: a
+   * client certificate costs one signature check and one key import, not one per certificate of its path.
+   * Resolves when the new trust is in force.
+   */
+  async setTrust(input: { trustBundlePem: string; intermediatesPem?: string | undefined }): Promise<void> {
     if (input.trustBundlePem === this.#trustBundlePem && input.intermediatesPem === this.#intermediatesPem) return;
-    this.#trustBundlePem = input.trustBundlePem;
-    this.#intermediatesPem = input.intermediatesPem || undefined;
+    const request = ++this.#requests;
+    const anchors = [...splitPemBundle(input.trustBundlePem)];
+    for (const pem of input.intermediatesPem ? splitPemBundle(input.intermediatesPem) : []) {
+      try {
+        await validateChain({
+          leafPem: pem,
+          intermediatesPem: input.intermediatesPem,
+          trustBundlePem: input.trustBundlePem,
+          at: this.#clock.now(),
+          engine: this.#engine,
+        });
+        anchors.push(pem);
+      } catch {
+        // an intermediate that does not chain to the roots (or expired) vouches for nobody
+      }
+    }
+    if (request !== this.#requests) return; // a newer setTrust won
     this.#generation++;
+    this.#trustBundlePem = input.trustBundlePem;
+    this.#intermediatesPem = input.intermediatesPem;
+    this.#anchorsPem = joinPemBundle(anchors);
     this.#cache.clear();
   }
 
@@ -87,7 +114,7 @@ export class ClientCertificateCheck {
   async check(auth: PeerAuth | null | undefined): Promise<CheckedClient> {
     const raw = auth?.sslPeerCertificate?.raw;
     if (!raw || raw.length === 0) throw unauthenticated('a valid client certificate is required');
-    const trust = this.#trustBundlePem;
+    const trust = this.#anchorsPem;
     if (!trust) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no trust bundle yet');
     const key = raw.toString('latin1');
     const now = this.#clock.now().getTime();
@@ -127,7 +154,6 @@ export class ClientCertificateCheck {
     try {
       ({ chain } = await validateChain({
         leafPem: pemEncode('CERTIFICATE', raw),
-        intermediatesPem: this.#intermediatesPem,
         trustBundlePem,
         at: new Date(now),
         usage: 'clientAuth',

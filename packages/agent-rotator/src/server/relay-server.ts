@@ -229,35 +229,36 @@ export class RelayServer {
     this.#source = new CertificateSource({ provider });
   }
 
-  #setTrust(trust: SigningTrust): void {
+  async #setTrust(trust: SigningTrust): Promise<void> {
     // Agents whose certificates came from an earlier intermediate must still renew after it is replaced: client
     // paths may use the current intermediates and those of a few earlier signing secrets (same roots).
     const current = trust.intermediatesPem ? splitPemBundle(trust.intermediatesPem) : [];
     this.#knownIntermediates = [...new Set([...current, ...this.#knownIntermediates])].slice(0, 8);
-    this.#clientCheck.setTrust({
+    this.#source?.setTrustBundle(trust.trustBundlePem);
+    await this.#clientCheck.setTrust({
       trustBundlePem: trust.trustBundlePem,
       intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
     });
-    this.#source?.setTrustBundle(trust.trustBundlePem);
   }
 
   async #startSigning(watcher: Watcher): Promise<void> {
     const o = this.#o;
     if (o.ca) {
       this.#ca = o.ca;
-      this.#setTrust({
+      await this.#setTrust({
         trustBundlePem: o.clientTrustBundlePem ?? (await o.ca.trustBundle()),
         intermediatesPem: o.clientIntermediatesPem,
       });
       return;
     }
-    const apply = (secret: Secret | undefined) => {
+    let applied: Promise<void> = Promise.resolve();
+    const apply = async (secret: Secret | undefined) => {
       if (!secret) return; // keep signing with the last good CA; a missing secret never started one
       try {
         const { ca, trust } = signingFromSecret(secret, { clock: this.#clock, engine: o.engine, policy: o.caPolicy });
         this.#ca = ca;
         this.#signingSerial = secret.annotations['certloop.io/serial'];
-        this.#setTrust(trust);
+        await this.#setTrust(trust);
         this.#events.emit({ type: 'signing-authority', serialNumber: this.#signingSerial });
       } catch (err) {
         const error = isCertloopError(err)
@@ -266,9 +267,16 @@ export class RelayServer {
         this.#events.emit({ type: 'signing-authority-rejected', error });
       }
     };
-    const followed = new FollowedSecret({ watcher, name: this.names.signing, onChange: apply });
+    const followed = new FollowedSecret({
+      watcher,
+      name: this.names.signing,
+      onChange: (secret) => {
+        applied = applied.then(() => apply(secret));
+      },
+    });
     this.#followed.push(followed);
     await followed.start();
+    await applied;
   }
 
   async #startToken(watcher: Watcher): Promise<TokenVerifier> {

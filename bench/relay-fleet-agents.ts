@@ -6,9 +6,15 @@
  * mutual-TLS connection with the first certificate, then opens its relay stream over a third connection with the
  * renewed certificate and waits for Welcome. Streams stay open until the parent says `stop`.
  */
-import * as grpc from '@grpc/grpc-js';
+
 import { createCsr, generateKeyPair } from '@certloop/core';
-import { bootstrapClient, certificatesClient, relayClient, unary } from '../packages/agent-rotator/src/agent/channel.js';
+import * as grpc from '@grpc/grpc-js';
+import {
+  bootstrapClient,
+  certificatesClient,
+  relayClient,
+  unary,
+} from '../packages/agent-rotator/src/agent/channel.js';
 import type { SignResponse } from '../packages/agent-rotator/src/shared/proto.js';
 
 interface Job {
@@ -62,7 +68,11 @@ async function agent(
     csrPem: c1.csrPem,
     lifetimeSeconds: 86_400,
   });
-  const mtls1 = grpc.credentials.createSsl(trust, Buffer.from(k1.privateKeyPem), Buffer.from(first.certificatePem + first.chainPem));
+  const mtls1 = grpc.credentials.createSsl(
+    trust,
+    Buffer.from(k1.privateKeyPem),
+    Buffer.from(first.certificatePem + first.chainPem),
+  );
   const renewClient = certificatesClient(target, mtls1);
   const h0 = performance.now();
   await new Promise<void>((resolve, reject) =>
@@ -70,12 +80,21 @@ async function agent(
   );
   const s0 = performance.now();
   lat.handshake.push(s0 - h0);
-  const second = await unary<unknown, SignResponse>(renewClient, 'Renew', { csrPem: c2.csrPem, lifetimeSeconds: 86_400 });
+  const second = await unary<unknown, SignResponse>(renewClient, 'Renew', {
+    csrPem: c2.csrPem,
+    lifetimeSeconds: 86_400,
+  });
   lat.signing.push(performance.now() - s0);
   renewClient.close();
-  const mtls2 = grpc.credentials.createSsl(trust, Buffer.from(k2.privateKeyPem), Buffer.from(second.certificatePem + second.chainPem));
+  const mtls2 = grpc.credentials.createSsl(
+    trust,
+    Buffer.from(k2.privateKeyPem),
+    Buffer.from(second.certificatePem + second.chainPem),
+  );
   const client = relayClient(target, mtls2);
-  const stream = (client as unknown as { Connect(): grpc.ClientDuplexStream<unknown, { welcome?: unknown }> }).Connect();
+  const stream = (
+    client as unknown as { Connect(): grpc.ClientDuplexStream<unknown, { welcome?: unknown }> }
+  ).Connect();
   await new Promise<void>((resolve, reject) => {
     stream.on('data', (m) => {
       if (m.welcome) resolve();
@@ -122,6 +141,14 @@ process.on('message', async (m: Job | { kind: 'stop' } | (Omit<Job, 'kind'> & { 
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
   boot.close();
-  process.send?.({ kind: 'done', cpu: process.cpuUsage(), ms: performance.now() - started, done: lat.signing.length, failed, lastError, ...lat });
+  process.send?.({
+    kind: 'done',
+    cpu: process.cpuUsage(),
+    ms: performance.now() - started,
+    done: lat.signing.length,
+    failed,
+    lastError,
+    ...lat,
+  });
 });
 process.send?.({ kind: 'ready' });

@@ -18,7 +18,13 @@ const server = new RelayServer({
 const address = await server.start();
 const root = readTlsMaterial((await store.get(pki.names.root))!);
 const baselineRss = process.memoryUsage.rss();
-process.send?.({ kind: 'ready', address, token: 'bench-relay-fleet-token-0123456789', trustBundlePem: root.trustBundlePem, baselineRss });
+process.send?.({
+  kind: 'ready',
+  address,
+  token: 'bench-relay-fleet-token-0123456789',
+  trustBundlePem: root.trustBundlePem,
+  baselineRss,
+});
 process.on('message', async (m: { kind: string }) => {
   if (m.kind === 'sample') {
     process.send?.({ kind: 'sample', connected: server.metrics().connectedAgents, rss: process.memoryUsage.rss() });
@@ -28,7 +34,10 @@ process.on('message', async (m: { kind: string }) => {
   // the kernel's high-water mark of this process's resident set
   const peakRss = Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
   const metrics = server.metrics();
-  process.send?.({ kind: 'stopped', peakRss, baselineRss, cpu: process.cpuUsage(), metrics: { ...metrics, secrets: [] } }, () => {
-    void server.stop({ graceMs: 100 }).finally(() => process.exit(0));
-  });
+  process.send?.(
+    { kind: 'stopped', peakRss, baselineRss, cpu: process.cpuUsage(), metrics: { ...metrics, secrets: [] } },
+    () => {
+      void server.stop({ graceMs: 100 }).finally(() => process.exit(0));
+    },
+  );
 });

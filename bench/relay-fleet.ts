@@ -17,7 +17,14 @@ const MIB = 1024 * 1024;
 
 function child(script: string): ChildProcess {
   return fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-    execArgv: ['--conditions=source', '--import', 'tsx', ...(process.env.CERTLOOP_BENCH_PROF && script.includes(process.env.CERTLOOP_BENCH_PROF) ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-prof'] : [])],
+    execArgv: [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      ...(process.env.CERTLOOP_BENCH_PROF && script.includes(process.env.CERTLOOP_BENCH_PROF)
+        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-prof']
+        : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
@@ -35,6 +42,7 @@ function next<T>(proc: ChildProcess, kind: string): Promise<T> {
 }
 
 interface AgentsDone {
+  cpu: NodeJS.CpuUsage;
   ms: number;
   done: number;
   failed: number;
@@ -78,10 +86,19 @@ async function fleet(n: number): Promise<BenchResult[]> {
   const sample = next<{ connected: number }>(server, 'sample');
   server.send({ kind: 'sample' });
   const { connected } = await sample;
-  const stopped = next<{ peakRss: number; baselineRss: number; metrics: { issued: number } }>(server, 'stopped');
+  const stopped = next<{ peakRss: number; baselineRss: number; cpu: NodeJS.CpuUsage; metrics: { issued: number } }>(
+    server,
+    'stopped',
+  );
   server.send({ kind: 'stop' });
   const serverReport = await stopped;
-  if (process.env.CERTLOOP_BENCH_DEBUG) console.error('cpu ms: server', JSON.stringify((serverReport as any).cpu), 'agents', reports.map((r: any) => JSON.stringify(r.cpu)));
+  if (process.env.CERTLOOP_BENCH_DEBUG)
+    console.error(
+      'cpu ms: server',
+      JSON.stringify(serverReport.cpu),
+      'agents',
+      reports.map((r) => JSON.stringify(r.cpu)),
+    );
   await Promise.all(
     agents.map(async (a) => {
       const bye = next(a, 'stopped').catch(() => undefined);
@@ -129,6 +146,9 @@ export async function benchRelayFleet(sizes: readonly number[] = [1_000, 10_000]
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   console.log(formatResults(await benchRelayFleet(sizes.length ? sizes : undefined)));
 }

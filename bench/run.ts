@@ -4,11 +4,12 @@
  */
 import { benchIssuance } from './issuance.js';
 import { benchReload } from './reload.js';
+import { benchRelayFleet } from './relay-fleet.js';
 import { formatResults } from './types.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
-const results = [...(await benchIssuance()), ...(await benchReload()), ...(await benchWatchRss())];
+const results = [...(await benchIssuance()), ...(await benchReload()), ...(await benchWatchRss()), ...(await benchRelayFleet())];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);
 console.log(

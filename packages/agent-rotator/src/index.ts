@@ -9,17 +9,22 @@ export {
   RelayConnection,
   type RelayConnectionOptions,
 } from './agent/connection.js';
-export { RelayAgent, type RelayAgentEvent, type RelayAgentOptions, type RelayAgentStatus } from './agent/relay-agent.js';
+export {
+  RelayAgent,
+  type RelayAgentEvent,
+  type RelayAgentOptions,
+  type RelayAgentStatus,
+} from './agent/relay-agent.js';
 export { RelayCaClient, type RelayCaClientOptions, type SignPath } from './agent/relay-ca-client.js';
 export { type CheckedClient, ClientCertificateCheck, type ClientCheckOptions } from './server/client-check.js';
 export { PeerRateLimiter, peerAddress, type RateLimitOptions } from './server/rate-limit.js';
-export type { ConnectedAgent } from './server/relay-service.js';
 export {
   RelayServer,
   type RelayServerEvent,
   type RelayServerMetrics,
   type RelayServerOptions,
 } from './server/relay-server.js';
+export type { ConnectedAgent } from './server/relay-service.js';
 export {
   perClusterTokenVerifier,
   sharedTokenVerifier,

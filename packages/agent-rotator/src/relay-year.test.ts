@@ -62,8 +62,7 @@ describe('a year of relay rotations', () => {
       return agent;
     });
     await Promise.all(agents.map((a) => a.start()));
-    const connectedWith = (serial: string) =>
-      agents.every((a) => a.status().connection.clientSerialNumber === serial);
+    const connectedWith = (serial: string) => agents.every((a) => a.status().connection.clientSerialNumber === serial);
 
     await until(async () => (await relay!.store.get('relay-client-tls-secret')) !== undefined);
     const first = serverEvents[0]!;

@@ -4,7 +4,7 @@
  * new connection.
  */
 import * as grpc from '@grpc/grpc-js';
-import { CertificateSource } from '../shared/certificate-source.js';
+import type { CertificateSource } from '../shared/certificate-source.js';
 import { relayProtocol } from '../shared/proto.js';
 
 export interface ChannelTarget {
@@ -45,8 +45,13 @@ export function relayClient(target: ChannelTarget, credentials: grpc.ChannelCred
 /** Calls a unary method, with the abort signal cancelling the call. */
 export function unary<Req, Res>(client: grpc.Client, method: string, request: Req, signal?: AbortSignal): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    const fn = (client as unknown as Record<string, Function>)[method]!;
-    const call: grpc.ClientUnaryCall = fn.call(client, request, (err: grpc.ServiceError | null, res: Res) =>
+    type UnaryMethod = (
+      this: grpc.Client,
+      request: Req,
+      callback: (err: grpc.ServiceError | null, res: Res) => void,
+    ) => grpc.ClientUnaryCall;
+    const fn = (client as unknown as Record<string, UnaryMethod>)[method]!;
+    const call = fn.call(client, request, (err: grpc.ServiceError | null, res: Res) =>
       err ? reject(err) : resolve(res),
     );
     if (signal) {

@@ -7,7 +7,7 @@
  * arrives. When the provider swaps to a new certificate (rotated here or by another replica), a new stream is
  * opened with it and the old one is closed once the new one is welcomed (make before break).
  */
-import type * as grpc from '@grpc/grpc-js';
+
 import {
   type BackoffOptions,
   backoffDelay,
@@ -17,6 +17,7 @@ import {
   systemClock,
   type TimerHandle,
 } from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { Emitter } from '../shared/emitter.js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';

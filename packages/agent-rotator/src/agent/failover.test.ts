@@ -58,8 +58,7 @@ function gatedCa(inner: CertificateAuthority) {
 
 /** A lease lock that fails every call once its holder is "dead" (a crashed process neither renews nor releases). */
 function killable(lock: LeaseLock, dead: { value: boolean }): LeaseLock {
-  const guard = <T>(call: () => Promise<T>) =>
-    dead.value ? Promise.reject(new Error('process killed')) : call();
+  const guard = <T>(call: () => Promise<T>) => (dead.value ? Promise.reject(new Error('process killed')) : call());
   return {
     describe: () => lock.describe(),
     get: (options) => guard(() => lock.get(options)),

@@ -94,7 +94,9 @@ describe('RelayAgent', () => {
     await until(() =>
       events.some(
         (e) =>
-          e.type === 'connection' && e.event.type === 'connect-failed' && e.event.error.code === 'CERTLOOP_CHAIN_EXPIRED',
+          e.type === 'connection' &&
+          e.event.type === 'connect-failed' &&
+          e.event.error.code === 'CERTLOOP_CHAIN_EXPIRED',
       ),
     );
     expect(relay.server.metrics()).toMatchObject({ issued: 1, connectedAgents: 0 });
@@ -143,7 +145,10 @@ describe('RelayAgent', () => {
     const events = record(agent);
     await agent.start();
     await until(() => agent.status().connection.state === 'connected');
-    expect(agent.status()).toMatchObject({ mode: 'bring-your-own', connection: { clientSerialNumber: byo.serialNumber } });
+    expect(agent.status()).toMatchObject({
+      mode: 'bring-your-own',
+      connection: { clientSerialNumber: byo.serialNumber },
+    });
     expect(events.filter((e) => e.type === 'rotation')).toEqual([]);
     expect((await relay.store.get('relay-client-tls-secret'))!.version).toBe(before);
   });

@@ -7,7 +7,7 @@
  * expired while the agent was down). The private key never leaves the agent; the server decides the identity and
  * profile. Refusals reject with the certloop code the server put in the trailer.
  */
-import type * as grpc from '@grpc/grpc-js';
+
 import {
   type CaCallOptions,
   type CertificateAuthority,
@@ -19,6 +19,7 @@ import {
   systemClock,
   throwIfAborted,
 } from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { assertClusterName } from '../shared/names.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';

@@ -2,16 +2,17 @@
  * The Certificates service over real gRPC on loopback TLS: bootstrap then renewal, and every refusal the issue
  * lists, each with its gRPC status and certloop code in the trailer, and nothing issued or written.
  */
-import * as grpc from '@grpc/grpc-js';
+
 import {
-  createCsr,
   CredentialProvider,
+  createCsr,
   generateKeyPair,
   issuedTlsSecret,
   ManualClock,
   type Secret,
 } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrapClient, certificatesClient, unary } from '../agent/channel.js';
 import { RelayCaClient } from '../agent/relay-ca-client.js';
@@ -116,7 +117,9 @@ describe('Certificates.Bootstrap and Renew', () => {
     expect(mismatch).toMatchObject({ status: 'PERMISSION_DENIED', code: 'CERTLOOP_CSR_IDENTITY_MISMATCH' });
     expect(mismatch.details).not.toContain(TEST_TOKEN);
     const sanOnly = await csrFor('cluster-1', ['cluster-1', 'cluster-2']);
-    const extraSan = await refusal(bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem: sanOnly.csrPem }));
+    const extraSan = await refusal(
+      bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem: sanOnly.csrPem }),
+    );
     expect(extraSan).toMatchObject({ status: 'PERMISSION_DENIED', code: 'CERTLOOP_CSR_IDENTITY_MISMATCH' });
     const badName = await refusal(bootstrap(relay, { token: TEST_TOKEN, cluster: 'Cluster_1', csrPem }));
     expect(badName).toMatchObject({ status: 'INVALID_ARGUMENT', code: 'CERTLOOP_INVALID_ARGUMENT' });
@@ -126,10 +129,15 @@ describe('Certificates.Bootstrap and Renew', () => {
 
   it('refuses a token issued for another cluster (per-cluster tokens)', async () => {
     relay = await startTestRelay({
-      tokenVerifier: perClusterTokenVerifier({ 'cluster-a': 'token-for-cluster-a-0123', 'cluster-b': 'token-for-b-4567' }),
+      tokenVerifier: perClusterTokenVerifier({
+        'cluster-a': 'token-for-cluster-a-0123',
+        'cluster-b': 'token-for-b-4567',
+      }),
     });
     const { csrPem } = await csrFor('cluster-b');
-    const crossed = await refusal(bootstrap(relay, { token: 'token-for-cluster-a-0123', cluster: 'cluster-b', csrPem }));
+    const crossed = await refusal(
+      bootstrap(relay, { token: 'token-for-cluster-a-0123', cluster: 'cluster-b', csrPem }),
+    );
     expect(crossed).toMatchObject({ status: 'UNAUTHENTICATED', code: 'CERTLOOP_TOKEN_INVALID' });
     const own = await bootstrap(relay, { token: 'token-for-b-4567', cluster: 'cluster-b', csrPem });
     expect(own.serialNumber).toMatch(/^[0-9a-f]+$/);

@@ -7,8 +7,9 @@
  * (Bootstrap), request shape and CSR size, authentication (token or client certificate), then the CA (which
  * verifies the CSR's signature and binds it to the identity).
  */
-import type * as grpc from '@grpc/grpc-js';
+
 import { CertloopError, type Identity, type SignResult } from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
 import { clusterIdentity, isValidClusterName } from '../shared/names.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { asRefusal, toServiceError } from '../shared/status.js';

@@ -56,7 +56,10 @@ describe('ClientCertificateCheck', () => {
     const leaves = await Promise.all(
       ['a', 'b', 'c'].map((cn) => pki.issue({ commonName: `cluster-${cn}`, profile: 'client' })),
     );
-    const [one, two] = await Promise.all([check.check(auth(leaves[0]!.leafPem)), check.check(auth(leaves[0]!.leafPem))]);
+    const [one, two] = await Promise.all([
+      check.check(auth(leaves[0]!.leafPem)),
+      check.check(auth(leaves[0]!.leafPem)),
+    ]);
     expect(one).toBe(two);
     expect(await check.check(auth(leaves[0]!.leafPem))).toBe(one);
     await check.check(auth(leaves[1]!.leafPem));

@@ -41,7 +41,9 @@ describe('PeerRateLimiter', () => {
   });
 
   it('refuses a nonsensical configuration', () => {
-    expect(() => new PeerRateLimiter({ burst: 0, perSecond: 1 })).toThrow(expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }));
+    expect(() => new PeerRateLimiter({ burst: 0, perSecond: 1 })).toThrow(
+      expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }),
+    );
   });
 });
 

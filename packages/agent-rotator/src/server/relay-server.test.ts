@@ -24,7 +24,10 @@ afterEach(async () => {
 
 /** A fresh TLS handshake with the server: the serial of the certificate it presents. */
 function handshakeSerial(address: string, trustBundlePem: string): Promise<string> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  const [host, port] = [
+    address.slice(0, address.lastIndexOf(':')),
+    Number(address.slice(address.lastIndexOf(':') + 1)),
+  ];
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, ca: trustBundlePem, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
       const serial = socket.getPeerCertificate().serialNumber.toLowerCase().replace(/^0+/, '');
@@ -44,9 +47,13 @@ async function replaceServerSecret(r: TestRelay): Promise<string> {
     lifetimeSeconds: 7 * 86_400,
     profile: 'server',
   });
-  await r.store.put('relay-server-tls-secret', issuedTlsSecret({ role: 'server', privateKeyPem: issued.privateKeyPem, result: issued }), {
-    expectedVersion: current.version,
-  });
+  await r.store.put(
+    'relay-server-tls-secret',
+    issuedTlsSecret({ role: 'server', privateKeyPem: issued.privateKeyPem, result: issued }),
+    {
+      expectedVersion: current.version,
+    },
+  );
   return issued.serialNumber;
 }
 
@@ -58,7 +65,11 @@ describe('RelayServer', () => {
     const agents: RelayAgent[] = [];
     for (const n of [1, 2, 3]) {
       agents.push(
-        relay.agent({ cluster: `cluster-${n}`, names: { client: `relay-client-tls-secret-${n}` }, heartbeatIntervalMs: 20 }),
+        relay.agent({
+          cluster: `cluster-${n}`,
+          names: { client: `relay-client-tls-secret-${n}` },
+          heartbeatIntervalMs: 20,
+        }),
       );
     }
     const drops: string[] = [];
@@ -69,7 +80,10 @@ describe('RelayServer', () => {
     }
     await Promise.all(agents.map((a) => a.start()));
     await until(() => relay!.server.metrics().connectedAgents === 3);
-    const streams = relay.server.connections().map((c) => c.id).sort();
+    const streams = relay.server
+      .connections()
+      .map((c) => c.id)
+      .sort();
 
     const reloaded = new Promise<string>((resolve) =>
       relay!.server.subscribe((e) => {
@@ -83,7 +97,12 @@ describe('RelayServer', () => {
     // the three streams are the same ones, and still carry heartbeats
     const beats = new Map(relay.server.connections().map((c) => [c.id, c.heartbeats]));
     await until(() => relay!.server.connections().every((c) => c.heartbeats > beats.get(c.id)! + 2));
-    expect(relay.server.connections().map((c) => c.id).sort()).toEqual(streams);
+    expect(
+      relay.server
+        .connections()
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(streams);
     expect(drops).toEqual([]);
     expect(agents.map((a) => a.status().connection.serverSerialNumber)).toEqual([oldSerial, oldSerial, oldSerial]);
 
@@ -135,12 +154,11 @@ describe('RelayServer', () => {
   it('reports health, metrics and the expiry of its own secrets', async () => {
     relay = await startTestRelay({ monitorExpiry: true });
     expect(relay.server.health()).toEqual({ ready: true, serving: true, signing: true });
-    const names = relay.server.metrics().secrets.map((s) => `${s.name}:${s.state}`).sort();
-    expect(names).toEqual([
-      'relay-root-tls-secret:ok',
-      'relay-server-tls-secret:ok',
-      'relay-tls-signing-secret:ok',
-    ]);
+    const names = relay.server
+      .metrics()
+      .secrets.map((s) => `${s.name}:${s.state}`)
+      .sort();
+    expect(names).toEqual(['relay-root-tls-secret:ok', 'relay-server-tls-secret:ok', 'relay-tls-signing-secret:ok']);
     await relay.server.stop();
     expect(relay.server.health().serving).toBe(false);
   });

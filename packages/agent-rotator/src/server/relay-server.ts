@@ -10,7 +10,7 @@
  * - Health and metrics: issued, refused by code, connected agents, and the expiry of its own secrets (core's
  *   `ExpiryMonitor`).
  */
-import * as grpc from '@grpc/grpc-js';
+
 import {
   type CertificateAuthority,
   type CertificateStatus,
@@ -30,6 +30,7 @@ import {
   systemClock,
   type Watcher,
 } from '@certloop/core';
+import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { Emitter } from '../shared/emitter.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
@@ -40,7 +41,7 @@ import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService } from './relay-service.js';
-import { signingFromSecret, type SigningTrust } from './signing-authority.js';
+import { type SigningTrust, signingFromSecret } from './signing-authority.js';
 import { sharedTokenVerifier, type TokenVerifier } from './token.js';
 
 const DAY = 86_400;

@@ -7,8 +7,9 @@
  * never ended because its certificate expired (the seed's rule); `disconnect` ends streams on purpose (e.g. a
  * revoked agent, once revocation is wired).
  */
-import type * as grpc from '@grpc/grpc-js';
+
 import { CertloopError, type Clock, type TimerHandle } from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { asRefusal, toServiceError } from '../shared/status.js';
 import type { ServerContext } from './context.js';
@@ -119,45 +120,51 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
     const client = ctx.clientCheck.check(stream.getAuthContext());
     client.catch(fail);
     stream.on('data', (message: AgentMessage) => {
-      void client.then(
-        (checked) => {
-          if (ended) return;
-          if (id === undefined) {
-            if (!message.hello) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
-            if (message.hello.cluster !== checked.cluster) {
-              throw new CertloopError('CERTLOOP_FORBIDDEN', 'Hello names another cluster than the client certificate');
+      void client
+        .then(
+          (checked) => {
+            if (ended) return;
+            if (id === undefined) {
+              if (!message.hello)
+                throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
+              if (message.hello.cluster !== checked.cluster) {
+                throw new CertloopError(
+                  'CERTLOOP_FORBIDDEN',
+                  'Hello names another cluster than the client certificate',
+                );
+              }
+              const now = ctx.clock.now();
+              const info = table.add(
+                {
+                  cluster: checked.cluster,
+                  agent: message.hello.agent.slice(0, 256),
+                  peer,
+                  serialNumber: checked.serialNumber,
+                  certificateNotAfter: checked.notAfter,
+                  connectedAt: now,
+                  lastHeartbeatAt: now,
+                  heartbeats: 0,
+                },
+                stream,
+                undefined,
+              );
+              id = info.id;
+              stream.write({
+                welcome: {
+                  cluster: checked.cluster,
+                  clientSerialNumber: checked.serialNumber,
+                  serverSerialNumber: ctx.serverSerialNumber(),
+                  heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+                },
+              });
+              table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
+              return;
             }
-            const now = ctx.clock.now();
-            const info = table.add(
-              {
-                cluster: checked.cluster,
-                agent: message.hello.agent.slice(0, 256),
-                peer,
-                serialNumber: checked.serialNumber,
-                certificateNotAfter: checked.notAfter,
-                connectedAt: now,
-                lastHeartbeatAt: now,
-                heartbeats: 0,
-              },
-              stream,
-              undefined,
-            );
-            id = info.id;
-            stream.write({
-              welcome: {
-                cluster: checked.cluster,
-                clientSerialNumber: checked.serialNumber,
-                serverSerialNumber: ctx.serverSerialNumber(),
-                heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-              },
-            });
-            table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
-            return;
-          }
-          if (message.heartbeat) table.touch(id, ctx.clock.now());
-        },
-        (err) => fail(err),
-      ).catch(fail);
+            if (message.heartbeat) table.touch(id, ctx.clock.now());
+          },
+          (err) => fail(err),
+        )
+        .catch(fail);
     });
     stream.on('end', () => {
       close();

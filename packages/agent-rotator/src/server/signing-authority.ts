@@ -10,10 +10,10 @@ import {
   type Clock,
   type CryptoEngine,
   type IssuancePolicyInput,
+  joinPemBundle,
   readTlsMaterial,
   type Secret,
   splitPemBundle,
-  joinPemBundle,
 } from '@certloop/core';
 
 export interface SigningTrust {

@@ -39,7 +39,9 @@ export function sharedTokenVerifier(currentToken: () => string | undefined): Tok
 }
 
 /** A token per cluster: a token is good only for the cluster it was issued to. */
-export function perClusterTokenVerifier(tokens: Readonly<Record<string, string>> | ReadonlyMap<string, string>): TokenVerifier {
+export function perClusterTokenVerifier(
+  tokens: Readonly<Record<string, string>> | ReadonlyMap<string, string>,
+): TokenVerifier {
   const map = tokens instanceof Map ? tokens : new Map(Object.entries(tokens));
   return async ({ token, cluster }) => {
     const expected = map.get(cluster);

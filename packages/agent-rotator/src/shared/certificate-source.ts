@@ -4,8 +4,9 @@
  * use the provider's current, validated material: new handshakes take a swapped certificate, established
  * connections are untouched.
  */
-import type { experimental } from '@grpc/grpc-js';
+
 import type { CredentialProvider, TlsMaterial } from '@certloop/core';
+import type { experimental } from '@grpc/grpc-js';
 
 type CaListener = experimental.CaCertificateUpdateListener;
 type IdentityListener = experimental.IdentityCertificateUpdateListener;

@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CertloopError } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { CertloopError } from '@certloop/core';
 
 /** The `.proto` path inside the package. */
 export const RELAY_PROTO_PATH = 'proto/certloop/relay/v1/relay.proto';

@@ -2,8 +2,9 @@
  * `@certloop/agent-rotator` refusals on the wire: a `CertloopError` becomes a gRPC status with the certloop code in
  * the trailer `certloop-error-code`, and back. Messages are certloop's own (never tokens, keys or CSRs).
  */
-import * as grpc from '@grpc/grpc-js';
+
 import { CertloopError, type CertloopErrorCode, ERROR_CODES, isCertloopError } from '@certloop/core';
+import * as grpc from '@grpc/grpc-js';
 
 /** The trailer carrying the certloop error code of a refusal. */
 export const ERROR_CODE_TRAILER = 'certloop-error-code';
@@ -73,7 +74,8 @@ export function fromServiceError(err: unknown): CertloopError {
   const e = err as Partial<grpc.ServiceError>;
   const status = typeof e.code === 'number' ? e.code : grpc.status.UNKNOWN;
   const trailer = e.metadata?.get(ERROR_CODE_TRAILER)[0];
-  const code = typeof trailer === 'string' && KNOWN.has(trailer) ? (trailer as CertloopErrorCode) : codeOfStatus(status);
+  const code =
+    typeof trailer === 'string' && KNOWN.has(trailer) ? (trailer as CertloopErrorCode) : codeOfStatus(status);
   return new CertloopError(code, `the relay refused the call (${grpc.status[status] ?? status})`, {
     cause: err,
     details: { grpcStatus: status },

@@ -3,8 +3,8 @@
  * RelayServer on loopback, ready for agents; plus `until`, a bounded real-time wait for asynchronous effects.
  */
 import {
-  bootstrapRelayPki,
   type BootstrapRelayResult,
+  bootstrapRelayPki,
   type Clock,
   MemorySecretStore,
   readTlsMaterial,

@@ -5,9 +5,12 @@
  *
  * Good means: it chains to the trust bundle (through the signing CA's intermediates), allows clientAuth, and is
  * inside its validity now. Results are cached by the certificate's bytes (bounded, least recently used first out),
- * so the hot path costs a map lookup and two time comparisons; a new trust bundle clears the cache.
+ * so the hot path costs a map lookup and two time comparisons; a new trust bundle clears the cache. Entries keep
+ * only the verdict (identity, serial, validity), keyed by a SHA-256 of the certificate, so 10,000 agents cost a
+ * few megabytes.
  * Revocation (a CRL beside the signing secret) plugs in here once core's `validateChain` takes one.
  */
+import { createHash } from 'node:crypto';
 import {
   CertloopError,
   type Clock,
@@ -27,7 +30,6 @@ export interface CheckedClient {
   readonly cluster: string;
   readonly serialNumber: string;
   readonly notAfter: Date;
-  readonly leaf: InspectedCertificate;
 }
 
 export interface ClientCheckOptions {
@@ -116,7 +118,7 @@ export class ClientCertificateCheck {
     if (!raw || raw.length === 0) throw unauthenticated('a valid client certificate is required');
     const trust = this.#anchorsPem;
     if (!trust) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no trust bundle yet');
-    const key = raw.toString('latin1');
+    const key = createHash('sha256').update(raw).digest('base64');
     const now = this.#clock.now().getTime();
     const cached = this.#cache.get(key);
     if (cached && cached.generation === this.#generation) {
@@ -133,7 +135,7 @@ export class ClientCertificateCheck {
       // while pending, concurrent calls with the same certificate share the one validation
       notBefore: Number.NEGATIVE_INFINITY,
       notAfter: Number.POSITIVE_INFINITY,
-      result: this.#validate(raw, trust, now),
+      result: this.#validate(raw, trust, now, key),
     };
     if (this.#cache.size >= this.#cacheSize) {
       const oldest = this.#cache.keys().next().value;
@@ -149,7 +151,7 @@ export class ClientCertificateCheck {
     }
   }
 
-  async #validate(raw: Buffer, trustBundlePem: string, now: number): Promise<CheckedClient> {
+  async #validate(raw: Buffer, trustBundlePem: string, now: number, key: string): Promise<CheckedClient> {
     let chain: readonly InspectedCertificate[];
     try {
       ({ chain } = await validateChain({
@@ -166,7 +168,7 @@ export class ClientCertificateCheck {
     const leaf = chain[0]!;
     const cluster = leaf.subject.commonName;
     if (!cluster) throw unauthenticated('the client certificate names no cluster (CN)');
-    const entry = this.#cache.get(raw.toString('latin1'));
+    const entry = this.#cache.get(key);
     if (entry) {
       entry.notBefore = Math.max(...chain.map((c) => c.notBefore.getTime()));
       entry.notAfter = Math.min(...chain.map((c) => c.notAfter.getTime()));
@@ -181,7 +183,6 @@ export class ClientCertificateCheck {
       cluster,
       serialNumber: leaf.serialNumber,
       notAfter: leaf.notAfter,
-      leaf,
     };
   }
 

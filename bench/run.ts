@@ -3,13 +3,18 @@
  * as rates and ratios against a bound or peer measured in the same run. Never asserted in tests.
  */
 import { benchIssuance } from './issuance.js';
-import { benchReload } from './reload.js';
 import { benchRelayFleet } from './relay-fleet.js';
+import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
-const results = [...(await benchIssuance()), ...(await benchReload()), ...(await benchWatchRss()), ...(await benchRelayFleet())];
+const results = [
+  ...(await benchIssuance()),
+  ...(await benchReload()),
+  ...(await benchWatchRss()),
+  ...(await benchRelayFleet()),
+];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);
 console.log(

@@ -59,6 +59,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       const agent = new RelayAgent({
         store,
         serverAddress: address,
+        serverName: 'localhost',
         ratio: 0.1,
         ...(options.clock ? { clock: options.clock } : {}),
         ...agentOptions,

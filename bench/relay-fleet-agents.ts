@@ -25,6 +25,8 @@ interface Job {
   from: number;
   count: number;
   concurrency: number;
+  /** Stop starting new agents after this many milliseconds (the run is reported as cut short). */
+  budgetMs: number;
 }
 
 const open: Array<() => void> = [];
@@ -59,7 +61,7 @@ async function agent(
   prepared: Prepared,
 ) {
   const cluster = `agent-${n}`;
-  const target = { serverAddress: job.address };
+  const target = { serverAddress: job.address, serverName: 'localhost' };
   const trust = Buffer.from(job.trustBundlePem);
   const { k1, c1, k2, c2 } = prepared;
   const first = await unary<unknown, SignResponse>(boot, 'Bootstrap', {
@@ -122,14 +124,14 @@ process.on('message', async (m: Job | { kind: 'stop' } | (Omit<Job, 'kind'> & { 
     return;
   }
   const job = m;
-  const boot = bootstrapClient({ serverAddress: job.address }, job.trustBundlePem);
+  const boot = bootstrapClient({ serverAddress: job.address, serverName: 'localhost' }, job.trustBundlePem);
   const lat = { handshake: [] as number[], signing: [] as number[] };
   let next = job.from;
   let failed = 0;
   let lastError = '';
   const started = performance.now();
   const worker = async () => {
-    while (next < job.from + job.count) {
+    while (next < job.from + job.count && performance.now() - started < job.budgetMs) {
       const n = next++;
       try {
         await agent(job, n, boot, lat, prepared!.get(n)!);

@@ -27,7 +27,7 @@ process.send?.({
 });
 process.on('message', async (m: { kind: string }) => {
   if (m.kind === 'sample') {
-    process.send?.({ kind: 'sample', connected: server.metrics().connectedAgents, rss: process.memoryUsage.rss() });
+    process.send?.({ kind: 'sample', connected: server.metrics().connectedAgents, memory: process.memoryUsage() });
     return;
   }
   if (m.kind !== 'stop') return;

@@ -3,6 +3,11 @@
  * lists, each with its gRPC status and certloop code in the trailer, and nothing issued or written.
  */
 
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   CredentialProvider,
   createCsr,
@@ -97,6 +102,18 @@ describe('Certificates.Bootstrap and Renew', () => {
       expect(renewed.serialNumber).not.toBe(issued.serialNumber);
       expect(renewed.notAfter.getTime() - renewed.notBefore.getTime()).toBeLessThanOrEqual((86_400 + 60) * 1000);
       expect(relay.server.metrics()).toMatchObject({ issued: 2, bootstraps: 1, renewals: 1, refused: {} });
+      // interop: OpenSSL accepts the renewed certificate for TLS client use under the relay's root
+      const dir = await mkdtemp(join(tmpdir(), 'relay-openssl-'));
+      try {
+        await writeFile(join(dir, 'root.pem'), renewed.trustBundlePem);
+        await writeFile(join(dir, 'chain.pem'), renewed.chainPem);
+        await writeFile(join(dir, 'leaf.pem'), renewed.certificatePem);
+        const args = ['verify', '-purpose', 'sslclient', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'leaf.pem'];
+        const { stdout } = await promisify(execFile)('openssl', args, { cwd: dir });
+        expect(stdout).toContain('leaf.pem: OK');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     } finally {
       client.close();
       provider.close();

@@ -20,6 +20,7 @@ function channelOptions(target: ChannelTarget): grpc.ChannelOptions {
     // each agent channel is its own connection: never share a subchannel between identities
     'grpc.use_local_subchannel_pool': 1,
     'grpc.max_receive_message_length': 1024 * 1024,
+    'grpc.enable_channelz': 0,
   };
 }
 

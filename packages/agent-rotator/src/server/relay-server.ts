@@ -177,6 +177,8 @@ export class RelayServer {
       const server = new grpc.Server({
         'grpc.max_receive_message_length': o.maxMessageBytes ?? 64 * 1024,
         'grpc.max_send_message_length': 1024 * 1024,
+        // channelz keeps per-socket records and traces: memory a fleet of thousands of streams does not need
+        'grpc.enable_channelz': 0,
       });
       const protocol = relayProtocol();
       const ctx = this.#context(tokenVerifier);

@@ -4,6 +4,7 @@
  */
 import { benchIssuance } from './issuance.js';
 import { benchPathValidation } from './path-validation.js';
+import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchVault } from './vault.js';
@@ -16,6 +17,7 @@ const results = [
   ...(await benchReload()),
   ...(await benchWatchRss()),
   ...(await benchVault()),
+  ...(await benchRelayFleet()),
 ];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);

@@ -1,11 +1,13 @@
 /**
  * examples/local-dev (what `npm start` runs): the relay certificate lifecycle end to end, in file mode.
  *
- * Bootstraps the relay PKI in a fresh folder; starts an mTLS management server whose certificate comes from a
- * CredentialProvider; runs three agent replicas (child processes) sharing one client secret, of which the
- * file-lease leader rotates it (20 s certificates at ratio 0.5); keeps requests flowing the whole time. Midway it
- * replaces the server's secret on disk (hot reload) and kills the leader (another replica takes over). It ends by
- * itself with a summary; the exit code is non-zero if any request failed or a step did not happen.
+ * Bootstraps the relay PKI in a fresh folder; starts the gRPC management server (`RelayServer` of
+ * `@certloop/agent-rotator`, mutual TLS, its certificate hot-reloaded from its secret); runs three agent replicas
+ * (`RelayAgent`, child processes) sharing one client secret, of which the file-lease leader rotates it by CSR
+ * (20 s certificates at ratio 0.5), while every replica holds a relay stream with heartbeats flowing the whole time.
+ * Midway it replaces the server's secret on disk (hot reload, streams stay up) and kills the leader (another
+ * replica takes over). It ends by itself with a summary; the exit code is non-zero if any stream failed or a step
+ * did not happen.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
+import { RelayServer } from '@certloop/agent-rotator';
 import {
   authorityFromSecret,
   bootstrapRelayPki,
-  CredentialProvider,
   createCsr,
   DEFAULT_RELAY_SECRET_NAMES,
   FileSecretStore,
@@ -25,7 +27,6 @@ import {
 } from '@certloop/core';
 import pc from 'picocolors';
 import { AGENT_NAME, type ReplicaMessage, TIMINGS } from './protocol.js';
-import { startRelayServer } from './relay-server.js';
 
 const names = DEFAULT_RELAY_SECRET_NAMES;
 const REPLACE_SERVER_AT = 22_000;
@@ -57,33 +58,33 @@ async function main(): Promise<void> {
   log(server, `bootstrapped ${pki.created.join(', ')}`);
 
   const signing = await store.get(names.signing);
-  // short-lived demo certificates: backdate by one second only, so the whole 20 s lifetime is usable
+  // the operator's own copy of the signing CA, to issue a replacement server certificate midway
   const ca = authorityFromSecret(signing!, { policy: { backdateSeconds: 1 } });
-  const token = new TextDecoder().decode((await store.get(names.token))!.data.token);
 
-  const provider = new CredentialProvider({ name: names.server, watcher: store, usage: 'serverAuth' });
-  await provider.start();
-  const stats = { served: 0, refused: 0, reloads: 0 };
-  const { server: https, port } = await startRelayServer({
-    provider,
-    ca,
-    token,
-    onRequest: (path, ok) => {
-      if (path === '/hello') ok ? stats.served++ : stats.refused++;
-    },
+  const relay = new RelayServer({
+    store,
+    address: '127.0.0.1:0',
+    // short-lived demo certificates: backdate by one second only, so the whole 20 s lifetime is usable
+    caPolicy: { backdateSeconds: 1 },
+    heartbeatIntervalMs: TIMINGS.requestIntervalMs,
+    monitorExpiry: false,
   });
-  log(server, `listening on 127.0.0.1:${port}, server certificate ${short(provider.current()?.leaf.serialNumber)}`);
-  provider.subscribe((e) => {
-    if (e.type === 'updated' && e.previous) {
+  const stats = { reloads: 0 };
+  relay.subscribe((e) => {
+    if (e.type === 'server-certificate' && e.previous) {
       stats.reloads++;
-      log(
-        server,
-        pc.green(
-          `reloaded server certificate ${short(e.previous.leaf.serialNumber)} -> ${short(e.material.leaf.serialNumber)}`,
-        ),
-      );
-    } else if (e.type === 'rejected') log(server, pc.red(`refused a bad server certificate update (${e.error.code})`));
+      log(server, pc.green(`reloaded server certificate ${short(e.previous)} -> ${short(e.serialNumber)}`));
+    } else if (e.type === 'server-certificate-rejected') {
+      log(server, pc.red(`refused a bad server certificate update (${e.error.code})`));
+    } else if (e.type === 'issued') {
+      log(server, pc.dim(`signed a CSR for ${e.cluster} by ${e.method} (${short(e.serialNumber)})`));
+    } else if (e.type === 'refused') {
+      log(server, pc.red(`refused ${e.method} from ${e.peer} (${e.code})`));
+    }
   });
+  const address = await relay.start();
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  log(server, `gRPC relay on ${address}, server certificate ${short(relay.metrics().serverSerialNumber)}`);
 
   const replicas = new Map<
     string,
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   const progress = setInterval(() => {
     const ok = [...replicas.values()].reduce((n, r) => n + r.ok, 0);
     const failed = [...replicas.values()].reduce((n, r) => n + r.failed, 0);
-    log(pc.dim('requests'), pc.dim(`${ok} ok, ${failed} failed so far`));
+    log(pc.dim('streams'), pc.dim(`${ok} heartbeats, ${failed} failures so far`));
   }, 10_000);
 
   await sleepUntil(REPLACE_SERVER_AT);
@@ -211,10 +212,9 @@ async function main(): Promise<void> {
           }),
       ),
   );
-  provider.close();
+  const refused = Object.values(relay.metrics().refused).reduce((n, c) => n + (c ?? 0), 0);
+  await relay.stop({ graceMs: 500 });
   await store.close();
-  https.close();
-  https.closeAllConnections();
 
   const ok = [...replicas.values()].reduce((n, r) => n + r.ok, 0);
   const failed = [...replicas.values()].reduce((n, r) => n + r.failed, 0);
@@ -223,11 +223,11 @@ async function main(): Promise<void> {
   const row = (label: string, value: string | number, good: boolean) =>
     console.log(`  ${label.padEnd(26)} ${good ? pc.green(String(value)) : pc.red(String(value))}`);
   row('rotations done', rotations, rotations > 0);
-  row('requests ok', ok, ok > 0);
-  row('requests failed', failed, failed === 0);
+  row('heartbeats received', ok, ok > 0);
+  row('stream failures', failed, failed === 0);
   row('server reloads', stats.reloads, stats.reloads > 0);
   row('leader changes', leaderChanges, leaderChanges > 0);
-  row('requests refused by server', stats.refused, stats.refused === 0);
+  row('calls refused by server', refused, refused === 0);
   for (const [name, r] of replicas) if (r.failed) console.log(pc.red(`  ${name} last error: ${r.lastError}`));
   await rm(directory, { recursive: true, force: true });
   if (failed > 0 || rotations === 0 || stats.reloads === 0 || leaderChanges === 0 || ok === 0) process.exitCode = 1;

@@ -1,0 +1,251 @@
+/**
+ * `@certloop/agent-rotator` RelayConnection: the agent's long-lived `Relay.Connect` stream over mutual TLS.
+ *
+ * It connects with the provider's current certificate and, when the stream drops, reconnects (with backoff) with
+ * whatever is current then. An established stream outlives its certificate's expiry; a reconnect with an expired
+ * certificate is not attempted and is reported (`connect-failed`, `CERTLOOP_CHAIN_EXPIRED`) until a valid one
+ * arrives. When the provider swaps to a new certificate (rotated here or by another replica), a new stream is
+ * opened with it and the old one is closed once the new one is welcomed (make before break).
+ */
+
+import {
+  type BackoffOptions,
+  backoffDelay,
+  CertloopError,
+  type Clock,
+  type CredentialProvider,
+  systemClock,
+  type TimerHandle,
+} from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
+import { CertificateSource } from '../shared/certificate-source.js';
+import { Emitter } from '../shared/emitter.js';
+import type { AgentMessage, ServerMessage } from '../shared/proto.js';
+import { fromServiceError } from '../shared/status.js';
+import { type ChannelTarget, mutualCredentials, relayClient } from './channel.js';
+
+export interface RelayConnectionOptions extends ChannelTarget {
+  readonly cluster: string;
+  /** Free text sent in Hello (replica name, version). */
+  readonly agent?: string;
+  /** The agent's client certificate. */
+  readonly provider: CredentialProvider;
+  /** The roots that authenticate the server. */
+  readonly trustBundlePem: () => string | undefined;
+  /** How often the agent sends a heartbeat (default 30 s). */
+  readonly heartbeatIntervalMs?: number;
+  /** Reconnect backoff (default 500 ms doubling to 30 s). */
+  readonly backoff?: BackoffOptions;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
+
+export type ConnectionEvent =
+  | {
+      readonly type: 'connected';
+      readonly clientSerialNumber: string;
+      readonly serverSerialNumber: string;
+      readonly reconnect: boolean;
+    }
+  | { readonly type: 'disconnected'; readonly clientSerialNumber: string; readonly error: CertloopError | undefined }
+  | { readonly type: 'connect-failed'; readonly attempt: number; readonly error: CertloopError; readonly retryAt: Date }
+  | { readonly type: 'heartbeat'; readonly sequence: number };
+
+interface Attempt {
+  readonly client: grpc.Client;
+  readonly stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage>;
+  readonly source: CertificateSource;
+  readonly version: string;
+  readonly serialNumber: string;
+  welcomed: boolean;
+  closed: boolean;
+  heartbeat: TimerHandle | undefined;
+  sequence: number;
+}
+
+export class RelayConnection {
+  readonly #o: RelayConnectionOptions;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #events = new Emitter<ConnectionEvent>();
+  #state: ConnectionState = 'idle';
+  #current: Attempt | undefined;
+  #pending: Attempt | undefined;
+  #failures = 0;
+  #retry: TimerHandle | undefined;
+  #everConnected = false;
+  #serverSerial: string | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: RelayConnectionOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+  }
+
+  subscribe(listener: (event: ConnectionEvent) => void): () => void {
+    return this.#events.subscribe(listener);
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The serials of the open stream, when connected. */
+  get connection(): { clientSerialNumber: string; serverSerialNumber: string | undefined } | undefined {
+    const c = this.#current;
+    return c?.welcomed ? { clientSerialNumber: c.serialNumber, serverSerialNumber: this.#serverSerial } : undefined;
+  }
+
+  /** Starts connecting (idempotent); follows the provider's swaps. */
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'connecting';
+    this.#unsubscribe = this.#o.provider.subscribe((event) => {
+      if (event.type !== 'updated' || this.#state === 'stopped') return;
+      if (this.#current?.version === event.material.version || this.#pending?.version === event.material.version) {
+        return;
+      }
+      this.#cancelRetry();
+      this.#open();
+    });
+    this.#open();
+  }
+
+  #cancelRetry(): void {
+    if (this.#retry) this.#clock.clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  #open(): void {
+    if (this.#state === 'stopped') return;
+    const material = this.#o.provider.current();
+    if (!material) {
+      // nothing to connect with yet: the provider's first update opens the stream
+      this.#state = this.#current?.welcomed ? 'connected' : 'connecting';
+      return;
+    }
+    const now = this.#clock.now().getTime();
+    if (now >= material.leaf.notAfter.getTime()) {
+      this.#failed(
+        new CertloopError('CERTLOOP_CHAIN_EXPIRED', 'the client certificate has expired: not reconnecting with it', {
+          details: { serialNumber: material.leaf.serialNumber },
+        }),
+      );
+      return;
+    }
+    const trust = this.#o.trustBundlePem();
+    if (!trust) {
+      this.#failed(new CertloopError('CERTLOOP_UNAVAILABLE', 'no trust bundle for the relay server yet'));
+      return;
+    }
+    if (this.#pending) this.#close(this.#pending);
+    const source = new CertificateSource({ trustBundlePem: trust });
+    source.setMaterial(material);
+    const client = relayClient(this.#o, mutualCredentials(source));
+    const stream = (client as unknown as { Connect(): Attempt['stream'] }).Connect();
+    const attempt: Attempt = {
+      client,
+      stream,
+      source,
+      version: material.version,
+      serialNumber: material.leaf.serialNumber,
+      welcomed: false,
+      closed: false,
+      heartbeat: undefined,
+      sequence: 0,
+    };
+    this.#pending = attempt;
+    if (!this.#current?.welcomed) this.#state = 'connecting';
+    stream.on('data', (message: ServerMessage) => this.#onMessage(attempt, message));
+    stream.on('error', (err) => this.#onEnd(attempt, fromServiceError(err)));
+    stream.on('end', () => this.#onEnd(attempt, undefined));
+    stream.write({ hello: { cluster: this.#o.cluster, agent: this.#o.agent ?? '' } });
+  }
+
+  #onMessage(attempt: Attempt, message: ServerMessage): void {
+    if (attempt.closed) return;
+    if (message.welcome && !attempt.welcomed) {
+      attempt.welcomed = true;
+      this.#serverSerial = message.welcome.serverSerialNumber;
+      const previous = this.#current;
+      this.#current = attempt;
+      if (this.#pending === attempt) this.#pending = undefined;
+      if (previous && previous !== attempt) this.#close(previous);
+      this.#failures = 0;
+      this.#state = 'connected';
+      this.#beat(attempt);
+      this.#events.emit({
+        type: 'connected',
+        clientSerialNumber: attempt.serialNumber,
+        serverSerialNumber: message.welcome.serverSerialNumber,
+        reconnect: this.#everConnected,
+      });
+      this.#everConnected = true;
+    } else if (message.heartbeat) {
+      this.#events.emit({ type: 'heartbeat', sequence: Number(message.heartbeat.sequence) });
+    }
+  }
+
+  #beat(attempt: Attempt): void {
+    attempt.heartbeat = this.#clock.setTimeout(() => {
+      if (attempt.closed) return;
+      attempt.stream.write({ heartbeat: { sequence: ++attempt.sequence, sentAtMs: this.#clock.now().getTime() } });
+      this.#beat(attempt);
+    }, this.#o.heartbeatIntervalMs ?? 30_000);
+  }
+
+  #onEnd(attempt: Attempt, error: CertloopError | undefined): void {
+    if (attempt.closed) return;
+    this.#close(attempt);
+    if (this.#state === 'stopped') return;
+    if (attempt === this.#current) {
+      this.#current = undefined;
+      this.#events.emit({ type: 'disconnected', clientSerialNumber: attempt.serialNumber, error });
+      if (!this.#pending) this.#failed(error ?? new CertloopError('CERTLOOP_UNAVAILABLE', 'the relay stream ended'));
+    } else if (attempt === this.#pending) {
+      this.#pending = undefined;
+      // a failed switch keeps the established stream; retry later
+      this.#failed(error ?? new CertloopError('CERTLOOP_UNAVAILABLE', 'the relay stream ended before Welcome'));
+    }
+  }
+
+  #failed(error: CertloopError): void {
+    this.#failures++;
+    const delay = backoffDelay(this.#failures, { initialMs: 500, maxMs: 30_000, ...this.#o.backoff }, this.#random);
+    this.#events.emit({
+      type: 'connect-failed',
+      attempt: this.#failures,
+      error,
+      retryAt: new Date(this.#clock.now().getTime() + delay),
+    });
+    if (!this.#current?.welcomed) this.#state = 'backoff';
+    this.#cancelRetry();
+    this.#retry = this.#clock.setTimeout(() => {
+      this.#retry = undefined;
+      if (!this.#pending) this.#open();
+    }, delay);
+  }
+
+  #close(attempt: Attempt): void {
+    if (attempt.closed) return;
+    attempt.closed = true;
+    if (attempt.heartbeat) this.#clock.clearTimeout(attempt.heartbeat);
+    attempt.stream.cancel();
+    attempt.client.close();
+    attempt.source.close();
+  }
+
+  /** Closes the stream and stops reconnecting. Idempotent. */
+  stop(): void {
+    this.#state = 'stopped';
+    this.#unsubscribe?.();
+    this.#cancelRetry();
+    if (this.#pending) this.#close(this.#pending);
+    if (this.#current) this.#close(this.#current);
+    this.#pending = undefined;
+    this.#current = undefined;
+  }
+}

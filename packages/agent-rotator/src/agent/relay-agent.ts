@@ -1,0 +1,328 @@
+/**
+ * `@certloop/agent-rotator` RelayAgent: the agent's side of the relay, as the seed lays it out.
+ *
+ * - Watcher to provider: a core `CredentialProvider` follows `relay-client-tls-secret` and always holds the current
+ *   valid client certificate.
+ * - Rotator: core's `Rotator` on the elected replica only (any `LeaderElector`), renewing through
+ *   `Certificates.Renew` ({@link RelayCaClient}); with no certificate, or one that expired while the agent was down,
+ *   it bootstraps with the token from `relay-identity-token-secret`. Not started for a bring-your-own secret.
+ * - gRPC client: a {@link RelayConnection} holding `Relay.Connect` with the provider's current certificate,
+ *   reconnecting with whatever is current when the stream drops, and moving to a new certificate when the
+ *   provider swaps (replicas that are not leader see it through the watcher).
+ * - The server is authenticated with `ca.crt` of `relay-root-tls-secret` (or `trustBundlePem`).
+ */
+import {
+  type BackoffOptions,
+  CertloopError,
+  type Clock,
+  CredentialProvider,
+  type CryptoEngine,
+  isManagedSecret,
+  type KeyAlgorithm,
+  type LeaderElector,
+  type LeaderEvent,
+  type RelaySecretNames,
+  Rotator,
+  type RotatorEvent,
+  readTlsMaterial,
+  type SecretStore,
+  systemClock,
+  type Watcher,
+} from '@certloop/core';
+import { Emitter } from '../shared/emitter.js';
+import { FollowedSecret } from '../shared/followed-secret.js';
+import { assertClusterName, resolveRelayNames } from '../shared/names.js';
+import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';
+import { RelayCaClient } from './relay-ca-client.js';
+
+const YEAR = 365 * 86_400;
+
+export interface RelayAgentOptions {
+  /** Where the agent's secrets are (memory, file, Kubernetes...). */
+  readonly store: SecretStore;
+  /** Source of secret changes (default: the store itself, when it is also a `Watcher`). */
+  readonly watcher?: Watcher;
+  /** This agent's cluster name: the identity of its client certificate (CN and DNS SAN). */
+  readonly cluster: string;
+  /** `host:port` of the relay server. */
+  readonly serverAddress: string;
+  /** The name the server certificate must carry, when it differs from the address's host. */
+  readonly serverName?: string;
+  /** Only the leader rotates (file lease, Kubernetes Lease...); without one this replica always does. */
+  readonly leader?: LeaderElector;
+  /** Start and stop `leader` with the agent (default true). */
+  readonly manageLeader?: boolean;
+  /** Share of the lifetime left when rotation starts, in (0, 1) (the seed's 0.1 gives 36.5 days of a year). */
+  readonly ratio: number;
+  /** Share of the grace period by which renewal may start earlier (default 0.1). */
+  readonly jitter?: number;
+  /** Lifetime asked for (default 365 days; the server may shorten it). */
+  readonly lifetimeSeconds?: number;
+  readonly names?: Partial<RelaySecretNames>;
+  /** Roots that authenticate the server (default: `ca.crt` of `relay-root-tls-secret`, followed). */
+  readonly trustBundlePem?: string;
+  /** Free text the server lists with the connection (replica name, version). */
+  readonly agentName?: string;
+  /** Hold the `Relay.Connect` stream (default true). */
+  readonly connect?: boolean;
+  readonly heartbeatIntervalMs?: number;
+  readonly reconnectBackoff?: BackoffOptions;
+  readonly rotationBackoff?: BackoffOptions;
+  /** How often an idle rotator re-reads the secret (default 60 s). */
+  readonly recheckIntervalMs?: number;
+  readonly keyAlgorithm?: KeyAlgorithm;
+  /** Deadline of one signing call (default 30 s). */
+  readonly callTimeoutMs?: number;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly engine?: CryptoEngine;
+}
+
+export type RelayAgentEvent =
+  | { readonly type: 'certificate'; readonly serialNumber: string; readonly notAfter: Date; readonly version: string }
+  | { readonly type: 'certificate-rejected'; readonly error: CertloopError }
+  | { readonly type: 'certificate-expired'; readonly serialNumber: string }
+  | { readonly type: 'rotation'; readonly event: RotatorEvent; readonly path: 'renew' | 'bootstrap' | undefined }
+  | { readonly type: 'leader'; readonly event: LeaderEvent }
+  | { readonly type: 'connection'; readonly event: ConnectionEvent };
+
+export interface RelayAgentStatus {
+  readonly cluster: string;
+  /** `managed`: a rotator keeps the certificate; `bring-your-own`: someone else does (no rotator). */
+  readonly mode: 'managed' | 'bring-your-own' | 'stopped';
+  readonly leader: boolean;
+  readonly certificate:
+    | { readonly serialNumber: string; readonly notBefore: Date; readonly notAfter: Date; readonly expired: boolean }
+    | undefined;
+  readonly connection: {
+    readonly state: ConnectionState;
+    readonly clientSerialNumber: string | undefined;
+    readonly serverSerialNumber: string | undefined;
+  };
+  readonly lastRotation:
+    | { readonly at: Date; readonly result: 'succeeded' | 'failed' | 'superseded'; readonly code?: string }
+    | undefined;
+}
+
+function isWatcher(value: unknown): value is Watcher {
+  return typeof (value as Partial<Watcher>)?.watch === 'function';
+}
+
+export class RelayAgent {
+  readonly cluster: string;
+  readonly names: RelaySecretNames;
+  readonly #o: RelayAgentOptions;
+  readonly #clock: Clock;
+  readonly #events = new Emitter<RelayAgentEvent>();
+  #provider: CredentialProvider | undefined;
+  #rotator: Rotator | undefined;
+  #caClient: RelayCaClient | undefined;
+  #connection: RelayConnection | undefined;
+  #followed: FollowedSecret[] = [];
+  #unsubscribers: Array<() => void> = [];
+  #mode: RelayAgentStatus['mode'] = 'stopped';
+  #lastRotation: RelayAgentStatus['lastRotation'];
+  #started = false;
+
+  constructor(options: RelayAgentOptions) {
+    assertClusterName(options.cluster);
+    if (typeof options.serverAddress !== 'string' || !options.serverAddress.includes(':')) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'serverAddress must be host:port');
+    }
+    if (!(options.ratio > 0 && options.ratio < 1)) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'ratio must be in (0, 1)');
+    }
+    this.cluster = options.cluster;
+    this.names = resolveRelayNames(options.names);
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  subscribe(listener: (event: RelayAgentEvent) => void): () => void {
+    return this.#events.subscribe(listener);
+  }
+
+  /** Starts every component; resolves once the current secrets have been read. Idempotent. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const o = this.#o;
+    const watcher = o.watcher ?? (isWatcher(o.store) ? o.store : undefined);
+    if (!watcher) throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the store is not a Watcher: pass `watcher`');
+    const decoder = new TextDecoder();
+
+    let trust: () => string | undefined;
+    if (o.trustBundlePem) {
+      const fixed = o.trustBundlePem;
+      trust = () => fixed;
+    } else {
+      const root = new FollowedSecret({ watcher, name: this.names.root });
+      this.#followed.push(root);
+      await root.start();
+      trust = () => {
+        const secret = root.current();
+        if (!secret) return undefined;
+        const m = readTlsMaterial(secret);
+        return m.trustBundlePem ?? m.certificatePem;
+      };
+    }
+    const token = new FollowedSecret({ watcher, name: this.names.token });
+    this.#followed.push(token);
+    await token.start();
+
+    const provider = new CredentialProvider({
+      name: this.names.client,
+      watcher,
+      usage: 'clientAuth',
+      clock: this.#clock,
+      minVersion: 'TLSv1.2',
+    });
+    this.#provider = provider;
+    this.#unsubscribers.push(
+      provider.subscribe((event) => {
+        if (event.type === 'updated') {
+          const leaf = event.material.leaf;
+          this.#events.emit({
+            type: 'certificate',
+            serialNumber: leaf.serialNumber,
+            notAfter: leaf.notAfter,
+            version: event.material.version,
+          });
+          this.#rotator?.poke();
+        } else if (event.type === 'rejected') {
+          this.#events.emit({ type: 'certificate-rejected', error: event.error });
+          this.#rotator?.poke();
+        } else if (event.type === 'deleted') {
+          this.#rotator?.poke();
+        } else if (event.type === 'expired') {
+          this.#events.emit({ type: 'certificate-expired', serialNumber: event.material.leaf.serialNumber });
+          this.#rotator?.poke();
+        }
+      }),
+    );
+    await provider.start();
+
+    const caClient = new RelayCaClient({
+      serverAddress: o.serverAddress,
+      serverName: o.serverName,
+      cluster: this.cluster,
+      trustBundlePem: trust,
+      provider,
+      token: () => {
+        const value = token.current()?.data.token;
+        return value && value.length > 0 ? decoder.decode(value) : undefined;
+      },
+      clock: this.#clock,
+      callTimeoutMs: o.callTimeoutMs,
+    });
+    this.#caClient = caClient;
+
+    const existing = await o.store.get(this.names.client);
+    this.#mode = existing && !isManagedSecret(existing) ? 'bring-your-own' : 'managed';
+    if (this.#mode === 'managed') {
+      const rotator = new Rotator({
+        store: o.store,
+        name: this.names.client,
+        ca: caClient,
+        ratio: o.ratio,
+        jitter: o.jitter ?? 0.1,
+        lifetimeSeconds: o.lifetimeSeconds ?? YEAR,
+        profile: 'client',
+        role: 'client',
+        subject: { commonName: this.cluster },
+        dnsNames: [this.cluster],
+        ...(o.leader ? { leader: o.leader } : {}),
+        ...(o.keyAlgorithm ? { keyAlgorithm: o.keyAlgorithm } : {}),
+        ...(o.recheckIntervalMs ? { recheckIntervalMs: o.recheckIntervalMs } : {}),
+        ...(o.rotationBackoff ? { backoff: o.rotationBackoff } : {}),
+        ...(o.random ? { random: o.random } : {}),
+        ...(o.engine ? { engine: o.engine } : {}),
+        clock: this.#clock,
+      });
+      this.#rotator = rotator;
+      this.#unsubscribers.push(
+        rotator.subscribe((event) => {
+          const path = event.type === 'succeeded' || event.type === 'failed' ? caClient.lastPath : undefined;
+          if (event.type === 'succeeded' || event.type === 'superseded' || event.type === 'failed') {
+            this.#lastRotation = {
+              at: this.#clock.now(),
+              result: event.type,
+              ...(event.type === 'failed' ? { code: event.error.code } : {}),
+            };
+          }
+          this.#events.emit({ type: 'rotation', event, path });
+        }),
+      );
+    }
+    if (o.leader) {
+      this.#unsubscribers.push(o.leader.subscribe((event) => this.#events.emit({ type: 'leader', event })));
+      if (o.manageLeader !== false) o.leader.start();
+    }
+    this.#rotator?.start();
+
+    if (o.connect !== false) {
+      const connection = new RelayConnection({
+        serverAddress: o.serverAddress,
+        serverName: o.serverName,
+        cluster: this.cluster,
+        agent: o.agentName,
+        provider,
+        trustBundlePem: trust,
+        ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
+        ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
+        ...(o.random ? { random: o.random } : {}),
+        clock: this.#clock,
+      });
+      this.#connection = connection;
+      this.#unsubscribers.push(connection.subscribe((event) => this.#events.emit({ type: 'connection', event })));
+      connection.start();
+    }
+  }
+
+  status(): RelayAgentStatus {
+    const material = this.#provider?.current();
+    const now = this.#clock.now().getTime();
+    const connection = this.#connection?.connection;
+    return {
+      cluster: this.cluster,
+      mode: this.#mode,
+      leader: this.#o.leader ? this.#o.leader.isLeader() : this.#mode === 'managed',
+      certificate: material
+        ? {
+            serialNumber: material.leaf.serialNumber,
+            notBefore: material.leaf.notBefore,
+            notAfter: material.leaf.notAfter,
+            expired: now >= material.leaf.notAfter.getTime(),
+          }
+        : undefined,
+      connection: {
+        state: this.#connection?.state ?? 'idle',
+        clientSerialNumber: connection?.clientSerialNumber,
+        serverSerialNumber: connection?.serverSerialNumber,
+      },
+      lastRotation: this.#lastRotation,
+    };
+  }
+
+  /** The provider holding the current client certificate (e.g. to serve other TLS clients with it). */
+  get provider(): CredentialProvider | undefined {
+    return this.#provider;
+  }
+
+  /** Stops every component: the stream closes, an in-flight rotation is abandoned before it writes. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    this.#connection?.stop();
+    this.#connection = undefined;
+    await this.#rotator?.stop();
+    this.#rotator = undefined;
+    if (this.#o.leader && this.#o.manageLeader !== false) await this.#o.leader.stop();
+    for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
+    await Promise.all(this.#followed.map((f) => f.stop()));
+    this.#followed = [];
+    this.#provider?.close();
+    this.#caClient?.close();
+    this.#mode = 'stopped';
+  }
+}

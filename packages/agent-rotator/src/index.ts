@@ -1,0 +1,38 @@
+/**
+ * `@certloop/agent-rotator`: the certloop relay over gRPC with mutual TLS. `RelayServer` signs agents' CSRs
+ * (token bootstrap, renewal with the current client certificate) and serves a hot-reloaded certificate;
+ * `RelayAgent` keeps one cluster's client certificate renewed (leader-elected) and its relay stream open.
+ */
+export {
+  type ConnectionEvent,
+  type ConnectionState,
+  RelayConnection,
+  type RelayConnectionOptions,
+} from './agent/connection.js';
+export {
+  RelayAgent,
+  type RelayAgentEvent,
+  type RelayAgentOptions,
+  type RelayAgentStatus,
+} from './agent/relay-agent.js';
+export { RelayCaClient, type RelayCaClientOptions, type SignPath } from './agent/relay-ca-client.js';
+export { type CheckedClient, ClientCertificateCheck, type ClientCheckOptions } from './server/client-check.js';
+export { PeerRateLimiter, peerAddress, type RateLimitOptions } from './server/rate-limit.js';
+export {
+  RelayServer,
+  type RelayServerEvent,
+  type RelayServerMetrics,
+  type RelayServerOptions,
+} from './server/relay-server.js';
+export type { ConnectedAgent } from './server/relay-service.js';
+export {
+  perClusterTokenVerifier,
+  sharedTokenVerifier,
+  type TokenCheckRequest,
+  type TokenVerifier,
+  tokensEqual,
+} from './server/token.js';
+export { CertificateSource, type CertificateSourceOptions } from './shared/certificate-source.js';
+export { assertClusterName, clusterIdentity, isValidClusterName } from './shared/names.js';
+export { RELAY_PROTO_PATH, relayProtoFile } from './shared/proto.js';
+export { ERROR_CODE_TRAILER, fromServiceError, statusForCode } from './shared/status.js';

@@ -1,0 +1,115 @@
+/**
+ * `@certloop/agent-rotator` Certificates service: Bootstrap (token, over server-authenticated TLS) and Renew
+ * (client certificate, checked by certloop on every call). Both sign a CSR for exactly the identity the caller
+ * proved, with the `client` profile, whatever the CA backend would allow.
+ *
+ * Order of checks, cheapest first and nothing parsed before the limits: per-peer call rate, failed-attempt rate
+ * (Bootstrap), request shape and CSR size, authentication (token or client certificate), then the CA (which
+ * verifies the CSR's signature and binds it to the identity).
+ */
+
+import { CertloopError, type Identity, type SignResult } from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
+import { clusterIdentity, isValidClusterName } from '../shared/names.js';
+import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
+import { asRefusal, toServiceError } from '../shared/status.js';
+import type { ServerContext } from './context.js';
+import { peerAddress } from './rate-limit.js';
+
+type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
+
+function toResponse(result: SignResult): SignResponse {
+  return {
+    certificatePem: result.certificatePem,
+    chainPem: result.chainPem,
+    trustBundlePem: result.trustBundlePem,
+    notBeforeSeconds: Math.floor(result.notBefore.getTime() / 1000),
+    notAfterSeconds: Math.floor(result.notAfter.getTime() / 1000),
+    serialNumber: result.serialNumber,
+  };
+}
+
+function rateLimited(what: string): CertloopError {
+  return new CertloopError('CERTLOOP_RATE_LIMITED', `too many ${what} from this address`);
+}
+
+export function checkCsrShape(ctx: ServerContext, csrPem: unknown): string {
+  if (typeof csrPem !== 'string' || csrPem.length === 0) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the request carries no CSR');
+  }
+  if (csrPem.length > ctx.maxCsrBytes) {
+    throw new CertloopError('CERTLOOP_INPUT_TOO_LARGE', 'the CSR is larger than the server accepts', {
+      details: { maxCsrBytes: ctx.maxCsrBytes },
+    });
+  }
+  return csrPem;
+}
+
+function lifetimeOf(ctx: ServerContext, requested: unknown): number {
+  const n = typeof requested === 'number' && Number.isFinite(requested) && requested > 0 ? Math.floor(requested) : 0;
+  return Math.min(n || ctx.defaultLifetimeSeconds, ctx.maxLifetimeSeconds);
+}
+
+async function sign(ctx: ServerContext, csrPem: string, lifetimeSeconds: number, identity: Identity) {
+  return ctx.authority().sign({ csrPem, lifetimeSeconds, profile: 'client', identity });
+}
+
+export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImplementation {
+  const refuse = (callback: grpc.sendUnaryData<SignResponse>, err: unknown, peer: string, method: string) => {
+    const refusal = asRefusal(err);
+    ctx.refused(refusal, { peer, method });
+    callback(toServiceError(refusal));
+  };
+
+  const bootstrap: Unary<BootstrapRequest, SignResponse> = (call, callback) => {
+    const peer = peerAddress(call.getPeer());
+    void (async () => {
+      if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
+      if (!ctx.failureLimiter.allows(peer)) throw rateLimited('failed bootstrap attempts');
+      const { token, cluster } = call.request;
+      if (!isValidClusterName(cluster)) {
+        throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the cluster name must be a lower-case DNS subdomain');
+      }
+      const csrPem = checkCsrShape(ctx, call.request.csrPem);
+      if (typeof token !== 'string' || token.length === 0) {
+        ctx.failureLimiter.charge(peer);
+        throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'a bootstrap token is required');
+      }
+      let good: boolean;
+      try {
+        good = await ctx.tokenVerifier({ token, cluster, peer }, {});
+      } catch (err) {
+        throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the bootstrap token could not be checked', { cause: err });
+      }
+      if (!good) {
+        ctx.failureLimiter.charge(peer);
+        throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'the bootstrap token is not valid for this cluster');
+      }
+      const result = await sign(ctx, csrPem, lifetimeOf(ctx, call.request.lifetimeSeconds), clusterIdentity(cluster));
+      ctx.counters.bootstraps++;
+      ctx.issued(result, { peer, method: 'Bootstrap', cluster });
+      return toResponse(result);
+    })().then(
+      (response) => callback(null, response),
+      (err) => refuse(callback, err, peer, 'Bootstrap'),
+    );
+  };
+
+  const renew: Unary<RenewRequest, SignResponse> = (call, callback) => {
+    const peer = peerAddress(call.getPeer());
+    void (async () => {
+      if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
+      const client = await ctx.clientCheck.check(call.getAuthContext());
+      const csrPem = checkCsrShape(ctx, call.request.csrPem);
+      const result = await sign(ctx, csrPem, lifetimeOf(ctx, call.request.lifetimeSeconds), client.identity);
+      ctx.counters.renewals++;
+      ctx.issued(result, { peer, method: 'Renew', cluster: client.cluster });
+      return toResponse(result);
+    })().then(
+      (response) => callback(null, response),
+      (err) => refuse(callback, err, peer, 'Renew'),
+    );
+  };
+
+  return { Bootstrap: bootstrap, Renew: renew } as grpc.UntypedServiceImplementation;
+}

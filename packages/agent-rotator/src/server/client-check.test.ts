@@ -1,0 +1,73 @@
+/**
+ * certloop's own per-call check of client certificates (beside TLS): chain, clientAuth, validity on the injected
+ * clock, and the cache keyed by the certificate's bytes.
+ */
+import { ManualClock, pemDecode } from '@certloop/core';
+import { createTestPki } from '@certloop/core/testing';
+import { describe, expect, it } from 'vitest';
+import { ClientCertificateCheck } from './client-check.js';
+
+const auth = (pem: string) => ({ sslPeerCertificate: { raw: Buffer.from(pemDecode(pem).der) } });
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  return promise.then(
+    () => 'resolved',
+    (err: { code?: string }) => err.code ?? 'unknown',
+  );
+}
+
+describe('ClientCertificateCheck', () => {
+  it('accepts a client certificate of the trusted CA and names its identity', async () => {
+    const clock = new ManualClock(new Date());
+    const pki = await createTestPki({ clock });
+    const check = new ClientCertificateCheck({ clock });
+    await check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
+    const leaf = await pki.issue({ commonName: 'cluster-1', dnsNames: ['cluster-1'], profile: 'client' });
+    const checked = await check.check(auth(leaf.leafPem));
+    expect(checked).toMatchObject({ cluster: 'cluster-1', serialNumber: leaf.serialNumber });
+    expect(checked.identity).toEqual({ commonName: 'cluster-1', dnsNames: ['cluster-1'], ipAddresses: [], uris: [] });
+  });
+
+  it('refuses no certificate, serverAuth-only, a foreign CA and an expired certificate with their codes', async () => {
+    const clock = new ManualClock(new Date());
+    const pki = await createTestPki({ clock });
+    const foreign = await createTestPki({ clock });
+    const check = new ClientCertificateCheck({ clock });
+    await check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
+    expect(await codeOf(check.check(undefined))).toBe('CERTLOOP_UNAUTHENTICATED');
+    expect(await codeOf(check.check({}))).toBe('CERTLOOP_UNAUTHENTICATED');
+    const serverOnly = await pki.issue({ commonName: 'cluster-1', profile: 'server' });
+    expect(await codeOf(check.check(auth(serverOnly.leafPem)))).toBe('CERTLOOP_CHAIN_EXT_KEY_USAGE');
+    const stranger = await foreign.issue({ commonName: 'cluster-1', profile: 'client' });
+    expect(await codeOf(check.check(auth(stranger.leafPem)))).toBe('CERTLOOP_CHAIN_UNTRUSTED');
+    const leaf = await pki.issue({ commonName: 'cluster-1', profile: 'client', lifetimeSeconds: 3600 });
+    expect(await codeOf(check.check(auth(leaf.leafPem)))).toBe('resolved');
+    await clock.advance(2 * 3600 * 1000);
+    // the cached verdict holds only inside the path's validity
+    expect(await codeOf(check.check(auth(leaf.leafPem)))).toBe('CERTLOOP_CHAIN_EXPIRED');
+  });
+
+  it('validates each certificate once, shares an in-flight check, bounds the cache and forgets it on new trust', async () => {
+    const clock = new ManualClock(new Date());
+    const pki = await createTestPki({ clock });
+    const other = await createTestPki({ clock });
+    const check = new ClientCertificateCheck({ clock, cacheSize: 2 });
+    await check.setTrust({ trustBundlePem: pki.trustBundlePem, intermediatesPem: pki.ca.certificatePem });
+    const leaves = await Promise.all(
+      ['a', 'b', 'c'].map((cn) => pki.issue({ commonName: `cluster-${cn}`, profile: 'client' })),
+    );
+    const [one, two] = await Promise.all([
+      check.check(auth(leaves[0]!.leafPem)),
+      check.check(auth(leaves[0]!.leafPem)),
+    ]);
+    expect(one).toBe(two);
+    expect(await check.check(auth(leaves[0]!.leafPem))).toBe(one);
+    await check.check(auth(leaves[1]!.leafPem));
+    await check.check(auth(leaves[2]!.leafPem));
+    expect(check.cachedCertificates).toBe(2);
+    // a new trust bundle: earlier verdicts are gone, and the old CA's certificates no longer pass
+    await check.setTrust({ trustBundlePem: other.trustBundlePem, intermediatesPem: other.ca.certificatePem });
+    expect(check.cachedCertificates).toBe(0);
+    expect(await codeOf(check.check(auth(leaves[0]!.leafPem)))).toBe('CERTLOOP_CHAIN_UNTRUSTED');
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * `@certloop/agent-rotator` server context: what the services share (the CA in force, the client check, the
+ * limits, the counters), handed to each service by the RelayServer.
+ */
+import type { CertificateAuthority, CertloopError, CertloopErrorCode, Clock, SignResult } from '@certloop/core';
+import type { ClientCertificateCheck } from './client-check.js';
+import type { PeerRateLimiter } from './rate-limit.js';
+import type { TokenVerifier } from './token.js';
+
+export interface RelayCounters {
+  issued: number;
+  bootstraps: number;
+  renewals: number;
+  /** Refusals by certloop error code. */
+  readonly refused: Partial<Record<CertloopErrorCode, number>>;
+}
+
+export interface ServerContext {
+  readonly clock: Clock;
+  /** The CA in force; throws `CERTLOOP_UNAVAILABLE` when there is none. */
+  authority(): CertificateAuthority;
+  readonly clientCheck: ClientCertificateCheck;
+  readonly tokenVerifier: TokenVerifier;
+  /** Every call of a peer, checked before anything is parsed. */
+  readonly callLimiter: PeerRateLimiter;
+  /** Failed bootstrap attempts of a peer. */
+  readonly failureLimiter: PeerRateLimiter;
+  readonly maxCsrBytes: number;
+  readonly maxLifetimeSeconds: number;
+  readonly defaultLifetimeSeconds: number;
+  readonly heartbeatIntervalMs: number;
+  /** Serial of the server certificate being served now. */
+  serverSerialNumber(): string;
+  readonly counters: RelayCounters;
+  refused(error: CertloopError, call: { peer: string; method: string }): void;
+  issued(result: SignResult, call: { peer: string; method: string; cluster: string }): void;
+}

@@ -1,0 +1,398 @@
+/**
+ * `@certloop/agent-rotator` RelayServer: the management server's side of the relay over gRPC.
+ *
+ * - Serves with `relay-server-tls-secret` through a core `CredentialProvider` and grpc-js certificate-provider
+ *   credentials: a new server secret is taken by new handshakes without a restart; open streams stay up.
+ * - Signs agents' CSRs (Bootstrap with the token, Renew with a valid client certificate) with
+ *   `relay-tls-signing-secret` (watched: a replaced intermediate signs from the next CSR on) or an injected
+ *   `CertificateAuthority` (e.g. Vault). The identity binding is the server's, whatever the backend allows.
+ * - Stateless: it never writes the store, so several replicas can serve side by side on the same secrets.
+ * - Health and metrics: issued, refused by code, connected agents, and the expiry of its own secrets (core's
+ *   `ExpiryMonitor`).
+ */
+
+import {
+  type CertificateAuthority,
+  type CertificateStatus,
+  CertloopError,
+  type CertloopErrorCode,
+  type Clock,
+  CredentialProvider,
+  type CryptoEngine,
+  ExpiryMonitor,
+  type IssuancePolicyInput,
+  isCertloopError,
+  joinPemBundle,
+  type RelaySecretNames,
+  type Secret,
+  type SecretStore,
+  splitPemBundle,
+  systemClock,
+  type Watcher,
+} from '@certloop/core';
+import * as grpc from '@grpc/grpc-js';
+import { CertificateSource } from '../shared/certificate-source.js';
+import { Emitter } from '../shared/emitter.js';
+import { FollowedSecret } from '../shared/followed-secret.js';
+import { resolveRelayNames } from '../shared/names.js';
+import { relayProtocol } from '../shared/proto.js';
+import { certificatesService } from './certificates-service.js';
+import { ClientCertificateCheck } from './client-check.js';
+import type { RelayCounters, ServerContext } from './context.js';
+import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { type ConnectedAgent, ConnectionTable, relayService } from './relay-service.js';
+import { type SigningTrust, signingFromSecret } from './signing-authority.js';
+import { sharedTokenVerifier, type TokenVerifier } from './token.js';
+
+const DAY = 86_400;
+
+export interface RelayServerOptions {
+  /** Where the relay's secrets are (memory, file, Kubernetes...). The server only reads it. */
+  readonly store: SecretStore;
+  /** Source of secret changes (default: the store itself, when it is also a `Watcher`). */
+  readonly watcher?: Watcher;
+  /** The CA that signs agents' CSRs (default: a local CA from `relay-tls-signing-secret`, rebuilt on change). */
+  readonly ca?: CertificateAuthority;
+  readonly names?: Partial<RelaySecretNames>;
+  /** `host:port` to listen on, e.g. `127.0.0.1:0` (port 0 picks a free one; `start()` tells which). */
+  readonly address: string;
+  /** Decides bootstrap tokens (default: constant-time compare with `relay-identity-token-secret`). */
+  readonly tokenVerifier?: TokenVerifier;
+  /** Roots agent certificates chain to, with an injected CA (default: `ca.trustBundle()`). */
+  readonly clientTrustBundlePem?: string;
+  /** Intermediates between agent certificates and the roots, with an injected CA. */
+  readonly clientIntermediatesPem?: string;
+  /** Issuance policy of the local CA built from the signing secret. */
+  readonly caPolicy?: IssuancePolicyInput;
+  /** Lifetime given when the agent asks for none (default 365 days). */
+  readonly defaultLifetimeSeconds?: number;
+  /** Longest lifetime the server grants, whatever is asked (default 365 days). */
+  readonly maxLifetimeSeconds?: number;
+  /** Largest CSR accepted, in characters of PEM (default 16 KiB). */
+  readonly maxCsrBytes?: number;
+  /** Largest gRPC message accepted, refused before it is decoded (default 64 KiB). */
+  readonly maxMessageBytes?: number;
+  /** Calls per peer address (default burst 200, 100 per second). */
+  readonly callRateLimit?: RateLimitOptions;
+  /** Failed bootstrap attempts per peer address (default burst 5, one more per 12 s). */
+  readonly failedBootstrapRateLimit?: RateLimitOptions;
+  /** How often the server sends a heartbeat on each stream (default 30 s). */
+  readonly heartbeatIntervalMs?: number;
+  /** Watch the expiry of the server's own secrets (default true). */
+  readonly monitorExpiry?: boolean;
+  readonly clock?: Clock;
+  readonly engine?: CryptoEngine;
+}
+
+export type RelayServerEvent =
+  | {
+      readonly type: 'issued';
+      readonly method: string;
+      readonly cluster: string;
+      readonly peer: string;
+      readonly serialNumber: string;
+      readonly notAfter: Date;
+    }
+  | { readonly type: 'refused'; readonly method: string; readonly peer: string; readonly code: CertloopErrorCode }
+  | { readonly type: 'server-certificate'; readonly serialNumber: string; readonly previous: string | undefined }
+  | { readonly type: 'server-certificate-rejected'; readonly error: CertloopError }
+  | { readonly type: 'signing-authority'; readonly serialNumber: string | undefined }
+  | { readonly type: 'signing-authority-rejected'; readonly error: CertloopError }
+  | { readonly type: 'connections'; readonly count: number };
+
+export interface RelayServerMetrics {
+  readonly issued: number;
+  readonly bootstraps: number;
+  readonly renewals: number;
+  readonly refused: Readonly<Partial<Record<CertloopErrorCode, number>>>;
+  readonly connectedAgents: number;
+  readonly serverSerialNumber: string | undefined;
+  /** Expiry state of the server's own secrets (server, signing, root), from core's monitor. */
+  readonly secrets: readonly CertificateStatus[];
+}
+
+function isWatcher(value: unknown): value is Watcher {
+  return typeof (value as Partial<Watcher>)?.watch === 'function';
+}
+
+export class RelayServer {
+  readonly names: RelaySecretNames;
+  readonly #o: RelayServerOptions;
+  readonly #clock: Clock;
+  readonly #events = new Emitter<RelayServerEvent>();
+  readonly #counters: RelayCounters = { issued: 0, bootstraps: 0, renewals: 0, refused: {} };
+  readonly #clientCheck: ClientCertificateCheck;
+  readonly #table: ConnectionTable;
+  #server: grpc.Server | undefined;
+  #provider: CredentialProvider | undefined;
+  #source: CertificateSource | undefined;
+  #followed: FollowedSecret[] = [];
+  #monitor: ExpiryMonitor | undefined;
+  #ca: CertificateAuthority | undefined;
+  #signingSerial: string | undefined;
+  #address: string | undefined;
+  #knownIntermediates: string[] = [];
+
+  constructor(options: RelayServerOptions) {
+    if (typeof options.address !== 'string' || !options.address.includes(':')) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'address must be host:port');
+    }
+    this.#o = options;
+    this.names = resolveRelayNames(options.names);
+    this.#clock = options.clock ?? systemClock;
+    this.#clientCheck = new ClientCertificateCheck({ clock: this.#clock, engine: options.engine });
+    this.#table = new ConnectionTable(this.#clock, () =>
+      this.#events.emit({ type: 'connections', count: this.#table.size }),
+    );
+  }
+
+  subscribe(listener: (event: RelayServerEvent) => void): () => void {
+    return this.#events.subscribe(listener);
+  }
+
+  /** The bound `host:port` once started. */
+  get address(): string | undefined {
+    return this.#address;
+  }
+
+  /**
+   * Loads the server certificate, the signing CA and the token, then listens. Resolves the bound `host:port`.
+   * Throws `CERTLOOP_NOT_FOUND` when the server secret holds no valid certificate, `CERTLOOP_INVALID_CONFIG` when
+   * the store is not watchable and no watcher was given.
+   */
+  async start(): Promise<string> {
+    if (this.#address) return this.#address;
+    const o = this.#o;
+    const watcher = o.watcher ?? (isWatcher(o.store) ? o.store : undefined);
+    if (!watcher) throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the store is not a Watcher: pass `watcher`');
+    try {
+      await this.#startCredentials(watcher);
+      await this.#startSigning(watcher);
+      const tokenVerifier = o.tokenVerifier ?? (await this.#startToken(watcher));
+      if (o.monitorExpiry !== false) {
+        const secrets = [this.names.server, ...(o.ca ? [] : [this.names.signing, this.names.root])];
+        this.#monitor = new ExpiryMonitor({ watcher, secrets, clock: this.#clock });
+        await this.#monitor.start();
+      }
+      const server = new grpc.Server({
+        'grpc.max_receive_message_length': o.maxMessageBytes ?? 64 * 1024,
+        'grpc.max_send_message_length': 1024 * 1024,
+        // channelz keeps per-socket records and traces: memory a fleet of thousands of streams does not need
+        'grpc.enable_channelz': 0,
+      });
+      const protocol = relayProtocol();
+      const ctx = this.#context(tokenVerifier);
+      server.addService(protocol.Certificates.service, certificatesService(ctx));
+      server.addService(protocol.Relay.service, relayService(ctx, this.#table));
+      // one source for both roles: our certificate (identity) and the roots client certificates chain to (ca);
+      // client certificates are requested but not required at the TLS level, so Bootstrap works without one
+      const credentials = grpc.experimental.createCertificateProviderServerCredentials(
+        this.#source!,
+        this.#source!,
+        false,
+      );
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(o.address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+      );
+      this.#server = server;
+      const host = o.address.slice(0, o.address.lastIndexOf(':'));
+      this.#address = `${host}:${port}`;
+      return this.#address;
+    } catch (err) {
+      await this.stop();
+      if (isCertloopError(err)) throw err;
+      throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the relay server could not start', { cause: err });
+    }
+  }
+
+  async #startCredentials(watcher: Watcher): Promise<void> {
+    const provider = new CredentialProvider({
+      name: this.names.server,
+      watcher,
+      usage: 'serverAuth',
+      clock: this.#clock,
+      minVersion: 'TLSv1.2',
+    });
+    this.#provider = provider;
+    provider.subscribe((event) => {
+      if (event.type === 'updated') {
+        this.#events.emit({
+          type: 'server-certificate',
+          serialNumber: event.material.leaf.serialNumber,
+          previous: event.previous?.leaf.serialNumber,
+        });
+      } else if (event.type === 'rejected') {
+        this.#events.emit({ type: 'server-certificate-rejected', error: event.error });
+      }
+    });
+    await provider.start();
+    if (!provider.current()) {
+      throw new CertloopError('CERTLOOP_NOT_FOUND', `no valid server certificate in ${this.names.server}`);
+    }
+    this.#source = new CertificateSource({ provider });
+  }
+
+  async #setTrust(trust: SigningTrust): Promise<void> {
+    // Agents whose certificates came from an earlier intermediate must still renew after it is replaced: client
+    // paths may use the current intermediates and those of a few earlier signing secrets (same roots).
+    const current = trust.intermediatesPem ? splitPemBundle(trust.intermediatesPem) : [];
+    this.#knownIntermediates = [...new Set([...current, ...this.#knownIntermediates])].slice(0, 8);
+    this.#source?.setTrustBundle(trust.trustBundlePem);
+    await this.#clientCheck.setTrust({
+      trustBundlePem: trust.trustBundlePem,
+      intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
+    });
+  }
+
+  async #startSigning(watcher: Watcher): Promise<void> {
+    const o = this.#o;
+    if (o.ca) {
+      this.#ca = o.ca;
+      await this.#setTrust({
+        trustBundlePem: o.clientTrustBundlePem ?? (await o.ca.trustBundle()),
+        intermediatesPem: o.clientIntermediatesPem,
+      });
+      return;
+    }
+    let applied: Promise<void> = Promise.resolve();
+    const apply = async (secret: Secret | undefined) => {
+      if (!secret) return; // keep signing with the last good CA; a missing secret never started one
+      try {
+        const { ca, trust } = signingFromSecret(secret, { clock: this.#clock, engine: o.engine, policy: o.caPolicy });
+        this.#ca = ca;
+        this.#signingSerial = secret.annotations['certloop.io/serial'];
+        await this.#setTrust(trust);
+        this.#events.emit({ type: 'signing-authority', serialNumber: this.#signingSerial });
+      } catch (err) {
+        const error = isCertloopError(err)
+          ? err
+          : new CertloopError('CERTLOOP_CREDENTIAL_INVALID', 'the signing secret is unusable', { cause: err });
+        this.#events.emit({ type: 'signing-authority-rejected', error });
+      }
+    };
+    const followed = new FollowedSecret({
+      watcher,
+      name: this.names.signing,
+      onChange: (secret) => {
+        applied = applied.then(() => apply(secret));
+      },
+    });
+    this.#followed.push(followed);
+    await followed.start();
+    await applied;
+  }
+
+  async #startToken(watcher: Watcher): Promise<TokenVerifier> {
+    const followed = new FollowedSecret({ watcher, name: this.names.token });
+    this.#followed.push(followed);
+    await followed.start();
+    const decoder = new TextDecoder();
+    return sharedTokenVerifier(() => {
+      const value = followed.current()?.data.token;
+      return value && value.length > 0 ? decoder.decode(value) : undefined;
+    });
+  }
+
+  #context(tokenVerifier: TokenVerifier): ServerContext {
+    const o = this.#o;
+    const maxLifetimeSeconds = o.maxLifetimeSeconds ?? 365 * DAY;
+    return {
+      clock: this.#clock,
+      authority: () => {
+        if (!this.#ca) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no signing CA');
+        return this.#ca;
+      },
+      clientCheck: this.#clientCheck,
+      tokenVerifier,
+      callLimiter: new PeerRateLimiter(o.callRateLimit ?? { burst: 200, perSecond: 100 }),
+      failureLimiter: new PeerRateLimiter(o.failedBootstrapRateLimit ?? { burst: 5, perSecond: 1 / 12 }),
+      maxCsrBytes: o.maxCsrBytes ?? 16 * 1024,
+      maxLifetimeSeconds,
+      defaultLifetimeSeconds: Math.min(o.defaultLifetimeSeconds ?? 365 * DAY, maxLifetimeSeconds),
+      heartbeatIntervalMs: o.heartbeatIntervalMs ?? 30_000,
+      serverSerialNumber: () => this.#provider?.current()?.leaf.serialNumber ?? '',
+      counters: this.#counters,
+      refused: (error, call) => {
+        const refused = this.#counters.refused;
+        refused[error.code] = (refused[error.code] ?? 0) + 1;
+        this.#events.emit({ type: 'refused', method: call.method, peer: call.peer, code: error.code });
+      },
+      issued: (result, call) => {
+        this.#counters.issued++;
+        this.#events.emit({
+          type: 'issued',
+          method: call.method,
+          cluster: call.cluster,
+          peer: call.peer,
+          serialNumber: result.serialNumber,
+          notAfter: result.notAfter,
+        });
+      },
+    };
+  }
+
+  /** Who is connected now, with which certificate. */
+  connections(): ConnectedAgent[] {
+    return this.#table.list();
+  }
+
+  /**
+   * Ends the open streams of `cluster` (all of them, or those opened with `serialNumber`) with
+   * PERMISSION_DENIED / `CERTLOOP_FORBIDDEN`. Resolves how many were ended.
+   */
+  disconnect(cluster: string, serialNumber?: string): number {
+    return this.#table.end(
+      (a) => a.cluster === cluster && (serialNumber === undefined || a.serialNumber === serialNumber),
+      new CertloopError('CERTLOOP_FORBIDDEN', 'the server ended this agent stream'),
+    );
+  }
+
+  metrics(): RelayServerMetrics {
+    const c = this.#counters;
+    return {
+      issued: c.issued,
+      bootstraps: c.bootstraps,
+      renewals: c.renewals,
+      refused: { ...c.refused },
+      connectedAgents: this.#table.size,
+      serverSerialNumber: this.#provider?.current()?.leaf.serialNumber,
+      secrets: this.#monitor?.snapshot() ?? [],
+    };
+  }
+
+  /** Ready to serve: a valid server certificate and a signing CA. */
+  health(): { readonly ready: boolean; readonly serving: boolean; readonly signing: boolean } {
+    const serving = this.#server !== undefined && this.#provider?.current() !== undefined;
+    const signing = this.#ca !== undefined;
+    return { ready: serving && signing, serving, signing };
+  }
+
+  /**
+   * Stops listening: in-flight calls get up to `graceMs` (default 2 s) to finish, then every connection is closed.
+   * Idempotent.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    this.#address = undefined;
+    if (server) {
+      this.#table.end(() => true, new CertloopError('CERTLOOP_CLOSED', 'the relay server is stopping'));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, options.graceMs ?? 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.#monitor?.stop();
+    this.#monitor = undefined;
+    await Promise.all(this.#followed.map((f) => f.stop()));
+    this.#followed = [];
+    this.#source?.close();
+    this.#provider?.close();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * `@certloop/agent-rotator` Relay service: `Connect`, the long-lived stream an agent keeps open over mutual TLS.
+ *
+ * The client certificate is checked (as for Renew) when the stream opens; the agent's Hello must name the
+ * cluster of that certificate. The server answers Welcome (the serials both sides are using), echoes heartbeats
+ * and sends its own, and keeps a table of who is connected with which certificate. An established stream is
+ * never ended because its certificate expired (the seed's rule); `disconnect` ends streams on purpose (e.g. a
+ * revoked agent, once revocation is wired).
+ */
+
+import { CertloopError, type Clock, type TimerHandle } from '@certloop/core';
+import type * as grpc from '@grpc/grpc-js';
+import type { AgentMessage, ServerMessage } from '../shared/proto.js';
+import { asRefusal, toServiceError } from '../shared/status.js';
+import type { ServerContext } from './context.js';
+import { peerAddress } from './rate-limit.js';
+
+/** One open relay stream, as the server sees it. */
+export interface ConnectedAgent {
+  readonly id: number;
+  readonly cluster: string;
+  /** Free text the agent sent in Hello (replica, version). */
+  readonly agent: string;
+  readonly peer: string;
+  /** Serial of the client certificate the stream was opened with. */
+  readonly serialNumber: string;
+  readonly certificateNotAfter: Date;
+  readonly connectedAt: Date;
+  lastHeartbeatAt: Date;
+  heartbeats: number;
+}
+
+type Stream = grpc.ServerDuplexStream<AgentMessage, ServerMessage>;
+
+export class ConnectionTable {
+  readonly #byId = new Map<number, { info: ConnectedAgent; stream: Stream; timer: TimerHandle | undefined }>();
+  #nextId = 1;
+  constructor(
+    private readonly clock: Clock,
+    private readonly onChange: () => void,
+  ) {}
+
+  add(info: Omit<ConnectedAgent, 'id'>, stream: Stream, timer: TimerHandle | undefined): ConnectedAgent {
+    const entry = { ...info, id: this.#nextId++ };
+    this.#byId.set(entry.id, { info: entry, stream, timer });
+    this.onChange();
+    return entry;
+  }
+
+  setTimer(id: number, timer: TimerHandle | undefined): void {
+    const entry = this.#byId.get(id);
+    if (entry) entry.timer = timer;
+  }
+
+  /** Records a heartbeat from the agent. */
+  touch(id: number, at: Date): void {
+    const entry = this.#byId.get(id);
+    if (!entry) return;
+    entry.info.lastHeartbeatAt = at;
+    entry.info.heartbeats++;
+  }
+
+  remove(id: number): void {
+    const entry = this.#byId.get(id);
+    if (!entry) return;
+    if (entry.timer) this.clock.clearTimeout(entry.timer);
+    this.#byId.delete(id);
+    this.onChange();
+  }
+
+  list(): ConnectedAgent[] {
+    return [...this.#byId.values()].map((e) => ({ ...e.info }));
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Ends the streams `match` selects with the given refusal; resolves how many were ended. */
+  end(match: (agent: ConnectedAgent) => boolean, error: CertloopError): number {
+    let n = 0;
+    for (const [id, entry] of [...this.#byId]) {
+      if (!match(entry.info)) continue;
+      this.remove(id);
+      entry.stream.emit('error', toServiceError(error));
+      n++;
+    }
+    return n;
+  }
+}
+
+export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.UntypedServiceImplementation {
+  const connect = (stream: Stream) => {
+    const peer = peerAddress(stream.getPeer());
+    let id: number | undefined;
+    let ended = false;
+    let sequence = 0;
+    const fail = (err: unknown) => {
+      if (ended) return;
+      ended = true;
+      const refusal = asRefusal(err);
+      ctx.refused(refusal, { peer, method: 'Connect' });
+      if (id !== undefined) table.remove(id);
+      stream.emit('error', toServiceError(refusal));
+    };
+    const close = () => {
+      if (ended) return;
+      ended = true;
+      if (id !== undefined) table.remove(id);
+    };
+    const beat = () => {
+      if (ended || id === undefined) return;
+      stream.write({ heartbeat: { sequence: ++sequence, sentAtMs: ctx.clock.now().getTime() } });
+      table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
+    };
+    if (!ctx.callLimiter.take(peer)) {
+      fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
+      return;
+    }
+    const client = ctx.clientCheck.check(stream.getAuthContext());
+    client.catch(fail);
+    stream.on('data', (message: AgentMessage) => {
+      void client
+        .then(
+          (checked) => {
+            if (ended) return;
+            if (id === undefined) {
+              if (!message.hello)
+                throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
+              if (message.hello.cluster !== checked.cluster) {
+                throw new CertloopError(
+                  'CERTLOOP_FORBIDDEN',
+                  'Hello names another cluster than the client certificate',
+                );
+              }
+              const now = ctx.clock.now();
+              const info = table.add(
+                {
+                  cluster: checked.cluster,
+                  agent: message.hello.agent.slice(0, 256),
+                  peer,
+                  serialNumber: checked.serialNumber,
+                  certificateNotAfter: checked.notAfter,
+                  connectedAt: now,
+                  lastHeartbeatAt: now,
+                  heartbeats: 0,
+                },
+                stream,
+                undefined,
+              );
+              id = info.id;
+              stream.write({
+                welcome: {
+                  cluster: checked.cluster,
+                  clientSerialNumber: checked.serialNumber,
+                  serverSerialNumber: ctx.serverSerialNumber(),
+                  heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+                },
+              });
+              table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
+              return;
+            }
+            if (message.heartbeat) table.touch(id, ctx.clock.now());
+          },
+          (err) => fail(err),
+        )
+        .catch(fail);
+    });
+    stream.on('end', () => {
+      close();
+      stream.end();
+    });
+    stream.on('cancelled', close);
+    stream.on('error', close);
+    stream.on('close', close);
+  };
+  return { Connect: connect } as grpc.UntypedServiceImplementation;
+}

@@ -1,0 +1,87 @@
+/**
+ * `@certloop/agent-rotator` protocol loading: the shipped `proto/certloop/relay/v1/relay.proto`, read at run time
+ * with `@grpc/proto-loader`, and the message types as TypeScript sees them (proto-loader's camelCase, `longs` as
+ * numbers, defaults filled in).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CertloopError } from '@certloop/core';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** The `.proto` path inside the package. */
+export const RELAY_PROTO_PATH = 'proto/certloop/relay/v1/relay.proto';
+
+export interface BootstrapRequest {
+  token: string;
+  cluster: string;
+  csrPem: string;
+  lifetimeSeconds: number;
+}
+
+export interface RenewRequest {
+  csrPem: string;
+  lifetimeSeconds: number;
+}
+
+export interface SignResponse {
+  certificatePem: string;
+  chainPem: string;
+  trustBundlePem: string;
+  notBeforeSeconds: number;
+  notAfterSeconds: number;
+  serialNumber: string;
+}
+
+export interface Heartbeat {
+  sequence: number;
+  sentAtMs: number;
+}
+
+export interface Hello {
+  cluster: string;
+  agent: string;
+}
+
+export interface Welcome {
+  cluster: string;
+  clientSerialNumber: string;
+  serverSerialNumber: string;
+  heartbeatIntervalMs: number;
+}
+
+export type AgentMessage = { hello?: Hello; heartbeat?: Heartbeat; kind?: 'hello' | 'heartbeat' };
+export type ServerMessage = { welcome?: Welcome; heartbeat?: Heartbeat; kind?: 'welcome' | 'heartbeat' };
+
+export interface RelayProtocol {
+  readonly Certificates: grpc.ServiceClientConstructor;
+  readonly Relay: grpc.ServiceClientConstructor;
+}
+
+/** Finds the shipped `.proto` from this module, whether it runs from `src/shared/` or from `dist/`. */
+export function relayProtoFile(): string {
+  for (const up of ['../../', '../', '../../../']) {
+    const candidate = fileURLToPath(new URL(`${up}${RELAY_PROTO_PATH}`, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new CertloopError('CERTLOOP_NOT_FOUND', `the relay protocol file ${RELAY_PROTO_PATH} is missing`);
+}
+
+let loaded: RelayProtocol | undefined;
+
+/** The relay's service definitions (loaded once, on first use: no import-time side effects). */
+export function relayProtocol(): RelayProtocol {
+  if (loaded) return loaded;
+  const definition = protoLoader.loadSync(relayProtoFile(), {
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const root = grpc.loadPackageDefinition(definition) as unknown as {
+    certloop: { relay: { v1: RelayProtocol } };
+  };
+  loaded = root.certloop.relay.v1;
+  return loaded;
+}

@@ -43,9 +43,12 @@ describe('extension decoders read what the issuance side writes', () => {
     );
   });
 
-  it('keyUsage: bits marked unused are ignored', () => {
-    // 0xff with 7 unused bits: only bit 0 (digitalSignature) is in use.
-    expect(decodeKeyUsage(bitString(bytes(0xff), 7))).toEqual(['digitalSignature']);
+  it('keyUsage: padding bits must be zero (DER), a clean one-bit string reads', () => {
+    // 0xff with 7 unused bits: the seven padding bits are set, which BER allows and DER does not.
+    expect(() => decodeKeyUsage(bitString(bytes(0xff), 7))).toThrow(
+      expect.objectContaining({ code: 'CERTLOOP_INVALID_DER', details: { reason: 'bit-string' } }),
+    );
+    expect(decodeKeyUsage(bitString(bytes(0x80), 7))).toEqual(['digitalSignature']);
   });
 
   it('extKeyUsage: known names, anyExtendedKeyUsage, and unknown OIDs as dotted text', () => {

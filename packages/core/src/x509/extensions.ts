@@ -17,6 +17,7 @@ import {
   readBoolean,
   readOid,
   readSmallInteger,
+  refuseDefault,
   Tag,
 } from './der.js';
 import { decodeGeneralNames } from './general-names.js';
@@ -68,7 +69,10 @@ export function decodeBasicConstraints(value: Uint8Array): BasicConstraints {
   const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'BasicConstraints'));
   let i = 0;
   let ca = false;
-  if (fields[i]?.tag === Tag.BOOLEAN) ca = readBoolean(fields[i++]!);
+  if (fields[i]?.tag === Tag.BOOLEAN) {
+    ca = readBoolean(fields[i++]!);
+    if (!ca) refuseDefault('basicConstraints cA');
+  }
   let pathLength: number | undefined;
   if (fields[i]?.tag === Tag.INTEGER) pathLength = readSmallInteger(fields[i++]!);
   if (i !== fields.length) invalid('BasicConstraints has extra fields');

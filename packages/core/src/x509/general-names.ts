@@ -4,10 +4,16 @@
  */
 import { isIP } from 'node:net';
 import { CertloopError } from '../errors.js';
-import { children, content, type DerNode, expectTag, parseDer, seq, Tag, tlv } from './der.js';
+import { children, content, type DerNode, derError, expectTag, parseDer, seq, Tag, tlv } from './der.js';
 import type { SubjectAltNames } from './types.js';
 
 const GN = { rfc822Name: 0x81, dNSName: 0x82, uniformResourceIdentifier: 0x86, iPAddress: 0x87 } as const;
+
+/**
+ * The other GeneralName choices (RFC 5280 4.2.1.6): otherName [0], x400Address [3], directoryName [4],
+ * ediPartyName [5] (constructed) and registeredID [8] (primitive). Any other tag is not a GeneralName.
+ */
+const OTHER_GENERAL_NAME_TAGS: ReadonlySet<number> = new Set([0xa0, 0xa3, 0xa4, 0xa5, 0x88]);
 
 export interface DecodedGeneralNames extends SubjectAltNames {
   /** How many names of other kinds (otherName, directoryName, ...) were present and skipped. */
@@ -133,6 +139,8 @@ export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedG
         emails.push(latin1.decode(content(name)));
         break;
       default:
+        // A name of an unknown kind is malformed, not skipped: skipping it would let the others count alone.
+        if (!OTHER_GENERAL_NAME_TAGS.has(name.tag)) derError(`0x${name.tag.toString(16)} is not a GeneralName tag`);
         otherCount++;
     }
   }

@@ -4,7 +4,22 @@
  * Pure DER reading, no crypto: used on certificates, CSRs and keys alike before any key is imported.
  */
 import { CertloopError } from '../errors.js';
-import { children, type DerNode, expectTag, parseDer, readBitString, readIntegerBytes, readOid, Tag } from './der.js';
+import {
+  bitString,
+  children,
+  type DerNode,
+  derError,
+  expectTag,
+  nullValue,
+  oid,
+  parseDer,
+  readBitString,
+  readIntegerBytes,
+  readOid,
+  seq,
+  Tag,
+  whole,
+} from './der.js';
 import { OID } from './oids.js';
 import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
 
@@ -22,17 +37,58 @@ export interface SpkiParts {
   readonly publicKeyBytes: Uint8Array;
 }
 
-/** Splits an SPKI into its algorithm and key bits. Throws `CERTLOOP_INVALID_DER` when malformed. */
+/**
+ * Splits an SPKI into its algorithm and key bits. Throws `CERTLOOP_INVALID_DER` when malformed: more than
+ * algorithm and key, an AlgorithmIdentifier of more than OID and parameters, or parameters the algorithm's RFC
+ * forbids (RSA: NULL, RFC 3279; EC: a curve OID or explicit parameters, RFC 5480; Ed25519: absent, RFC 8410).
+ */
 export function readSpki(spki: Uint8Array | DerNode): SpkiParts {
   const node = spki instanceof Uint8Array ? parseDer(spki) : spki;
-  const [algorithm, key] = children(expectTag(node, Tag.SEQUENCE, 'SubjectPublicKeyInfo'));
-  const [algorithmOid, parameters] = children(expectTag(algorithm, Tag.SEQUENCE, 'AlgorithmIdentifier'));
+  const top = children(expectTag(node, Tag.SEQUENCE, 'SubjectPublicKeyInfo'));
+  if (top.length !== 2) derError('SubjectPublicKeyInfo must hold an algorithm and a key');
+  const [algorithm, key] = top;
+  const algorithmParts = children(expectTag(algorithm, Tag.SEQUENCE, 'AlgorithmIdentifier'));
+  if (algorithmParts.length < 1 || algorithmParts.length > 2) {
+    derError('AlgorithmIdentifier must hold an OID and at most one parameter');
+  }
+  const [algorithmOidNode, parameters] = algorithmParts;
+  const algorithmOid = readOid(algorithmOidNode!);
   const bits = readBitString(expectTag(key, Tag.BIT_STRING, 'subjectPublicKey'));
+  const known = algorithmOid === OID.rsaEncryption || algorithmOid === OID.ecPublicKey || algorithmOid === OID.ed25519;
+  if (known && bits.unusedBits !== 0) derError('subjectPublicKey has unused bits', 'bit-string');
+  if (algorithmOid === OID.rsaEncryption && (parameters?.tag !== Tag.NULL || parameters.end !== parameters.contentStart)) {
+    derError('rsaEncryption parameters must be NULL');
+  }
+  if (algorithmOid === OID.ecPublicKey && parameters?.tag !== Tag.OID && parameters?.tag !== Tag.SEQUENCE) {
+    derError('ecPublicKey parameters must name a curve');
+  }
+  if (algorithmOid === OID.ed25519 && parameters) derError('Ed25519 parameters must be absent');
   return {
-    algorithmOid: readOid(algorithmOid!),
+    algorithmOid,
     ...(parameters?.tag === Tag.OID ? { parametersOid: readOid(parameters) } : {}),
     publicKeyBytes: bits.bytes,
   };
+}
+
+/**
+ * The SPKI re-encoded from what {@link readSpki} read, for the three key types certloop issues for: what the CA
+ * puts in a certificate is the key it verified, never bytes it only skimmed. Throws `CERTLOOP_INVALID_DER` when
+ * the input is not already in that one DER form (and `CERTLOOP_UNSUPPORTED_ALGORITHM` for other key types).
+ */
+export function canonicalSpki(spkiDer: Uint8Array): Uint8Array {
+  const parts = readSpki(spkiDer);
+  let algorithm: Uint8Array;
+  if (parts.algorithmOid === OID.rsaEncryption) algorithm = seq(oid(OID.rsaEncryption), nullValue());
+  else if (parts.algorithmOid === OID.ecPublicKey && parts.parametersOid !== undefined) {
+    algorithm = seq(oid(OID.ecPublicKey), oid(parts.parametersOid));
+  } else if (parts.algorithmOid === OID.ed25519) algorithm = seq(oid(OID.ed25519));
+  else return unsupported(parts.algorithmOid);
+  const out = seq(algorithm, bitString(parts.publicKeyBytes));
+  const input = whole(parseDer(spkiDer));
+  if (out.length !== input.length || out.some((b, i) => b !== input[i])) {
+    derError('the public key is not in its DER form');
+  }
+  return out;
 }
 
 function bitLength(magnitude: Uint8Array): number {
@@ -56,8 +112,12 @@ export function describePublicKey(spki: Uint8Array | DerNode): PublicKeyInfo {
   const parts = readSpki(spki);
   switch (parts.algorithmOid) {
     case OID.rsaEncryption: {
-      const [modulus] = children(expectTag(parseDer(parts.publicKeyBytes), Tag.SEQUENCE, 'RSAPublicKey'));
-      const size = bitLength(readIntegerBytes(modulus!));
+      const fields = children(expectTag(parseDer(parts.publicKeyBytes), Tag.SEQUENCE, 'RSAPublicKey'));
+      if (fields.length !== 2) derError('RSAPublicKey must hold a modulus and an exponent');
+      const modulus = readIntegerBytes(fields[0]!);
+      const exponent = readIntegerBytes(fields[1]!);
+      if (modulus[0]! & 0x80 || exponent[0]! & 0x80) derError('RSAPublicKey holds a negative integer', 'integer');
+      const size = bitLength(modulus);
       const algorithm = RSA_ALGORITHMS[size];
       return { type: 'RSA', size, ...(algorithm ? { algorithm } : {}) };
     }

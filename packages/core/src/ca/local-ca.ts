@@ -22,6 +22,7 @@ import { keyIdentifier } from '../x509/extensions-writer.js';
 import { isEmptyAltNames } from '../x509/general-names.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { encodeName } from '../x509/name.js';
+import { canonicalSpki } from '../x509/spki.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import { type CaMaterial, loadCaMaterial } from './ca-material.js';
 import { checkIdentityBinding } from './identity-binding.js';
@@ -104,7 +105,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
   }
 
   async sign(request: SignRequest, options: CaCallOptions = {}): Promise<SignResult> {
-    throwIfAborted(options.signal);
+    throwIfAborted(options?.signal);
+    if (typeof request !== 'object' || request === null) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'sign needs a request object');
+    }
     const policy = this.#policy;
     if (!PROFILES.includes(request.profile)) {
       throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'unknown certificate profile', {
@@ -121,7 +125,9 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
     if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
     const validity = this.#validity(request);
     await verifyDecodedCsr(csr, this.#engine);
-    throwIfAborted(options.signal);
+    // The certificate carries the key as re-encoded from what was verified, never the CSR's bytes as sent.
+    const spkiDer = this.#issuedKey(csr);
+    throwIfAborted(options?.signal);
     const issuer = await this.#prepared();
     const isCa = request.profile === 'intermediate';
     let subjectDer: Uint8Array;
@@ -136,11 +142,11 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
       serialNumber,
       ...validity,
       subjectDer,
-      spkiDer: csr.spkiDer,
+      spkiDer,
       extensions: profileExtensions({
         profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
         subjectKey: csr.publicKey,
-        subjectKeyIdentifier: keyIdentifier(csr.spkiDer),
+        subjectKeyIdentifier: keyIdentifier(spkiDer),
         authorityKeyIdentifier: this.#material.keyIdentifier,
         sans: isCa ? undefined : csr.sans,
         subjectEmpty,
@@ -162,7 +168,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
     request: LocalIssueRequest,
     options: CaCallOptions = {},
   ): Promise<SignResult & { readonly privateKeyPem: string }> {
-    throwIfAborted(options.signal);
+    throwIfAborted(options?.signal);
+    if (typeof request !== 'object' || request === null) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'issue needs a request object');
+    }
     const { commonName, dnsNames, ipAddresses, uris, keyAlgorithm, ...rest } = request;
     const keyPair = await generateKeyPair({ algorithm: keyAlgorithm ?? this.#issueKeyAlgorithm, engine: this.#engine });
     const { csrPem } = await createCsr({
@@ -175,6 +184,15 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority {
     });
     const result = await this.sign({ ...rest, csrPem }, options);
     return { ...result, privateKeyPem: keyPair.privateKeyPem };
+  }
+
+  /** The CSR's key in its one DER form; a key that was not already in it is refused (`CERTLOOP_CSR_INVALID`). */
+  #issuedKey(csr: DecodedCsr): Uint8Array {
+    try {
+      return canonicalSpki(csr.spkiDer);
+    } catch (err) {
+      throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR public key is not in its DER form', { cause: err });
+    }
   }
 
   #readCsr(csrPem: string): DecodedCsr {

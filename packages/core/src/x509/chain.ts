@@ -61,6 +61,9 @@ function readPool(text: string, anchor: boolean, what: string): PoolEntry[] {
  * oversize input); its `details` hold the failing certificate's `index` in the path and its `subject`.
  */
 export async function validateChain(options: ValidateChainOptions): Promise<ChainValidationResult> {
+  if (typeof options !== 'object' || options === null) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'validateChain needs an options object');
+  }
   const at = options.at ?? (options.clock ?? systemClock).now();
   // An invalid Date compares false both ways and would pass every validity check.
   if (!(at instanceof Date) || Number.isNaN(at.getTime())) {

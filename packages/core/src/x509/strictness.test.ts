@@ -1,0 +1,478 @@
+/**
+ * Regression tests for what a structure-aware fuzzer found in the DER path (issue 8): each class is refused with
+ * a code (and `details.reason` for the DER classes), or read as OpenSSL reads it. Every mutated certificate and
+ * CSR is signed again, so what is judged is the parser, not a broken signature.
+ */
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalCertificateAuthority } from '../ca/local-ca.js';
+import { validateChain } from './chain.js';
+import { parseCsr, verifyCsr } from './csr.js';
+import { type EditNode, encodeTree } from './fuzz/der-edit.js';
+import { ascii, bytes, certificatePem, csrFixture, csrPem, resigned, type SignedFixture, selfSignedFixture } from './fuzz/fixtures.js';
+import { signWrapped } from './fuzz/resign.js';
+import { inspectCertificate } from './inspect.js';
+import { importPrivateKey } from './keys.js';
+import { pemEncode, splitPemBundle } from './pem.js';
+import { createSelfSignedCa } from './self-signed.js';
+import { generateKeyPair } from './keys.js';
+
+const refused = (code: string, reason?: string) =>
+  expect.objectContaining(reason ? { code, details: expect.objectContaining({ reason }) } : { code });
+
+const OIDS = {
+  basicConstraints: bytes(0x55, 0x1d, 0x13),
+  keyUsage: bytes(0x55, 0x1d, 0x0f),
+  commonName: bytes(0x55, 0x04, 0x03),
+};
+
+// TBSCertificate fields of a certloop certificate, by position.
+const F = { version: 0, serial: 1, signature: 2, issuer: 3, validity: 4, subject: 5, spki: 6, extensions: 7 };
+
+const same = (a: Uint8Array | undefined, b: Uint8Array) => !!a && Buffer.from(a).equals(Buffer.from(b));
+
+function extension(tbs: EditNode, oid: Uint8Array): EditNode {
+  const list = tbs.children![F.extensions]!.children![0]!;
+  const found = list.children!.find((ext) => same(ext.children![0]!.content, oid));
+  if (!found) throw new Error('extension not found');
+  return found;
+}
+
+function extensionValue(ext: EditNode): EditNode {
+  return ext.children![ext.children!.length - 1]!.children![0]!;
+}
+
+function addExtension(tbs: EditNode, ext: EditNode): void {
+  tbs.children![F.extensions]!.children![0]!.children!.push(ext);
+}
+
+/** The CN attribute's value node of the subject. */
+function subjectCn(tbs: EditNode): EditNode {
+  for (const rdn of tbs.children![F.subject]!.children!) {
+    const atv = rdn.children![0]!;
+    if (same(atv.children![0]!.content, OIDS.commonName)) return atv.children![1]!;
+  }
+  throw new Error('no CN');
+}
+
+const inspect = (der: Uint8Array) => inspectCertificate(certificatePem(der));
+
+let root: SignedFixture;
+let csr: SignedFixture;
+
+beforeAll(async () => {
+  [root, csr] = await Promise.all([selfSignedFixture(), csrFixture()]);
+});
+
+describe('the unmutated fixtures are accepted (so every refusal below is the mutation)', () => {
+  it('reads the re-signed certificate and CSR', async () => {
+    const der = resigned(root, () => {});
+    expect(inspect(der).subject.commonName).toBe('fuzz root');
+    await validateChain({ leafPem: certificatePem(der), trustBundlePem: certificatePem(der) });
+    await expect(verifyCsr(csrPem(resigned(csr, () => {})))).resolves.toBe(true);
+  });
+});
+
+describe('times', () => {
+  const setTime = (which: 0 | 1, text: string, tag = 0x17) => (tbs: EditNode) => {
+    tbs.children![F.validity]!.children![which] = { tag, content: ascii(text) };
+  };
+
+  it.each([
+    ['second 60', '260101000060Z'],
+    ['minute 60', '260101006000Z'],
+    ['hour 24', '260101240000Z'],
+    ['day 32', '260132000000Z'],
+    ['30 February', '260230000000Z'],
+    ['29 February of a common year', '270229000000Z'],
+    ['month 13', '261301000000Z'],
+    ['month 0', '260001000000Z'],
+    ['day 0', '260100000000Z'],
+    ['no Z', '260101000000'],
+    ['an offset', '260101000000+0100'],
+  ])('refuses a UTCTime with %s', (_name, text) => {
+    expect(() => inspect(resigned(root, setTime(0, text)))).toThrow(refused('CERTLOOP_INVALID_DER', 'time'));
+  });
+
+  it.each([
+    ['fractional seconds', '20260101000000.5Z'],
+    ['second 60', '20261231235960Z'],
+    ['30 February', '20260230000000Z'],
+  ])('refuses a GeneralizedTime with %s', (_name, text) => {
+    expect(() => inspect(resigned(root, setTime(1, text, 0x18)))).toThrow(refused('CERTLOOP_INVALID_DER', 'time'));
+  });
+
+  it('reads 29 February of a leap year, and UTCTime 49/50 as 2049/1950', () => {
+    const leap = inspect(resigned(root, setTime(0, '280229120000Z')));
+    expect(leap.notBefore.toISOString()).toBe('2028-02-29T12:00:00.000Z');
+    expect(inspect(resigned(root, setTime(1, '491231235959Z'))).notAfter.getUTCFullYear()).toBe(2049);
+    expect(inspect(resigned(root, setTime(0, '500101000000Z'))).notBefore.getUTCFullYear()).toBe(1950);
+  });
+
+  it('reads a GeneralizedTime year below 100 as that year, as OpenSSL does (not 19xx)', () => {
+    const der = resigned(root, setTime(0, '00500101000000Z', 0x18));
+    expect(inspect(der).notBefore.toISOString()).toBe('0050-01-01T00:00:00.000Z');
+  });
+});
+
+describe('OIDs and INTEGERs', () => {
+  it('refuses a 0x80-padded OID arc (a padded basicConstraints OID does not make a CA)', () => {
+    const der = resigned(root, (tbs) => {
+      extension(tbs, OIDS.basicConstraints).children![0]!.content = bytes(0x55, 0x80, 0x1d, 0x13);
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'oid'));
+  });
+
+  it('shows a negative serial as OpenSSL and Node do (-01), apart from 255 (ff)', () => {
+    const negative = resigned(root, (tbs) => {
+      tbs.children![F.serial]!.content = bytes(0xff);
+    });
+    const positive = resigned(root, (tbs) => {
+      tbs.children![F.serial]!.content = bytes(0x00, 0xff);
+    });
+    expect(inspect(negative).serialNumber).toBe('-01');
+    expect(new X509Certificate(negative).serialNumber).toBe('-01');
+    expect(inspect(positive).serialNumber).toBe('ff');
+    const big = resigned(root, (tbs) => {
+      tbs.children![F.serial]!.content = bytes(0x80, 0x00);
+    });
+    expect(inspect(big).serialNumber).toBe('-8000');
+  });
+
+  it.each([
+    ['a zero pad', [0x00, 0x01]],
+    ['a 0xff pad', [0xff, 0x80]],
+    ['no content', []],
+  ])('refuses a serial INTEGER with %s', (_name, content) => {
+    const der = resigned(root, (tbs) => {
+      tbs.children![F.serial]!.content = bytes(...content);
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'integer'));
+  });
+});
+
+describe('BER where DER is required', () => {
+  it('refuses a long-form length with a leading zero, inside and outside the signed part', () => {
+    const inside = resigned(root, (tbs) => {
+      const subject = tbs.children![F.subject]!;
+      subject.lengthOverride = bytes(0x82, 0x00, encodeTree(subject).length - 2);
+    });
+    expect(() => inspect(inside)).toThrow(refused('CERTLOOP_INVALID_DER', 'length'));
+    // Outside: the same signed certificate with its outer length re-encoded in three octets.
+    const der = resigned(root, () => {});
+    const longForm = Buffer.concat([
+      Buffer.from([0x30, 0x83, 0x00]),
+      Buffer.from(der.subarray(2, 4)),
+      Buffer.from(der.subarray(4)),
+    ]);
+    expect(der[1]).toBe(0x82);
+    expect(() => inspect(new Uint8Array(longForm))).toThrow(refused('CERTLOOP_INVALID_DER', 'length'));
+  });
+
+  it('refuses a long form for a short length', () => {
+    const der = resigned(root, (tbs) => {
+      const cn = subjectCn(tbs);
+      cn.lengthOverride = bytes(0x81, cn.content!.length);
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'length'));
+  });
+
+  it('refuses an indefinite length', () => {
+    const der = resigned(root, (tbs) => {
+      const validity = tbs.children![F.validity]!;
+      validity.lengthOverride = bytes(0x80);
+      validity.trailer = bytes(0, 0);
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'indefinite-length'));
+  });
+
+  it('refuses a BOOLEAN of 0x01 (basicConstraints cA and critical)', () => {
+    const ca = resigned(root, (tbs) => {
+      extensionValue(extension(tbs, OIDS.basicConstraints)).children![0]!.content = bytes(0x01);
+    });
+    expect(() => inspect(ca)).toThrow(refused('CERTLOOP_INVALID_DER', 'boolean'));
+    const critical = resigned(root, (tbs) => {
+      extension(tbs, OIDS.keyUsage).children![1]!.content = bytes(0x01);
+    });
+    expect(() => inspect(critical)).toThrow(refused('CERTLOOP_INVALID_DER', 'boolean'));
+  });
+
+  it('refuses DEFAULT values encoded: critical FALSE, cA FALSE, version v1', () => {
+    const critical = resigned(root, (tbs) => {
+      extension(tbs, OIDS.keyUsage).children![1]!.content = bytes(0x00);
+    });
+    expect(() => inspect(critical)).toThrow(refused('CERTLOOP_INVALID_DER', 'default-encoded'));
+    const ca = resigned(root, (tbs) => {
+      extensionValue(extension(tbs, OIDS.basicConstraints)).children![0]!.content = bytes(0x00);
+    });
+    expect(() => inspect(ca)).toThrow(refused('CERTLOOP_INVALID_DER', 'default-encoded'));
+    const v1 = resigned(root, (tbs) => {
+      tbs.children![F.version]!.children![0]!.content = bytes(0x00);
+    });
+    expect(() => inspect(v1)).toThrow(refused('CERTLOOP_INVALID_DER', 'default-encoded'));
+  });
+
+  it('refuses keyUsage padding bits that are not zero', () => {
+    const der = resigned(root, (tbs) => {
+      const ku = extensionValue(extension(tbs, OIDS.keyUsage));
+      // certloop writes keyCertSign + cRLSign as 03 02 01 06: set the one padding bit.
+      ku.content = bytes(0x01, ku.content![1]! | 0x01);
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'bit-string'));
+  });
+
+  it('refuses trailing bytes after the certificate and after an extension value', () => {
+    const der = resigned(root, () => {});
+    expect(() => inspect(new Uint8Array([...der, 0x00]))).toThrow(refused('CERTLOOP_INVALID_DER', 'trailing-data'));
+    const inner = resigned(root, (tbs) => {
+      const octets = extension(tbs, OIDS.basicConstraints).children![2]!;
+      octets.trailer = bytes(0x05, 0x00);
+    });
+    expect(() => inspect(inner)).toThrow(refused('CERTLOOP_INVALID_DER', 'trailing-data'));
+  });
+});
+
+describe('structures with extra or wrong elements', () => {
+  it('refuses an AlgorithmIdentifier with an extra element (inner and outer alike)', () => {
+    const extra = (tbs: EditNode) => {
+      tbs.children![F.signature]!.children!.push({ tag: 0x05, content: bytes() }, { tag: 0x05, content: bytes() });
+    };
+    const copy = structuredClone(root.signed);
+    extra(copy);
+    const tbsDer = encodeTree(copy);
+    // Sign, then give the outer identifier the same extra elements so the two still match byte for byte.
+    const signed = signWrapped(tbsDer, root.keyPem);
+    const outerAlg = copy.children![F.signature]!;
+    const fixed = replaceOuterAlgorithm(signed, encodeTree(outerAlg));
+    expect(() => inspect(fixed)).toThrow(refused('CERTLOOP_INVALID_DER'));
+  });
+
+  it('refuses an SPKI with an extra element, also as a trust anchor', async () => {
+    const der = resigned(root, (tbs) => {
+      tbs.children![F.spki]!.children!.push({ tag: 0x05, content: bytes() });
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    await expect(
+      validateChain({ leafPem: certificatePem(resigned(root, () => {})), trustBundlePem: certificatePem(der) }),
+    ).rejects.toThrow(refused('CERTLOOP_INVALID_DER'));
+  });
+
+  it('refuses an AlgorithmIdentifier in the SPKI with an extra element', () => {
+    const der = resigned(root, (tbs) => {
+      tbs.children![F.spki]!.children![0]!.children!.push({ tag: 0x05, content: bytes() });
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
+  });
+
+  it('refuses a SAN GeneralName with an invalid tag instead of skipping it', () => {
+    const der = resigned(root, (tbs) => {
+      addExtension(tbs, {
+        tag: 0x30,
+        children: [
+          { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
+          {
+            tag: 0x04,
+            children: [
+              {
+                tag: 0x30,
+                children: [
+                  { tag: 0x82, content: ascii('ok.example.test') },
+                  { tag: 0x89, content: ascii('what') },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
+  });
+
+  it('refuses a Name attribute with an extra element, a non-string value or invalid UTF-8', () => {
+    const extra = resigned(root, (tbs) => {
+      const rdn = tbs.children![F.subject]!.children!.at(-1)!;
+      rdn.children![0]!.children!.push({ tag: 0x0c, content: ascii('second') });
+    });
+    expect(() => inspect(extra)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    const integer = resigned(root, (tbs) => {
+      Object.assign(subjectCn(tbs), { tag: 0x02, content: bytes(0x01) });
+    });
+    expect(() => inspect(integer)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
+    const badUtf8 = resigned(root, (tbs) => {
+      Object.assign(subjectCn(tbs), { tag: 0x0c, content: bytes(0x61, 0xc3, 0x28) });
+    });
+    expect(() => inspect(badUtf8)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
+  });
+
+  it('treats an undecodable first CN as an error, never falling back to a second CN', () => {
+    const der = resigned(root, (tbs) => {
+      const subject = tbs.children![F.subject]!;
+      const cnRdn = subject.children!.find((rdn) => same(rdn.children![0]!.children![0]!.content, OIDS.commonName))!;
+      const second = structuredClone(cnRdn);
+      second.children![0]!.children![1] = { tag: 0x0c, content: ascii('attacker') };
+      cnRdn.children![0]!.children![1] = { tag: 0x0c, content: bytes(0xff) };
+      subject.children!.push(second);
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
+  });
+
+  it('reads a CN in UniversalString or NumericString as OpenSSL does', () => {
+    const universal = resigned(root, (tbs) => {
+      Object.assign(subjectCn(tbs), { tag: 0x1c, content: bytes(0, 0, 0, 0x61, 0, 0, 0, 0xfc, 0, 1, 0xf6, 0x00) });
+    });
+    expect(inspect(universal).subject.commonName).toBe('aü😀');
+    expect(new X509Certificate(universal).subject).toContain('CN=aü😀');
+    const numeric = resigned(root, (tbs) => {
+      Object.assign(subjectCn(tbs), { tag: 0x12, content: ascii('0123 456') });
+    });
+    expect(inspect(numeric).subject.commonName).toBe('0123 456');
+  });
+});
+
+/** Replaces the outer AlgorithmIdentifier of a signed certificate (tests of matching inner/outer extras). */
+function replaceOuterAlgorithm(der: Uint8Array, algorithm: Uint8Array): Uint8Array {
+  const header = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
+  const tbsHeader = der[header + 1]! & 0x80 ? 2 + (der[header + 1]! & 0x7f) : 2;
+  let tbsLength = 0;
+  if (tbsHeader === 2) tbsLength = der[header + 1]!;
+  else for (let i = 0; i < tbsHeader - 2; i++) tbsLength = tbsLength * 256 + der[header + 2 + i]!;
+  const tbsEnd = header + tbsHeader + tbsLength;
+  const algHeader = der[tbsEnd + 1]! & 0x80 ? 2 + (der[tbsEnd + 1]! & 0x7f) : 2;
+  const algEnd = tbsEnd + algHeader + der[tbsEnd + algHeader - 1]!;
+  const body = Buffer.concat([Buffer.from(der.subarray(header, tbsEnd)), Buffer.from(algorithm), Buffer.from(der.subarray(algEnd))]);
+  return new Uint8Array(encodeTree({ tag: 0x30, content: new Uint8Array(body) }));
+}
+
+describe('the CA issues only the key it verified', () => {
+  let ca: LocalCertificateAuthority;
+  beforeAll(async () => {
+    const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
+    const self = await createSelfSignedCa({
+      privateKeyPem: key.privateKeyPem,
+      subject: { commonName: 'strict CA' },
+      lifetimeSeconds: 86_400 * 30,
+    });
+    ca = new LocalCertificateAuthority({
+      certificatePem: self.certificatePem,
+      privateKeyPem: key.privateKeyPem,
+      trustBundlePem: self.certificatePem,
+    });
+  });
+
+  it('refuses an Ed25519 CSR key with a NULL parameter or a trailing element (parse, verify and sign)', async () => {
+    const ed = await csrFixture('Ed25519');
+    const withNull = csrPem(
+      resigned(ed, (info) => {
+        info.children![2]!.children![0]!.children!.push({ tag: 0x05, content: bytes() });
+      }),
+    );
+    const trailing = csrPem(
+      resigned(ed, (info) => {
+        info.children![2]!.children!.push({ tag: 0x05, content: bytes() });
+      }),
+    );
+    for (const pem of [withNull, trailing]) {
+      expect(() => parseCsr(pem)).toThrow(refused('CERTLOOP_CSR_INVALID'));
+      await expect(verifyCsr(pem)).rejects.toThrow(refused('CERTLOOP_CSR_INVALID'));
+      await expect(ca.sign({ csrPem: pem, lifetimeSeconds: 3600, profile: 'client' })).rejects.toThrow(
+        refused('CERTLOOP_CSR_INVALID'),
+      );
+    }
+    // The clean Ed25519 CSR is issued, and Node loads the issued key.
+    const issued = await ca.sign({ csrPem: csrPem(resigned(ed, () => {})), lifetimeSeconds: 3600, profile: 'client' });
+    expect(new X509Certificate(issued.certificatePem).publicKey.asymmetricKeyType).toBe('ed25519');
+  });
+
+  it('refuses an RSA CSR key without its NULL parameter', async () => {
+    const rsa = await csrFixture('RSA-2048');
+    const pem = csrPem(
+      resigned(rsa, (info) => {
+        info.children![2]!.children![0]!.children!.pop();
+      }),
+    );
+    await expect(ca.sign({ csrPem: pem, lifetimeSeconds: 3600, profile: 'client' })).rejects.toThrow(
+      refused('CERTLOOP_CSR_INVALID'),
+    );
+  });
+});
+
+describe('typed errors where OpenSSL or JavaScript threw raw ones', () => {
+  it('importPrivateKey: an EC private scalar longer than the curve', () => {
+    const scalar = Buffer.alloc(40, 0xff);
+    const curve = Buffer.from('a00a06082a8648ce3d030107', 'hex');
+    const body = Buffer.concat([Buffer.from([2, 1, 1, 4, scalar.length]), scalar, curve]);
+    const pem = pemEncode('EC PRIVATE KEY', new Uint8Array(Buffer.concat([Buffer.from([0x30, body.length]), body])));
+    expect(() => importPrivateKey(pem)).toThrow(refused('CERTLOOP_INVALID_KEY'));
+  });
+
+  it('a CA from a P-256 certificate and an Ed25519 key: KEY_MISMATCH, and the next key import still works', async () => {
+    const p256 = await selfSignedFixture('ECDSA-P256');
+    const ed = await generateKeyPair({ algorithm: 'Ed25519' });
+    const pem = certificatePem(p256.der);
+    expect(() => new LocalCertificateAuthority({ certificatePem: pem, privateKeyPem: ed.privateKeyPem, trustBundlePem: pem })).toThrow(
+      refused('CERTLOOP_KEY_MISMATCH'),
+    );
+    expect(() => createPrivateKey(p256.keyPem)).not.toThrow();
+    expect(importPrivateKey(p256.keyPem).algorithm).toBe('ECDSA-P256');
+  });
+
+  it('new LocalCertificateAuthority: a certificate key OpenSSL cannot load is CERTLOOP_INVALID_KEY, not ERR_OSSL_*', async () => {
+    const p256 = await selfSignedFixture('ECDSA-P256');
+    // A point not on the curve: 0x04 followed by 64 bytes of 0x01.
+    const der = resigned(p256, (tbs) => {
+      tbs.children![F.spki]!.children![1]!.content = bytes(0, 4, ...new Array(64).fill(1));
+    });
+    const pem = certificatePem(der);
+    expect(() => new LocalCertificateAuthority({ certificatePem: pem, privateKeyPem: p256.keyPem, trustBundlePem: pem })).toThrow(
+      refused('CERTLOOP_INVALID_KEY'),
+    );
+  });
+
+  it('validateChain(null), sign(null), issue(null), new LocalCertificateAuthority(null)', async () => {
+    const p256 = await selfSignedFixture('ECDSA-P256');
+    const pem = certificatePem(p256.der);
+    const ca = new LocalCertificateAuthority({ certificatePem: pem, privateKeyPem: p256.keyPem, trustBundlePem: pem });
+    await expect(validateChain(null as never)).rejects.toThrow(refused('CERTLOOP_INVALID_ARGUMENT'));
+    await expect(ca.sign(null as never)).rejects.toThrow(refused('CERTLOOP_INVALID_ARGUMENT'));
+    await expect(ca.issue(null as never)).rejects.toThrow(refused('CERTLOOP_INVALID_ARGUMENT'));
+    expect(() => new LocalCertificateAuthority(null as never)).toThrow(refused('CERTLOOP_INVALID_ARGUMENT'));
+  });
+});
+
+describe('PEM in linear time', () => {
+  // Bounds far above a linear parse (well under a millisecond here) and far below the quadratic one (about a second).
+  const LIMIT_MS = 150;
+
+  it('a 32 KiB CSR made of a run of newlines', async () => {
+    const pem = `-----BEGIN CERTIFICATE REQUEST-----\nAAAA${'\n'.repeat(32 * 1024 - 80)}!\n-----END CERTIFICATE REQUEST-----\n`;
+    const started = performance.now();
+    expect(() => parseCsr(pem)).toThrow(refused('CERTLOOP_INVALID_PEM'));
+    await expect(verifyCsr(pem)).rejects.toThrow(refused('CERTLOOP_INVALID_PEM'));
+    expect(performance.now() - started).toBeLessThan(LIMIT_MS);
+  });
+
+  it('255 KiB of unmatched BEGIN lines', () => {
+    const line = '-----BEGIN CERTIFICATE-----\n';
+    const pem = line.repeat(Math.floor((255 * 1024) / line.length));
+    const started = performance.now();
+    expect(() => splitPemBundle(pem)).toThrow(refused('CERTLOOP_INVALID_PEM'));
+    const lower = '-----BEGIN certificate-----\n'.repeat(Math.floor((255 * 1024) / line.length));
+    expect(() => splitPemBundle(lower)).toThrow(refused('CERTLOOP_INVALID_PEM'));
+    expect(performance.now() - started).toBeLessThan(LIMIT_MS);
+  });
+
+  it('still reads blocks between text, and a block with CRLF lines', () => {
+    const pem = certificatePem(resigned(root, () => {}));
+    const text = `leading text\n${pem}between\r\n${pem.replace(/\n/g, '\r\n')}trailing`;
+    expect(splitPemBundle(text)).toHaveLength(2);
+  });
+});
+
+// Keys generated by Node (not certloop) are read as before.
+describe('interop stays intact', () => {
+  it('imports a Node-generated P-384 key', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    expect(importPrivateKey(pem).algorithm).toBe('ECDSA-P384');
+  });
+});

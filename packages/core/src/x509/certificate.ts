@@ -16,10 +16,10 @@ import {
   readBitString,
   readBoolean,
   readIntegerBytes,
-  refuseDefault,
   readOid,
   readSmallInteger,
   readTime,
+  refuseDefault,
   Tag,
   whole,
 } from './der.js';

@@ -56,7 +56,10 @@ export function readSpki(spki: Uint8Array | DerNode): SpkiParts {
   const bits = readBitString(expectTag(key, Tag.BIT_STRING, 'subjectPublicKey'));
   const known = algorithmOid === OID.rsaEncryption || algorithmOid === OID.ecPublicKey || algorithmOid === OID.ed25519;
   if (known && bits.unusedBits !== 0) derError('subjectPublicKey has unused bits', 'bit-string');
-  if (algorithmOid === OID.rsaEncryption && (parameters?.tag !== Tag.NULL || parameters.end !== parameters.contentStart)) {
+  if (
+    algorithmOid === OID.rsaEncryption &&
+    (parameters?.tag !== Tag.NULL || parameters.end !== parameters.contentStart)
+  ) {
     derError('rsaEncryption parameters must be NULL');
   }
   if (algorithmOid === OID.ecPublicKey && parameters?.tag !== Tag.OID && parameters?.tag !== Tag.SEQUENCE) {

@@ -120,7 +120,9 @@ export function cloneTree(node: EditNode): EditNode {
 /** Every node with its path of child indices (the root has the empty path). */
 export function walk(node: EditNode, path: number[] = [], out: { node: EditNode; path: number[] }[] = []) {
   out.push({ node, path });
-  node.children?.forEach((child, i) => walk(child, [...path, i], out));
+  node.children?.forEach((child, i) => {
+    walk(child, [...path, i], out);
+  });
   return out;
 }
 

@@ -185,7 +185,8 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
       subject: name.dn,
       subjectText: name.text,
       sans,
-      publicKey: describePublicKey(spkiDer),
+      // The point itself is checked when verifyCsr (and the CA) import the key.
+      publicKey: describePublicKey(spkiDer, { checkPoint: false }),
       requestedExtensions,
       ...(bcExt ? { basicConstraints: decodeBasicConstraintsValue(bcExt.valueDer) } : {}),
       signatureAlgorithm: signatureAlgorithm.name,

@@ -4,7 +4,8 @@
  */
 import { isIP } from 'node:net';
 import { CertloopError } from '../errors.js';
-import { children, content, type DerNode, derError, expectTag, parseDer, seq, Tag, tlv } from './der.js';
+import { children, content, type DerNode, derError, expectTag, parseDer, readOid, seq, Tag, tlv } from './der.js';
+import { decodeName } from './name.js';
 import type { SubjectAltNames } from './types.js';
 
 const GN = { rfc822Name: 0x81, dNSName: 0x82, uniformResourceIdentifier: 0x86, iPAddress: 0x87 } as const;
@@ -141,10 +142,40 @@ export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedG
       default:
         // A name of an unknown kind is malformed, not skipped: skipping it would let the others count alone.
         if (!OTHER_GENERAL_NAME_TAGS.has(name.tag)) derError(`0x${name.tag.toString(16)} is not a GeneralName tag`);
+        checkOtherGeneralName(name);
         otherCount++;
     }
   }
   return { dnsNames, ipAddresses, uris, emails, otherCount };
+}
+
+/**
+ * The kinds certloop does not use are still checked for structure (OpenSSL refuses the whole extension when one
+ * is malformed): otherName is an OID and one explicit value, directoryName one well-formed Name, registeredID
+ * an OID; x400Address and ediPartyName must at least hold well-formed elements.
+ */
+function checkOtherGeneralName(name: DerNode): void {
+  switch (name.tag) {
+    case 0xa0: {
+      const parts = children(name);
+      if (parts.length !== 2 || parts[1]!.tag !== 0xa0 || children(parts[1]!).length !== 1) {
+        derError('otherName must hold a type and one value');
+      }
+      readOid(parts[0]!);
+      break;
+    }
+    case 0xa4: {
+      const parts = children(name);
+      if (parts.length !== 1) derError('directoryName must hold one Name');
+      decodeName(parts[0]!);
+      break;
+    }
+    case 0x88:
+      readOid({ ...name, tag: Tag.OID });
+      break;
+    default:
+      children(name);
+  }
 }
 
 /** True when no name of any kind is listed. */

@@ -104,7 +104,7 @@ export function loadPrivateKey(pem: string): LoadedPrivateKey {
   } catch (err) {
     throw invalidKey(`the ${block.label} block does not hold a usable key`, err);
   }
-  const info = describePublicKey(spkiDer);
+  const info = describePublicKey(spkiDer, { checkPoint: false }); // exported by OpenSSL from a loaded key
   return { pkcs8Der, spkiDer, info, publicKeyObject };
 }
 

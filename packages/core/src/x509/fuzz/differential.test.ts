@@ -26,7 +26,7 @@ import { pemDecode, pemEncode, splitPemBundle } from '../pem.js';
 import { createSelfSignedCa } from '../self-signed.js';
 import { type Corpus, loadCorpus, type Seed } from './corpus.js';
 import { cloneTree, type EditNode, encodeTree, parseTree } from './der-edit.js';
-import { mutateBytes, mutateTree, mutationArbitrary, mutationsArbitrary } from './mutate.js';
+import { mutateAll, mutateBytes, mutateTree, mutationArbitrary, mutationsArbitrary } from './mutate.js';
 import { type CertificateFields, certloopFields, nodeFields, pkijsFields } from './oracle.js';
 import { signWrapped } from './resign.js';
 
@@ -218,7 +218,7 @@ describe('structure-aware mutations, signed again', () => {
         fc.option(mutationArbitrary, { freq: 6 }),
         async (pick, mutations, damage) => {
           const seed = corpus.certificates[pick % corpus.certificates.length]!;
-          let der = mutatedSigned(seed, (tbs) => mutations.forEach((m) => mutateTree(tbs, m)), true);
+          let der = mutatedSigned(seed, (tbs) => mutateAll(tbs, mutations), true);
           if (damage) der = mutateBytes(der, damage);
           const fields = typed('inspectCertificate', () => certloopFields(der));
           if (fields) expectSameFields(der, fields);
@@ -241,7 +241,7 @@ describe('structure-aware mutations, signed again', () => {
         fc.option(mutationArbitrary, { freq: 6 }),
         async (pick, mutations, damage) => {
           const seed = corpus.csrs[pick % corpus.csrs.length]!;
-          let der = mutatedSigned(seed, (info) => mutations.forEach((m) => mutateTree(info, m)), false);
+          let der = mutatedSigned(seed, (info) => mutateAll(info, mutations), false);
           if (damage) der = mutateBytes(der, damage);
           const csrPem = pemEncode('CERTIFICATE REQUEST', der);
           const parsed = typed('parseCsr', () => parseCsr(csrPem));

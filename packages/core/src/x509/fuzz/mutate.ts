@@ -197,3 +197,8 @@ export function mutateBytes(der: Uint8Array, m: Mutation): Uint8Array {
       return new Uint8Array([...der.subarray(0, at), ...der.subarray(Math.min(der.length, at + 1 + (m.target % 8)))]);
   }
 }
+
+/** Applies mutations in order. */
+export function mutateAll(root: EditNode, mutations: readonly Mutation[]): void {
+  for (const m of mutations) mutateTree(root, m);
+}

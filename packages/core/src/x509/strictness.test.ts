@@ -64,6 +64,7 @@ function subjectCn(tbs: EditNode): EditNode {
 }
 
 const inspect = (der: Uint8Array) => inspectCertificate(certificatePem(der));
+const tbsSubject = (fixture: SignedFixture): EditNode => structuredClone(fixture.signed.children![F.subject]!);
 
 let root: SignedFixture;
 let csr: SignedFixture;
@@ -296,6 +297,45 @@ describe('structures with extra or wrong elements', () => {
       });
     });
     expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
+  });
+
+  it('refuses malformed GeneralNames of the kinds certloop does not use (OpenSSL refuses the whole SAN)', () => {
+    const withName = (name: EditNode) =>
+      resigned(root, (tbs) => {
+        addExtension(tbs, {
+          tag: 0x30,
+          children: [
+            { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
+            {
+              tag: 0x04,
+              children: [{ tag: 0x30, children: [{ tag: 0x82, content: ascii('ok.example.test') }, name] }],
+            },
+          ],
+        });
+      });
+    // directoryName holding a SET with a BMPString where an AttributeTypeAndValue belongs (found by the fuzzer).
+    const badDirectory = withName({
+      tag: 0xa4,
+      children: [{ tag: 0x30, children: [{ tag: 0x31, children: [{ tag: 0x1e, content: bytes(0, 0x61) }] }] }],
+    });
+    expect(() => inspect(badDirectory)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    const badOtherName = withName({ tag: 0xa0, children: [{ tag: 0x06, content: bytes(0x2a, 0x03) }] });
+    expect(() => inspect(badOtherName)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    const badRegisteredId = withName({ tag: 0x88, content: bytes(0x2a, 0x80, 0x03) });
+    expect(() => inspect(badRegisteredId)).toThrow(refused('CERTLOOP_INVALID_DER', 'oid'));
+    const goodDirectory = withName({ tag: 0xa4, children: [tbsSubject(root)] });
+    expect(inspect(goodDirectory).sans.dnsNames).toEqual(['ok.example.test']);
+  });
+
+  it('refuses an EC public key that is not a point on its curve (Node cannot load it; found by the fuzzer)', () => {
+    const der = resigned(root, (tbs) => {
+      const key = tbs.children![F.spki]!.children![1]!;
+      const copy = key.content!.slice();
+      copy[copy.length - 1]! ^= 1;
+      key.content = copy;
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_KEY'));
+    expect(() => new X509Certificate(der).publicKey).toThrow();
   });
 
   it('refuses a Name attribute with an extra element, a non-string value or invalid UTF-8', () => {

@@ -9,7 +9,9 @@
  */
 import { CertloopError } from '../errors.js';
 import {
+  checkWellFormed,
   children,
+  content,
   type DerNode,
   expectTag,
   parseDer,
@@ -121,6 +123,9 @@ function parseExtensions(node: DerNode): CertificateExtension[] {
     }
     const value = expectTag(parts[index++], Tag.OCTET_STRING, 'extnValue');
     if (index !== parts.length) invalid(`extension ${oid} has extra fields`);
+    // Every value is one well-formed DER element, understood by certloop or not (OpenSSL and Go decode more
+    // extensions than certloop, and refuse a certificate whose extension they cannot decode).
+    checkWellFormed(content(value));
     // RFC 5280 4.2: a certificate must not include more than one instance of an extension.
     if (seen.has(oid)) invalid(`duplicate extension ${oid}`);
     seen.add(oid);

@@ -94,6 +94,21 @@ export function parseDer(bytes: Uint8Array): DerNode {
   return node;
 }
 
+/**
+ * Checks that `bytes` is exactly one DER element whose constructed parts are all well formed, to `maxDepth`
+ * levels (strings are not opened). For values certloop does not decode but other readers do (extensions it
+ * does not understand): BER or trailing bytes there would make OpenSSL or Go refuse what certloop accepted.
+ */
+export function checkWellFormed(bytes: Uint8Array, maxDepth = 32): void {
+  const stack: { node: DerNode; depth: number }[] = [{ node: parseDer(bytes), depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (!(node.tag & 0x20)) continue;
+    if (depth >= maxDepth) fail('nested too deeply');
+    for (const child of children(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+}
+
 /** The children of a constructed element. */
 export function children(node: DerNode): DerNode[] {
   if (!(node.tag & 0x20)) fail(`tag 0x${node.tag.toString(16)} is not constructed`);

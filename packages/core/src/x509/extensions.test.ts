@@ -66,8 +66,20 @@ describe('extension decoders read what the issuance side writes', () => {
     const id = bytes(0xde, 0xad, 0xbe, 0xef);
     expect(decodeSubjectKeyIdentifier(subjectKeyIdentifierValue(id))).toBe('deadbeef');
     expect(decodeAuthorityKeyIdentifier(authorityKeyIdentifierValue(id))).toBe('deadbeef');
-    const issuerAndSerial = seq(contextTag(1, true, seq()), tlv(0x82, bytes(1)));
+    // authorityCertIssuer is [1] IMPLICIT GeneralNames: here one directoryName [4] holding an empty Name.
+    const issuerAndSerial = seq(contextTag(1, true, contextTag(4, true, seq())), tlv(0x82, bytes(1)));
     expect(decodeAuthorityKeyIdentifier(issuerAndSerial)).toBeUndefined();
+    // Out of order, repeated, or holding anything else: malformed (OpenSSL refuses such a certificate).
+    for (const bad of [
+      seq(tlv(0x82, bytes(1)), tlv(0x80, id)),
+      seq(tlv(0x80, id), tlv(0x80, id)),
+      seq(tlv(0x80, id), tlv(0x01, bytes(0))),
+      seq(contextTag(1, true, seq())),
+    ]) {
+      expect(() => decodeAuthorityKeyIdentifier(bad)).toThrow(
+        expect.objectContaining({ code: 'CERTLOOP_INVALID_DER' }),
+      );
+    }
   });
 
   it('decodeExtensions gathers everything and lists unknown critical extensions only', () => {

@@ -327,6 +327,36 @@ describe('structures with extra or wrong elements', () => {
     expect(inspect(goodDirectory).sans.dnsNames).toEqual(['ok.example.test']);
   });
 
+  it('refuses an AKI with an element after keyIdentifier (OpenSSL then says CA:FALSE; found by the fuzzer)', () => {
+    const der = resigned(root, (tbs) => {
+      const aki = tbs.children![F.extensions]!.children![0]!.children!.find((ext) =>
+        same(ext.children![0]!.content, bytes(0x55, 0x1d, 0x23)),
+      )!;
+      extensionValue(aki).children!.push({ tag: 0x01, content: bytes(0x00) });
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    expect(new X509Certificate(der).ca).toBe(false);
+  });
+
+  it('refuses BER or trailing bytes inside an extension certloop does not decode', () => {
+    const unknown = (value: EditNode) =>
+      resigned(root, (tbs) => {
+        addExtension(tbs, {
+          tag: 0x30,
+          children: [
+            { tag: 0x06, content: bytes(0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0xe4, 0x1f, 0x01) },
+            { tag: 0x04, children: [value] },
+          ],
+        });
+      });
+    const fine = unknown({ tag: 0x30, children: [{ tag: 0x0c, content: ascii('x') }] });
+    expect(inspect(fine).subject.commonName).toBe('fuzz root');
+    const ber = unknown({ tag: 0x30, lengthOverride: bytes(0x81, 3), children: [{ tag: 0x0c, content: ascii('x') }] });
+    expect(() => inspect(ber)).toThrow(refused('CERTLOOP_INVALID_DER', 'length'));
+    const trailing = unknown({ tag: 0x30, children: [], trailer: bytes(0x30) });
+    expect(() => inspect(trailing)).toThrow(refused('CERTLOOP_INVALID_DER'));
+  });
+
   it('refuses an EC public key that is not a point on its curve (Node cannot load it; found by the fuzzer)', () => {
     const der = resigned(root, (tbs) => {
       const key = tbs.children![F.spki]!.children![1]!;

@@ -144,7 +144,10 @@ function splitAltNames(text: string): [string, string][] {
 
 /** Reads one RFC 2253-escaped value of Node's multi-line subject (`CN=a\, b`). */
 function unescapeDn(value: string): string {
-  return value.replace(/\\(.)/g, '$1');
+  // OpenSSL escapes control characters as `\XX` (hex) and RFC 2253 specials as `\c`.
+  return value.replace(/\\([0-9A-Fa-f]{2})|\\(.)/g, (_m, code: string | undefined, c: string | undefined) =>
+    code ? String.fromCharCode(Number.parseInt(code, 16)) : c!,
+  );
 }
 
 /** Node's (OpenSSL's) reading, for what Node reports plainly; throws when OpenSSL cannot decode the DER. */

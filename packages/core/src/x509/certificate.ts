@@ -103,6 +103,8 @@ function serialHex(node: DerNode): string {
 function checkAlgorithmIdentifier(node: DerNode): DerNode {
   const parts = children(node);
   if (parts.length < 1 || parts.length > 2) invalid('AlgorithmIdentifier must hold an OID and at most one parameter');
+  const parameters = parts[1];
+  if (parameters?.tag === Tag.NULL && parameters.end !== parameters.contentStart) invalid('NULL with content');
   return expectTag(parts[0], Tag.OID, 'algorithm');
 }
 

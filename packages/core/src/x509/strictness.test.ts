@@ -258,6 +258,15 @@ describe('structures with extra or wrong elements', () => {
     expect(() => inspect(fixed)).toThrow(refused('CERTLOOP_INVALID_DER'));
   });
 
+  it('refuses a NULL parameter with content in an RSA signature AlgorithmIdentifier (found by the fuzzer)', async () => {
+    const rsa = await selfSignedFixture('RSA-2048');
+    const copy = structuredClone(rsa.signed);
+    copy.children![F.signature]!.children![1] = { tag: 0x05, content: bytes(0x00) };
+    const der = signWrapped(encodeTree(copy), rsa.keyPem, encodeTree(copy.children![F.signature]!));
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    expect(() => new X509Certificate(der)).toThrow();
+  });
+
   it('refuses an SPKI with an extra element, also as a trust anchor', async () => {
     const der = resigned(root, (tbs) => {
       tbs.children![F.spki]!.children!.push({ tag: 0x05, content: bytes() });

@@ -24,7 +24,6 @@ export const Tag = {
   IA5_STRING: 0x16,
   UTC_TIME: 0x17,
   GENERALIZED_TIME: 0x18,
-  VISIBLE_STRING: 0x1a,
   UNIVERSAL_STRING: 0x1c,
   BMP_STRING: 0x1e,
   SEQUENCE: 0x30,
@@ -217,7 +216,10 @@ function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** The string tags {@link readString} reads. */
+/**
+ * The string tags {@link readString} reads: DirectoryString's choices plus IA5String and NumericString, the types
+ * OpenSSL accepts in a Name (VisibleString is not among them: OpenSSL refuses a certificate with one there).
+ */
 export function isStringTag(tag: number): boolean {
   return (
     tag === Tag.UTF8_STRING ||
@@ -226,7 +228,6 @@ export function isStringTag(tag: number): boolean {
     tag === Tag.T61_STRING ||
     tag === Tag.BMP_STRING ||
     tag === Tag.NUMERIC_STRING ||
-    tag === Tag.VISIBLE_STRING ||
     tag === Tag.UNIVERSAL_STRING
   );
 }
@@ -241,7 +242,6 @@ export function readString(node: DerNode): string {
     case Tag.IA5_STRING:
     case Tag.T61_STRING:
     case Tag.NUMERIC_STRING:
-    case Tag.VISIBLE_STRING:
       return latin1.decode(c);
     case Tag.BMP_STRING: {
       if (c.length % 2) fail('odd BMPString', 'string');

@@ -125,12 +125,12 @@ export function decodeName(name: DerNode | Uint8Array): DecodedName {
       const type = readOid(typeNode);
       const known = BY_OID.get(type);
       const short = known?.short ?? EXTRA_SHORT_NAMES[type];
-      // Attributes certloop names must hold a decodable string (an undecodable first CN is an error, never
-      // skipped in favour of a second one); other attributes may hold any type and are shown as `oid=#hex`.
-      if (short && !isStringTag(valueNode.tag)) derError(`attribute ${type} does not hold a string`, 'string');
-      const value = isStringTag(valueNode.tag) ? readString(valueNode) : undefined;
-      if (known && value !== undefined && dn[known.field] === undefined) dn[known.field] = value;
-      parts.push(short && value !== undefined ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
+      // Every attribute must hold a decodable string of a type OpenSSL accepts in a Name (an undecodable first CN
+      // is an error, never skipped in favour of a second one). Unknown attribute types are shown as `oid=#hex`.
+      if (!isStringTag(valueNode.tag)) derError(`attribute ${type} does not hold a string`, 'string');
+      const value = readString(valueNode);
+      if (known && dn[known.field] === undefined) dn[known.field] = value;
+      parts.push(short ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
     }
     rdnTexts.push(parts.join('+'));
   }

@@ -416,6 +416,29 @@ describe('structures with extra or wrong elements', () => {
     });
     expect(inspect(numeric).subject.commonName).toBe('0123 456');
   });
+
+  it('refuses a VisibleString (or any non-string) in a Name, as OpenSSL does (found by the fuzzer)', () => {
+    const visible = resigned(root, (tbs) => {
+      Object.assign(subjectCn(tbs), { tag: 0x1a, content: ascii('visible') });
+    });
+    expect(() => inspect(visible)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
+    expect(() => new X509Certificate(visible)).toThrow();
+    const unknownOctets = resigned(root, (tbs) => {
+      tbs.children![F.subject]!.children!.push({
+        tag: 0x31,
+        children: [
+          {
+            tag: 0x30,
+            children: [
+              { tag: 0x06, content: bytes(0x2a, 0x03) },
+              { tag: 0x04, content: bytes(1) },
+            ],
+          },
+        ],
+      });
+    });
+    expect(() => inspect(unknownOctets)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
+  });
 });
 
 /** Replaces the outer AlgorithmIdentifier of a signed certificate (tests of matching inner/outer extras). */

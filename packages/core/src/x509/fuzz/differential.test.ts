@@ -229,7 +229,7 @@ describe('structure-aware mutations, signed again', () => {
           }
         },
       ),
-      fcOptions(runs(400)),
+      fcOptions(runs(300)),
     );
   });
 
@@ -259,7 +259,7 @@ describe('structure-aware mutations, signed again', () => {
           }
         },
       ),
-      fcOptions(runs(150)),
+      fcOptions(runs(100)),
     );
   });
 
@@ -282,7 +282,7 @@ describe('structure-aware mutations, signed again', () => {
           }
         },
       ),
-      fcOptions(runs(150)),
+      fcOptions(runs(100)),
     );
   });
 });
@@ -331,7 +331,7 @@ describe('PEM text mutations', () => {
           typed('parseCsr', () => parseCsr(text));
         },
       ),
-      fcOptions(runs(300)),
+      fcOptions(runs(200)),
     );
   });
 });

@@ -13,7 +13,16 @@ const env = {
 console.log(`fuzz: ${env.CERTLOOP_FUZZ_RUNS} cases per property, seed ${env.CERTLOOP_FUZZ_SEED}`);
 const result = spawnSync(
   'npx',
-  ['vitest', 'run', '--project', 'core', '--testTimeout', '0', 'packages/core/src/x509/fuzz/', ...process.argv.slice(2)],
+  [
+    'vitest',
+    'run',
+    '--project',
+    'core',
+    '--testTimeout',
+    '0',
+    'packages/core/src/x509/fuzz/',
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

@@ -34,13 +34,14 @@ function isLabel(text: string, start: number, end: number): boolean {
   return true;
 }
 
-function isBase64Char(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0b || c === 0x0c;
-}
+/** Character classes for the base64 scan: 1 base64 alphabet, 2 white space, 3 `=`, 0 anything else. */
+const BASE64_CLASS = (() => {
+  const table = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') table[c.charCodeAt(0)] = 1;
+  for (const c of ' \t\n\v\f\r') table[c.charCodeAt(0)] = 2;
+  table[0x3d] = 3;
+  return table;
+})();
 
 /**
  * The DER of the base64 in `text[start..end)`, white space ignored; undefined when it is not canonical base64
@@ -51,10 +52,11 @@ export function decodeBase64Body(text: string, start: number, end: number): Uint
   let padding = 0;
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
-    if (isSpace(c)) continue;
-    if (c === 0x3d) {
+    const kind = c < 128 ? BASE64_CLASS[c]! : 0;
+    if (kind === 2) continue;
+    if (kind === 3) {
       if (++padding > 2) return undefined;
-    } else if (!isBase64Char(c) || padding > 0) return undefined;
+    } else if (kind === 0 || padding > 0) return undefined;
     count++;
   }
   if (count === 0 || count % 4 !== 0) return undefined;

@@ -5,7 +5,6 @@
  */
 import { CertloopError } from '../errors.js';
 import {
-  bitString,
   children,
   type DerNode,
   derError,
@@ -18,7 +17,7 @@ import {
   readOid,
   seq,
   Tag,
-  whole,
+  tlv,
 } from './der.js';
 import { OID } from './oids.js';
 import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
@@ -80,18 +79,29 @@ export function readSpki(spki: Uint8Array | DerNode): SpkiParts {
  */
 export function canonicalSpki(spkiDer: Uint8Array): Uint8Array {
   const parts = readSpki(spkiDer);
+  const out = tlv(Tag.SEQUENCE, canonicalAlgorithm(parts), tlv(Tag.BIT_STRING, ZERO_UNUSED_BITS, parts.publicKeyBytes));
+  if (out.length !== spkiDer.length) derError('the public key is not in its DER form');
+  for (let i = 0; i < out.length; i++) if (out[i] !== spkiDer[i]) derError('the public key is not in its DER form');
+  return out;
+}
+
+const ZERO_UNUSED_BITS = new Uint8Array([0]);
+const algorithmCache = new Map<string, Uint8Array>();
+
+/** The AlgorithmIdentifier of a key certloop issues for, encoded once per kind. */
+function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
+  const key = `${parts.algorithmOid} ${parts.parametersOid ?? ''}`;
+  const cached = algorithmCache.get(key);
+  if (cached) return cached;
   let algorithm: Uint8Array;
   if (parts.algorithmOid === OID.rsaEncryption) algorithm = seq(oid(OID.rsaEncryption), nullValue());
   else if (parts.algorithmOid === OID.ecPublicKey && parts.parametersOid !== undefined) {
     algorithm = seq(oid(OID.ecPublicKey), oid(parts.parametersOid));
   } else if (parts.algorithmOid === OID.ed25519) algorithm = seq(oid(OID.ed25519));
   else return unsupported(parts.algorithmOid);
-  const out = seq(algorithm, bitString(parts.publicKeyBytes));
-  const input = whole(parseDer(spkiDer));
-  if (out.length !== input.length || out.some((b, i) => b !== input[i])) {
-    derError('the public key is not in its DER form');
-  }
-  return out;
+  // Only the few kinds above are ever cached (unknown curves are refused when the key is described).
+  if (algorithmCache.size < 16) algorithmCache.set(key, algorithm);
+  return algorithm;
 }
 
 /** Short Weierstrass curves y² = x³ − 3x + b over GF(p), for the point check below. */

@@ -2,7 +2,9 @@
  * Internal test support (`@certloop/core` x509 fuzz, never exported): small certificates and CSRs to break on
  * purpose, each edited as a tree and signed again with its own key.
  */
+import { expect } from 'vitest';
 import { createCsr } from '../csr.js';
+import { inspectCertificate } from '../inspect.js';
 import { generateKeyPair } from '../keys.js';
 import { pemDecode, pemEncode } from '../pem.js';
 import { createSelfSignedCa } from '../self-signed.js';
@@ -54,3 +56,49 @@ export const certificatePem = (der: Uint8Array) => pemEncode('CERTIFICATE', der)
 export const csrPem = (der: Uint8Array) => pemEncode('CERTIFICATE REQUEST', der);
 export const bytes = (...values: number[]) => new Uint8Array(values);
 export const ascii = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
+
+/** An expectation for a CertloopError with `code` (and `details.reason` when given). */
+export const refused = (code: string, reason?: string) =>
+  expect.objectContaining(reason ? { code, details: expect.objectContaining({ reason }) } : { code });
+
+/** OID contents (no tag or length) the regression tests look for. */
+export const OIDS = {
+  basicConstraints: bytes(0x55, 0x1d, 0x13),
+  keyUsage: bytes(0x55, 0x1d, 0x0f),
+  commonName: bytes(0x55, 0x04, 0x03),
+};
+
+/** TBSCertificate fields of a certloop certificate, by position. */
+export const F = { version: 0, serial: 1, signature: 2, issuer: 3, validity: 4, subject: 5, spki: 6, extensions: 7 };
+
+export const same = (a: Uint8Array | undefined, b: Uint8Array) => !!a && Buffer.from(a).equals(Buffer.from(b));
+
+/** The Extension with this OID. */
+export function extension(tbs: EditNode, oid: Uint8Array): EditNode {
+  const list = tbs.children![F.extensions]!.children![0]!;
+  const found = list.children!.find((ext) => same(ext.children![0]!.content, oid));
+  if (!found) throw new Error('extension not found');
+  return found;
+}
+
+/** The decoded value inside an Extension's extnValue. */
+export function extensionValue(ext: EditNode): EditNode {
+  return ext.children![ext.children!.length - 1]!.children![0]!;
+}
+
+/** Appends an Extension. */
+export function addExtension(tbs: EditNode, ext: EditNode): void {
+  tbs.children![F.extensions]!.children![0]!.children!.push(ext);
+}
+
+/** The CN attribute's value node of the subject. */
+export function subjectCn(tbs: EditNode): EditNode {
+  for (const rdn of tbs.children![F.subject]!.children!) {
+    const atv = rdn.children![0]!;
+    if (same(atv.children![0]!.content, OIDS.commonName)) return atv.children![1]!;
+  }
+  throw new Error('no CN');
+}
+
+/** inspectCertificate on the DER, given as PEM. */
+export const inspect = (der: Uint8Array) => inspectCertificate(certificatePem(der));

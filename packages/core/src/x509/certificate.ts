@@ -105,6 +105,7 @@ function checkAlgorithmIdentifier(node: DerNode): DerNode {
   if (parts.length < 1 || parts.length > 2) invalid('AlgorithmIdentifier must hold an OID and at most one parameter');
   const parameters = parts[1];
   if (parameters?.tag === Tag.NULL && parameters.end !== parameters.contentStart) invalid('NULL with content');
+  if (parameters) checkWellFormed(whole(parameters));
   return expectTag(parts[0], Tag.OID, 'algorithm');
 }
 

@@ -232,6 +232,20 @@ describe('structures with extra or wrong elements', () => {
     expect(() => new X509Certificate(der)).toThrow();
   });
 
+  it('refuses parameters on an ECDSA signature algorithm, and malformed parameters on any (found by the fuzzer)', () => {
+    const withParameters = (parameters: EditNode) => {
+      const copy = structuredClone(root.signed);
+      copy.children![F.signature]!.children!.push(parameters);
+      const identifier = encodeTree(copy.children![F.signature]!);
+      return signWrapped(encodeTree(copy), root.keyPem, identifier);
+    };
+    expect(() => inspect(withParameters({ tag: 0x05, content: bytes() }))).toThrow(refused('CERTLOOP_INVALID_DER'));
+    // [5] constructed holding bytes that are not DER elements.
+    expect(() => inspect(withParameters({ tag: 0xa5, content: bytes(0x30, 0x05, 0x01) }))).toThrow(
+      refused('CERTLOOP_INVALID_DER'),
+    );
+  });
+
   it('refuses an SPKI with an extra element, also as a trust anchor', async () => {
     const der = resigned(root, (tbs) => {
       tbs.children![F.spki]!.children!.push({ tag: 0x05, content: bytes() });

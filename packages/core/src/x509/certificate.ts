@@ -25,6 +25,7 @@ import {
   Tag,
   whole,
 } from './der.js';
+import { checkExtensionStructure } from './extension-structure.js';
 import { PEM_LIMITS } from './pem.js';
 import { readSpki } from './spki.js';
 
@@ -129,6 +130,7 @@ function parseExtensions(node: DerNode): CertificateExtension[] {
     // Every value is one well-formed DER element, understood by certloop or not (OpenSSL and Go decode more
     // extensions than certloop, and refuse a certificate whose extension they cannot decode).
     checkWellFormed(content(value));
+    checkExtensionStructure(oid, content(value));
     // RFC 5280 4.2: a certificate must not include more than one instance of an extension.
     if (seen.has(oid)) invalid(`duplicate extension ${oid}`);
     seen.add(oid);
@@ -173,9 +175,14 @@ export function parseCertificate(der: Uint8Array, maxBytes: number = PEM_LIMITS.
   if (validity.length !== 2) invalid('validity must hold notBefore and notAfter');
   const subjectNode = expectTag(fields[i++], Tag.SEQUENCE, 'subject');
   const spkiNode = expectTag(fields[i++], Tag.SEQUENCE, 'subjectPublicKeyInfo');
-  // issuerUniqueID [1] and subjectUniqueID [2] (v2+): skipped, certloop never relies on them.
-  if (fields[i]?.tag === 0x81 || fields[i]?.tag === 0xa1) i++;
-  if (fields[i]?.tag === 0x82 || fields[i]?.tag === 0xa2) i++;
+  // issuerUniqueID [1] and subjectUniqueID [2]: v2+ only, primitive BIT STRINGs; certloop never relies on them.
+  for (const tag of [0x81, 0x82]) {
+    const field = fields[i];
+    if (field?.tag !== tag && field?.tag !== (tag | 0x20)) continue;
+    if (version === 1 || field.tag !== tag) invalid('malformed or misplaced unique identifier');
+    readBitString({ ...field, tag: Tag.BIT_STRING });
+    i++;
+  }
   let extensions: CertificateExtension[] = [];
   if (fields[i]?.tag === 0xa3) {
     if (version !== 3) invalid('extensions in a certificate that is not v3');

@@ -345,6 +345,50 @@ describe('structures with extra or wrong elements', () => {
     expect(() => inspect(trailing)).toThrow(refused('CERTLOOP_INVALID_DER'));
   });
 
+  it('refuses malformed extensions OpenSSL decodes and certloop does not use (OpenSSL reads CA:FALSE; found by the fuzzer)', () => {
+    const withExtension = (oid: number[], value: EditNode) =>
+      resigned(root, (tbs) => {
+        addExtension(tbs, {
+          tag: 0x30,
+          children: [
+            { tag: 0x06, content: bytes(...oid) },
+            { tag: 0x04, children: [value] },
+          ],
+        });
+      });
+    const nameConstraints = [0x55, 0x1d, 0x1e];
+    // A GeneralSubtree without its base, and a subjectKeyIdentifier-like value under the nameConstraints OID.
+    const noBase = withExtension(nameConstraints, {
+      tag: 0x30,
+      children: [{ tag: 0xa0, children: [{ tag: 0x30, children: [] }] }],
+    });
+    expect(() => inspect(noBase)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    expect(new X509Certificate(noBase).ca).toBe(false);
+    const octets = withExtension(nameConstraints, { tag: 0x04, content: bytes(1, 2, 3) });
+    expect(() => inspect(octets)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    const policies = withExtension([0x55, 0x1d, 0x20], { tag: 0x30, children: [{ tag: 0x30, children: [] }] });
+    expect(() => inspect(policies)).toThrow(refused('CERTLOOP_INVALID_DER'));
+    // A well-formed one is read (and OpenSSL agrees it is a CA).
+    const permitted = withExtension(nameConstraints, {
+      tag: 0x30,
+      children: [{ tag: 0xa0, children: [{ tag: 0x30, children: [{ tag: 0x82, content: ascii('example.test') }] }] }],
+    });
+    expect(inspect(permitted).isCA).toBe(true);
+    expect(new X509Certificate(permitted).ca).toBe(true);
+  });
+
+  it('refuses a unique identifier that is not a valid BIT STRING (found by the fuzzer)', () => {
+    const der = resigned(root, (tbs) => {
+      tbs.children!.splice(F.extensions, 0, { tag: 0x81, content: bytes(0x40, 0x01) });
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'bit-string'));
+    const fine = resigned(root, (tbs) => {
+      tbs.children!.splice(F.extensions, 0, { tag: 0x81, content: bytes(0x00, 0x01) });
+    });
+    expect(inspect(fine).subject.commonName).toBe('fuzz root');
+    expect(new X509Certificate(fine).subject).toContain('fuzz root');
+  });
+
   it('refuses an EC public key that is not a point on its curve (Node cannot load it; found by the fuzzer)', () => {
     const der = resigned(root, (tbs) => {
       const key = tbs.children![F.spki]!.children![1]!;

@@ -377,6 +377,43 @@ describe('structures with extra or wrong elements', () => {
     expect(new X509Certificate(permitted).ca).toBe(true);
   });
 
+  it('checks the primitives inside values certloop does not read (an odd BMPString in an otherName; found by the fuzzer)', () => {
+    const otherName = (value: EditNode) =>
+      resigned(root, (tbs) => {
+        addExtension(tbs, {
+          tag: 0x30,
+          children: [
+            { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
+            {
+              tag: 0x04,
+              children: [
+                {
+                  tag: 0x30,
+                  children: [
+                    {
+                      tag: 0xa0,
+                      children: [
+                        { tag: 0x06, content: bytes(0x2a, 0x03) },
+                        { tag: 0xa0, children: [value] },
+                      ],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        });
+      });
+    expect(() => inspect(otherName({ tag: 0x1e, content: bytes(0x61) }))).toThrow(
+      refused('CERTLOOP_INVALID_DER', 'string'),
+    );
+    expect(() => inspect(otherName({ tag: 0x02, content: bytes(0x00, 0x01) }))).toThrow(
+      refused('CERTLOOP_INVALID_DER', 'integer'),
+    );
+    expect(() => inspect(otherName({ tag: 0x05, content: bytes(0x00) }))).toThrow(refused('CERTLOOP_INVALID_DER'));
+    expect(inspect(otherName({ tag: 0x0c, content: ascii('upn@example.test') })).sans.dnsNames).toEqual([]);
+  });
+
   it('refuses a unique identifier that is not a valid BIT STRING (found by the fuzzer)', () => {
     const der = resigned(root, (tbs) => {
       tbs.children!.splice(F.extensions, 0, { tag: 0x81, content: bytes(0x40, 0x01) });

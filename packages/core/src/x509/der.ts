@@ -102,9 +102,42 @@ export function checkWellFormed(bytes: Uint8Array, maxDepth = 32): void {
   const stack: { node: DerNode; depth: number }[] = [{ node: parseDer(bytes), depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop()!;
-    if (!(node.tag & 0x20)) continue;
+    if (!(node.tag & 0x20)) {
+      checkPrimitive(node);
+      continue;
+    }
     if (depth >= maxDepth) fail('nested too deeply');
     for (const child of children(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+}
+
+/** The content rules of universal primitive types (what OpenSSL also checks when it decodes an ANY). */
+function checkPrimitive(node: DerNode): void {
+  switch (node.tag) {
+    case Tag.BOOLEAN:
+      readBoolean(node);
+      break;
+    case Tag.INTEGER:
+      readIntegerBytes(node);
+      break;
+    case 0x0a: // ENUMERATED
+      readIntegerBytes({ ...node, tag: Tag.INTEGER });
+      break;
+    case Tag.BIT_STRING:
+      readBitString(node);
+      break;
+    case Tag.NULL:
+      if (node.end !== node.contentStart) fail('NULL with content');
+      break;
+    case Tag.OID:
+      readOid(node);
+      break;
+    case Tag.UTF8_STRING:
+    case Tag.BMP_STRING:
+    case Tag.UNIVERSAL_STRING:
+      readString(node);
+      break;
+    default:
   }
 }
 

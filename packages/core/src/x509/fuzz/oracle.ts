@@ -50,6 +50,17 @@ const ipHex = (text: string) => {
   return bytes ? hex(bytes) : `?${text}`;
 };
 
+/**
+ * Whether Node calls the certificate a CA (`X509Certificate.ca`: OpenSSL's X509_check_ca answering 1):
+ * basicConstraints CA:TRUE and, when keyUsage is present, keyCertSign among its bits.
+ */
+export function opensslCa(der: Uint8Array): boolean {
+  const inspected = inspectCertificate(der);
+  const parsed = parseCertificate(der);
+  const keyUsagePresent = parsed.extensions.some((e) => e.oid === '2.5.29.15');
+  return inspected.isCA && (!keyUsagePresent || inspected.keyUsage.includes('keyCertSign'));
+}
+
 /** certloop's reading (throws what certloop throws). */
 export function certloopFields(der: Uint8Array): CertificateFields {
   const inspected = inspectCertificate(der);

@@ -465,6 +465,14 @@ describe('structures with extra or wrong elements', () => {
     expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
   });
 
+  it('refuses a BMPString holding a surrogate code unit, as OpenSSL does (found by the fuzzer)', () => {
+    const der = resigned(root, (tbs) => {
+      Object.assign(subjectCn(tbs), { tag: 0x1e, content: bytes(0x00, 0x61, 0xd8, 0x3d, 0xde, 0x00) });
+    });
+    expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER', 'string'));
+    expect(() => new X509Certificate(der)).toThrow();
+  });
+
   it('reads a CN in UniversalString or NumericString as OpenSSL does', () => {
     const universal = resigned(root, (tbs) => {
       Object.assign(subjectCn(tbs), { tag: 0x1c, content: bytes(0, 0, 0, 0x61, 0, 0, 0, 0xfc, 0, 1, 0xf6, 0x00) });

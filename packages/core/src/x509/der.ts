@@ -279,7 +279,12 @@ export function readString(node: DerNode): string {
     case Tag.BMP_STRING: {
       if (c.length % 2) fail('odd BMPString', 'string');
       let s = '';
-      for (let i = 0; i < c.length; i += 2) s += String.fromCharCode((c[i]! << 8) | c[i + 1]!);
+      for (let i = 0; i < c.length; i += 2) {
+        const unit = (c[i]! << 8) | c[i + 1]!;
+        // UCS-2: a surrogate code unit is no character (OpenSSL refuses it when it converts the name).
+        if (unit >= 0xd800 && unit <= 0xdfff) fail('surrogate in BMPString', 'string');
+        s += String.fromCharCode(unit);
+      }
       return s;
     }
     case Tag.UNIVERSAL_STRING: {

@@ -2,9 +2,9 @@
  * `@certloop/core` certificate status: the readiness and timing facts the expiry monitor reports for a secret.
  */
 import { isCertloopError } from '../errors.js';
-import { isManagedSecret, readTlsMaterial } from '../relay/layout.js';
 import { renewalTime } from '../rotation/renewal-time.js';
-import type { Secret } from '../store/types.js';
+import { isManagedSecret, readTlsMaterial } from '../secret/tls-layout.js';
+import type { Secret } from '../secret/types.js';
 import { inspectCertificate } from '../x509/inspect.js';
 import { privateKeyMatchesCertificate } from '../x509/key-match.js';
 import { splitCertificates } from '../x509/pem.js';

@@ -1,0 +1,4 @@
+/**
+ * `@certloop/k8s-store`: certloop on the Kubernetes API.
+ */
+export {};

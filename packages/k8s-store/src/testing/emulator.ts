@@ -1,0 +1,151 @@
+/**
+ * `@certloop/k8s-store/testing` startKubernetesApiEmulator: a small kube-apiserver for Secrets and Leases on a
+ * loopback port, honouring `contracts/kubernetes-api.md`, that `kubectl` and `@kubernetes/client-node` use as
+ * they would a real one. It writes a kubeconfig file for `kubectl --kubeconfig`.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { EmulatorAuthOptions } from './auth.js';
+import { EmulatorFaults } from './faults.js';
+import { ObjectHandlers } from './handlers.js';
+import { createRouter } from './router.js';
+import { Storage } from './storage.js';
+import { WatchHub } from './watch-hub.js';
+
+export interface KubernetesApiEmulatorOptions {
+  /** The namespace of the kubeconfig's context (default `default`). Every namespace exists. */
+  readonly namespace?: string;
+  /** How many changes the watch history keeps before a watch from an older revision is 410 (default 1000). */
+  readonly historyLimit?: number;
+  /** How often a watch that asked for bookmarks gets one (default 5000 ms). */
+  readonly bookmarkIntervalMs?: number;
+  /** Bearer-token auth (401 without a known token, 403 outside its rules); off by default. */
+  readonly auth?: EmulatorAuthOptions;
+  /** The token the emulator's own kubeconfig carries (default: the first of `auth.tokens`, or `emulator-token`). */
+  readonly token?: string;
+  /** Port on 127.0.0.1 (default: any free port). */
+  readonly port?: number;
+}
+
+export interface KubeConfigRequest {
+  /** The bearer token this client sends (default the emulator's). */
+  readonly token?: string;
+  /** The context's namespace (default the emulator's). */
+  readonly namespace?: string;
+}
+
+export interface KubernetesApiEmulator {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** A client-node KubeConfig pointing at the emulator. */
+  readonly kubeConfig: KubeConfig;
+  /** A kubeconfig file `kubectl --kubeconfig` accepts (removed by `close()`). */
+  readonly kubeconfigPath: string;
+  readonly faults: EmulatorFaults;
+  /** Another KubeConfig, e.g. with a different token (each elector its own, so faults can tell them apart). */
+  kubeConfigFor(request: KubeConfigRequest): KubeConfig;
+  /** The current revision (a list's resourceVersion). */
+  revision(): number;
+  /** How many watch streams are open. */
+  openWatches(): number;
+  /** Ends every stream and connection, stops the server, removes the kubeconfig file. Idempotent. */
+  close(): Promise<void>;
+}
+
+function kubeconfigDocument(url: string, token: string, namespace: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'certloop-emulator', cluster: { server: url } }],
+    users: [{ name: 'certloop-emulator', user: { token } }],
+    contexts: [
+      { name: 'certloop-emulator', context: { cluster: 'certloop-emulator', user: 'certloop-emulator', namespace } },
+    ],
+    'current-context': 'certloop-emulator',
+    preferences: {},
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startKubernetesApiEmulator(
+  options: KubernetesApiEmulatorOptions = {},
+): Promise<KubernetesApiEmulator> {
+  const namespace = options.namespace ?? 'default';
+  const token = options.token ?? Object.keys(options.auth?.tokens ?? {})[0] ?? 'emulator-token';
+  const storage = new Storage({ historyLimit: options.historyLimit });
+  const faults = new EmulatorFaults();
+  const hub = new WatchHub(storage, faults, options.bookmarkIntervalMs ?? 5000);
+  faults.attach(hub, () => storage.compact());
+  let address = '127.0.0.1:0';
+  const server = createServer(
+    { keepAlive: true },
+    createRouter({
+      faults,
+      auth: options.auth,
+      handlers: new ObjectHandlers(storage),
+      hub,
+      serverAddress: () => address,
+    }),
+  );
+  server.keepAliveTimeout = 30_000;
+  const port = await listen(server, options.port ?? 0);
+  address = `127.0.0.1:${port}`;
+  const url = `http://${address}`;
+  const dir = await mkdtemp(join(tmpdir(), 'certloop-k8s-emulator-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  await writeFile(kubeconfigPath, `${JSON.stringify(kubeconfigDocument(url, token, namespace), null, 2)}\n`, {
+    mode: 0o600,
+  });
+  const kubeConfigFor = (request: KubeConfigRequest) => {
+    const kc = new KubeConfig();
+    const doc = kubeconfigDocument(url, request.token ?? token, request.namespace ?? namespace);
+    kc.loadFromOptions({
+      clusters: [{ name: 'certloop-emulator', server: url, skipTLSVerify: false }],
+      users: [{ name: 'certloop-emulator', token: doc.users[0]!.user.token }],
+      contexts: [
+        {
+          name: 'certloop-emulator',
+          cluster: 'certloop-emulator',
+          user: 'certloop-emulator',
+          namespace: request.namespace ?? namespace,
+        },
+      ],
+      currentContext: 'certloop-emulator',
+    });
+    return kc;
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    kubeConfig: kubeConfigFor({}),
+    kubeconfigPath,
+    faults,
+    kubeConfigFor,
+    revision: () => storage.revision,
+    openWatches: () => hub.openCount,
+    close: () => {
+      closing ??= (async () => {
+        hub.closeAll();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
+}

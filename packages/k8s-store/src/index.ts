@@ -5,6 +5,8 @@
  */
 export { isRetryable, type KubeOperation } from './errors.js';
 export { contextNamespace, type LoadKubeConfigOptions, loadKubeConfig } from './kubeconfig.js';
+export { KubernetesLeaseElector, type KubernetesLeaseElectorOptions } from './lease-elector.js';
+export { KubernetesLeaseLock, type KubernetesLeaseLockOptions } from './lease-lock.js';
 export type { ReflectorTimings } from './reflector.js';
 export type { RetryOptions } from './retry.js';
 export { TLS_SECRET_TYPE, WRITE_ID_ANNOTATION } from './secret-mapping.js';

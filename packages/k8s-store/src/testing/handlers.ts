@@ -198,7 +198,10 @@ export class ObjectHandlers {
     meta.namespace = namespace;
     const old = this.#storage.get(r, namespace, name);
     if (!old) {
-      if (r !== LEASES) throw statusErrors.notFound(r, name);
+      // Leases are created by a PUT (AllowCreateOnUpdate), but not when a resourceVersion precondition is set
+      if (r !== LEASES || (meta.resourceVersion !== undefined && meta.resourceVersion !== '')) {
+        throw statusErrors.notFound(r, name);
+      }
       (meta as Partial<typeof meta>).resourceVersion = undefined;
       return this.#create(r, namespace, obj);
     }

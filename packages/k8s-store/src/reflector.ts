@@ -100,7 +100,7 @@ export class Reflector {
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     let failures = 0;
-    const backoff = async () => {
+    const backoff = async (cause?: unknown) => {
       failures += 1;
       const t = this.#o.timings;
       const ms = backoffDelay(
@@ -108,7 +108,10 @@ export class Reflector {
         { initialMs: t?.initialBackoffMs ?? 800, maxMs: t?.maxBackoffMs ?? 30_000 },
         this.#random,
       );
-      await sleep(this.#o.clock, ms, signal);
+      // a 429 or 503 with Retry-After is honoured: never sooner than the server asked
+      const asked =
+        isCertloopError(cause) && typeof cause.details?.retryAfterMs === 'number' ? cause.details.retryAfterMs : 0;
+      await sleep(this.#o.clock, Math.max(ms, asked), signal);
     };
     const resyncMs = this.#o.timings?.resyncPeriodMs ?? 600_000;
     while (!signal.aborted) {
@@ -118,7 +121,7 @@ export class Reflector {
       } catch (err) {
         if (signal.aborted) return;
         this.#o.handler.error(asError(err, 'listing secrets failed'));
-        await backoff().catch(() => {});
+        await backoff(err).catch(() => {});
         continue;
       }
       const resync = resyncMs > 0 ? this.#o.clock.setTimeout(() => this.#requestResync(), resyncMs) : undefined;
@@ -135,7 +138,7 @@ export class Reflector {
               break;
             }
             this.#o.handler.error(asError(err, 'the secret watch failed'));
-            await backoff();
+            await backoff(err);
             continue;
           }
           if (outcome === 'stopped') return;
@@ -201,10 +204,13 @@ export class Reflector {
         settled = true;
         clock.clearTimeout(silenceTimer);
         this.#closeStream = undefined;
+        // decide before destroying the response: its 'close' and 'aborted' listeners would set a failure
+        const settledFailure = failure;
+        const settledOutcome = this.#resyncDue ? 'resync' : outcome;
         close();
         if (this.#stop.signal.aborted) resolve('stopped');
-        else if (failure) reject(failure);
-        else resolve(this.#resyncDue ? 'resync' : outcome);
+        else if (settledFailure) reject(settledFailure);
+        else resolve(settledOutcome);
       };
       function checkSilence() {
         const idle = clock.now().getTime() - lastActivity;

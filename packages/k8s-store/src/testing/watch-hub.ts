@@ -68,6 +68,21 @@ export class WatchHub implements WatchControl {
   }
 
   serve(request: WatchRequest, res: ServerResponse): void {
+    const expire = this.#faults.takeExpire();
+    if (expire === 'http') {
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `too old resource version: ${request.resourceVersion ?? 0} (${this.#storage.revision})`,
+        reason: 'Expired',
+        code: 410,
+      });
+      res.writeHead(410, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     res.writeHead(200, {
       'Content-Type': 'application/json',
       'Transfer-Encoding': 'chunked',
@@ -115,7 +130,6 @@ export class WatchHub implements WatchControl {
     this.#open.add(watch);
     res.on('close', () => watch.close());
 
-    const expire = this.#faults.takeExpire();
     const rv = request.resourceVersion;
     if (expire === 'event') {
       fail({ message: `too old resource version: ${rv ?? 0} (${storage.revision})`, reason: 'Expired', code: 410 });

@@ -3,6 +3,8 @@
  * `Watcher`, `coordination.k8s.io/v1` Leases as a `LeaseLock` for client-go's leader election, and the kubeconfig
  * loading a user expects. The API emulator is `@certloop/k8s-store/testing`.
  */
+
+export type { KubeConfig } from '@kubernetes/client-node';
 export { isRetryable, type KubeOperation } from './errors.js';
 export { contextNamespace, type LoadKubeConfigOptions, loadKubeConfig } from './kubeconfig.js';
 export { KubernetesLeaseElector, type KubernetesLeaseElectorOptions } from './lease-elector.js';

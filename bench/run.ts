@@ -3,12 +3,18 @@
  * as rates and ratios against a bound or peer measured in the same run. Never asserted in tests.
  */
 import { benchIssuance } from './issuance.js';
+import { benchK8s } from './k8s.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
-const results = [...(await benchIssuance()), ...(await benchReload()), ...(await benchWatchRss())];
+const results = [
+  ...(await benchIssuance()),
+  ...(await benchReload()),
+  ...(await benchWatchRss()),
+  ...(await benchK8s()),
+];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);
 console.log(

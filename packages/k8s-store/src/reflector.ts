@@ -70,6 +70,7 @@ export class Reflector {
   #closeStream: (() => void) | undefined;
   #running: Promise<void> | undefined;
   #resyncDue = false;
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(options: ReflectorOptions) {
     this.#o = options;
@@ -82,12 +83,17 @@ export class Reflector {
   }
 
   start(): void {
-    this.#running ??= this.#run().catch((err) => {
+    if (this.#running) return;
+    // The clock's timers do not hold the process open; a running watch must, even while it backs off with no
+    // socket open, or a process that only watches would exit in the middle of an API outage.
+    this.#keepAlive = setInterval(() => {}, 1 << 30);
+    this.#running = this.#run().catch((err) => {
       if (!this.#stop.signal.aborted) this.#o.handler.error(asError(err, 'the reflector stopped'));
     });
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#keepAlive);
     this.#stop.abort();
     this.#closeStream?.();
     await this.#running;

@@ -42,7 +42,8 @@ await allUpdated;
 await new Promise((r) => setTimeout(r, 300));
 globalThis.gc?.();
 await new Promise((r) => setTimeout(r, 100));
-const { rss } = process.memoryUsage();
+const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+process.stderr.write(`${JSON.stringify({ heapUsed, heapTotal, external, arrayBuffers })}\n`);
 process.stdout.write(
   JSON.stringify({
     rss,

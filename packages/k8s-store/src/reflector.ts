@@ -54,6 +54,9 @@ export interface ReflectorStats {
   bookmarks: number;
 }
 
+/** client-go's page size for the reflector's LIST. */
+const LIST_PAGE_SIZE = 500;
+
 type WatchOutcome = 'closed' | 'expired' | 'resync' | 'stopped' | 'relist';
 
 interface WatchLine {
@@ -164,18 +167,27 @@ export class Reflector {
     this.#closeStream?.();
   }
 
+  /** LIST in pages of {@link LIST_PAGE_SIZE} (client-go's), so 10,000 Secrets never sit in one response. */
   async #list(): Promise<void> {
     this.#resyncDue = false;
-    const { body } = await this.#o.client.request<KubeList<KubeSecret>>({
-      method: 'GET',
-      path: `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/secrets`,
-      query: { labelSelector: this.#o.labelSelector },
-      signal: this.#stop.signal,
-      op: this.#op('list'),
-    });
+    const items: Secret[] = [];
+    let resourceVersion = '';
+    let token: string | undefined;
+    do {
+      const { body } = await this.#o.client.request<KubeList<KubeSecret>>({
+        method: 'GET',
+        path: `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/secrets`,
+        query: { labelSelector: this.#o.labelSelector, limit: String(LIST_PAGE_SIZE), continue: token },
+        signal: this.#stop.signal,
+        op: this.#op('list'),
+      });
+      if (!resourceVersion) resourceVersion = body.metadata.resourceVersion;
+      for (const item of body.items) items.push(fromKubeSecret(item));
+      token = body.metadata.continue || undefined;
+    } while (token);
     this.stats.lists += 1;
-    this.#resourceVersion = body.metadata.resourceVersion;
-    this.#o.handler.replace(body.items.map(fromKubeSecret), this.#resourceVersion);
+    this.#resourceVersion = resourceVersion;
+    this.#o.handler.replace(items, resourceVersion);
   }
 
   async #watchOnce(): Promise<WatchOutcome> {

@@ -367,3 +367,24 @@ describe('the wire contract, point by point', () => {
     }
   });
 });
+
+describe('list pages', () => {
+  it('limit and continue page through a namespace at the first page revision', async () => {
+    for (let i = 0; i < 7; i++) await call('POST', secretsPath('paged'), { metadata: { name: `p-${i}` } });
+    const names: string[] = [];
+    let token: string | undefined;
+    let revision: string | undefined;
+    let pages = 0;
+    do {
+      const query = `limit=3${token ? `&continue=${token}` : ''}`;
+      const page = await call('GET', `${secretsPath('paged')}?${query}`);
+      revision ??= page.body.metadata.resourceVersion;
+      expect(page.body.metadata.resourceVersion).toBe(revision);
+      names.push(...page.body.items.map((i: { metadata: { name: string } }) => i.metadata.name));
+      token = page.body.metadata.continue;
+      pages++;
+    } while (token);
+    expect(pages).toBe(3);
+    expect(names).toEqual(['p-0', 'p-1', 'p-2', 'p-3', 'p-4', 'p-5', 'p-6']);
+  });
+});

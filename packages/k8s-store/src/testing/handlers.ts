@@ -98,6 +98,36 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * `limit` and `continue`: pages in name order. The token carries the first page's revision and the last key
+ * served; later pages answer at that revision (a real server serves the snapshot, this one the current state
+ * after the key, which a reflector's watch from that revision reconciles).
+ */
+function paginate(all: KubeObject[], query: URLSearchParams, revision: number) {
+  const limit = Number(query.get('limit') ?? 0);
+  const token = query.get('continue');
+  let rv = String(revision);
+  let items = all;
+  if (token) {
+    let decoded: { rv: string; ns: string; name: string };
+    try {
+      decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    } catch {
+      throw statusErrors.badRequest('invalid continue token');
+    }
+    rv = decoded.rv;
+    const { ns, name } = decoded;
+    items = all.filter((o) => o.metadata.namespace > ns || (o.metadata.namespace === ns && o.metadata.name > name));
+  }
+  if (!(limit > 0) || items.length <= limit) return { metadata: { resourceVersion: rv }, items };
+  const page = items.slice(0, limit);
+  const last = page.at(-1)!;
+  const next = Buffer.from(JSON.stringify({ rv, ns: last.metadata.namespace, name: last.metadata.name })).toString(
+    'base64url',
+  );
+  return { metadata: { resourceVersion: rv, continue: next, remainingItemCount: items.length - limit }, items: page };
+}
+
 export class ObjectHandlers {
   readonly #storage: Storage;
 
@@ -136,14 +166,18 @@ export class ObjectHandlers {
       }
       case 'list': {
         const select = this.#selector(route, input.query);
-        const items = this.#storage.list(r, route.namespace).filter(select).map(withoutKind);
+        const page = paginate(
+          this.#storage.list(r, route.namespace).filter(select),
+          input.query,
+          this.#storage.revision,
+        );
         return {
           code: 200,
           body: {
             kind: r.listKind,
             apiVersion: r.apiVersion,
-            metadata: { resourceVersion: String(this.#storage.revision) },
-            items,
+            metadata: page.metadata,
+            items: page.items.map(withoutKind),
           },
         };
       }

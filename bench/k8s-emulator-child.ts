@@ -1,6 +1,7 @@
 /**
  * Child of bench/k8s.ts: the Kubernetes API emulator in its own process, seeded with `count` TLS Secrets in
- * `gloo-mesh`. Prints `{ url, kubeconfigPath }` once seeded; ends when its stdin closes.
+ * `gloo-mesh`. Prints `{ url, kubeconfigPath }` once seeded; on a `touch` line on stdin it writes every Secret once
+ * more (so each watch sees a live event) and prints `touched`; ends when its stdin closes.
  */
 import { KubernetesSecretStore } from '@certloop/k8s-store';
 import { startKubernetesApiEmulator } from '@certloop/k8s-store/testing';
@@ -16,9 +17,20 @@ await Promise.all(
     while (next < count) await store.put(`secret-${next++}`, secret!);
   }),
 );
-await store.close();
 process.stdout.write(`${JSON.stringify({ url: emulator.url, kubeconfigPath: emulator.kubeconfigPath })}\n`);
-process.stdin.resume();
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => {
+  if (!chunk.includes('touch')) return;
+  next = 0;
+  void Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) await store.put(`secret-${next++}`, secret!);
+    }),
+  ).then(() => process.stdout.write('touched\n'));
+});
 process.stdin.on('end', () => {
-  void emulator.close().then(() => process.exit(0));
+  void store
+    .close()
+    .then(() => emulator.close())
+    .then(() => process.exit(0));
 });

@@ -6,11 +6,10 @@
  * - RSS of one process watching 10,000 Secrets through one store (one list-watch), the emulator in another
  *   process and the watcher on the built packages in a plain-Node child: target under 150 MB.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { CredentialProvider, type SecretInput } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
 import { KubernetesSecretStore } from '@certloop/k8s-store';
@@ -113,13 +112,21 @@ async function benchWatchedRss(): Promise<BenchResult[]> {
     }
     const { kubeconfigPath } = JSON.parse(line) as { kubeconfigPath: string };
     const watchScript = fileURLToPath(new URL('./k8s-watch-child.mjs', import.meta.url));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--expose-gc', watchScript, kubeconfigPath, String(WATCHED)],
-      {
-        maxBuffer: 1 << 20,
-      },
-    );
+    const watcher = spawn(process.execPath, ['--expose-gc', watchScript, kubeconfigPath, String(WATCHED)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    watcher.stdout.setEncoding('utf8');
+    watcher.stdout.on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    watcher.stderr.setEncoding('utf8');
+    watcher.stderr.on('data', (chunk: string) => {
+      if (chunk.includes('synced')) child.stdin.write('touch\n');
+      else process.stderr.write(chunk);
+    });
+    const [code] = (await once(watcher, 'exit')) as [number];
+    if (code !== 0) throw new Error(`the watching child exited with ${code}`);
     const { rss, baseline, syncedMs, lists, watches } = JSON.parse(stdout) as Record<string, number>;
     const mb = rss! / (1024 * 1024);
     return [

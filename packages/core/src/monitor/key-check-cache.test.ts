@@ -25,7 +25,13 @@ describe('KeyCheckCache', () => {
 
   it('is bounded: the least recently used result goes first', () => {
     let checks = 0;
-    const cache = new KeyCheckCache({ limit: 2, check: () => (checks++, true) });
+    const cache = new KeyCheckCache({
+      limit: 2,
+      check: () => {
+        checks += 1;
+        return true;
+      },
+    });
     const der = (n: number) => Uint8Array.of(n);
     cache.matches('k', der(1));
     cache.matches('k', der(2));

@@ -176,4 +176,30 @@ describe('informer under faults', () => {
       expect(states(c)).toEqual(['initial', put.version]);
     }
   });
+
+  it('a periodic resync re-lists and emits nothing for what did not change', async () => {
+    await watching.close();
+    watching = new KubernetesSecretStore({
+      kubeConfig: emulator.kubeConfig,
+      namespace: 'gloo-mesh',
+      clock,
+      watch: { silenceTimeoutMs: 300_000, resyncPeriodMs: 60_000 },
+    });
+    await writer.put('kept', { data: { v: bytes('0') } });
+    const all = await watchAll(['kept']);
+    await until(() => watching.informer.reflector.stats.lists >= 3, 5_000);
+    for (const c of all) expect(states(c)).toEqual(['initial']);
+    const put = await writer.put('kept', { data: { v: bytes('1') } });
+    await until(() => all.every((c) => last(c) === put.version));
+    for (const c of all) expect(states(c)).toEqual(['initial', put.version]);
+  });
+
+  it('latency on every answer slows delivery but loses nothing', async () => {
+    const all = await watchAll(['slow']);
+    emulator.faults.setLatency(50);
+    const put = await writer.put('slow', { data: { v: bytes('1') } });
+    emulator.faults.setLatency(0);
+    await until(() => all.every((c) => last(c) === put.version));
+    for (const c of all) expect(states(c)).toEqual(['initial', put.version]);
+  });
 });

@@ -168,3 +168,41 @@ describe('loadKubeConfig', () => {
     );
   });
 });
+
+describe('over HTTPS', () => {
+  it('the store and its watch verify the server against the kubeconfig CA; kubectl too', async () => {
+    const secure = await startKubernetesApiEmulator({ https: true, namespace: 'gloo-mesh' });
+    const store = new KubernetesSecretStore({ kubeConfig: secure.kubeConfig, namespace: 'gloo-mesh' });
+    try {
+      expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const watch = store.watch('tls-secret');
+      expect((await watch.next()).value).toMatchObject({ type: 'initial', secret: undefined });
+      const put = await store.put('tls-secret', { data: { k: bytes('1') } });
+      expect((await watch.next()).value).toMatchObject({ type: 'updated', secret: { version: put.version } });
+      const { execFile } = await import('node:child_process');
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          'kubectl',
+          [
+            '--kubeconfig',
+            secure.kubeconfigPath,
+            '--cache-dir',
+            join(secure.kubeconfigPath, '..', 'cache'),
+            'get',
+            'secret',
+            'tls-secret',
+            '-o',
+            'jsonpath={.metadata.resourceVersion}',
+          ],
+          { timeout: 30_000 },
+          (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        ),
+      );
+      expect(out.trim()).toBe(put.version);
+      await watch.return?.();
+    } finally {
+      await store.close();
+      await secure.close();
+    }
+  });
+});

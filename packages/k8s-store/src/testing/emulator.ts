@@ -5,9 +5,11 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bootstrapRelayPki, MemorySecretStore, readTlsMaterial } from '@certloop/core';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { EmulatorAuthOptions } from './auth.js';
 import { EmulatorFaults } from './faults.js';
@@ -27,6 +29,8 @@ export interface KubernetesApiEmulatorOptions {
   readonly auth?: EmulatorAuthOptions;
   /** The token the emulator's own kubeconfig carries (default: the first of `auth.tokens`, or `emulator-token`). */
   readonly token?: string;
+  /** Serve HTTPS with a fresh CA (in the kubeconfig as `certificate-authority-data`) instead of plain HTTP. */
+  readonly https?: boolean;
   /** Port on 127.0.0.1 (default: any free port). */
   readonly port?: number;
 }
@@ -39,7 +43,7 @@ export interface KubeConfigRequest {
 }
 
 export interface KubernetesApiEmulator {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `https://` with `https: true` */
   readonly url: string;
   /** A client-node KubeConfig pointing at the emulator. */
   readonly kubeConfig: KubeConfig;
@@ -56,12 +60,16 @@ export interface KubernetesApiEmulator {
   close(): Promise<void>;
 }
 
-function kubeconfigDocument(url: string, token: string, namespace: string) {
+function kubeconfigDocument(url: string, token: string, namespace: string, caPem: string | undefined) {
+  // HTTPS: trust the emulator's own CA. Plain HTTP: client-node refuses it unless TLS verification is marked off
+  // (there is no TLS to verify; kubectl accepts either).
+  const cluster = caPem
+    ? { server: url, 'certificate-authority-data': Buffer.from(caPem).toString('base64') }
+    : { server: url, 'insecure-skip-tls-verify': true };
   return {
     apiVersion: 'v1',
     kind: 'Config',
-    // plain HTTP: client-node refuses it unless TLS verification is marked off (kubectl accepts either)
-    clusters: [{ name: 'certloop-emulator', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    clusters: [{ name: 'certloop-emulator', cluster }],
     users: [{ name: 'certloop-emulator', user: { token } }],
     contexts: [
       { name: 'certloop-emulator', context: { cluster: 'certloop-emulator', user: 'certloop-emulator', namespace } },
@@ -69,6 +77,18 @@ function kubeconfigDocument(url: string, token: string, namespace: string) {
     'current-context': 'certloop-emulator',
     preferences: {},
   };
+}
+
+/** A CA and a serving certificate for 127.0.0.1 and localhost, made with certloop's own CA. */
+async function servingMaterial(): Promise<{ caPem: string; certPem: string; keyPem: string }> {
+  const store = new MemorySecretStore();
+  const { names } = await bootstrapRelayPki({
+    store,
+    server: { commonName: 'kube-apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] },
+    token: false,
+  });
+  const material = readTlsMaterial((await store.get(names.server))!);
+  return { caPem: material.trustBundlePem!, certPem: material.certificatePem!, keyPem: material.privateKeyPem! };
 }
 
 function listen(server: Server, port: number): Promise<number> {
@@ -91,31 +111,39 @@ export async function startKubernetesApiEmulator(
   const hub = new WatchHub(storage, faults, options.bookmarkIntervalMs ?? 5000);
   faults.attach(hub, () => storage.compact());
   let address = '127.0.0.1:0';
-  const server = createServer(
-    { keepAlive: true },
-    createRouter({
-      faults,
-      auth: options.auth,
-      handlers: new ObjectHandlers(storage),
-      hub,
-      serverAddress: () => address,
-    }),
-  );
+  const router = createRouter({
+    faults,
+    auth: options.auth,
+    handlers: new ObjectHandlers(storage),
+    hub,
+    serverAddress: () => address,
+  });
+  const tls = options.https ? await servingMaterial() : undefined;
+  const server: Server = tls
+    ? createHttpsServer({ keepAlive: true, cert: tls.certPem, key: tls.keyPem }, router)
+    : createServer({ keepAlive: true }, router);
   server.keepAliveTimeout = 30_000;
   const port = await listen(server, options.port ?? 0);
   address = `127.0.0.1:${port}`;
-  const url = `http://${address}`;
+  const url = `${tls ? 'https' : 'http'}://${address}`;
   const dir = await mkdtemp(join(tmpdir(), 'certloop-k8s-emulator-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFile(kubeconfigPath, `${JSON.stringify(kubeconfigDocument(url, token, namespace), null, 2)}\n`, {
-    mode: 0o600,
-  });
+  await writeFile(
+    kubeconfigPath,
+    `${JSON.stringify(kubeconfigDocument(url, token, namespace, tls?.caPem), null, 2)}\n`,
+    {
+      mode: 0o600,
+    },
+  );
   const kubeConfigFor = (request: KubeConfigRequest) => {
     const kc = new KubeConfig();
-    const doc = kubeconfigDocument(url, request.token ?? token, request.namespace ?? namespace);
+    const doc = kubeconfigDocument(url, request.token ?? token, request.namespace ?? namespace, tls?.caPem);
     kc.loadFromOptions({
-      // client-node refuses plain HTTP unless TLS verification is marked off (there is no TLS to verify)
-      clusters: [{ name: 'certloop-emulator', server: url, skipTLSVerify: true }],
+      clusters: [
+        tls
+          ? { name: 'certloop-emulator', server: url, caData: Buffer.from(tls.caPem).toString('base64') }
+          : { name: 'certloop-emulator', server: url, skipTLSVerify: true },
+      ],
       users: [{ name: 'certloop-emulator', token: doc.users[0]!.user.token }],
       contexts: [
         {

@@ -54,6 +54,11 @@ export class SecretCache {
     return this.#synced;
   }
 
+  /** The cached state of `name` (`secret` undefined when missing), or undefined before the first sync. */
+  peek(name: string): { readonly secret: Secret | undefined } | undefined {
+    return this.#synced && !this.#closed ? { secret: this.#items.get(name) } : undefined;
+  }
+
   /** How many Secrets the cache holds. */
   get size(): number {
     return this.#items.size;

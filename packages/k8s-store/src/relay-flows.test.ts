@@ -44,8 +44,13 @@ async function until(done: () => boolean, stepMs = 500, maxSteps = 400): Promise
   throw new Error('condition not reached');
 }
 
-function store(id: string) {
-  const s = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfigFor({ token: id }), namespace: NS, clock });
+function store(id: string, writeBringYourOwn = false) {
+  const s = new KubernetesSecretStore({
+    kubeConfig: emulator.kubeConfigFor({ token: id }),
+    namespace: NS,
+    clock,
+    writeBringYourOwn,
+  });
   cleanups.push(() => s.close());
   return s;
 }
@@ -117,7 +122,7 @@ describe('relay flows on Kubernetes', () => {
   });
 
   it('bring-your-own: a cert-manager-style Secret is served and reloaded, and certloop never writes it', async () => {
-    const admin = store('admin');
+    const admin = store('cert-manager', true); // plays cert-manager's part
     const pki = await createTestPki({ clock });
     const certManager = {
       'cert-manager.io/certificate-name': 'relay-server',

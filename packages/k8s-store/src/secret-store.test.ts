@@ -94,6 +94,40 @@ describe('typed errors', () => {
   });
 });
 
+describe('cert-manager Secrets are bring-your-own', () => {
+  it('put and delete over a cert-manager Secret are CERTLOOP_READ_ONLY and change nothing; reads and watches work', async () => {
+    const certManager = storeFor('admin', { writeBringYourOwn: true });
+    const annotations = { 'cert-manager.io/certificate-name': 'web', 'cert-manager.io/issuer-name': 'ca' };
+    const made = await certManager.put('cm-web', {
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': bytes('c'), 'tls.key': bytes('k') },
+      annotations,
+    });
+    const certloop = storeFor('admin');
+    // unconditional (one GET to learn the owner), compare-and-swap at a version seen or not, and delete
+    expect(await rejectionCode(certloop.put('cm-web', { data: { x: bytes('1') } }))).toBe('CERTLOOP_READ_ONLY');
+    expect(
+      await rejectionCode(certloop.put('cm-web', { data: { x: bytes('1') } }, { expectedVersion: made.version })),
+    ).toBe('CERTLOOP_READ_ONLY');
+    expect((await certloop.get('cm-web'))?.annotations).toEqual(annotations);
+    expect(await rejectionCode(certloop.delete('cm-web', { expectedVersion: made.version }))).toBe(
+      'CERTLOOP_READ_ONLY',
+    );
+    expect(await rejectionCode(certloop.put('cm-new', { data: {}, annotations }))).toBe('CERTLOOP_READ_ONLY');
+    expect((await certloop.get('cm-web'))?.version).toBe(made.version);
+    expect(await certloop.get('cm-new')).toBeUndefined();
+    const watch = certloop.watch('cm-web');
+    expect((await watch.next()).value).toMatchObject({ type: 'initial', secret: { version: made.version } });
+    await watch.return?.();
+    // a Secret that is certloop's or nobody's is written as usual
+    await certloop.put('plain', { data: { x: bytes('1') } });
+    expect(await certloop.delete('plain')).toBe(true);
+    await certManager.delete('cm-web');
+    await certloop.close();
+    await certManager.close();
+  });
+});
+
 describe('retries of transient failures', () => {
   it('500s are retried with backoff and the call succeeds', async () => {
     const admin = storeFor('admin', { retry: { initialDelayMs: 1, maxDelayMs: 4 } });

@@ -18,6 +18,7 @@ import {
   type Clock,
   type DeleteOptions,
   isCertloopError,
+  isCertManagerSecret,
   type ListOptions,
   type PutOptions,
   type Secret,
@@ -53,6 +54,12 @@ export interface KubernetesSecretStoreOptions {
   readonly namespace: string;
   /** Watch only Secrets with these labels (the informer's label selector); default all of the namespace. */
   readonly watchLabelSelector?: Readonly<Record<string, string>>;
+  /**
+   * Let this store write and delete cert-manager Secrets (`cert-manager.io/*` annotations) too. Default false:
+   * they are bring-your-own, and a `put` or `delete` over one (or a `put` carrying such annotations) throws
+   * `CERTLOOP_READ_ONLY`. For tools that play cert-manager's part, and tests.
+   */
+  readonly writeBringYourOwn?: boolean;
   /** Retry of transient failures (default 5 attempts, 200 ms doubling to 5 s, jittered). */
   readonly retry?: RetryOptions;
   /** Reflector timings (watch timeout range, silence bound, resync, backoff). */
@@ -69,6 +76,9 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
   readonly #client: KubeClient;
   readonly #retry: RetryOptions;
   readonly #cache: SecretCache;
+  readonly #writeBringYourOwn: boolean;
+  /** The version of each name this store last read or wrote, and whether cert-manager owns it (bounded). */
+  readonly #seen = new Map<string, { readonly version: string; readonly certManager: boolean }>();
   #closed = false;
 
   constructor(options: KubernetesSecretStoreOptions) {
@@ -91,6 +101,7 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
     this.namespace = options.namespace;
     this.#client = new KubeClient(options.kubeConfig, { requestTimeoutMs: options.requestTimeoutMs });
     this.#retry = { clock: options.clock ?? systemClock, ...options.retry };
+    this.#writeBringYourOwn = options.writeBringYourOwn ?? false;
     this.#cache = new SecretCache({
       client: this.#client,
       namespace: this.namespace,
@@ -123,9 +134,12 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
           }),
         { ...this.#retry, signal: options.signal },
       );
-      return fromKubeSecret(body);
+      return this.#remember(fromKubeSecret(body));
     } catch (err) {
-      if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) return undefined;
+      if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) {
+        this.#seen.delete(name);
+        return undefined;
+      }
       throw err;
     }
   }
@@ -144,7 +158,9 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
         }),
       { ...this.#retry, signal: options.signal },
     );
-    return body.items.map(fromKubeSecret).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return body.items
+      .map((item) => this.#remember(fromKubeSecret(item)))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async put(name: string, input: SecretInput, options: PutOptions = {}): Promise<Secret> {
@@ -159,6 +175,10 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
     };
     const expected = options.expectedVersion;
     const signal = options.signal;
+    if (!this.#writeBringYourOwn && isCertManagerSecret({ annotations: write.annotations })) {
+      throw readOnly(name, 'certloop does not write cert-manager annotations');
+    }
+    await this.#guard(name, expected, signal);
     const create = () =>
       this.#call<KubeSecret>(
         'POST',
@@ -197,7 +217,33 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
     } else {
       stored = await this.#upsert(replaceKeepingOpaque, create);
     }
-    return fromKubeSecret(stored);
+    return this.#remember(fromKubeSecret(stored));
+  }
+
+  #remember(secret: Secret): Secret {
+    this.#seen.delete(secret.name);
+    this.#seen.set(secret.name, { version: secret.version, certManager: isCertManagerSecret(secret) });
+    if (this.#seen.size > 16_384) this.#seen.delete(this.#seen.keys().next().value as string);
+    return secret;
+  }
+
+  /**
+   * Refuses (`CERTLOOP_READ_ONLY`) to write over a cert-manager Secret. Knows the current owner from this store's
+   * last read of that version, or its informer's cache, or else one GET.
+   */
+  async #guard(name: string, expected: string | null | undefined, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#writeBringYourOwn || expected === null) return;
+    const seen = this.#seen.get(name);
+    const cached = this.#cache.peek(name);
+    let certManager: boolean;
+    if (expected !== undefined && seen?.version === expected) certManager = seen.certManager;
+    else if (cached && (expected === undefined || cached.secret?.version === expected)) {
+      certManager = cached.secret !== undefined && isCertManagerSecret(cached.secret);
+    } else {
+      const current = await this.get(name, { signal });
+      certManager = current !== undefined && isCertManagerSecret(current);
+    }
+    if (certManager) throw readOnly(name, 'it is a cert-manager Secret (bring-your-own)');
   }
 
   /** An unconditional write: replace, or create when missing; a create that races another create replaces. */
@@ -222,6 +268,7 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
   async delete(name: string, options: DeleteOptions = {}): Promise<boolean> {
     assertSecretName(name);
     throwIfAborted(options.signal);
+    await this.#guard(name, options.expectedVersion, options.signal);
     const body =
       options.expectedVersion === undefined
         ? undefined
@@ -280,6 +327,12 @@ function isTypeChange(err: unknown): boolean {
   if (!isCertloopError(err, 'CERTLOOP_K8S_INVALID')) return false;
   const causes = (err.details?.causes ?? []) as Array<{ field?: string }>;
   return causes.some((c) => c.field === 'type');
+}
+
+function readOnly(name: string, why: string): CertloopError {
+  return new CertloopError('CERTLOOP_READ_ONLY', `secret "${name}" is not written by certloop: ${why}`, {
+    details: { name },
+  });
 }
 
 function conflict(name: string, why: string, cause: unknown): CertloopError {

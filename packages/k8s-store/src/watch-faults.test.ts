@@ -160,7 +160,8 @@ describe('informer under faults', () => {
 
   it('500s and a 429 with Retry-After: backs off, honours Retry-After, then delivers', async () => {
     const all = await watchAll(['busy']);
-    const onlyReads = (req: { method: string }) => req.method === 'GET';
+    // the informer's LIST and WATCH only (collection reads), not the writer's reads
+    const onlyReads = (req: { method: string; path: string }) => req.method === 'GET' && req.path.endsWith('/secrets');
     emulator.faults.failNext({ status: 500, count: 2, filter: onlyReads });
     emulator.faults.failNext({ status: 429, retryAfterSeconds: 20, filter: onlyReads });
     emulator.faults.dropWatches();

@@ -135,6 +135,10 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
                   'Hello names another cluster than the client certificate',
                 );
               }
+              // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
+              if (ctx.clientCheck.isRevoked(checked)) {
+                throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
+              }
               const now = ctx.clock.now();
               const info = table.add(
                 {

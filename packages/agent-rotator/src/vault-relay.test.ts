@@ -4,8 +4,8 @@
  * RelayServer's injected `ca`. Agents bootstrap with the token and renew by CSR through the server, over real gRPC
  * with mutual TLS, and the certificates Vault signed pass `openssl verify` for TLS client use.
  *
- * The store is a parameter: each entry of `STORES` opens a fresh one (memory, file). A Kubernetes variant
- * (`KubernetesSecretStore` against its emulator) is one more entry once `@certloop/k8s-store` exists.
+ * The store is a parameter: each entry of `STORES` opens a fresh one (memory, file, and Kubernetes Secrets in
+ * `gloo-mesh` through `KubernetesSecretStore` against the Kubernetes API emulator over loopback HTTP).
  *
  * Time: a `ManualClock` shared by Vault, the server and the agents, placed so that every certificate is also valid
  * on the real clock, which Node's TLS checks handshakes against.
@@ -25,6 +25,8 @@ import {
   splitPemBundle,
   type Watcher,
 } from '@certloop/core';
+import { KubernetesSecretStore } from '@certloop/k8s-store';
+import { startKubernetesApiEmulator } from '@certloop/k8s-store/testing';
 import { VaultCertificateAuthority } from '@certloop/vault-signer';
 import { setupAppRole, setupPki, startVaultEmulator } from '@certloop/vault-signer/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -55,6 +57,20 @@ const STORES: readonly StoreCase[] = [
         close: async () => {
           await store.close();
           await rm(directory, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'kubernetes',
+    open: async () => {
+      const emulator = await startKubernetesApiEmulator({ namespace: 'gloo-mesh' });
+      const store = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: 'gloo-mesh' });
+      return {
+        store,
+        close: async () => {
+          await store.close();
+          await emulator.close();
         },
       };
     },

@@ -30,7 +30,8 @@ describe('FileSecretStore on disk', () => {
       data: { 'tls.crt': bytes('C'), 'tls.key': bytes('K') },
     });
     const secretDir = join(directory, 'web');
-    expect(put.version).toMatch(/^\.\.2026_03_04_05_06_07\.[A-Za-z0-9]{6}$/);
+    // kubelet-style name; after the timestamp: the writer (host tag, pid, start time), then 6 random characters
+    expect(put.version).toMatch(/^\.\.2026_03_04_05_06_07\.[0-9a-f]{8}-\d+-\d*-[A-Za-z0-9]{6}$/);
     expect(await readlink(join(secretDir, '..data'))).toBe(put.version);
     expect((await readdir(secretDir)).sort()).toEqual(['..data', put.version, 'tls.crt', 'tls.key'].sort());
     for (const key of ['tls.crt', 'tls.key']) {

@@ -21,10 +21,10 @@ import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
 import { WatchChannel } from '../watch/watch-channel.js';
 import { readDataVersion, readSecretDirectory } from './file-layout.js';
 import { acquireFileLock } from './file-lock.js';
-import { removeSecretDirectory, sweepDeletedLeftovers, writeSecretDirectory } from './file-writer.js';
+import { deleteSecretDirectory, writeSecretDirectory } from './file-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { assertSecretInput, assertSecretName, isValidSecretName } from './names.js';
-import { checkExpectedVersion, matchesLabelSelector, secretFromInput, sortByName } from './secret-utils.js';
+import { matchesLabelSelector, secretFromInput, sortByName } from './secret-utils.js';
 import type {
   DeleteOptions,
   ListOptions,
@@ -94,12 +94,14 @@ export class FileSecretStore implements SecretStore, Watcher {
     const { signal, expectedVersion } = options;
     const secretDir = join(this.directory, name);
     return this.#locked(name, signal, async () => {
-      // an unconditional write does not read first, so it can also replace a corrupt layout
-      if (expectedVersion !== undefined) {
-        const current = await readDataVersion(secretDir);
-        checkExpectedVersion(name, current === null ? undefined : { version: current }, expectedVersion);
-      }
-      const version = await writeSecretDirectory({ secretDir, input: normalized, clock: this.#clock, signal });
+      const version = await writeSecretDirectory({
+        name,
+        secretDir,
+        input: normalized,
+        clock: this.#clock,
+        expectedVersion,
+        signal,
+      });
       return secretFromInput(name, normalized, version);
     });
   }
@@ -107,16 +109,7 @@ export class FileSecretStore implements SecretStore, Watcher {
   async delete(name: string, options: DeleteOptions = {}): Promise<boolean> {
     assertSecretName(name);
     const { signal, expectedVersion } = options;
-    return this.#locked(name, signal, async () => {
-      const current = await readDataVersion(join(this.directory, name));
-      // a missing secret is already deleted, whatever version the caller last saw
-      if (current === null) return false;
-      checkExpectedVersion(name, { version: current }, expectedVersion);
-      throwIfAborted(signal);
-      await removeSecretDirectory(this.directory, name);
-      await sweepDeletedLeftovers(this.directory);
-      return true;
-    });
+    return this.#locked(name, signal, () => deleteSecretDirectory(this.directory, name, expectedVersion, signal));
   }
 
   /** Secrets sorted by name; hidden entries and entries that are not secret directories are skipped. */

@@ -22,7 +22,7 @@
  * break the fresh lock that replaced it.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readdir, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, sleep, type TimerHandle } from '../clock/clock.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
@@ -81,7 +81,7 @@ export async function acquireFileLock(name: string, options: FileLockOptions): P
       if (handle) return holdLock(lockPath, record, handle, options);
       const holder = await observe(lockPath);
       if (holder === 'missing') continue; // released meanwhile: try again at once
-      if (watch.isStale(holder) && (await breakStaleLock(name, lockPath, holder, options, watch))) continue;
+    if (watch.isStale(holder) && (await breakStaleLock(name, lockPath, holder, options, watch))) continue;
       if (monotonicMs(clock) - started >= options.timeoutMs) {
         throw new CertloopError('CERTLOOP_LOCK_TIMEOUT', `file store: lock for secret ${name} is held`, {
           details: holderDetails(lockPath, holder.record),
@@ -158,9 +158,10 @@ async function tryCreate(lockPath: string, record: LockRecord, locksDir: string)
   const tmp = join(locksDir, `.tmp.${record.token}`);
   let handle: FileHandle | undefined;
   const create = async () => {
-    handle = await open(tmp, 'wx', 0o600);
-    await handle.writeFile(JSON.stringify(record));
+    await writeFile(tmp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
+    // held read-only (a file open for writing would keep its filesystem from being remounted read-only);
     // heartbeat 1: the mtime counts beats, it is not a time
+    handle = await open(tmp, 'r');
     await handle.utimes(1, 1);
     await link(tmp, lockPath);
   };

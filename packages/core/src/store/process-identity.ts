@@ -49,7 +49,7 @@ export function holderLiveness(holder: HolderIdentity): 'alive' | 'dead' | 'unkn
 }
 
 /** Field 22 of `/proc/<pid>/stat`, or undefined where there is no such file. */
-function processStartTime(pid: number): string | undefined {
+export function processStartTime(pid: number): string | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -14,7 +14,7 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock/clock.js';
-import { CertloopError, throwIfAborted } from '../errors.js';
+import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
 import { FileSecretWatch } from '../watch/file-watch.js';
 import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
@@ -51,6 +51,18 @@ export interface FileSecretStoreOptions {
   readonly pollIntervalMs?: number;
   /** Watch: false to detect changes by polling alone, without `fs.watch` (default true). */
   readonly fsWatch?: boolean;
+  /**
+   * Read and write secret directories that are themselves symbolic links, as some volume mounts present them
+   * (default false: such a secret is reported `CERTLOOP_STORE_CORRUPT`). Links inside a secret directory other
+   * than the layout's own are never followed, whatever this says.
+   */
+  readonly followSymlinkedSecrets?: boolean;
+  /**
+   * Called for each secret `list()` leaves out because it cannot be read (`CERTLOOP_STORE_CORRUPT`,
+   * `CERTLOOP_INPUT_TOO_LARGE`), when the call itself passes no `onCorrupt`. Without either, each distinct
+   * problem is emitted once as a process warning (`process.emitWarning`).
+   */
+  readonly onCorrupt?: (error: CertloopError) => void;
 }
 
 export class FileSecretStore implements SecretStore, Watcher {
@@ -61,6 +73,9 @@ export class FileSecretStore implements SecretStore, Watcher {
   readonly #staleLockMs: number;
   readonly #pollIntervalMs: number;
   readonly #fsWatch: boolean;
+  readonly #followLinks: boolean;
+  readonly #onCorrupt: ((error: CertloopError) => void) | undefined;
+  readonly #warned = new Set<string>();
   readonly #writers = new KeyedMutex();
   readonly #watches = new Set<WatchChannel>();
   #closed = false;
@@ -75,6 +90,8 @@ export class FileSecretStore implements SecretStore, Watcher {
     this.#staleLockMs = positive(options.staleLockMs, 30_000, 'staleLockMs');
     this.#pollIntervalMs = positive(options.pollIntervalMs, 2_000, 'pollIntervalMs');
     this.#fsWatch = options.fsWatch ?? true;
+    this.#followLinks = options.followSymlinkedSecrets === true;
+    this.#onCorrupt = options.onCorrupt;
   }
 
   async get(name: string, options: StoreCallOptions = {}): Promise<Secret | undefined> {
@@ -82,7 +99,7 @@ export class FileSecretStore implements SecretStore, Watcher {
     throwIfAborted(options.signal);
     const secretDir = join(this.directory, name);
     try {
-      return await readSecretDirectory(secretDir, name);
+      return await readSecretDirectory(secretDir, name, { followSecretLink: this.#followLinks });
     } catch (err) {
       throw toStoreIoError(err, 'get', secretDir);
     }
@@ -100,6 +117,7 @@ export class FileSecretStore implements SecretStore, Watcher {
         input: normalized,
         clock: this.#clock,
         expectedVersion,
+        followSecretLink: this.#followLinks,
         signal,
       });
       return secretFromInput(name, normalized, version);
@@ -112,7 +130,11 @@ export class FileSecretStore implements SecretStore, Watcher {
     return this.#locked(name, signal, () => deleteSecretDirectory(this.directory, name, expectedVersion, signal));
   }
 
-  /** Secrets sorted by name; hidden entries and entries that are not secret directories are skipped. */
+  /**
+   * Secrets sorted by name; hidden entries and entries that are not secret directories are skipped. A secret
+   * that cannot be read (corrupt, too large) is left out and reported to `onCorrupt` (the call's, else the
+   * store's, else a process warning), so one bad directory never hides the others.
+   */
   async list(options: ListOptions = {}): Promise<Secret[]> {
     throwIfAborted(options.signal);
     let entries: Dirent[];
@@ -126,10 +148,32 @@ export class FileSecretStore implements SecretStore, Watcher {
     for (const entry of entries) {
       if (!isValidSecretName(entry.name) || !(entry.isDirectory() || entry.isSymbolicLink())) continue;
       throwIfAborted(options.signal);
-      const secret = await this.get(entry.name);
+      let secret: Secret | undefined;
+      try {
+        secret = await this.get(entry.name);
+      } catch (err) {
+        if (!isCertloopError(err, 'CERTLOOP_STORE_CORRUPT') && !isCertloopError(err, 'CERTLOOP_INPUT_TOO_LARGE')) {
+          throw err;
+        }
+        this.#reportCorrupt(entry.name, err, options.onCorrupt);
+        continue;
+      }
       if (secret && matchesLabelSelector(secret.labels, options.labelSelector)) found.push(secret);
     }
     return sortByName(found);
+  }
+
+  #reportCorrupt(name: string, err: CertloopError, onCorrupt: ((error: CertloopError) => void) | undefined): void {
+    const error = new CertloopError(err.code, err.message, { cause: err.cause, details: { ...err.details, name } });
+    const handler = onCorrupt ?? this.#onCorrupt;
+    if (handler) {
+      handler(error);
+      return;
+    }
+    const key = `${name}\n${err.message}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    process.emitWarning(`certloop: secret ${name} left out of list(): ${err.message}`, { code: err.code });
   }
 
   /**

@@ -15,7 +15,7 @@
  * directory of a live writer that is only slow.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
 import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
@@ -30,7 +30,7 @@ import {
   settleCurrent,
   sweepLeftovers,
 } from './file-commit.js';
-import { DATA_DIR_PATTERN, DATA_LINK, METADATA_FILE } from './file-layout.js';
+import { corrupt, DATA_DIR_PATTERN, DATA_LINK, METADATA_FILE } from './file-layout.js';
 import type { NormalizedSecretInput } from './names.js';
 import { type HolderIdentity, selfIdentity } from './process-identity.js';
 import { checkExpectedVersion } from './secret-utils.js';
@@ -48,6 +48,8 @@ export interface WriteSecretRequest {
   readonly clock: Clock;
   /** As `PutOptions.expectedVersion`: undefined for an unconditional write. */
   readonly expectedVersion?: string | null | undefined;
+  /** As `FileSecretStoreOptions.followSymlinkedSecrets`. */
+  readonly followSecretLink?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -58,7 +60,7 @@ export interface WriteSecretRequest {
  */
 export async function writeSecretDirectory(request: WriteSecretRequest): Promise<string> {
   const { name, secretDir, input, clock, signal, expectedVersion } = request;
-  await ensureDirectory(secretDir);
+  await ensureDirectory(secretDir, request.followSecretLink === true);
   let prepared: PreparedVersion | undefined;
   let committed = false;
   let predecessor: string | null = null;
@@ -221,12 +223,18 @@ export async function sweepDeletedLeftovers(baseDir: string): Promise<void> {
   );
 }
 
-async function ensureDirectory(secretDir: string): Promise<void> {
+async function ensureDirectory(secretDir: string, followLink: boolean): Promise<void> {
   const baseDir = dirname(secretDir);
   try {
     await mkdir(secretDir, { mode: DIR_MODE });
   } catch (err) {
-    if (hasErrno(err, 'EEXIST')) return;
+    if (hasErrno(err, 'EEXIST')) {
+      // writes go where reads look: never through a secret directory that is a link, unless allowed
+      if (!followLink && (await lstat(secretDir)).isSymbolicLink()) {
+        throw corrupt(secretDir, 'the secret directory is a symbolic link (see the followSymlinkedSecrets option)');
+      }
+      return;
+    }
     if (!hasErrno(err, 'ENOENT')) throw err;
     // the first secret of this store: make the store directory too
     await mkdir(baseDir, { recursive: true, mode: DIR_MODE });

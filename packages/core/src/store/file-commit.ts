@@ -24,7 +24,7 @@ import { link, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFi
 import { join } from 'node:path';
 import { hasErrno } from '../lib/fs-errors.js';
 import { DATA_LINK, DATA_TMP_LINK, readDataVersion } from './file-layout.js';
-import { type HolderIdentity, holderLiveness, selfIdentity } from './process-identity.js';
+import { type HolderIdentity, holderLiveness, ownerTag, parseOwnerTag, selfIdentity } from './process-identity.js';
 
 export const CLAIM_PREFIX = '..claim.';
 export const TMP_LINK_PREFIX = '..data_tmp.';
@@ -183,7 +183,7 @@ async function takeBackLink(linkPath: string): Promise<boolean> {
 
 /** Creates the claim file whole and exclusively (temporary file, then `link(2)`); false when it exists. */
 async function createClaim(secretDir: string, claimPath: string, record: ClaimRecord): Promise<boolean> {
-  const tmp = join(secretDir, `${CLAIM_TMP_PREFIX}${record.token}`);
+  const tmp = join(secretDir, `${CLAIM_TMP_PREFIX}${ownerTag()}.${record.token}`);
   try {
     await writeFile(tmp, JSON.stringify(record), { mode: 0o600, flag: 'wx' });
     await link(tmp, claimPath);
@@ -247,12 +247,17 @@ export async function sweepLeftovers(
   const present = new Set(entries);
   const removals: Promise<unknown>[] = [];
   for (const entry of entries) {
+    if (!isDataDirectory(entry) || entry === current || named.has(entry)) continue;
+    // a directory certloop did not name (made by hand or by a kubelet) has no writer to wait for
+    const owner = ownerOf(entry);
+    if (!owner || holderLiveness(owner) === 'dead') {
+      present.delete(entry);
+      removals.push(rm(join(secretDir, entry), { recursive: true, force: true }));
+    }
+  }
+  for (const entry of entries) {
     const path = join(secretDir, entry);
     if (isDataDirectory(entry)) {
-      if (entry === current || named.has(entry)) continue;
-      // a directory certloop did not name (made by hand or by a kubelet) has no writer to wait for
-      const owner = ownerOf(entry);
-      if (!owner || holderLiveness(owner) === 'dead') removals.push(rm(path, { recursive: true, force: true }));
     } else if (entry === DATA_TMP_LINK) {
       // the kubelet's own temporary link, left by a swap made by hand that never finished
       removals.push(rm(path, { force: true }));
@@ -268,10 +273,8 @@ export async function sweepLeftovers(
         removals.push(rm(path, { force: true }));
       }
     } else if (entry.startsWith(CLAIM_TMP_PREFIX)) {
-      const claim = await readClaim(path).catch(() => 'missing' as const);
-      if (claim !== 'missing' && claim !== 'unreadable' && holderLiveness(claim) === 'dead') {
-        removals.push(rm(path, { force: true }));
-      }
+      const owner = parseOwnerTag(entry.slice(CLAIM_TMP_PREFIX.length));
+      if (!owner || holderLiveness(owner) === 'dead') removals.push(rm(path, { force: true }));
     }
   }
   await Promise.allSettled(removals);

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../clock/clock.js';
 import { ManualClock } from '../clock/manual-clock.js';
 import { rejectionCode } from '../testing/index.js';
-import type { Clock } from '../clock/clock.js';
 import { acquireFileLock } from './file-lock.js';
 import { FileSecretStore } from './file-store.js';
 import { processStartTime, selfIdentity } from './process-identity.js';
@@ -128,7 +128,7 @@ describe('FileSecretStore lock', () => {
     expect(clock.now().toISOString()).toBe('2026-01-01T00:00:00.000Z');
   });
 
-  it("recognises a lock of this process that nothing here holds (its release failed) as its own leftover", async () => {
+  it('recognises a lock of this process that nothing here holds (its release failed) as its own leftover', async () => {
     await writeLock({ ...selfIdentity(), acquiredAt: clock.now().toISOString(), token: 'left-behind' });
     await store.put('guarded', { data: { k: bytes('v') } });
     expect(clock.now().toISOString()).toBe('2026-01-01T00:00:00.000Z');

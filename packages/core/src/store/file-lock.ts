@@ -81,7 +81,7 @@ export async function acquireFileLock(name: string, options: FileLockOptions): P
       if (handle) return holdLock(lockPath, record, handle, options);
       const holder = await observe(lockPath);
       if (holder === 'missing') continue; // released meanwhile: try again at once
-    if (watch.isStale(holder) && (await breakStaleLock(name, lockPath, holder, options, watch))) continue;
+      if (watch.isStale(holder) && (await breakStaleLock(name, lockPath, holder, options, watch))) continue;
       if (monotonicMs(clock) - started >= options.timeoutMs) {
         throw new CertloopError('CERTLOOP_LOCK_TIMEOUT', `file store: lock for secret ${name} is held`, {
           details: holderDetails(lockPath, holder.record),

@@ -147,7 +147,11 @@ describe('FileSecretStore compare-and-swap when the lock does not hold', () => {
     expect(final - values.length).toBeLessThanOrEqual(kills);
     // and the store still works: a fresh write after all the kills
     const current = (await store.get('counter'))!;
-    await store.put('counter', { data: { n: new TextEncoder().encode(String(final + 1)) } }, { expectedVersion: current.version });
+    await store.put(
+      'counter',
+      { data: { n: new TextEncoder().encode(String(final + 1)) } },
+      { expectedVersion: current.version },
+    );
     expect(text((await store.get('counter'))?.data.n)).toBe(String(final + 1));
     console.log(`fence chaos: ${values.length} increments reported, counter ${final}, ${kills} kills`);
   }, 60_000);

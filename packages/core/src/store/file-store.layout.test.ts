@@ -85,7 +85,9 @@ describe('FileSecretStore on disk', () => {
     expect(await rejectionCode(store.get('broken'))).toBe('CERTLOOP_STORE_CORRUPT');
     // list leaves it out and reports it, rather than failing for every secret
     const reported: string[] = [];
-    expect(await store.list({ onCorrupt: (error) => reported.push(`${error.code} ${error.details?.name}`) })).toEqual([]);
+    expect(await store.list({ onCorrupt: (error) => reported.push(`${error.code} ${error.details?.name}`) })).toEqual(
+      [],
+    );
     expect(reported).toEqual(['CERTLOOP_STORE_CORRUPT broken']);
     await store.put('broken', { data: { k: bytes('fixed') } });
     expect(text((await store.get('broken'))?.data.k)).toBe('fixed');

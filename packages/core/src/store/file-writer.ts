@@ -14,7 +14,7 @@
  * (`..<timestamp>.<host>-<pid>-<start>-<random>`) so that leftovers of dead writers can be told from the
  * directory of a live writer that is only slow.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
@@ -32,7 +32,7 @@ import {
 } from './file-commit.js';
 import { corrupt, DATA_DIR_PATTERN, DATA_LINK, METADATA_FILE } from './file-layout.js';
 import type { NormalizedSecretInput } from './names.js';
-import { type HolderIdentity, selfIdentity } from './process-identity.js';
+import { type HolderIdentity, ownerTag, parseOwnerTag } from './process-identity.js';
 import { checkExpectedVersion } from './secret-utils.js';
 
 const LINK_TMP = '..link_tmp';
@@ -105,9 +105,7 @@ export async function writeSecretDirectory(request: WriteSecretRequest): Promise
   // failures here do not fail the write (allSettled: nothing may still run once the lock is released)
   await Promise.allSettled([
     fsyncDirectory(secretDir),
-    retireVersion(secretDir, predecessor).then(() =>
-      tidyAfterCommit(secretDir, new Set(Object.keys(input.data))),
-    ),
+    retireVersion(secretDir, predecessor).then(() => tidyAfterCommit(secretDir, new Set(Object.keys(input.data)))),
   ]);
   return version;
 }
@@ -158,11 +156,7 @@ function conflict(name: string, actual: string | null): CertloopError {
   });
 }
 
-async function prepareVersion(
-  secretDir: string,
-  input: NormalizedSecretInput,
-  clock: Clock,
-): Promise<PreparedVersion> {
+async function prepareVersion(secretDir: string, input: NormalizedSecretInput, clock: Clock): Promise<PreparedVersion> {
   const version = await createDataDirectory(secretDir, input, clock);
   try {
     return await prepareLink(secretDir, version);
@@ -187,17 +181,8 @@ async function discard(secretDir: string, prepared: PreparedVersion): Promise<vo
 
 /** The writer a data directory's name records, or undefined for directories certloop did not name. */
 export function dataDirectoryOwner(entry: string): HolderIdentity | undefined {
-  const match = OWNER_PATTERN.exec(entry);
-  if (!match) return undefined;
-  const me = selfIdentity();
-  const host = match[1] === hostTag(me.hostname) ? me.hostname : `other:${match[1]}`;
-  return { hostname: host, pid: Number(match[2]), startTime: match[3] === '' ? undefined : match[3] };
-}
-
-const OWNER_PATTERN = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.([0-9a-f]{8})-(\d+)-(\d*)-/;
-
-function hostTag(host: string): string {
-  return createHash('sha256').update(host).digest('hex').slice(0, 8);
+  const match = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.(.*)$/.exec(entry);
+  return match ? parseOwnerTag(match[1]!) : undefined;
 }
 
 /**
@@ -247,9 +232,7 @@ async function ensureDirectory(secretDir: string, followLink: boolean): Promise<
 
 async function createDataDirectory(secretDir: string, input: NormalizedSecretInput, clock: Clock): Promise<string> {
   // mkdtemp makes the name unique and the directory 0700
-  const me = selfIdentity();
-  const owner = `${hostTag(me.hostname)}-${me.pid}-${me.startTime ?? ''}-`;
-  const dataDir = await mkdtemp(join(secretDir, `${timestampPrefix(clock.now())}${owner}`));
+  const dataDir = await mkdtemp(join(secretDir, `${timestampPrefix(clock.now())}${ownerTag()}-`));
   try {
     const metadata = JSON.stringify({ type: input.type, labels: input.labels, annotations: input.annotations });
     await Promise.all([

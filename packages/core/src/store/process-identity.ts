@@ -6,6 +6,7 @@
  * `/proc/<pid>/stat`, in clock ticks since boot), so a pid now running another process is seen as dead. Holders
  * on another host cannot be checked: their liveness is `unknown`, and callers fall back to observed staleness.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { hasErrno } from '../lib/fs-errors.js';
@@ -59,4 +60,26 @@ export function processStartTime(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * This process as a short name part, `<host tag>-<pid>-<start time>` (the host tag: 8 hex digits of a hash of
+ * the hostname), so that files it leaves can be judged by name alone.
+ */
+export function ownerTag(): string {
+  const me = selfIdentity();
+  return `${hostTag(me.hostname)}-${me.pid}-${me.startTime ?? ''}`;
+}
+
+/** The holder an {@link ownerTag} at the start of `text` names, or undefined. */
+export function parseOwnerTag(text: string): HolderIdentity | undefined {
+  const match = /^([0-9a-f]{8})-(\d+)-(\d*)(?:$|[-.])/.exec(text);
+  if (!match) return undefined;
+  const me = selfIdentity();
+  const host = match[1] === hostTag(me.hostname) ? me.hostname : `other:${match[1]}`;
+  return { hostname: host, pid: Number(match[2]), startTime: match[3] === '' ? undefined : match[3] };
+}
+
+function hostTag(host: string): string {
+  return createHash('sha256').update(host).digest('hex').slice(0, 8);
 }

@@ -26,10 +26,14 @@ export function hasErrno(err: unknown, ...codes: string[]): boolean {
 export function toStoreIoError(err: unknown, operation: string, path: string): CertloopError {
   if (err instanceof CertloopError) return err;
   if (hasErrno(err, 'EROFS')) {
-    return new CertloopError('CERTLOOP_READ_ONLY', `file store: ${operation} failed: ${path} is on a read-only filesystem`, {
-      cause: err,
-      details: { operation, path, errno: 'EROFS' },
-    });
+    return new CertloopError(
+      'CERTLOOP_READ_ONLY',
+      `file store: ${operation} failed: ${path} is on a read-only filesystem`,
+      {
+        cause: err,
+        details: { operation, path, errno: 'EROFS' },
+      },
+    );
   }
   return new CertloopError('CERTLOOP_STORE_IO', `file store: ${operation} failed for ${path}`, {
     cause: err,

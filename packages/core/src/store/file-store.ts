@@ -8,7 +8,9 @@
  * mode 0600 and directories 0700.
  *
  * It is also a Watcher: `watch(name)` reports every change, by this process, another one, or a kubelet-style
- * `..data` swap made by hand, through `fs.watch` with polling on the clock as the fallback (see file-watch.ts).
+ * `..data` swap made by hand, through `fs.watch` with polling on the clock as the safety net; all watches of a
+ * store share one set of fs watchers (one per watched secret directory, one on the store directory) and one
+ * poll loop (see file-watch.ts).
  */
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
-import { FileSecretWatch } from '../watch/file-watch.js';
+import { FileWatchHub } from '../watch/file-watch.js';
 import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
 import { WatchChannel } from '../watch/watch-channel.js';
 import { readDataVersion, readSecretDirectory } from './file-layout.js';
@@ -47,7 +49,11 @@ export interface FileSecretStoreOptions {
    * holder pid is dead on this host is broken at once. Keep it far above the longest write.
    */
   readonly staleLockMs?: number;
-  /** Watch: how often each watch polls, as the fallback for missed fs events (default 2000 ms). */
+  /**
+   * Watch: how often watched secrets are polled while polling is the only way to see changes (`fsWatch: false`,
+   * or fs.watch failing, or lately missing changes) (default 2000 ms). While fs events work, one poll loop per
+   * store runs as a safety net at a longer interval (at least 10 s, and 2 ms per watched secret).
+   */
   readonly pollIntervalMs?: number;
   /** Watch: false to detect changes by polling alone, without `fs.watch` (default true). */
   readonly fsWatch?: boolean;
@@ -78,6 +84,7 @@ export class FileSecretStore implements SecretStore, Watcher {
   readonly #warned = new Set<string>();
   readonly #writers = new KeyedMutex();
   readonly #watches = new Set<WatchChannel>();
+  #hub: FileWatchHub | undefined;
   #closed = false;
 
   constructor(options: FileSecretStoreOptions) {
@@ -183,38 +190,45 @@ export class FileSecretStore implements SecretStore, Watcher {
   watch(name: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
     assertSecretName(name);
     if (this.#closed) throw new CertloopError('CERTLOOP_CLOSED', 'the store was closed');
-    const secretDir = join(this.directory, name);
     const channel = new WatchChannel(
       name,
       () => {
-        session.stop();
         this.#watches.delete(channel);
+        this.#hub?.remove(name, channel);
       },
       options.signal,
     );
-    const session = new FileSecretWatch(
-      {
-        directory: this.directory,
-        name,
-        clock: this.#clock,
-        readVersion: () => readDataVersion(secretDir),
-        read: () => this.get(name),
-        pollIntervalMs: this.#pollIntervalMs,
-        fsWatch: this.#fsWatch,
-      },
-      channel,
-    );
     if (!channel.ended) {
       this.#watches.add(channel);
-      session.start();
+      this.#hub ??= new FileWatchHub({
+        directory: this.directory,
+        clock: this.#clock,
+        readVersion: (secret) => readDataVersion(join(this.directory, secret)),
+        read: (secret) => this.#readShared(secret),
+        pollIntervalMs: this.#pollIntervalMs,
+        fsWatch: this.#fsWatch,
+      });
+      this.#hub.add(name, channel);
     }
     return channel.iterator();
+  }
+
+  /** A read for watch events: one snapshot shared by every watch of the secret (never handed to `get` callers). */
+  async #readShared(name: string): Promise<Secret | undefined> {
+    const secretDir = join(this.directory, name);
+    try {
+      return await readSecretDirectory(secretDir, name, { followSecretLink: this.#followLinks });
+    } catch (err) {
+      throw toStoreIoError(err, 'get', secretDir);
+    }
   }
 
   /** Ends every watch; later `watch` calls throw `CERTLOOP_CLOSED`. Reads and writes keep working. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const channel of [...this.#watches]) channel.end();
+    this.#hub?.stop();
+    this.#hub = undefined;
   }
 
   /** Runs `work` holding the secret's lock: first against writers in this process, then against other processes. */

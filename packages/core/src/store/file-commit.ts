@@ -246,22 +246,35 @@ export async function sweepLeftovers(
   const named = new Set(linked.values());
   const present = new Set(entries);
   const removals: Promise<unknown>[] = [];
+  const handled = new Set<string>();
   for (const entry of entries) {
-    if (!isDataDirectory(entry) || entry === current || named.has(entry)) continue;
+    if (!isDataDirectory(entry) || entry === current) continue;
     // a directory certloop did not name (made by hand or by a kubelet) has no writer to wait for
     const owner = ownerOf(entry);
-    if (!owner || holderLiveness(owner) === 'dead') {
-      present.delete(entry);
+    if (owner && holderLiveness(owner) !== 'dead') continue;
+    present.delete(entry);
+    if (!named.has(entry)) {
       removals.push(rm(join(secretDir, entry), { recursive: true, force: true }));
+      continue;
     }
+    // named by a dead writer's link: take the link away first; only once that succeeded can no roll-forward
+    // make the directory current, so it may go (a link already gone may have been committed: leave it)
+    const links = [...linked].filter(([, target]) => target === entry).map(([link]) => link);
+    for (const link of links) handled.add(link);
+    removals.push(
+      (async () => {
+        for (const link of links) await unlink(join(secretDir, link));
+        await rm(join(secretDir, entry), { recursive: true, force: true });
+      })(),
+    );
   }
   for (const entry of entries) {
     const path = join(secretDir, entry);
-    if (isDataDirectory(entry)) {
-    } else if (entry === DATA_TMP_LINK) {
+    if (isDataDirectory(entry)) continue;
+    if (entry === DATA_TMP_LINK) {
       // the kubelet's own temporary link, left by a swap made by hand that never finished
       removals.push(rm(path, { force: true }));
-    } else if (entry.startsWith(TMP_LINK_PREFIX)) {
+    } else if (entry.startsWith(TMP_LINK_PREFIX) && !handled.has(entry)) {
       const target = linked.get(entry);
       const owner = target === undefined ? undefined : ownerOf(target);
       if (target === undefined || !present.has(target) || (owner && holderLiveness(owner) === 'dead')) {

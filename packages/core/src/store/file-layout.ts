@@ -43,7 +43,7 @@ export async function readDataVersion(secretDir: string): Promise<string | null>
 }
 
 /** `..data`'s target, which must name an entry of the secret directory itself: a link elsewhere is corrupt. */
-function checkSibling(target: string, secretDir: string): string {
+export function checkSibling(target: string, secretDir: string): string {
   const normalized = posix.normalize(target);
   // only a sibling entry: a link leading elsewhere is not this layout (and must not lead reads out of it)
   if (normalized.includes('/') || normalized === '.' || normalized === '..' || normalized.includes('\\')) {
@@ -75,7 +75,7 @@ export async function readSecretDirectory(
   const dir = await openDirectory(secretDir, options.followSecretLink === true, 'secret');
   if (dir === undefined) return undefined;
   try {
-    const base = descriptorPath(dir, secretDir);
+    const base = descriptorPath(dir.fd, secretDir);
     let previous: string | undefined;
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const version = await readVersionAt(base, secretDir);
@@ -98,12 +98,16 @@ export async function readSecretDirectory(
 }
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
-// Linux names an open directory's contents by its descriptor, which makes openat(2) out of plain paths
-const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : undefined;
+let procFd: string | null | undefined;
 
-/** The path that names `handle`'s directory: through its descriptor where the platform allows it. */
-function descriptorPath(handle: FileHandle, path: string): string {
-  return PROC_FD === undefined ? path : `${PROC_FD}/${handle.fd}`;
+/**
+ * The path that names an open directory `fd` (at `path`): through its descriptor where the platform allows it.
+ * Linux names an open directory's contents by its descriptor (`/proc/self/fd/<fd>/...`), which makes openat(2)
+ * out of plain paths; elsewhere the path itself (each step is still opened without following links).
+ */
+export function descriptorPath(fd: number, path: string): string {
+  procFd ??= process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : null;
+  return procFd === null ? path : `${procFd}/${fd}`;
 }
 
 /**
@@ -159,7 +163,7 @@ async function readVersionAt(base: string, secretDir: string): Promise<string | 
 async function readDataDirectory(secretDir: string, base: string, name: string, version: string): Promise<Secret> {
   const dataDir = await openDirectory(join(base, version), false, 'data', secretDir);
   try {
-    const dataBase = descriptorPath(dataDir, join(secretDir, version));
+    const dataBase = descriptorPath(dataDir.fd, join(secretDir, version));
     const entries = await readdir(dataBase, { withFileTypes: true });
     let metadata: Metadata = { type: 'Opaque', labels: {}, annotations: {} };
     const data: [string, Uint8Array][] = [];
@@ -184,13 +188,13 @@ async function readDataDirectory(secretDir: string, base: string, name: string, 
   }
 }
 
-interface Metadata {
+export interface Metadata {
   type: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
 
-function parseMetadata(bytes: Uint8Array, secretDir: string): Metadata {
+export function parseMetadata(bytes: Uint8Array, secretDir: string): Metadata {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -235,15 +239,26 @@ async function readBounded(path: string, limit: number, secretDir: string): Prom
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw corrupt(secretDir, 'a key file is not a regular file');
-    if (info.size > limit) {
-      throw new CertloopError('CERTLOOP_INPUT_TOO_LARGE', 'file store: secret exceeds the 1 MiB size limit', {
-        details: { path: secretDir, limit: MAX_SECRET_BYTES },
-      });
+    if (info.size > limit) throw tooLarge(secretDir);
+    // one read of size + 1: a file that grew since fstat still reads whole, up to the limit
+    const buffer = new Uint8Array(Math.min(info.size, limit) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) throw tooLarge(secretDir);
     }
-    return new Uint8Array(await handle.readFile());
+    return buffer.subarray(0, length);
   } finally {
     await handle.close();
   }
+}
+
+export function tooLarge(secretDir: string): CertloopError {
+  return new CertloopError('CERTLOOP_INPUT_TOO_LARGE', 'file store: secret exceeds the 1 MiB size limit', {
+    details: { path: secretDir, limit: MAX_SECRET_BYTES },
+  });
 }
 
 export function corrupt(secretDir: string, message: string, cause?: unknown): CertloopError {

@@ -21,7 +21,8 @@ import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
 import { FileWatchHub } from '../watch/file-watch.js';
 import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
 import { WatchChannel } from '../watch/watch-channel.js';
-import { readDataVersion, readSecretDirectory } from './file-layout.js';
+import { readSecretDirectory } from './file-layout.js';
+import { readDataVersionSync, readSecretDirectorySync } from './file-layout-sync.js';
 import { acquireFileLock } from './file-lock.js';
 import { deleteSecretDirectory, writeSecretDirectory } from './file-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -203,7 +204,7 @@ export class FileSecretStore implements SecretStore, Watcher {
       this.#hub ??= new FileWatchHub({
         directory: this.directory,
         clock: this.#clock,
-        readVersion: (secret) => readDataVersion(join(this.directory, secret)),
+        readVersion: (secret) => readDataVersionSync(join(this.directory, secret)),
         read: (secret) => this.#readShared(secret),
         pollIntervalMs: this.#pollIntervalMs,
         fsWatch: this.#fsWatch,
@@ -214,10 +215,10 @@ export class FileSecretStore implements SecretStore, Watcher {
   }
 
   /** A read for watch events: one snapshot shared by every watch of the secret (never handed to `get` callers). */
-  async #readShared(name: string): Promise<Secret | undefined> {
+  #readShared(name: string): Secret | undefined {
     const secretDir = join(this.directory, name);
     try {
-      return await readSecretDirectory(secretDir, name, { followSecretLink: this.#followLinks });
+      return readSecretDirectorySync(secretDir, name, { followSecretLink: this.#followLinks });
     } catch (err) {
       throw toStoreIoError(err, 'get', secretDir);
     }

@@ -29,10 +29,10 @@ export interface FileWatchSource {
   /** The store's directory (the secret directories' parent). */
   readonly directory: string;
   readonly clock: Clock;
-  /** Cheap: the current version of `name`, or null when missing. */
-  readVersion(name: string): Promise<string | null>;
-  /** The whole secret, or undefined when missing. */
-  read(name: string): Promise<Secret | undefined>;
+  /** Cheap and synchronous (a `readlink`): the current version of `name`, or null when missing. */
+  readVersion(name: string): string | null;
+  /** The whole secret, synchronously (small local files), or undefined when missing. */
+  read(name: string): Secret | undefined;
   /** The poll interval while polling is the only layer (and the shortest one). */
   readonly pollIntervalMs: number;
   /** False to rely on polling alone. */
@@ -59,8 +59,6 @@ type Problem = 'read' | 'fs.watch';
 class WatchedSecret {
   readonly name: string;
   readonly channels = new Set<WatchChannel>();
-  checking = false;
-  again = false;
   reported = false;
   version: string | null = null;
   secret: Secret | undefined;
@@ -80,8 +78,13 @@ export class FileWatchHub {
   #storeWatch: (OpenWatch & { readonly path: string }) | undefined;
   #storeWatchFailed = false;
   #pollTimer: TimerHandle | undefined;
-  #polling = false;
   #fastRounds = 0;
+  /** Secrets to check, drained in batches between event-loop turns; a secret queued twice is checked once. */
+  readonly #queue = new Set<WatchedSecret>();
+  #draining: NodeJS.Immediate | undefined;
+  /** The poll round under way: the secrets it still has to check, and whether it found a missed change. */
+  #round: { pending: number; missed: boolean } | undefined;
+  readonly #inRound = new Set<WatchedSecret>();
 
   constructor(source: FileWatchSource) {
     this.#source = source;
@@ -116,6 +119,8 @@ export class FileWatchHub {
     const entry = this.#secrets.get(name);
     if (!entry?.channels.delete(channel) || entry.channels.size > 0) return;
     this.#secrets.delete(name);
+    this.#queue.delete(entry);
+    this.#inRound.delete(entry);
     closeWatch(entry.dirWatch);
     entry.dirWatch = undefined;
     if (this.#secrets.size === 0) this.#idle();
@@ -133,6 +138,11 @@ export class FileWatchHub {
   }
 
   #idle(): void {
+    this.#queue.clear();
+    this.#inRound.clear();
+    this.#round = undefined;
+    if (this.#draining) clearImmediate(this.#draining);
+    this.#draining = undefined;
     if (this.#pollTimer) this.#source.clock.clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
     closeWatch(this.#storeWatch);
@@ -147,78 +157,71 @@ export class FileWatchHub {
   }
 
   #schedulePoll(): void {
-    if (this.#stopped || this.#pollTimer || this.#polling || this.#secrets.size === 0) return;
+    if (this.#stopped || this.#pollTimer || this.#round || this.#secrets.size === 0) return;
     this.#pollTimer = this.#source.clock.setTimeout(() => {
       this.#pollTimer = undefined;
-      void this.#pollRound();
+      this.#startRound();
     }, this.#interval());
   }
 
-  async #pollRound(): Promise<void> {
-    this.#polling = true;
-    let missed = false;
-    try {
-      if (this.#source.fsWatch) this.#refreshStoreWatch();
-      const entries = [...this.#secrets.values()];
-      for (let start = 0; start < entries.length && !this.#stopped; start += BATCH) {
-        await Promise.all(
-          entries.slice(start, start + BATCH).map(async (entry) => {
-            if (!this.#secrets.has(entry.name)) return;
-            // the poll also re-checks that the secret's watcher still watches the directory now at its path
-            if (this.#source.fsWatch) this.#refreshDirWatch(entry);
-            const watched = entry.dirWatch !== undefined && this.#storeWatch !== undefined;
-            const { reported, version } = entry;
-            await this.#runChecks(entry);
-            // a change the poll found while both watchers were in place: fs events missed it here
-            if (watched && reported && entry.version !== version) missed = true;
-          }),
-        );
-      }
-    } finally {
-      this.#polling = false;
+  /** A poll round: every watched secret is queued for a check; the next round is scheduled once all ran. */
+  #startRound(): void {
+    if (this.#stopped || this.#secrets.size === 0) return;
+    if (this.#source.fsWatch) this.#refreshStoreWatch();
+    this.#round = { pending: this.#secrets.size, missed: false };
+    for (const entry of this.#secrets.values()) {
+      this.#inRound.add(entry);
+      this.#requestCheck(entry);
     }
-    if (missed && this.#source.fsWatch) this.#fastRounds = MISSED_ROUNDS;
+  }
+
+  #finishRound(): void {
+    const round = this.#round;
+    if (!round) return;
+    this.#round = undefined;
+    if (round.missed && this.#source.fsWatch) this.#fastRounds = MISSED_ROUNDS;
     else if (this.#fastRounds > 0) this.#fastRounds--;
     this.#schedulePoll();
   }
 
   #requestCheck(entry: WatchedSecret): void {
     if (this.#stopped || !this.#secrets.has(entry.name)) return;
-    if (entry.checking) {
-      entry.again = true;
-      return;
-    }
-    // #check reports its own failures; this catches anything unforeseen so the watch still never goes silent
-    this.#runChecks(entry).catch((err: unknown) => this.#report(entry, err, 'read'));
+    this.#queue.add(entry);
+    this.#draining ??= setImmediate(() => this.#drain());
   }
 
-  async #runChecks(entry: WatchedSecret): Promise<void> {
-    if (entry.checking) {
-      entry.again = true;
-      return;
+  /** Checks up to a batch of queued secrets, then yields to the event loop before the next batch. */
+  #drain(): void {
+    this.#draining = undefined;
+    let done = 0;
+    for (const entry of this.#queue) {
+      if (done++ === BATCH) break;
+      this.#queue.delete(entry);
+      const inRound = this.#inRound.delete(entry);
+      // a round also re-checks that the secret's watcher still watches the directory now at its path; the
+      // watcher is opened before the look, so a change made meanwhile is either seen now or an event
+      if (this.#source.fsWatch && (inRound || !entry.dirWatch)) this.#refreshDirWatch(entry);
+      const watched = entry.dirWatch !== undefined && this.#storeWatch !== undefined;
+      const { reported, version } = entry;
+      this.#check(entry);
+      if (inRound && this.#round) {
+        // a change the poll found while both watchers were in place: fs events missed it here
+        if (watched && reported && entry.version !== version) this.#round.missed = true;
+        if (--this.#round.pending <= 0) this.#finishRound();
+      }
     }
-    entry.checking = true;
-    try {
-      do {
-        entry.again = false;
-        // the watcher is opened before the look, so a change made meanwhile is either seen now or an event
-        if (this.#source.fsWatch && !entry.dirWatch) this.#refreshDirWatch(entry);
-        await this.#check(entry);
-      } while (entry.again && !this.#stopped);
-    } finally {
-      entry.checking = false;
-    }
+    if (this.#round && this.#inRound.size === 0) this.#finishRound();
+    if (this.#queue.size > 0) this.#draining ??= setImmediate(() => this.#drain());
   }
 
-  async #check(entry: WatchedSecret): Promise<void> {
+  #check(entry: WatchedSecret): void {
     try {
-      const version = await this.#source.readVersion(entry.name);
+      const version = this.#source.readVersion(entry.name);
       if (entry.reported && version === entry.version) {
         entry.problems?.delete('read');
         return;
       }
-      const secret = version === null ? undefined : await this.#source.read(entry.name);
-      if (this.#stopped || !this.#secrets.has(entry.name)) return;
+      const secret = version === null ? undefined : this.#source.read(entry.name);
       entry.reported = true;
       entry.version = secret?.version ?? null;
       entry.secret = secret;

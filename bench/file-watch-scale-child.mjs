@@ -1,0 +1,99 @@
+// Child of bench/file-watch-scale.ts: plain Node on the built package (what users run), no TypeScript loader.
+// Lays out <count> TLS-sized secrets by hand in the kubelet layout, then watches them all through one
+// FileSecretStore and prints one JSON line of figures.
+
+import { setMaxListeners } from 'node:events';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSecretStore } from '@certloop/core';
+
+const count = Number(process.argv[2] ?? 10_000);
+const idleMs = Number(process.argv[3] ?? 25_000);
+const updates = Number(process.argv[4] ?? 300);
+const root = mkdtempSync(join(tmpdir(), 'certloop-watch-scale-'));
+const directory = join(root, 'secrets');
+const pem = (label) => `-----BEGIN ${label}-----\n${'A'.repeat(64)}\n`.repeat(12) + `-----END ${label}-----\n`;
+const files = { 'tls.crt': pem('CERTIFICATE'), 'tls.key': pem('PRIVATE KEY'), 'ca.crt': pem('CERTIFICATE') };
+for (let i = 0; i < count; i++) {
+  const secretDir = join(directory, `secret-${i}`);
+  const dataDir = '..2026_01_01_00_00_00.bench';
+  mkdirSync(join(secretDir, dataDir), { recursive: true });
+  for (const [key, value] of Object.entries(files)) {
+    writeFileSync(join(secretDir, dataDir, key), value);
+    symlinkSync(`..data/${key}`, join(secretDir, key));
+  }
+  symlinkSync(dataDir, join(secretDir, '..data'));
+}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+globalThis.gc?.();
+const baseline = process.memoryUsage().rss;
+
+const store = new FileSecretStore({ directory });
+const abort = new AbortController();
+setMaxListeners(0, abort.signal);
+const waiters = new Map();
+let initial = 0;
+const started = performance.now();
+await new Promise((resolve) => {
+  for (let i = 0; i < count; i++) {
+    const name = `secret-${i}`;
+    void (async () => {
+      for await (const event of store.watch(name, { signal: abort.signal })) {
+        if (event.type === 'initial') {
+          if (++initial === count) resolve();
+        } else if (event.type === 'updated') {
+          waiters.get(name)?.(event.secret.version);
+        }
+      }
+    })();
+  }
+});
+const startMs = performance.now() - started;
+
+// idle: nothing changes; the figure includes whatever the safety-net poll costs over the window
+await sleep(1_000);
+globalThis.gc?.();
+const cpuBefore = process.cpuUsage();
+const idleStart = performance.now();
+await sleep(idleMs);
+const cpu = process.cpuUsage(cpuBefore);
+const idleCpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - idleStart)) * 100;
+globalThis.gc?.();
+const rss = process.memoryUsage().rss;
+
+// updates: a write to a random watched secret, timed from the start of `put` to its event
+const latencies = [];
+const writer = new FileSecretStore({ directory });
+const encode = (text) => new TextEncoder().encode(text);
+for (let i = 0; i < updates; i++) {
+  const name = `secret-${Math.floor(Math.random() * count)}`;
+  const arrived = new Promise((resolve) => waiters.set(name, resolve));
+  const t0 = performance.now();
+  await writer.put(name, {
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': encode(`${files['tls.crt']}${i}`), 'tls.key': encode(files['tls.key']) },
+  });
+  await Promise.race([arrived, sleep(5_000)]);
+  latencies.push(performance.now() - t0);
+  waiters.delete(name);
+  await sleep(5 + Math.random() * 20);
+}
+latencies.sort((a, b) => a - b);
+const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+abort.abort();
+await store.close();
+rmSync(root, { recursive: true, force: true });
+process.stdout.write(
+  JSON.stringify({
+    count,
+    startMs,
+    baseline,
+    rss,
+    idleCpuPercent,
+    idleMs,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    maxMs: latencies.at(-1),
+  }),
+);

@@ -2,8 +2,7 @@
 // Lays out <count> TLS-sized secrets by hand in the kubelet layout, then watches them all through one
 // FileSecretStore and prints one JSON line of figures.
 
-import { setMaxListeners } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSecretStore } from '@certloop/core';
@@ -30,16 +29,17 @@ globalThis.gc?.();
 const baseline = process.memoryUsage().rss;
 
 const store = new FileSecretStore({ directory });
-const abort = new AbortController();
-setMaxListeners(0, abort.signal);
+const iterators = [];
 const waiters = new Map();
 let initial = 0;
 const started = performance.now();
 await new Promise((resolve) => {
   for (let i = 0; i < count; i++) {
     const name = `secret-${i}`;
+    const iterator = store.watch(name);
+    iterators.push(iterator);
     void (async () => {
-      for await (const event of store.watch(name, { signal: abort.signal })) {
+      for await (const event of iterator) {
         if (event.type === 'initial') {
           if (++initial === count) resolve();
         } else if (event.type === 'updated') {
@@ -60,20 +60,21 @@ await sleep(idleMs);
 const cpu = process.cpuUsage(cpuBefore);
 const idleCpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - idleStart)) * 100;
 globalThis.gc?.();
-const rss = process.memoryUsage().rss;
+const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
 
-// updates: a write to a random watched secret, timed from the start of `put` to its event
+// updates: a kubelet-style update of a random watched secret (new data directory, `..data` swapped by one
+// rename), timed from the rename (the commit) to its watch event
 const latencies = [];
-const writer = new FileSecretStore({ directory });
-const encode = (text) => new TextEncoder().encode(text);
 for (let i = 0; i < updates; i++) {
   const name = `secret-${Math.floor(Math.random() * count)}`;
+  const secretDir = join(directory, name);
+  const dataDir = `..2026_01_01_00_00_01.u${i}`;
+  mkdirSync(join(secretDir, dataDir));
+  for (const [key, value] of Object.entries(files)) writeFileSync(join(secretDir, dataDir, key), `${value}${i}`);
+  symlinkSync(dataDir, join(secretDir, '..data_tmp'));
   const arrived = new Promise((resolve) => waiters.set(name, resolve));
   const t0 = performance.now();
-  await writer.put(name, {
-    type: 'kubernetes.io/tls',
-    data: { 'tls.crt': encode(`${files['tls.crt']}${i}`), 'tls.key': encode(files['tls.key']) },
-  });
+  renameSync(join(secretDir, '..data_tmp'), join(secretDir, '..data'));
   await Promise.race([arrived, sleep(5_000)]);
   latencies.push(performance.now() - t0);
   waiters.delete(name);
@@ -81,7 +82,7 @@ for (let i = 0; i < updates; i++) {
 }
 latencies.sort((a, b) => a - b);
 const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-abort.abort();
+for (const iterator of iterators) await iterator.return();
 await store.close();
 rmSync(root, { recursive: true, force: true });
 process.stdout.write(
@@ -90,6 +91,10 @@ process.stdout.write(
     startMs,
     baseline,
     rss,
+    heapUsed,
+    heapTotal,
+    external,
+    arrayBuffers,
     idleCpuPercent,
     idleMs,
     p50Ms: at(0.5),

@@ -2,7 +2,7 @@
  * Bench: 10,000 watched file secrets in one FileSecretStore. Runs the built package (`npm run bench` builds it
  * first) in a fresh plain-Node child: time until every watch has delivered its `initial` event, resident memory,
  * CPU while idle (over a window longer than one safety-net poll round, so the poll's cost is in the figure), and
- * the latency of an update from the start of `put` to its event. Targets (issue 11): start under 2 s, under
+ * the latency of a kubelet-style update (one `..data` rename) to its event. Targets (issue 11): start under 2 s, under
  * 150 MiB RSS, under 2 % of a core idle, update p99 under 100 ms.
  */
 import { execFile } from 'node:child_process';

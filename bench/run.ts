@@ -2,13 +2,19 @@
  * `npm run bench`: every performance figure DESIGN.md names, measured in one run on this machine and printed
  * as rates and ratios against a bound or peer measured in the same run. Never asserted in tests.
  */
+import { benchFileWatchScale } from './file-watch-scale.js';
 import { benchIssuance } from './issuance.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
-const results = [...(await benchIssuance()), ...(await benchReload()), ...(await benchWatchRss())];
+const results = [
+  ...(await benchIssuance()),
+  ...(await benchReload()),
+  ...(await benchWatchRss()),
+  ...(await benchFileWatchScale()),
+];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);
 console.log(

@@ -107,26 +107,45 @@ function readDataDirectory(secretDir: string, base: string, name: string, versio
     const dataBase = descriptorPath(dataDir, join(secretDir, version));
     const entries = readdirSync(dataBase, { withFileTypes: true });
     let metadata: Metadata = { type: 'Opaque', labels: {}, annotations: {} };
-    const data: [string, Uint8Array][] = [];
+    const keys: [string, number][] = [];
     let total = 0;
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      if (entry.name === METADATA_FILE) {
-        metadata = parseMetadata(readBounded(join(dataBase, entry.name), MAX_SECRET_BYTES, secretDir), secretDir);
-        continue;
-      }
+      if (entry.name === METADATA_FILE) continue;
       if (!isValidDataKey(entry.name) || entry.isDirectory()) continue;
       if (!entry.isFile()) throw corrupt(secretDir, `key ${entry.name} is not a regular file`);
-      const bytes = readBounded(join(dataBase, entry.name), MAX_SECRET_BYTES - total, secretDir);
-      total += bytes.byteLength;
-      data.push([entry.name, bytes]);
+      const length = readBounded(join(dataBase, entry.name), MAX_SECRET_BYTES - total, secretDir, total);
+      total += length;
+      keys.push([entry.name, length]);
     }
-    return { name, ...metadata, data: Object.fromEntries(data), version };
+    // the values, copied once out of the scratch buffer into one block for the whole secret
+    const block = scratch.slice(0, total);
+    let offset = 0;
+    // fromEntries defines own properties, so a key such as `__proto__` stays plain data
+    const data = Object.fromEntries(
+      keys.map(([key, length]) => {
+        const view = block.subarray(offset, offset + length);
+        offset += length;
+        return [key, view];
+      }),
+    );
+    if (entries.some((entry) => entry.name === METADATA_FILE)) {
+      const length = readBounded(join(dataBase, METADATA_FILE), MAX_SECRET_BYTES, secretDir);
+      metadata = parseMetadata(scratch.subarray(0, length), secretDir);
+    }
+    return { name, ...metadata, data, version };
   } finally {
     closeSync(dataDir);
   }
 }
 
-function readBounded(path: string, limit: number, secretDir: string): Uint8Array {
+/**
+ * One scratch buffer for every synchronous read (reads never interleave): a value is copied out of it once, into
+ * the secret's single block, so checking thousands of secrets does not churn a small allocation per file.
+ */
+let scratch = new Uint8Array(16 * 1024);
+
+/** Reads a regular file into the scratch buffer at `offset`; resolves its length. */
+function readBounded(path: string, limit: number, secretDir: string, offset = 0): number {
   let fd: number;
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -138,15 +157,21 @@ function readBounded(path: string, limit: number, secretDir: string): Uint8Array
     const info = fstatSync(fd);
     if (!info.isFile()) throw corrupt(secretDir, 'a key file is not a regular file');
     if (info.size > limit) throw tooLarge(secretDir);
-    const buffer = new Uint8Array(Math.min(info.size, limit) + 1);
+    // room for the whole file and one byte more, to see a file that grew past the limit since fstat
+    const end = offset + Math.min(info.size, limit) + 1;
+    if (scratch.length < end) {
+      const grown = new Uint8Array(Math.max(end, scratch.length * 2));
+      grown.set(scratch.subarray(0, offset));
+      scratch = grown;
+    }
     let length = 0;
     for (;;) {
-      const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
+      const bytesRead = readSync(fd, scratch, offset + length, end - offset - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
-      if (length === buffer.length) throw tooLarge(secretDir);
+      if (offset + length === end) throw tooLarge(secretDir);
     }
-    return buffer.subarray(0, length);
+    return length;
   } finally {
     closeSync(fd);
   }

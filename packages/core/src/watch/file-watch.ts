@@ -60,8 +60,9 @@ class WatchedSecret {
   readonly name: string;
   readonly channels = new Set<WatchChannel>();
   reported = false;
+  /** A watch joined: read and push the state even when the version did not change (the others drop it). */
+  reread = false;
   version: string | null = null;
-  secret: Secret | undefined;
   dirWatch: OpenWatch | undefined;
   /** The last problem reported, per kind, so a lasting one is reported once rather than on every poll. */
   problems: Map<Problem, string> | undefined;
@@ -109,9 +110,10 @@ export class FileWatchHub {
       return;
     }
     entry.channels.add(channel);
-    // the state the others were last told; a check under way (or the next) brings anything newer
-    if (entry.reported) channel.pushState(entry.secret);
-    else this.#requestCheck(entry);
+    // the hub keeps no copy of the secrets it watches (the files are the copy): read the state for the newcomer;
+    // the watches already told drop it as a repeat
+    entry.reread = true;
+    this.#requestCheck(entry);
   }
 
   /** Removes one watch; the secret's watcher goes with its last watch, the poll loop with the last secret. */
@@ -217,14 +219,14 @@ export class FileWatchHub {
   #check(entry: WatchedSecret): void {
     try {
       const version = this.#source.readVersion(entry.name);
-      if (entry.reported && version === entry.version) {
+      if (entry.reported && version === entry.version && !entry.reread) {
         entry.problems?.delete('read');
         return;
       }
+      entry.reread = false;
       const secret = version === null ? undefined : this.#source.read(entry.name);
       entry.reported = true;
       entry.version = secret?.version ?? null;
-      entry.secret = secret;
       entry.problems?.delete('read');
       for (const channel of entry.channels) channel.pushState(secret);
     } catch (err) {

@@ -1,29 +1,17 @@
 // Child of bench/file-watch-scale.ts: plain Node on the built package (what users run), no TypeScript loader.
-// Lays out <count> TLS-sized secrets by hand in the kubelet layout, then watches them all through one
-// FileSecretStore and prints one JSON line of figures.
+// Watches the <count> secrets the parent laid out in <directory> through one FileSecretStore, updates some
+// kubelet-style, and prints one JSON line of figures.
+// Run: node --expose-gc file-watch-scale-child.mjs <directory> <count> <idleMs> <updates> <files as JSON>
 
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileSecretStore } from '@certloop/core';
 
-const count = Number(process.argv[2] ?? 10_000);
-const idleMs = Number(process.argv[3] ?? 25_000);
-const updates = Number(process.argv[4] ?? 300);
-const root = mkdtempSync(join(tmpdir(), 'certloop-watch-scale-'));
-const directory = join(root, 'secrets');
-const pem = (label) => `-----BEGIN ${label}-----\n${'A'.repeat(64)}\n`.repeat(12) + `-----END ${label}-----\n`;
-const files = { 'tls.crt': pem('CERTIFICATE'), 'tls.key': pem('PRIVATE KEY'), 'ca.crt': pem('CERTIFICATE') };
-for (let i = 0; i < count; i++) {
-  const secretDir = join(directory, `secret-${i}`);
-  const dataDir = '..2026_01_01_00_00_00.bench';
-  mkdirSync(join(secretDir, dataDir), { recursive: true });
-  for (const [key, value] of Object.entries(files)) {
-    writeFileSync(join(secretDir, dataDir, key), value);
-    symlinkSync(`..data/${key}`, join(secretDir, key));
-  }
-  symlinkSync(dataDir, join(secretDir, '..data'));
-}
+const directory = process.argv[2];
+const count = Number(process.argv[3] ?? 10_000);
+const idleMs = Number(process.argv[4] ?? 25_000);
+const updates = Number(process.argv[5] ?? 300);
+const files = JSON.parse(process.argv[6]);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 globalThis.gc?.();
 const baseline = process.memoryUsage().rss;
@@ -84,7 +72,6 @@ latencies.sort((a, b) => a - b);
 const at = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
 for (const iterator of iterators) await iterator.return();
 await store.close();
-rmSync(root, { recursive: true, force: true });
 process.stdout.write(
   JSON.stringify({
     count,

@@ -6,6 +6,9 @@
  * 150 MiB RSS, under 2 % of a core idle, update p99 under 100 ms.
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchResult } from './types.js';
@@ -14,13 +17,42 @@ const COUNT = 10_000;
 // the safety-net poll runs every max(10 s, 2 ms per secret) = 20 s at 10,000 secrets: the window covers a round
 const IDLE_MS = 25_000;
 
+/** TLS-sized values (about 800 bytes each, as a P-256 chain and key are). */
+function tlsFiles(): Record<string, string> {
+  const pem = (label: string) =>
+    `-----BEGIN ${label}-----\n${`${'A'.repeat(64)}\n`.repeat(12)}-----END ${label}-----\n`;
+  return { 'tls.crt': pem('CERTIFICATE'), 'tls.key': pem('PRIVATE KEY'), 'ca.crt': pem('CERTIFICATE') };
+}
+
+/** Lays out `count` secrets by hand in the kubelet layout (here, so the measured child only watches). */
+function layOut(directory: string, count: number, files: Record<string, string>): void {
+  for (let i = 0; i < count; i++) {
+    const secretDir = join(directory, `secret-${i}`);
+    const dataDir = '..2026_01_01_00_00_00.bench';
+    mkdirSync(join(secretDir, dataDir), { recursive: true });
+    for (const [key, value] of Object.entries(files)) {
+      writeFileSync(join(secretDir, dataDir, key), value);
+      symlinkSync(`..data/${key}`, join(secretDir, key));
+    }
+    symlinkSync(dataDir, join(secretDir, '..data'));
+  }
+}
+
 export async function benchFileWatchScale(): Promise<BenchResult[]> {
   const script = fileURLToPath(new URL('./file-watch-scale-child.mjs', import.meta.url));
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--expose-gc', script, String(COUNT), String(IDLE_MS), '300'],
-    { maxBuffer: 1 << 20, timeout: 300_000 },
-  );
+  const root = mkdtempSync(join(tmpdir(), 'certloop-watch-scale-'));
+  const files = tlsFiles();
+  let stdout: string;
+  try {
+    layOut(join(root, 'secrets'), COUNT, files);
+    ({ stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', script, join(root, 'secrets'), String(COUNT), String(IDLE_MS), '300', JSON.stringify(files)],
+      { maxBuffer: 1 << 20, timeout: 300_000 },
+    ));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
   const figures = JSON.parse(stdout) as {
     startMs: number;
     rss: number;

@@ -218,13 +218,13 @@ export class FileWatchHub {
 
   #check(entry: WatchedSecret): void {
     try {
-      const version = this.#source.readVersion(entry.name);
-      if (entry.reported && version === entry.version && !entry.reread) {
+      // a first look (or one for a newcomer) reads at once: the read resolves `..data` itself
+      if (entry.reported && !entry.reread && this.#source.readVersion(entry.name) === entry.version) {
         entry.problems?.delete('read');
         return;
       }
       entry.reread = false;
-      const secret = version === null ? undefined : this.#source.read(entry.name);
+      const secret = this.#source.read(entry.name);
       entry.reported = true;
       entry.version = secret?.version ?? null;
       entry.problems?.delete('read');

@@ -11,7 +11,9 @@
  * 2. it commits by renaming its `..data_tmp.<token>` over `..data`.
  *
  * A claim decides the successor, so anyone may finish it: a writer that finds a claim on the current version
- * renames that claim's link over `..data` itself (roll forward), whether the claimer died or is only paused. Each
+ * renames that claim's link over `..data` itself (roll forward) when the claimer may still live (paused, or on
+ * another host); a claim of a writer that died (it never reported its write) is undone instead, by taking its
+ * link back first, so the version readers saw stays current. Each
  * link can be renamed once only, so a claimer that wakes up late finds its link gone (its version was committed
  * for it) and can never move `..data` backwards. A claim whose link is gone while `..data` still names `V` was
  * abandoned (its writer failed before committing) and is removed.
@@ -75,6 +77,15 @@ export async function settleCurrent(secretDir: string): Promise<{ version: strin
     if (claim === 'unreadable' || claim.link === undefined) {
       if (claim !== 'unreadable' && holderLiveness(claim) !== 'dead') return { version, pendingDelete: true };
       await removeClaimIf(claimPath, claim);
+      continue;
+    }
+    if (holderLiveness(claim) === 'dead') {
+      // its writer died before committing and never reported the write: undo the claim rather than finish it,
+      // so the version readers saw stays current (taking the link back first: a link already gone was committed)
+      if (await takeBackLink(join(secretDir, claim.link))) {
+        if (claim.next !== undefined) await rm(join(secretDir, claim.next), { recursive: true, force: true });
+        await removeClaimIf(claimPath, claim);
+      }
       continue;
     }
     try {
@@ -210,6 +221,9 @@ async function readClaim(claimPath: string): Promise<ClaimRecord | 'missing' | '
       const valid =
         (parsed.next === undefined && parsed.link === undefined) ||
         (typeof parsed.next === 'string' &&
+          parsed.next.startsWith('..') &&
+          parsed.next.length > 2 &&
+          !parsed.next.includes('/') &&
           typeof parsed.link === 'string' &&
           parsed.link.startsWith(TMP_LINK_PREFIX) &&
           !parsed.link.includes('/'));

@@ -173,7 +173,8 @@ describe('CredentialProvider when its only material expires', () => {
     const established = await handshake(port);
     await own.advance(HOUR);
     expect(events.at(-1)).toMatchObject({ type: 'expired', serving: false });
-    await expect(handshake(port)).rejects.toMatchObject({ code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' });
+    // a handshake_failure alert: OpenSSL 3.0 (Node 20) names it SSLV3_ALERT_..., OpenSSL 3.5 (Node 24) SSL/TLS_ALERT_...
+    await expect(handshake(port)).rejects.toMatchObject({ code: expect.stringMatching(/_ALERT_HANDSHAKE_FAILURE$/) });
     expect(await echo(established.socket, 'still here')).toBe('still here');
     expect(() => p.secureContext()).toThrowError(expect.objectContaining({ code: 'CERTLOOP_CREDENTIAL_EXPIRED' }));
     await expect(p.ready()).rejects.toMatchObject({ code: 'CERTLOOP_CREDENTIAL_EXPIRED' });

@@ -2,8 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { code } from '../ca/test-support.js';
 import { ManualClock } from '../clock/manual-clock.js';
-import { CertloopError, type CertloopErrorCode } from '../errors.js';
+import type { CertloopError } from '../errors.js';
 import { type ValidateChainOptions, validateChain } from './chain.js';
 import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
 import { issuerKeyCacheSize } from './issuer-key-cache.js';
@@ -37,16 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function code(pending: Promise<unknown>): Promise<CertloopErrorCode | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertloopError);
-    return (err as CertloopError).code;
-  }
-}
 
 const validate = (leaf: FixtureCertificate, extra: Partial<ValidateChainOptions> = {}) =>
   validateChain({ leafPem: leaf.pem, trustBundlePem: root.pem, ...extra });

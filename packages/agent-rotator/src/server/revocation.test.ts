@@ -6,8 +6,6 @@
  * server holding the signing key republishes the CRL before its nextUpdate, on its clock.
  */
 import {
-  createCsr,
-  generateKeyPair,
   isRevokingAuthority,
   ManualClock,
   type ParsedCrl,
@@ -21,6 +19,7 @@ import { bootstrapClient, certificatesClient, relayClient, unary } from '../agen
 import type { AgentMessage, BootstrapRequest, RenewRequest, ServerMessage, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
 import { startTestRelay, TEST_TOKEN, type TestRelay, until } from '../testing/index.js';
+import { csrFor } from './test-support.js';
 
 let relay: TestRelay | undefined;
 const clients: grpc.Client[] = [];
@@ -35,16 +34,6 @@ interface Agent {
   readonly key: string;
   readonly cert: string;
   readonly serialNumber: string;
-}
-
-async function csrFor(commonName: string) {
-  const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
-  const { csrPem } = await createCsr({
-    privateKeyPem: key.privateKeyPem,
-    subject: { commonName },
-    dnsNames: [commonName],
-  });
-  return { csrPem, privateKeyPem: key.privateKeyPem };
 }
 
 /** An agent certificate obtained the real way: Bootstrap with the token over server-authenticated TLS. */

@@ -8,6 +8,7 @@ import {
   children,
   type DerNode,
   derError,
+  eachTaggedField,
   expectTag,
   parseDer,
   readBitString,
@@ -75,13 +76,9 @@ function checkInfoAccess(value: Uint8Array): void {
 /** cRLDistributionPoints (4.2.1.13): DistributionPoint { [0] name, [1] reasons, [2] cRLIssuer }. */
 function checkDistributionPoints(value: Uint8Array): void {
   for (const point of sequenceOf(value, 'CRLDistributionPoints')) {
-    let last = -1;
     const fields = children(expectTag(point, Tag.SEQUENCE, 'DistributionPoint'));
     if (fields.length === 0) derError('empty DistributionPoint');
-    for (const field of fields) {
-      const index = field.tag === 0xa0 ? 0 : field.tag === 0x81 ? 1 : field.tag === 0xa2 ? 2 : -1;
-      if (index <= last) derError('DistributionPoint fields unknown, repeated or out of order');
-      last = index;
+    eachTaggedField(fields, [0xa0, 0x81, 0xa2], 'DistributionPoint fields', (field, index) => {
       if (index === 0) {
         const names = children(field);
         if (names.length !== 1) derError('DistributionPointName must hold one choice');
@@ -90,20 +87,15 @@ function checkDistributionPoints(value: Uint8Array): void {
         else if (name.tag !== 0xa1) derError('unknown DistributionPointName choice');
       } else if (index === 1) readBitString({ ...field, tag: Tag.BIT_STRING });
       else checkGeneralNames(field);
-    }
+    });
   }
 }
 
 /** policyConstraints (4.2.1.11): [0] and/or [1] SkipCerts INTEGER. */
 function checkPolicyConstraints(value: Uint8Array): void {
-  let last = -1;
-  const fields = sequenceOf(value, 'PolicyConstraints');
-  for (const field of fields) {
-    const index = field.tag === 0x80 ? 0 : field.tag === 0x81 ? 1 : -1;
-    if (index <= last) derError('PolicyConstraints fields unknown, repeated or out of order');
-    last = index;
+  eachTaggedField(sequenceOf(value, 'PolicyConstraints'), [0x80, 0x81], 'PolicyConstraints fields', (field) => {
     readSmallInteger({ ...field, tag: Tag.INTEGER });
-  }
+  });
 }
 
 /** policyMappings (4.2.1.5): SEQUENCE OF { issuerDomainPolicy OID, subjectDomainPolicy OID }. */

@@ -17,6 +17,7 @@ import {
   contextTag,
   type DerNode,
   derError,
+  eachTaggedField,
   expectTag,
   parseDer,
   readOid,
@@ -144,11 +145,8 @@ export function readNameConstraintsStructure(value: Uint8Array): {
   readonly excluded: readonly EncodedSubtree[];
 } {
   const out: { permitted: EncodedSubtree[]; excluded: EncodedSubtree[] } = { permitted: [], excluded: [] };
-  let last = -1;
-  for (const subtrees of children(expectTag(parseDer(value), Tag.SEQUENCE, 'NameConstraints'))) {
-    const index = subtrees.tag === 0xa0 ? 0 : subtrees.tag === 0xa1 ? 1 : -1;
-    if (index <= last) derError('NameConstraints fields unknown, repeated or out of order');
-    last = index;
+  const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'NameConstraints'));
+  eachTaggedField(fields, [0xa0, 0xa1], 'NameConstraints fields', (subtrees, index) => {
     const list = children(subtrees);
     if (list.length === 0) derError('empty GeneralSubtrees');
     for (const subtree of list) {
@@ -161,16 +159,12 @@ export function readNameConstraintsStructure(value: Uint8Array): {
       } else checkGeneralName(base);
       let minimum: number | undefined;
       let maximum: number | undefined;
-      let bound = -1;
-      for (const field of rest) {
-        const at = field.tag === 0x80 ? 0 : field.tag === 0x81 ? 1 : -1;
-        if (at <= bound) derError('GeneralSubtree bounds unknown, repeated or out of order');
-        bound = at;
+      eachTaggedField(rest, [0x80, 0x81], 'GeneralSubtree bounds', (field, at) => {
         const amount = readSmallInteger({ ...field, tag: Tag.INTEGER });
         if (at === 0 && amount === 0) derError('GeneralSubtree encodes its DEFAULT minimum', 'default-encoded');
         if (at === 0) minimum = amount;
         else maximum = amount;
-      }
+      });
       const entry: EncodedSubtree = {
         base,
         ...(minimum !== undefined ? { minimum } : {}),
@@ -178,7 +172,7 @@ export function readNameConstraintsStructure(value: Uint8Array): {
       };
       out[index === 0 ? 'permitted' : 'excluded'].push(entry);
     }
-  }
+  });
   return out;
 }
 

@@ -88,18 +88,15 @@ function timedSync<T>(fn: () => T): { ms: number; value?: T; error?: unknown } {
 
 /** Runs `fn`: its value, or `undefined` after checking that what it threw is a typed CertloopError. */
 function typed<T>(entry: string, fn: () => T): T | undefined {
-  const outcome = timedSync(fn);
-  note(entry, outcome.ms);
-  if ('error' in outcome) {
-    expectTypedError(entry, outcome.error);
-    return undefined;
-  }
-  count(`${entry}: accepted`);
-  return outcome.value;
+  return settled(entry, timedSync(fn));
 }
 
 async function typedAsync<T>(entry: string, fn: () => Promise<T>): Promise<T | undefined> {
-  const outcome = await timed(fn);
+  return settled(entry, await timed(fn));
+}
+
+/** Notes the time of an outcome; its value, or `undefined` after checking its error is a typed CertloopError. */
+function settled<T>(entry: string, outcome: { ms: number; value?: T; error?: unknown }): T | undefined {
   note(entry, outcome.ms);
   if ('error' in outcome) {
     expectTypedError(entry, outcome.error);

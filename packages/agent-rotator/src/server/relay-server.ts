@@ -23,6 +23,7 @@ import {
   type Clock,
   CredentialProvider,
   type CryptoEngine,
+  Emitter,
   ExpiryMonitor,
   type IssuancePolicyInput,
   isCertloopError,
@@ -39,7 +40,6 @@ import {
 } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
-import { Emitter } from '../shared/emitter.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { resolveRelayNames } from '../shared/names.js';
 import { relayProtocol } from '../shared/proto.js';

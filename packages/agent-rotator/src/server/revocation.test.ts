@@ -6,8 +6,6 @@
  * server holding the signing key republishes the CRL before its nextUpdate, on its clock.
  */
 import {
-  createCsr,
-  generateKeyPair,
   isRevokingAuthority,
   ManualClock,
   type ParsedCrl,
@@ -20,7 +18,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bootstrapClient, certificatesClient, relayClient, unary } from '../agent/channel.js';
 import type { AgentMessage, BootstrapRequest, RenewRequest, ServerMessage, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
-import { startTestRelay, TEST_TOKEN, type TestRelay, until } from '../testing/index.js';
+import { startTestRelay, TEST_TOKEN, type TestRelay, type TestRelayOptions, until } from '../testing/index.js';
+import { csrFor } from './test-support.js';
 
 let relay: TestRelay | undefined;
 const clients: grpc.Client[] = [];
@@ -35,16 +34,6 @@ interface Agent {
   readonly key: string;
   readonly cert: string;
   readonly serialNumber: string;
-}
-
-async function csrFor(commonName: string) {
-  const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
-  const { csrPem } = await createCsr({
-    privateKeyPem: key.privateKeyPem,
-    subject: { commonName },
-    dnsNames: [commonName],
-  });
-  return { csrPem, privateKeyPem: key.privateKeyPem };
 }
 
 /** An agent certificate obtained the real way: Bootstrap with the token over server-authenticated TLS. */
@@ -71,6 +60,23 @@ async function renew(r: TestRelay, agent: Agent): Promise<SignResponse> {
   clients.push(client);
   const { csrPem } = await csrFor(agent.cluster);
   return unary<RenewRequest, SignResponse>(client, 'Renew', { csrPem, lifetimeSeconds: 0 });
+}
+
+/**
+ * A relay on a manual clock with two bootstrapped agents, `cluster-1` revoked and its CRL taken by the server,
+ * `cluster-2` not.
+ */
+async function relayWithOneRevoked(options: Omit<TestRelayOptions, 'clock'>) {
+  const clock = new ManualClock(new Date());
+  relay = await startTestRelay({ clock, ...options });
+  const r = relay;
+  const revoked = await bootstrapAgent(r, 'cluster-1');
+  const other = await bootstrapAgent(r, 'cluster-2');
+  const ca = r.pki.signingCa;
+  if (!isRevokingAuthority(ca)) throw new Error('the bootstrapped signing CA revokes');
+  const first = await ca.revoke({ serialNumber: revoked.serialNumber });
+  await until(() => r.server.metrics().crlNumber === first.crlNumber);
+  return { clock, r, revoked, other, ca, first };
 }
 
 interface OpenStream {
@@ -180,15 +186,7 @@ describe('RelayServer revocation', () => {
   });
 
   it('republishes the CRL before its nextUpdate on its clock, so agents keep renewing past the first one', async () => {
-    const clock = new ManualClock(new Date());
-    relay = await startTestRelay({ clock });
-    const r = relay;
-    const revoked = await bootstrapAgent(r, 'cluster-1');
-    const other = await bootstrapAgent(r, 'cluster-2');
-    const ca = r.pki.signingCa;
-    if (!isRevokingAuthority(ca)) throw new Error('the bootstrapped signing CA revokes');
-    const first = await ca.revoke({ serialNumber: revoked.serialNumber });
-    await until(() => r.server.metrics().crlNumber === first.crlNumber);
+    const { clock, r, revoked, other, first } = await relayWithOneRevoked({});
     const stored = await crlInStore(r);
     const lifetimeMs = stored.nextUpdate!.getTime() - stored.thisUpdate.getTime();
 
@@ -208,15 +206,10 @@ describe('RelayServer revocation', () => {
   });
 
   it('without republication, a CRL past its nextUpdate refuses renewals (why the server republishes)', async () => {
-    const clock = new ManualClock(new Date());
-    relay = await startTestRelay({ clock, republishCrl: false, crlGraceSeconds: 60 });
-    const r = relay;
-    const revoked = await bootstrapAgent(r, 'cluster-1');
-    const other = await bootstrapAgent(r, 'cluster-2');
-    const ca = r.pki.signingCa;
-    if (!isRevokingAuthority(ca)) throw new Error('the bootstrapped signing CA revokes');
-    const first = await ca.revoke({ serialNumber: revoked.serialNumber });
-    await until(() => r.server.metrics().crlNumber === first.crlNumber);
+    const { clock, r, other, ca, first } = await relayWithOneRevoked({
+      republishCrl: false,
+      crlGraceSeconds: 60,
+    });
     await renew(r, other); // a good verdict, cached: it must not outlive the CRL it was made with
     await clock.advanceTo(new Date((await crlInStore(r)).nextUpdate!.getTime() + 61_000));
     expect(await crlNumberInStore(r)).toBe(first.crlNumber);

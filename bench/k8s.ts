@@ -98,7 +98,7 @@ async function benchEventsPerSecond(): Promise<BenchResult> {
   return { name: 'events through one watch (16 concurrent writers, TLS Secret)', opsPerSecond: total / seconds };
 }
 
-async function benchWatchedRss(): Promise<BenchResult[]> {
+export async function benchWatchedRss(): Promise<BenchResult[]> {
   const emulatorScript = fileURLToPath(new URL('./k8s-emulator-child.ts', import.meta.url));
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', emulatorScript, String(WATCHED)], {
     stdio: ['pipe', 'pipe', 'inherit'],

@@ -38,6 +38,7 @@ export class SecretCache {
       timings: options.timings,
       clock: options.clock,
       handler: {
+        held: (name) => this.#items.get(name),
         replace: (items) => this.#replace(items),
         apply: (type, secret) => this.#apply(type, secret),
         error: (err) => this.#error(err),

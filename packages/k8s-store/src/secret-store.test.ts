@@ -240,3 +240,39 @@ describe('over HTTPS', () => {
     }
   });
 });
+
+describe('watch snapshots', () => {
+  it('a new version with unchanged bytes shares the previous data; changed bytes are decoded afresh', async () => {
+    const store = storeFor('admin');
+    const writer = storeFor('admin');
+    try {
+      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') } });
+      const watch = store.watch('shared-bytes');
+      const initial = (await watch.next()).value;
+      expect(initial).toMatchObject({ type: 'initial' });
+      // same bytes, new annotation: a new version sharing the held bytes
+      const again = await writer.put('shared-bytes', {
+        data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') },
+        annotations: { 'example.com/touched': 'yes' },
+      });
+      const same = (await watch.next()).value;
+      expect(same).toMatchObject({ type: 'updated', secret: { version: again.version } });
+      expect(same.secret.annotations).toEqual({ 'example.com/touched': 'yes' });
+      expect(same.secret.data).toBe(initial.secret.data);
+      // one key changed (same length): decoded afresh, the earlier snapshot keeps its own bytes
+      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-2'), 'tls.key': bytes('key-1') } });
+      const changed = (await watch.next()).value;
+      expect(changed.secret.data).not.toBe(same.secret.data);
+      expect(new TextDecoder().decode(changed.secret.data['tls.crt'])).toBe('cert-2');
+      expect(new TextDecoder().decode(same.secret.data['tls.crt'])).toBe('cert-1');
+      // a key removed: decoded afresh
+      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-2') } });
+      const fewer = (await watch.next()).value;
+      expect(Object.keys(fewer.secret.data)).toEqual(['tls.crt']);
+      await watch.return?.();
+    } finally {
+      await store.close();
+      await writer.close();
+    }
+  });
+});

@@ -51,8 +51,13 @@ export class Subscription implements AsyncIterableIterator<WatchEvent> {
 
   next(): Promise<IteratorResult<WatchEvent>> {
     if (this.#head < this.#queue.length) {
-      const value = this.#queue[this.#head++]!;
-      if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
+      const value = this.#queue[this.#head]!;
+      // drop the queue's hold on delivered events: a consumed snapshot must not outlive its replacement
+      this.#queue[this.#head++] = undefined as unknown as WatchEvent;
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      } else if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }

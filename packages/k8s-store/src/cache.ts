@@ -66,7 +66,7 @@ export class SecretCache {
   }
 
   subscribe(name: string, signal: AbortSignal | undefined, closed: boolean): Subscription {
-    const sub = new Subscription(name, signal, (s) => this.#unsubscribe(s));
+    const sub = new Subscription(name, signal, this.#owner);
     if (closed || this.#closed || signal?.aborted) {
       sub.end();
       return sub;
@@ -84,6 +84,8 @@ export class SecretCache {
     }
     return sub;
   }
+
+  readonly #owner = { unsubscribe: (sub: Subscription) => this.#unsubscribe(sub) };
 
   #unsubscribe(sub: Subscription): void {
     const set = this.#subs.get(sub.name);

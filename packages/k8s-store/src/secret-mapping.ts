@@ -38,25 +38,33 @@ export interface KubeList<T> {
 /**
  * Decodes a Secret from the API; the result is a fresh object nobody else holds, except that when `previous` (the
  * version this one replaces, a read-only snapshot) holds the same keys with the same bytes, its `data` is shared
- * instead of decoded again: a re-put or an annotation change then costs no second copy of the bytes, however many
+ * instead of decoded again (so are its name, labels and annotations when unchanged): a re-put or an annotation change then costs no second copy of the bytes, however many
  * watchers still hold the previous snapshot. Otherwise all values share one exact-size backing buffer (one
  * allocation per Secret, no pooled slabs kept alive by small slices), which keeps an informer over 10,000 Secrets
  * small.
  */
 export function fromKubeSecret(obj: KubeSecret, previous?: Secret): Secret {
   const entries = Object.entries(obj.data ?? {});
+  const labels = obj.metadata.labels ?? {};
   const annotations: Record<string, string> = {};
   for (const [key, value] of Object.entries(obj.metadata.annotations ?? {})) {
     if (key !== WRITE_ID_ANNOTATION) annotations[key] = value;
   }
   return {
-    name: obj.metadata.name,
+    name: previous?.name === obj.metadata.name ? previous.name : obj.metadata.name,
     type: obj.type === TLS_SECRET_TYPE ? TLS_SECRET_TYPE : obj.type || OPAQUE_SECRET_TYPE,
     data: previous && sameBytes(entries, previous.data) ? previous.data : decodeData(entries),
-    labels: { ...(obj.metadata.labels ?? {}) },
-    annotations,
+    labels: previous && sameRecord(labels, previous.labels) ? previous.labels : { ...labels },
+    annotations: previous && sameRecord(annotations, previous.annotations) ? previous.annotations : annotations,
     version: obj.metadata.resourceVersion ?? '',
   };
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key] || !Object.hasOwn(b, key)) return false;
+  return true;
 }
 
 function decodeData(entries: [string, string][]): Record<string, Uint8Array> {

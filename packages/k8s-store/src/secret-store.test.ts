@@ -276,3 +276,32 @@ describe('watch snapshots', () => {
     }
   });
 });
+
+describe('watches of one name', () => {
+  it('watches joining and leaving one name: the remaining ones keep seeing every change', async () => {
+    const store = storeFor('admin');
+    const writer = storeFor('admin');
+    try {
+      const abort = new AbortController();
+      const a = store.watch('joiners');
+      const b = store.watch('joiners', { signal: abort.signal });
+      const c = store.watch('joiners');
+      for (const w of [a, b, c]) expect((await w.next()).value).toMatchObject({ type: 'initial' });
+      abort.abort();
+      await c.return?.();
+      expect(await b.next()).toMatchObject({ done: true });
+      const first = await writer.put('joiners', { data: { k: bytes('1') } });
+      expect((await a.next()).value).toMatchObject({ type: 'updated', secret: { version: first.version } });
+      const d = store.watch('joiners');
+      expect((await d.next()).value).toMatchObject({ type: 'initial', secret: { version: first.version } });
+      await a.return?.();
+      const second = await writer.put('joiners', { data: { k: bytes('2') } });
+      expect((await d.next()).value).toMatchObject({ type: 'updated', secret: { version: second.version } });
+      expect(await a.next()).toMatchObject({ done: true });
+      await d.return?.();
+    } finally {
+      await store.close();
+      await writer.close();
+    }
+  });
+});

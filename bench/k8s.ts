@@ -4,7 +4,8 @@
  *   validation and swap): p99, target under 100 ms (DESIGN.md).
  * - Events per second through one watch: concurrent writers to one Secret, events seen by one `watch(name)`.
  * - RSS of one process watching 10,000 Secrets through one store (one list-watch), the emulator in another
- *   process and the watcher on the built packages in a plain-Node child: target under 150 MB.
+ *   process and the watcher on the built packages in a plain-Node child: target under 150 MB. Beside it, the floor:
+ *   the same imports holding 10,000 copies of the Secret's bytes in a plain Map (bench/k8s-floor-child.mjs).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -67,7 +68,7 @@ async function benchEventsPerSecond(): Promise<BenchResult> {
   return { name: 'events through one watch (16 concurrent writers, TLS Secret)', opsPerSecond: total / seconds };
 }
 
-async function benchWatchedRss(): Promise<BenchResult[]> {
+export async function benchWatchedRss(): Promise<BenchResult[]> {
   const emulatorScript = fileURLToPath(new URL('./k8s-emulator-child.ts', import.meta.url));
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', emulatorScript, String(WATCHED)], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -98,6 +99,7 @@ async function benchWatchedRss(): Promise<BenchResult[]> {
     if (code !== 0) throw new Error(`the watching child exited with ${code}`);
     const { rss, baseline, syncedMs, lists, watches } = JSON.parse(stdout) as Record<string, number>;
     const mb = rss! / (1024 * 1024);
+    const floor = await floorRss(kubeconfigPath);
     return [
       {
         name: `RSS watching ${WATCHED} Secrets through one store (emulator in another process)`,
@@ -107,6 +109,11 @@ async function benchWatchedRss(): Promise<BenchResult[]> {
         ok: mb < 150,
       },
       { name: 'RSS of the same process before any Secret', value: baseline! / (1024 * 1024), unit: ' MiB' },
+      {
+        name: `floor: RSS of the same imports holding ${WATCHED} copies of one Secret in a Map (no list, no watch)`,
+        value: floor / (1024 * 1024),
+        unit: ' MiB',
+      },
       { name: `first sync of ${WATCHED} watched Secrets (one LIST, pages of 500)`, value: syncedMs!, unit: ' ms' },
       { name: 'full LISTs plus WATCH streams opened for all of them', value: lists! + watches!, unit: '' },
     ];
@@ -114,6 +121,22 @@ async function benchWatchedRss(): Promise<BenchResult[]> {
     child.stdin.end();
     await once(child, 'exit');
   }
+}
+
+/** RSS of bench/k8s-floor-child.mjs: the same imports and kubeconfig holding the bytes alone. */
+async function floorRss(kubeconfigPath: string): Promise<number> {
+  const script = fileURLToPath(new URL('./k8s-floor-child.mjs', import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', script, kubeconfigPath, String(WATCHED)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`the floor child exited with ${code}`);
+  return (JSON.parse(stdout) as { rss: number }).rss;
 }
 
 export async function benchK8s(): Promise<BenchResult[]> {

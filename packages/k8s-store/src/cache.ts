@@ -22,7 +22,8 @@ export interface SecretCacheOptions {
 
 export class SecretCache {
   readonly #items = new Map<string, Secret>();
-  readonly #subs = new Map<string, Set<Subscription>>();
+  /** The subscriptions of each name: the one subscription itself (the usual case, no Set per name), or a Set. */
+  readonly #subs = new Map<string, Subscription | Set<Subscription>>();
   readonly #reflector: Reflector;
   #synced = false;
   #started = false;
@@ -38,6 +39,7 @@ export class SecretCache {
       timings: options.timings,
       clock: options.clock,
       handler: {
+        held: (name) => this.#items.get(name),
         replace: (items) => this.#replace(items),
         apply: (type, secret) => this.#apply(type, secret),
         error: (err) => this.#error(err),
@@ -65,17 +67,15 @@ export class SecretCache {
   }
 
   subscribe(name: string, signal: AbortSignal | undefined, closed: boolean): Subscription {
-    const sub = new Subscription(name, signal, (s) => this.#unsubscribe(s));
+    const sub = new Subscription(name, signal, this.#owner);
     if (closed || this.#closed || signal?.aborted) {
       sub.end();
       return sub;
     }
-    let set = this.#subs.get(name);
-    if (!set) {
-      set = new Set();
-      this.#subs.set(name, set);
-    }
-    set.add(sub);
+    const held = this.#subs.get(name);
+    if (!held) this.#subs.set(name, sub);
+    else if (held instanceof Set) held.add(sub);
+    else this.#subs.set(name, new Set([held, sub]));
     if (this.#synced) sub.push({ type: 'initial', name, secret: this.#items.get(name) });
     if (!this.#started) {
       this.#started = true;
@@ -84,18 +84,22 @@ export class SecretCache {
     return sub;
   }
 
+  readonly #owner = { unsubscribe: (sub: Subscription) => this.#unsubscribe(sub) };
+
   #unsubscribe(sub: Subscription): void {
-    const set = this.#subs.get(sub.name);
-    if (!set) return;
-    set.delete(sub);
-    if (set.size === 0) this.#subs.delete(sub.name);
+    const held = this.#subs.get(sub.name);
+    if (held === sub) this.#subs.delete(sub.name);
+    else if (held instanceof Set) {
+      held.delete(sub);
+      if (held.size === 1) this.#subs.set(sub.name, held.values().next().value as Subscription);
+    }
   }
 
   #emit(name: string, event: WatchEvent): void {
-    const set = this.#subs.get(name);
-    if (!set) return;
+    const held = this.#subs.get(name);
+    if (!held) return;
     this.delivered += 1;
-    for (const sub of set) if (sub.started) sub.push(event);
+    for (const sub of each(held)) if (sub.started) sub.push(event);
   }
 
   #replace(items: Secret[]): void {
@@ -112,8 +116,9 @@ export class SecretCache {
     }
     if (!this.#synced) {
       this.#synced = true;
-      for (const [name, set] of this.#subs) {
-        for (const sub of set) if (!sub.started) sub.push({ type: 'initial', name, secret: this.#items.get(name) });
+      for (const [name, held] of this.#subs) {
+        for (const sub of each(held))
+          if (!sub.started) sub.push({ type: 'initial', name, secret: this.#items.get(name) });
       }
     }
   }
@@ -134,17 +139,21 @@ export class SecretCache {
   }
 
   #error(err: CertloopError): void {
-    for (const [name, set] of this.#subs) {
+    for (const [name, held] of this.#subs) {
       const event: WatchEvent = { type: 'error', name, error: err };
-      for (const sub of set) sub.push(event);
+      for (const sub of each(held)) sub.push(event);
     }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const set of [...this.#subs.values()]) for (const sub of [...set]) sub.end();
+    for (const held of [...this.#subs.values()]) for (const sub of [...each(held)]) sub.end();
     this.#subs.clear();
     await this.#reflector.stop();
   }
+}
+
+function each(held: Subscription | Set<Subscription>): Iterable<Subscription> {
+  return held instanceof Set ? held : [held];
 }

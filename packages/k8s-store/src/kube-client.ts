@@ -174,9 +174,14 @@ export class KubeClient {
 
 function readAll(res: IncomingMessage, req: KubeRequest): Promise<string> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // decode as it arrives into V8's heap: a LIST page is megabytes, and one big native buffer per page would raise
+    // the allocator's mmap threshold and stay in the RSS after it is freed
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    res.on('end', () => resolve(text));
     res.on('error', (err) =>
       reject(req.signal?.aborted ? abortError(req.signal) : errorFromTransport(req.op, err, false)),
     );

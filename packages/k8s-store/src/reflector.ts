@@ -28,6 +28,8 @@ export interface ReflectorTimings {
 export type ReflectorEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface ReflectorHandler {
+  /** The version the handler holds for `name`: a decode whose bytes did not change shares its data. */
+  held?(name: string): Secret | undefined;
   /** The full state after a LIST. */
   replace(items: Secret[], resourceVersion: string): void;
   /** One watch event, in order. */
@@ -182,7 +184,7 @@ export class Reflector {
         op: this.#op('list'),
       });
       if (!resourceVersion) resourceVersion = body.metadata.resourceVersion;
-      for (const item of body.items) items.push(fromKubeSecret(item));
+      for (const item of body.items) items.push(fromKubeSecret(item, this.#o.handler.held?.(item.metadata.name)));
       token = body.metadata.continue || undefined;
     } while (token);
     this.stats.lists += 1;
@@ -295,7 +297,7 @@ export class Reflector {
         if (!object?.metadata?.name) return;
         this.stats.events += 1;
         if (object.metadata.resourceVersion) this.#resourceVersion = object.metadata.resourceVersion;
-        this.#o.handler.apply(event.type, fromKubeSecret(object));
+        this.#o.handler.apply(event.type, fromKubeSecret(object, this.#o.handler.held?.(object.metadata.name)));
         return;
       }
       case 'BOOKMARK':

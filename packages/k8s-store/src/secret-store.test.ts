@@ -240,3 +240,68 @@ describe('over HTTPS', () => {
     }
   });
 });
+
+describe('watch snapshots', () => {
+  it('a new version with unchanged bytes shares the previous data; changed bytes are decoded afresh', async () => {
+    const store = storeFor('admin');
+    const writer = storeFor('admin');
+    try {
+      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') } });
+      const watch = store.watch('shared-bytes');
+      const initial = (await watch.next()).value;
+      expect(initial).toMatchObject({ type: 'initial' });
+      // same bytes, new annotation: a new version sharing the held bytes
+      const again = await writer.put('shared-bytes', {
+        data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') },
+        annotations: { 'example.com/touched': 'yes' },
+      });
+      const same = (await watch.next()).value;
+      expect(same).toMatchObject({ type: 'updated', secret: { version: again.version } });
+      expect(same.secret.annotations).toEqual({ 'example.com/touched': 'yes' });
+      expect(same.secret.data).toBe(initial.secret.data);
+      // one key changed (same length): decoded afresh, the earlier snapshot keeps its own bytes
+      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-2'), 'tls.key': bytes('key-1') } });
+      const changed = (await watch.next()).value;
+      expect(changed.secret.data).not.toBe(same.secret.data);
+      expect(new TextDecoder().decode(changed.secret.data['tls.crt'])).toBe('cert-2');
+      expect(new TextDecoder().decode(same.secret.data['tls.crt'])).toBe('cert-1');
+      // a key removed: decoded afresh
+      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-2') } });
+      const fewer = (await watch.next()).value;
+      expect(Object.keys(fewer.secret.data)).toEqual(['tls.crt']);
+      await watch.return?.();
+    } finally {
+      await store.close();
+      await writer.close();
+    }
+  });
+});
+
+describe('watches of one name', () => {
+  it('watches joining and leaving one name: the remaining ones keep seeing every change', async () => {
+    const store = storeFor('admin');
+    const writer = storeFor('admin');
+    try {
+      const abort = new AbortController();
+      const a = store.watch('joiners');
+      const b = store.watch('joiners', { signal: abort.signal });
+      const c = store.watch('joiners');
+      for (const w of [a, b, c]) expect((await w.next()).value).toMatchObject({ type: 'initial' });
+      abort.abort();
+      await c.return?.();
+      expect(await b.next()).toMatchObject({ done: true });
+      const first = await writer.put('joiners', { data: { k: bytes('1') } });
+      expect((await a.next()).value).toMatchObject({ type: 'updated', secret: { version: first.version } });
+      const d = store.watch('joiners');
+      expect((await d.next()).value).toMatchObject({ type: 'initial', secret: { version: first.version } });
+      await a.return?.();
+      const second = await writer.put('joiners', { data: { k: bytes('2') } });
+      expect((await d.next()).value).toMatchObject({ type: 'updated', secret: { version: second.version } });
+      expect(await a.next()).toMatchObject({ done: true });
+      await d.return?.();
+    } finally {
+      await store.close();
+      await writer.close();
+    }
+  });
+});

@@ -4,6 +4,11 @@
  */
 import type { WatchEvent } from '@certloop/core';
 
+/** Who is told when a subscription ends (the cache; one object for all its subscriptions, no closure per watch). */
+export interface SubscriptionOwner {
+  unsubscribe(sub: Subscription): void;
+}
+
 export class Subscription implements AsyncIterableIterator<WatchEvent> {
   readonly name: string;
   /** True once `initial` was queued. */
@@ -12,15 +17,20 @@ export class Subscription implements AsyncIterableIterator<WatchEvent> {
   #head = 0;
   #waiting: ((result: IteratorResult<WatchEvent>) => void) | undefined;
   #done = false;
-  readonly #onEnd: (sub: Subscription) => void;
+  readonly #owner: SubscriptionOwner;
   readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = () => this.end();
 
-  constructor(name: string, signal: AbortSignal | undefined, onEnd: (sub: Subscription) => void) {
+  constructor(name: string, signal: AbortSignal | undefined, owner: SubscriptionOwner) {
     this.name = name;
-    this.#onEnd = onEnd;
+    this.#owner = owner;
     this.#signal = signal;
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    // the subscription itself is the abort listener (`handleEvent`): no closure per watch
+    signal?.addEventListener('abort', this, { once: true });
+  }
+
+  /** The signal's abort (EventListener object protocol). */
+  handleEvent(): void {
+    this.end();
   }
 
   get done(): boolean {
@@ -42,8 +52,8 @@ export class Subscription implements AsyncIterableIterator<WatchEvent> {
     this.#done = true;
     this.#queue = [];
     this.#head = 0;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#onEnd(this);
+    this.#signal?.removeEventListener('abort', this);
+    this.#owner.unsubscribe(this);
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.({ value: undefined, done: true });
@@ -51,8 +61,13 @@ export class Subscription implements AsyncIterableIterator<WatchEvent> {
 
   next(): Promise<IteratorResult<WatchEvent>> {
     if (this.#head < this.#queue.length) {
-      const value = this.#queue[this.#head++]!;
-      if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
+      const value = this.#queue[this.#head]!;
+      // drop the queue's hold on delivered events: a consumed snapshot must not outlive its replacement
+      this.#queue[this.#head++] = undefined as unknown as WatchEvent;
+      if (this.#head === this.#queue.length) {
+        this.#queue = [];
+        this.#head = 0;
+      } else if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }

@@ -9,6 +9,7 @@ import { csrCommand } from './csr.js';
 import { initCommand } from './init.js';
 import { inspectCommand } from './inspect.js';
 import { issueCommand } from './issue.js';
+import { revokeCommand } from './revoke.js';
 import { rotateCommand } from './rotate.js';
 import { serverCommand } from './server.js';
 import { signCommand } from './sign.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CliCommand[] = [
   signCommand,
   issueCommand,
   rotateCommand,
+  revokeCommand,
   serverCommand,
   agentCommand,
 ];

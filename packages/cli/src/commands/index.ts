@@ -6,6 +6,7 @@
 import type { CliCommand } from '../lib/command.js';
 import { agentCommand } from './agent.js';
 import { csrCommand } from './csr.js';
+import { demoCommand } from './demo.js';
 import { initCommand } from './init.js';
 import { inspectCommand } from './inspect.js';
 import { issueCommand } from './issue.js';
@@ -26,4 +27,5 @@ export const COMMANDS: readonly CliCommand[] = [
   revokeCommand,
   serverCommand,
   agentCommand,
+  demoCommand,
 ];

@@ -11,9 +11,12 @@ import {
   authorityFromSecret,
   type CertificateAuthority,
   DEFAULT_RELAY_SECRET_NAMES,
+  inspectCertificate,
   isCertloopError,
+  joinPemBundle,
   type RelaySecretNames,
   type SecretStore,
+  splitPemBundle,
 } from '@certloop/core';
 import { type VaultAuth, VaultCertificateAuthority } from '@certloop/vault-signer';
 import { cliError } from './lib/errors.js';
@@ -53,6 +56,11 @@ export interface OpenedCa {
   readonly description: string;
   /** Ends what the CA holds open (Vault token renewal). */
   close(): void;
+  /**
+   * The intermediates between what this CA signs and its roots (Vault: the mount's `cert/ca_chain` without its
+   * roots), for a relay server that checks client chains itself; undefined for the store's own CA.
+   */
+  intermediatesPem?(): Promise<string>;
 }
 
 export type CaOpener = (request: OpenCaRequest) => Promise<OpenedCa>;
@@ -146,6 +154,16 @@ async function openVaultCa({ flags, env = process.env }: OpenCaRequest): Promise
     ca,
     description: `vault ${endpoint.origin} ${mount}/sign/${flags.vaultRole}`,
     close: () => ca.close(),
+    intermediatesPem: async () => {
+      const response = await fetch(
+        `${endpoint.origin}${endpoint.pathname.replace(/\/+$/, '')}/v1/${mount}/cert/ca_chain`,
+      );
+      if (!response.ok) {
+        throw cliError('CERTLOOP_UNAVAILABLE', `vault answered ${response.status} for ${mount}/cert/ca_chain`);
+      }
+      const chain = splitPemBundle(await response.text()).filter((pem) => !inspectCertificate(pem).selfSigned);
+      return joinPemBundle(chain);
+    },
   };
 }
 

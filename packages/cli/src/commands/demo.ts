@@ -100,6 +100,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       store,
       address: '127.0.0.1:0',
       ...(pki.serverCa ? { ca: pki.serverCa } : {}),
+      ...(pki.clientIntermediatesPem ? { clientIntermediatesPem: pki.clientIntermediatesPem } : {}),
       caPolicy: { backdateSeconds: 1 },
       heartbeatIntervalMs: 1000,
       monitorExpiry: false,
@@ -292,7 +293,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       ['server hot reloads', counters.reloads, counters.reloads >= 1],
       ['leader changes', leaderChanges, leaderChanges >= 1],
       [`${BYO_CLUSTER} (bring-your-own) connected`, byoConnected ? 'yes' : 'no', byoConnected],
-      [`${BYO_CLUSTER}'s client secret written by certloop`, counters.byoWrites, counters.byoWrites === 0],
+      [`${BYO_CLUSTER}'s secret written by certloop`, counters.byoWrites, counters.byoWrites === 0],
       [
         'replicas stopped cleanly on SIGTERM',
         `${survivors.length - uncleanStops.length}/${survivors.length}`,

@@ -38,10 +38,12 @@ async function run(context: CliContext, command: Command): Promise<void> {
         env: context.env,
       });
     }
+    const clientIntermediatesPem = await external?.intermediatesPem?.();
     server = new RelayServer({
       store: opened.store,
       address: String(opts.address),
       ...(external ? { ca: external.ca } : {}),
+      ...(clientIntermediatesPem ? { clientIntermediatesPem } : {}),
       maxLifetimeSeconds,
       defaultLifetimeSeconds: Math.min(defaultLifetimeSeconds, maxLifetimeSeconds),
       heartbeatIntervalMs,

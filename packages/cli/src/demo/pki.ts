@@ -25,6 +25,8 @@ export interface DemoPki {
   readonly ca: CertificateAuthority;
   /** Given to the RelayServer when the signing CA is not the store's own. */
   readonly serverCa: CertificateAuthority | undefined;
+  /** With Vault: its intermediate, which agents' certificates chain through to the root. */
+  readonly clientIntermediatesPem: string | undefined;
   readonly description: string;
   readonly created: readonly string[];
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function setUpPki(store: SecretStore, kind: 'local' | 'vault'): Pro
     return {
       ca,
       serverCa: undefined,
+      clientIntermediatesPem: undefined,
       description: `local intermediate in ${names.signing}`,
       created: result.created,
       close: async () => {},
@@ -67,6 +70,7 @@ export async function setUpPki(store: SecretStore, kind: 'local' | 'vault'): Pro
   return {
     ca,
     serverCa: ca,
+    clientIntermediatesPem: pki.intermediatePem,
     description: `Vault emulator ${vault.endpoint} ${pki.mount}/sign/${pki.role}`,
     created: result.created,
     close: async () => {

@@ -3,6 +3,7 @@
  * as rates and ratios against a bound or peer measured in the same run. Never asserted in tests.
  */
 import { benchIssuance } from './issuance.js';
+import { benchK8s } from './k8s.js';
 import { benchPathValidation } from './path-validation.js';
 import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
@@ -18,6 +19,7 @@ const results = [
   ...(await benchWatchRss()),
   ...(await benchVault()),
   ...(await benchRelayFleet()),
+  ...(await benchK8s()),
 ];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);

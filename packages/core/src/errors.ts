@@ -65,6 +65,12 @@ export const ERROR_CODES = [
   'CERTLOOP_CHAIN_REVOKED',
 
   // kubernetes adapter (@certloop/k8s-store)
+  /** The API server refused the object as invalid (HTTP 422 Invalid); `details.causes` lists the fields. */
+  'CERTLOOP_K8S_INVALID',
+  /** A data change to a Secret marked `immutable: true` (HTTP 422, field is immutable). */
+  'CERTLOOP_K8S_IMMUTABLE',
+  /** A watch or list asked for a resourceVersion the server no longer has (HTTP 410 Expired / Gone). */
+  'CERTLOOP_K8S_EXPIRED',
 
   // vault adapter (@certloop/vault-signer)
   /** Vault refused a request with a 400 that is no role refusal certloop classifies (message in details). */

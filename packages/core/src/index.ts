@@ -1,6 +1,6 @@
 /**
  * `@certloop/core`: the interfaces, X.509 engine, local CA, grace-ratio math, stores, watchers, leader
- * election, live TLS credentials, rotation, expiry monitoring and the relay PKI layout.
+ * election, live TLS credentials, rotation, expiry monitoring, the TLS secret layout and the relay PKI.
  */
 export * from './ca/index.js';
 export * from './clock/index.js';
@@ -10,6 +10,7 @@ export * from './monitor/index.js';
 export * from './provider/index.js';
 export * from './relay/index.js';
 export * from './rotation/index.js';
+export * from './secret/index.js';
 export * from './store/index.js';
 export * from './watch/index.js';
 export * from './x509/index.js';

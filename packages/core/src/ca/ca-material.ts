@@ -1,12 +1,12 @@
 /**
  * Internal (`@certloop/core` ca): a CA's certificate, key and chain, read and checked once at construction.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CertloopError } from '../errors.js';
 import { bytesEqual, type ParsedCertificate, parseCertificate } from '../x509/certificate.js';
 import { decodeExtensions } from '../x509/extensions.js';
 import { keyIdentifier } from '../x509/extensions-writer.js';
-import { type LoadedPrivateKey, loadPrivateKey } from '../x509/keys.js';
+import { type LoadedPrivateKey, loadPrivateKey, samePublicKey } from '../x509/keys.js';
 import { pemEncode, splitCertificates } from '../x509/pem.js';
 
 export interface CaMaterial {
@@ -37,6 +37,9 @@ const isSelfIssued = (cert: ParsedCertificate) => bytesEqual(cert.issuerDer, cer
  * and `CERTLOOP_KEY_MISMATCH` unless the key is the certificate's.
  */
 export function loadCaMaterial(input: CaMaterialInput): CaMaterial {
+  if (typeof input !== 'object' || input === null) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'LocalCertificateAuthority needs an options object');
+  }
   const [caDer, ...rest] = splitCertificates(input.certificatePem);
   const certificate = parseCertificate(caDer!);
   const extensions = decodeExtensions(certificate.extensions);
@@ -47,8 +50,15 @@ export function loadCaMaterial(input: CaMaterialInput): CaMaterial {
     throw new CertloopError('CERTLOOP_CA_NOT_A_CA', 'the CA certificate lacks keyUsage keyCertSign');
   }
   const key = loadPrivateKey(input.privateKeyPem);
-  const certificateKey = createPublicKey({ key: Buffer.from(certificate.spkiDer), format: 'der', type: 'spki' });
-  if (!key.publicKeyObject.equals(certificateKey)) {
+  let certificateKey: KeyObject;
+  try {
+    certificateKey = createPublicKey({ key: Buffer.from(certificate.spkiDer), format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new CertloopError('CERTLOOP_INVALID_KEY', 'the CA certificate holds a public key that cannot be loaded', {
+      cause: err,
+    });
+  }
+  if (!samePublicKey(key.publicKeyObject, certificateKey)) {
     throw new CertloopError('CERTLOOP_KEY_MISMATCH', 'the private key does not belong to the CA certificate');
   }
   const trustDers = splitCertificates(input.trustBundlePem);

@@ -35,6 +35,7 @@ import {
 } from '../x509/name-constraints.js';
 import { OID } from '../x509/oids.js';
 import { splitCertificates } from '../x509/pem.js';
+import { canonicalSpki } from '../x509/spki.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import { type CaMaterial, loadCaMaterial } from './ca-material.js';
 import { checkIdentityBinding } from './identity-binding.js';
@@ -169,7 +170,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
   }
 
   async sign(request: SignRequest, options: CaCallOptions = {}): Promise<SignResult> {
-    throwIfAborted(options.signal);
+    throwIfAborted(options?.signal);
+    if (typeof request !== 'object' || request === null) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'sign needs a request object');
+    }
     const policy = this.#policy;
     if (!PROFILES.includes(request.profile)) {
       throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'unknown certificate profile', {
@@ -186,7 +190,9 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
     const validity = this.#validity(request);
     await verifyDecodedCsr(csr, this.#engine);
-    throwIfAborted(options.signal);
+    // The certificate carries the key as re-encoded from what was verified, never the CSR's bytes as sent.
+    const spkiDer = this.#issuedKey(csr);
+    throwIfAborted(options?.signal);
     const issuer = await this.#prepared();
     const isCa = request.profile === 'intermediate';
     let subjectDer: Uint8Array;
@@ -201,7 +207,7 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     const extensions = profileExtensions({
       profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
       subjectKey: csr.publicKey,
-      subjectKeyIdentifier: keyIdentifier(csr.spkiDer),
+      subjectKeyIdentifier: keyIdentifier(spkiDer),
       authorityKeyIdentifier: this.#material.keyIdentifier,
       sans: isCa ? undefined : csr.sans,
       subjectEmpty,
@@ -214,7 +220,7 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
       serialNumber,
       ...validity,
       subjectDer,
-      spkiDer: csr.spkiDer,
+      spkiDer,
       extensions,
     });
     return {
@@ -232,7 +238,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     request: LocalIssueRequest,
     options: CaCallOptions = {},
   ): Promise<SignResult & { readonly privateKeyPem: string }> {
-    throwIfAborted(options.signal);
+    throwIfAborted(options?.signal);
+    if (typeof request !== 'object' || request === null) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'issue needs a request object');
+    }
     const { commonName, dnsNames, ipAddresses, uris, keyAlgorithm, ...rest } = request;
     const keyPair = await generateKeyPair({ algorithm: keyAlgorithm ?? this.#issueKeyAlgorithm, engine: this.#engine });
     const { csrPem } = await createCsr({
@@ -263,6 +272,15 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
           },
         );
       }
+    }
+  }
+
+  /** The CSR's key in its one DER form; a key that was not already in it is refused (`CERTLOOP_CSR_INVALID`). */
+  #issuedKey(csr: DecodedCsr): Uint8Array {
+    try {
+      return canonicalSpki(csr.spkiDer);
+    } catch (err) {
+      throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR public key is not in its DER form', { cause: err });
     }
   }
 

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/index.js';
-import { tlsSecretData } from '../relay/layout.js';
+import { tlsSecretData } from '../secret/tls-layout.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { createTestPki, type TestPki } from '../testing/pki.js';
 import { ExpiryMonitor, type MonitorEvent } from './expiry-monitor.js';

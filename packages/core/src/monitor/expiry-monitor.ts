@@ -17,6 +17,7 @@ import { Emitter } from '../lib/emitter.js';
 import { assertGraceRatio } from '../rotation/renewal-time.js';
 import type { RotatorEvent } from '../rotation/rotator.js';
 import type { Watcher } from '../watch/types.js';
+import { KeyCheckCache } from './key-check-cache.js';
 import { type CertificateStatus, type StatusFacts, secretFacts, statusAt } from './status.js';
 
 export type MonitorEvent =
@@ -52,6 +53,8 @@ export class ExpiryMonitor {
   readonly #clock: Clock;
   readonly #watcher: Watcher;
   readonly #entries = new Map<string, Entry>();
+  // one key check per key and certificate, however often the same material comes back
+  readonly #keyChecks = new KeyCheckCache();
   readonly #events = new Emitter<MonitorEvent>();
   readonly #rotations = new Map<string, { succeeded: number; failed: number }>();
   readonly #recheckMs: number;
@@ -105,7 +108,9 @@ export class ExpiryMonitor {
                     continue;
                   }
                   const secret = event.type === 'deleted' ? undefined : event.secret;
-                  entry.facts = secretFacts(entry.name, secret, entry.ratio);
+                  entry.facts = secretFacts(entry.name, secret, entry.ratio, (key, der) =>
+                    this.#keyChecks.matches(key, der),
+                  );
                   this.#evaluate(entry);
                   resolve();
                 }

@@ -2,9 +2,9 @@
  * `@certloop/core` certificate status: the readiness and timing facts the expiry monitor reports for a secret.
  */
 import { isCertloopError } from '../errors.js';
-import { isManagedSecret, readTlsMaterial } from '../relay/layout.js';
 import { renewalTime } from '../rotation/renewal-time.js';
-import type { Secret } from '../store/types.js';
+import { isManagedSecret, readTlsMaterial } from '../secret/tls-layout.js';
+import type { Secret } from '../secret/types.js';
 import { inspectCertificate } from '../x509/inspect.js';
 import { privateKeyMatchesCertificate } from '../x509/key-match.js';
 import { splitCertificates } from '../x509/pem.js';
@@ -41,8 +41,16 @@ export interface CertificateStatus extends StatusFacts {
   readonly checkedAt: Date;
 }
 
-/** Reads what does not change with time from a secret (parsed once per version). */
-export function secretFacts(name: string, secret: Secret | undefined, ratio: number): StatusFacts | undefined {
+/**
+ * Reads what does not change with time from a secret (parsed once per version). `keyCheck` (say a
+ * `KeyCheckCache`) answers whether the key belongs to the certificate; default a fresh check.
+ */
+export function secretFacts(
+  name: string,
+  secret: Secret | undefined,
+  ratio: number,
+  keyCheck: (privateKeyPem: string, certificateDer: Uint8Array) => boolean = privateKeyMatchesCertificate,
+): StatusFacts | undefined {
   if (!secret) return undefined;
   const managed = isManagedSecret(secret);
   const base = { name, managed, version: secret.version };
@@ -53,7 +61,7 @@ export function secretFacts(name: string, secret: Secret | undefined, ratio: num
     const leafDer = splitCertificates(certificatePem)[0]!;
     const leaf = inspectCertificate(leafDer);
     let errorCode: string | undefined;
-    if (privateKeyPem && !privateKeyMatchesCertificate(privateKeyPem, leafDer)) errorCode = 'CERTLOOP_KEY_MISMATCH';
+    if (privateKeyPem && !keyCheck(privateKeyPem, leafDer)) errorCode = 'CERTLOOP_KEY_MISMATCH';
     return {
       ...base,
       subject: leaf.subjectText,

@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/index.js';
 import { isCertloopError } from '../errors.js';
-import { tlsSecretData } from '../relay/layout.js';
+import { tlsSecretData } from '../secret/tls-layout.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { createTestPki, type TestLeaf, type TestPki } from '../testing/pki.js';
 import { CredentialProvider, type ProviderEvent } from './credential-provider.js';

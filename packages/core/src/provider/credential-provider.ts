@@ -19,7 +19,7 @@ import { createSecureContext } from 'node:tls';
 import { type Clock, systemClock, type TimerHandle } from '../clock/clock.js';
 import { abortError, CertloopError, isCertloopError } from '../errors.js';
 import { Emitter } from '../lib/emitter.js';
-import type { Secret } from '../store/types.js';
+import type { Secret } from '../secret/types.js';
 import { type CrlInput, readCrls } from '../x509/crl.js';
 import { pemEncode } from '../x509/pem.js';
 import { type TlsMaterial, validateTlsSecret } from './material.js';

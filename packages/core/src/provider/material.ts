@@ -2,8 +2,8 @@
  * `@certloop/core` TLS material validation: what a CredentialProvider checks before it swaps.
  */
 import { CertloopError, isCertloopError } from '../errors.js';
-import { readTlsMaterial } from '../relay/layout.js';
-import type { Secret } from '../store/types.js';
+import { readTlsMaterial } from '../secret/tls-layout.js';
+import type { Secret } from '../secret/types.js';
 import { validateChain } from '../x509/chain.js';
 import { type InspectedCertificate, inspectCertificate } from '../x509/inspect.js';
 import { privateKeyMatchesCertificate } from '../x509/key-match.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { isManagedSecret, readTlsMaterial, tlsSecretData } from '../secret/tls-layout.js';
 import { FileSecretStore } from '../store/file-store.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { createTestPki } from '../testing/pki.js';
@@ -13,7 +14,7 @@ import { inspectCertificate } from '../x509/inspect.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { splitPemBundle } from '../x509/pem.js';
 import { bootstrapRelayPki } from './bootstrap.js';
-import { isManagedSecret, DEFAULT_RELAY_SECRET_NAMES as N, readTlsMaterial, tlsSecretData } from './layout.js';
+import { DEFAULT_RELAY_SECRET_NAMES as N } from './layout.js';
 
 const ALL = [N.root, N.signing, N.server, N.token];
 

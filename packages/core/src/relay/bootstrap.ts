@@ -14,6 +14,13 @@ import type { IssuancePolicyInput } from '../ca/policy.js';
 import type { CertificateAuthority, CertificateProfile } from '../ca/types.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError } from '../errors.js';
+import {
+  isManagedSecret,
+  issuedTlsSecret,
+  managedAnnotations,
+  readTlsMaterial,
+  SECRET_KEYS,
+} from '../secret/tls-layout.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import { createCsr } from '../x509/csr.js';
@@ -21,15 +28,7 @@ import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
 import { createSelfSignedCa } from '../x509/self-signed.js';
 import type { KeyAlgorithm } from '../x509/types.js';
-import {
-  DEFAULT_RELAY_SECRET_NAMES,
-  isManagedSecret,
-  issuedTlsSecret,
-  managedAnnotations,
-  type RelaySecretNames,
-  readTlsMaterial,
-  SECRET_KEYS,
-} from './layout.js';
+import { DEFAULT_RELAY_SECRET_NAMES, type RelaySecretNames } from './layout.js';
 
 const YEAR = 365 * 24 * 3600;
 

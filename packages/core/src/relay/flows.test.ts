@@ -10,11 +10,12 @@ import { ManualClock } from '../clock/index.js';
 import { ExpiryMonitor } from '../monitor/expiry-monitor.js';
 import { CredentialProvider, type ProviderEvent } from '../provider/credential-provider.js';
 import { Rotator, type RotatorEvent } from '../rotation/rotator.js';
+import { tlsSecretData } from '../secret/tls-layout.js';
 import { FileSecretStore } from '../store/file-store.js';
 import { createTestPki } from '../testing/pki.js';
 import { inspectCertificate } from '../x509/inspect.js';
 import { authorityFromSecret } from './bootstrap.js';
-import { DEFAULT_RELAY_SECRET_NAMES as N, tlsSecretData } from './layout.js';
+import { DEFAULT_RELAY_SECRET_NAMES as N } from './layout.js';
 
 const CERT_MANAGER = { 'cert-manager.io/certificate-name': 'relay', 'cert-manager.io/issuer-name': 'ca-issuer' };
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -1,20 +1,8 @@
 /**
- * `@certloop/core` relay secret layout: names, keys and the annotations that mark a secret as certloop-managed.
+ * `@certloop/core` relay secret names: Gloo Mesh's relay secrets and their namespace.
  *
- * A secret certloop manages carries `certloop.io/managed-by: certloop`. A secret without it, or with any
- * `cert-manager.io/*` annotation, is bring-your-own: watched, validated, monitored, never written.
+ * The generic TLS layout (keys, annotations, managed versus bring-your-own) lives in `../secret/`.
  */
-import type { SignResult } from '../ca/types.js';
-import type { Secret, SecretInput } from '../store/types.js';
-import { joinPemBundle } from '../x509/pem.js';
-
-/** Data keys, in every store (the layout of a Kubernetes TLS Secret). */
-export const SECRET_KEYS = {
-  certificate: 'tls.crt',
-  privateKey: 'tls.key',
-  trustBundle: 'ca.crt',
-  token: 'token',
-} as const;
 
 /** The relay's secret names (Gloo Mesh's), configurable per deployment. */
 export interface RelaySecretNames {
@@ -35,93 +23,3 @@ export const DEFAULT_RELAY_SECRET_NAMES: RelaySecretNames = {
 
 /** The Kubernetes namespace the relay's secrets live in by default. */
 export const DEFAULT_RELAY_NAMESPACE = 'gloo-mesh';
-
-export const ANNOTATIONS = {
-  managedBy: 'certloop.io/managed-by',
-  role: 'certloop.io/role',
-  serial: 'certloop.io/serial',
-  notAfter: 'certloop.io/not-after',
-  renewAt: 'certloop.io/renew-at',
-} as const;
-
-export const MANAGED_BY_VALUE = 'certloop';
-
-export type SecretRole = 'root' | 'intermediate' | 'server' | 'client' | 'token';
-
-/** True when certloop may write this secret: it carries certloop's annotation and no cert-manager annotation. */
-export function isManagedSecret(secret: Pick<Secret, 'annotations'>): boolean {
-  const annotations = secret.annotations;
-  if (Object.keys(annotations).some((k) => k.startsWith('cert-manager.io/'))) return false;
-  return annotations[ANNOTATIONS.managedBy] === MANAGED_BY_VALUE;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** TLS material as text, read from a secret's `tls.crt`, `tls.key` and `ca.crt`. */
-export interface TlsSecretMaterial {
-  readonly certificatePem: string | undefined;
-  readonly privateKeyPem: string | undefined;
-  readonly trustBundlePem: string | undefined;
-}
-
-export function readTlsMaterial(secret: Pick<Secret, 'data'>): TlsSecretMaterial {
-  const text = (key: string) => {
-    const value = secret.data[key];
-    return value && value.length > 0 ? decoder.decode(value) : undefined;
-  };
-  return {
-    certificatePem: text(SECRET_KEYS.certificate),
-    privateKeyPem: text(SECRET_KEYS.privateKey),
-    trustBundlePem: text(SECRET_KEYS.trustBundle),
-  };
-}
-
-/** The data map of a TLS secret: leaf then chain in `tls.crt`, PKCS#8 in `tls.key`, roots in `ca.crt`. */
-export function tlsSecretData(material: {
-  certificatePem: string;
-  privateKeyPem: string;
-  trustBundlePem?: string;
-}): Record<string, Uint8Array> {
-  const data: Record<string, Uint8Array> = {
-    [SECRET_KEYS.certificate]: encoder.encode(material.certificatePem),
-    [SECRET_KEYS.privateKey]: encoder.encode(material.privateKeyPem),
-  };
-  if (material.trustBundlePem) data[SECRET_KEYS.trustBundle] = encoder.encode(material.trustBundlePem);
-  return data;
-}
-
-/** certloop's annotations for a secret it issued. */
-export function managedAnnotations(input: {
-  role: SecretRole;
-  serialNumber?: string;
-  notAfter?: Date;
-  renewAt?: Date;
-}): Record<string, string> {
-  const out: Record<string, string> = { [ANNOTATIONS.managedBy]: MANAGED_BY_VALUE, [ANNOTATIONS.role]: input.role };
-  if (input.serialNumber) out[ANNOTATIONS.serial] = input.serialNumber;
-  if (input.notAfter) out[ANNOTATIONS.notAfter] = input.notAfter.toISOString();
-  if (input.renewAt) out[ANNOTATIONS.renewAt] = input.renewAt.toISOString();
-  return out;
-}
-
-/**
- * The TLS secret for a certificate a CA just issued: leaf then chain in `tls.crt`, the key, the CA's trust bundle
- * in `ca.crt`, and certloop's annotations for `role`.
- */
-export function issuedTlsSecret(input: {
-  role: SecretRole;
-  privateKeyPem: string;
-  result: Pick<SignResult, 'certificatePem' | 'chainPem' | 'trustBundlePem' | 'serialNumber' | 'notAfter'>;
-}): SecretInput {
-  const { result } = input;
-  return {
-    type: 'kubernetes.io/tls',
-    data: tlsSecretData({
-      certificatePem: joinPemBundle([result.certificatePem, result.chainPem]),
-      privateKeyPem: input.privateKeyPem,
-      trustBundlePem: result.trustBundlePem,
-    }),
-    annotations: managedAnnotations({ role: input.role, serialNumber: result.serialNumber, notAfter: result.notAfter }),
-  };
-}

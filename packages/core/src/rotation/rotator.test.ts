@@ -3,7 +3,7 @@ import type { CertificateAuthority, SignRequest } from '../ca/types.js';
 import { ManualClock } from '../clock/index.js';
 import { CertloopError } from '../errors.js';
 import { StaticLeaderElector } from '../leader/in-process-elector.js';
-import { readTlsMaterial } from '../relay/layout.js';
+import { readTlsMaterial } from '../secret/tls-layout.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { createTestPki, type TestPki } from '../testing/pki.js';
 import { inspectCertificate } from '../x509/inspect.js';

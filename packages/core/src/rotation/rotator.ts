@@ -19,7 +19,7 @@ import {
   readTlsMaterial,
   type SecretRole,
   tlsSecretData,
-} from '../relay/layout.js';
+} from '../secret/tls-layout.js';
 import type { Secret, SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import { inspectCertificate } from '../x509/inspect.js';

@@ -6,24 +6,9 @@
  * `tls.key`, `ca.crt`, and `token` for the bootstrap token secret.
  */
 
-/** A stored secret. `version` is opaque: compare it for equality only. */
-export interface Secret {
-  readonly name: string;
-  /** `Opaque` by default; `kubernetes.io/tls` for TLS secrets written by certloop. */
-  readonly type: string;
-  readonly data: Readonly<Record<string, Uint8Array>>;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly version: string;
-}
+import type { Secret, SecretInput } from '../secret/types.js';
 
-/** What a caller writes: everything but the name and version. Omitted fields default to empty / `Opaque`. */
-export interface SecretInput {
-  readonly type?: string;
-  readonly data: Readonly<Record<string, Uint8Array>>;
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly annotations?: Readonly<Record<string, string>>;
-}
+export type { Secret, SecretInput };
 
 export interface StoreCallOptions {
   readonly signal?: AbortSignal;

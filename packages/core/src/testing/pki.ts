@@ -6,7 +6,7 @@ import { LocalCertificateAuthority } from '../ca/local-ca.js';
 import type { IssuancePolicyInput } from '../ca/policy.js';
 import type { CertificateProfile } from '../ca/types.js';
 import type { Clock } from '../clock/clock.js';
-import { issuedTlsSecret, type SecretRole } from '../relay/layout.js';
+import { issuedTlsSecret, type SecretRole } from '../secret/tls-layout.js';
 import type { SecretInput } from '../store/types.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle } from '../x509/pem.js';

@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { CertloopError } from '../errors.js';
 import { errnoCode, hasErrno } from '../lib/fs-errors.js';
-import type { Secret } from '../store/types.js';
+import type { Secret } from '../secret/types.js';
 import type { WatchChannel } from './watch-channel.js';
 
 export interface FileWatchSource {

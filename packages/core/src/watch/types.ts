@@ -2,7 +2,7 @@
  * `@certloop/core` Watcher contract: a stream of a secret's states.
  */
 import type { CertloopError } from '../errors.js';
-import type { Secret } from '../store/types.js';
+import type { Secret } from '../secret/types.js';
 
 /** A state change of one watched secret. */
 export type WatchEvent =

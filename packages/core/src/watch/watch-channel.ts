@@ -9,7 +9,7 @@
  * and a secret pushed is handed on as is (the producer decides what to share).
  */
 import type { CertloopError } from '../errors.js';
-import type { Secret } from '../store/types.js';
+import type { Secret } from '../secret/types.js';
 import type { WatchEvent } from './types.js';
 
 // Errors are informational; a flood of them keeps only the newest few.

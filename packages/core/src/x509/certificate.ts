@@ -9,7 +9,9 @@
  */
 import { CertloopError } from '../errors.js';
 import {
+  checkWellFormed,
   children,
+  content,
   type DerNode,
   expectTag,
   parseDer,
@@ -19,10 +21,13 @@ import {
   readOid,
   readSmallInteger,
   readTime,
+  refuseDefault,
   Tag,
   whole,
 } from './der.js';
+import { checkExtensionStructure } from './extension-structure.js';
 import { PEM_LIMITS } from './pem.js';
+import { readSpki } from './spki.js';
 
 /** One extension as it sits in the certificate: `value` is the content of extnValue (the inner DER). */
 export interface CertificateExtension {
@@ -38,7 +43,7 @@ export interface ParsedCertificate {
   readonly tbs: Uint8Array;
   /** 1 or 3 (2 is accepted as written). */
   readonly version: number;
-  /** Lower-case hex of the serial's magnitude, no sign byte, no separators. */
+  /** Lower-case hex of the serial's magnitude, no sign byte, no separators; `-` first when negative (as OpenSSL). */
   readonly serialNumber: string;
   /** The outer AlgorithmIdentifier (SEQUENCE), whole DER. */
   readonly signatureAlgorithmDer: Uint8Array;
@@ -73,13 +78,36 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/** The serial as OpenSSL and Node show it: magnitude in hex, `-` before a negative one (not two's complement). */
 function serialHex(node: DerNode): string {
   const bytes = readIntegerBytes(node);
   // RFC 5280 allows 20 octets; tolerate a little more (sign byte, lax issuers) but bound it.
   if (bytes.length > 32) invalid('serial number longer than 32 bytes');
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0) i++;
-  return toHex(bytes.subarray(i));
+  if (bytes[0]! & 0x80) {
+    // Two's complement negation: invert every octet and add one.
+    const magnitude = new Uint8Array(bytes.length);
+    let carry = 1;
+    for (let i = bytes.length - 1; i >= 0; i--) {
+      const v = (~bytes[i]! & 0xff) + carry;
+      magnitude[i] = v & 0xff;
+      carry = v >> 8;
+    }
+    let i = 0;
+    while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+    return `-${toHex(magnitude.subarray(i))}`;
+  }
+  // A minimal INTEGER has at most one leading zero octet (the sign octet).
+  return toHex(bytes[0] === 0 && bytes.length > 1 ? bytes.subarray(1) : bytes);
+}
+
+/** An AlgorithmIdentifier: an OID and at most one parameters element (RFC 5280 4.1.1.2). */
+function checkAlgorithmIdentifier(node: DerNode): DerNode {
+  const parts = children(node);
+  if (parts.length < 1 || parts.length > 2) invalid('AlgorithmIdentifier must hold an OID and at most one parameter');
+  const parameters = parts[1];
+  if (parameters?.tag === Tag.NULL && parameters.end !== parameters.contentStart) invalid('NULL with content');
+  if (parameters) checkWellFormed(whole(parameters));
+  return expectTag(parts[0], Tag.OID, 'algorithm');
 }
 
 function parseExtensions(node: DerNode): CertificateExtension[] {
@@ -93,9 +121,16 @@ function parseExtensions(node: DerNode): CertificateExtension[] {
     const oid = readOid(parts[0]!);
     let index = 1;
     let critical = false;
-    if (parts[index]?.tag === Tag.BOOLEAN) critical = readBoolean(parts[index++]!);
+    if (parts[index]?.tag === Tag.BOOLEAN) {
+      critical = readBoolean(parts[index++]!);
+      if (!critical) refuseDefault(`extension ${oid} critical`);
+    }
     const value = expectTag(parts[index++], Tag.OCTET_STRING, 'extnValue');
     if (index !== parts.length) invalid(`extension ${oid} has extra fields`);
+    // Every value is one well-formed DER element, understood by certloop or not (OpenSSL and Go decode more
+    // extensions than certloop, and refuse a certificate whose extension they cannot decode).
+    checkWellFormed(content(value));
+    checkExtensionStructure(oid, content(value));
     // RFC 5280 4.2: a certificate must not include more than one instance of an extension.
     if (seen.has(oid)) invalid(`duplicate extension ${oid}`);
     seen.add(oid);
@@ -130,6 +165,7 @@ export function parseCertificate(der: Uint8Array, maxBytes: number = PEM_LIMITS.
     const inner = children(fields[i++]!);
     if (inner.length !== 1) invalid('bad version');
     version = readSmallInteger(inner[0]!) + 1;
+    if (version === 1) refuseDefault('version v1');
     if (version > 3) invalid(`unsupported version ${version}`);
   }
   const serialNumber = serialHex(expectTag(fields[i++], Tag.INTEGER, 'serialNumber'));
@@ -139,9 +175,14 @@ export function parseCertificate(der: Uint8Array, maxBytes: number = PEM_LIMITS.
   if (validity.length !== 2) invalid('validity must hold notBefore and notAfter');
   const subjectNode = expectTag(fields[i++], Tag.SEQUENCE, 'subject');
   const spkiNode = expectTag(fields[i++], Tag.SEQUENCE, 'subjectPublicKeyInfo');
-  // issuerUniqueID [1] and subjectUniqueID [2] (v2+): skipped, certloop never relies on them.
-  if (fields[i]?.tag === 0x81 || fields[i]?.tag === 0xa1) i++;
-  if (fields[i]?.tag === 0x82 || fields[i]?.tag === 0xa2) i++;
+  // issuerUniqueID [1] and subjectUniqueID [2]: v2+ only, primitive BIT STRINGs; certloop never relies on them.
+  for (const tag of [0x81, 0x82]) {
+    const field = fields[i];
+    if (field?.tag !== tag && field?.tag !== (tag | 0x20)) continue;
+    if (version === 1 || field.tag !== tag) invalid('malformed or misplaced unique identifier');
+    readBitString({ ...field, tag: Tag.BIT_STRING });
+    i++;
+  }
   let extensions: CertificateExtension[] = [];
   if (fields[i]?.tag === 0xa3) {
     if (version !== 3) invalid('extensions in a certificate that is not v3');
@@ -152,7 +193,9 @@ export function parseCertificate(der: Uint8Array, maxBytes: number = PEM_LIMITS.
   const signatureAlgorithmDer = whole(outerAlg);
   // RFC 5280 4.1.1.2: the signed and the outer algorithm identifiers must be equal.
   if (!bytesEqual(signatureAlgorithmDer, whole(innerAlg))) invalid('inner and outer signature algorithms differ');
-  const signatureAlgorithmOid = readOid(expectTag(children(outerAlg)[0], Tag.OID, 'algorithm'));
+  const signatureAlgorithmOid = readOid(checkAlgorithmIdentifier(outerAlg));
+  // The key's structure (exactly algorithm and key, no extra elements): trust anchors are parsed here too.
+  readSpki(spkiNode);
 
   return {
     der: whole(root),

@@ -3,6 +3,10 @@
  *
  * Reading never copies: a node is a view (offsets) into the input bytes. Writing builds byte arrays bottom-up.
  * Every malformed input throws `CERTLOOP_INVALID_DER`; nothing here recurses without bounds.
+ *
+ * The reader accepts DER only, not BER: minimal definite lengths, minimal INTEGERs and OID arcs, BOOLEANs of 0x00
+ * or 0xFF, BIT STRING padding bits zero, calendar-valid times. Each refusal carries `details.reason`, one of
+ * {@link DerFailure}, so tests and callers can tell the classes apart without reading messages.
  */
 import { CertloopError } from '../errors.js';
 
@@ -14,11 +18,13 @@ export const Tag = {
   NULL: 0x05,
   OID: 0x06,
   UTF8_STRING: 0x0c,
+  NUMERIC_STRING: 0x12,
   PRINTABLE_STRING: 0x13,
   T61_STRING: 0x14,
   IA5_STRING: 0x16,
   UTC_TIME: 0x17,
   GENERALIZED_TIME: 0x18,
+  UNIVERSAL_STRING: 0x1c,
   BMP_STRING: 0x1e,
   SEQUENCE: 0x30,
   SET: 0x31,
@@ -33,8 +39,27 @@ export interface DerNode {
   readonly end: number;
 }
 
-function fail(message: string): never {
-  throw new CertloopError('CERTLOOP_INVALID_DER', `malformed DER: ${message}`);
+/** Why the reader refused: `details.reason` of its `CERTLOOP_INVALID_DER` errors. */
+export type DerFailure =
+  | 'structure'
+  | 'length'
+  | 'indefinite-length'
+  | 'trailing-data'
+  | 'integer'
+  | 'oid'
+  | 'boolean'
+  | 'bit-string'
+  | 'string'
+  | 'time'
+  | 'default-encoded';
+
+/** Throws `CERTLOOP_INVALID_DER` with `details.reason`. */
+export function derError(message: string, reason: DerFailure = 'structure'): never {
+  throw new CertloopError('CERTLOOP_INVALID_DER', `malformed DER: ${message}`, { details: { reason } });
+}
+
+function fail(message: string, reason: DerFailure = 'structure'): never {
+  return derError(message, reason);
 }
 
 /** Reads the element starting at `offset`, checking it fits inside `limit`. */
@@ -46,23 +71,74 @@ export function readNode(bytes: Uint8Array, offset = 0, limit = bytes.length): D
   let contentStart = offset + 2;
   if (length & 0x80) {
     const count = length & 0x7f;
-    if (count === 0 || count > 4) fail('unsupported length encoding');
-    if (contentStart + count > limit) fail('truncated length');
+    if (count === 0) fail('indefinite length', 'indefinite-length');
+    if (count > 4) fail('unsupported length encoding', 'length');
+    if (contentStart + count > limit) fail('truncated length', 'length');
+    // X.690 10.1: the fewest octets; a leading zero octet or a long form for a short length is BER.
+    if (bytes[contentStart] === 0) fail('non-minimal length', 'length');
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + bytes[contentStart + i]!;
     contentStart += count;
-    if (length < 0x80) fail('non-minimal length');
+    if (length < 0x80) fail('non-minimal length', 'length');
   }
   const end = contentStart + length;
-  if (end > limit) fail('element overruns its container');
+  if (end > limit) fail('element overruns its container', 'length');
   return { bytes, tag, start: offset, contentStart, end };
 }
 
 /** Parses `bytes` as exactly one element (no trailing data). */
 export function parseDer(bytes: Uint8Array): DerNode {
   const node = readNode(bytes, 0, bytes.length);
-  if (node.end !== bytes.length) fail('trailing data after element');
+  if (node.end !== bytes.length) fail('trailing data after element', 'trailing-data');
   return node;
+}
+
+/**
+ * Checks that `bytes` is exactly one DER element whose constructed parts are all well formed, to `maxDepth`
+ * levels (strings are not opened). For values certloop does not decode but other readers do (extensions it
+ * does not understand): BER or trailing bytes there would make OpenSSL or Go refuse what certloop accepted.
+ */
+export function checkWellFormed(bytes: Uint8Array, maxDepth = 32): void {
+  const stack: { node: DerNode; depth: number }[] = [{ node: parseDer(bytes), depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (!(node.tag & 0x20)) {
+      checkPrimitive(node);
+      continue;
+    }
+    if (depth >= maxDepth) fail('nested too deeply');
+    for (const child of children(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+}
+
+/** The content rules of universal primitive types (what OpenSSL also checks when it decodes an ANY). */
+function checkPrimitive(node: DerNode): void {
+  switch (node.tag) {
+    case Tag.BOOLEAN:
+      readBoolean(node);
+      break;
+    case Tag.INTEGER:
+      readIntegerBytes(node);
+      break;
+    case 0x0a: // ENUMERATED
+      readIntegerBytes({ ...node, tag: Tag.INTEGER });
+      break;
+    case Tag.BIT_STRING:
+      readBitString(node);
+      break;
+    case Tag.NULL:
+      if (node.end !== node.contentStart) fail('NULL with content');
+      break;
+    case Tag.OID:
+      readOid(node);
+      break;
+    case Tag.UTF8_STRING:
+    case Tag.BMP_STRING:
+    case Tag.UNIVERSAL_STRING:
+      readString(node);
+      break;
+    default:
+  }
 }
 
 /** The children of a constructed element. */
@@ -96,20 +172,24 @@ export function whole(node: DerNode): Uint8Array {
 export function readOid(node: DerNode): string {
   expectTag(node, Tag.OID, 'object identifier');
   const c = content(node);
-  if (c.length === 0) fail('empty OID');
+  if (c.length === 0) fail('empty OID', 'oid');
   const parts: number[] = [];
   let value = 0;
+  let arcStart = true;
   for (let i = 0; i < c.length; i++) {
     const b = c[i]!;
+    // X.690 8.19.2: an arc's first octet is never 0x80 (that would be a padded, non-minimal arc).
+    if (arcStart && b === 0x80) fail('non-minimal OID arc', 'oid');
+    arcStart = !(b & 0x80);
     value = value * 128 + (b & 0x7f);
-    if (value > Number.MAX_SAFE_INTEGER) fail('OID arc too large');
+    if (value > Number.MAX_SAFE_INTEGER) fail('OID arc too large', 'oid');
     if (!(b & 0x80)) {
       if (parts.length === 0) {
         const first = value < 80 ? Math.floor(value / 40) : 2;
         parts.push(first, value - first * 40);
       } else parts.push(value);
       value = 0;
-    } else if (i === c.length - 1) fail('truncated OID');
+    } else if (i === c.length - 1) fail('truncated OID', 'oid');
   }
   return parts.join('.');
 }
@@ -118,15 +198,19 @@ export function readOid(node: DerNode): string {
 export function readIntegerBytes(node: DerNode): Uint8Array {
   expectTag(node, Tag.INTEGER, 'integer');
   const c = content(node);
-  if (c.length === 0) fail('empty INTEGER');
+  if (c.length === 0) fail('empty INTEGER', 'integer');
+  // X.690 8.3.2: the first nine bits are never all zero or all one (no padding octets).
+  if (c.length > 1 && ((c[0] === 0 && !(c[1]! & 0x80)) || (c[0] === 0xff && c[1]! & 0x80))) {
+    fail('non-minimal INTEGER', 'integer');
+  }
   return c;
 }
 
 /** A small non-negative INTEGER as a number. */
 export function readSmallInteger(node: DerNode): number {
   const c = readIntegerBytes(node);
-  if (c[0]! & 0x80) fail('negative INTEGER where a count was expected');
-  if (c.length > 6) fail('INTEGER too large');
+  if (c[0]! & 0x80) fail('negative INTEGER where a count was expected', 'integer');
+  if (c.length > 6) fail('INTEGER too large', 'integer');
   let value = 0;
   for (const b of c) value = value * 256 + b;
   return value;
@@ -135,16 +219,23 @@ export function readSmallInteger(node: DerNode): number {
 export function readBoolean(node: DerNode): boolean {
   expectTag(node, Tag.BOOLEAN, 'boolean');
   const c = content(node);
-  if (c.length !== 1) fail('BOOLEAN must be one byte');
-  return c[0] !== 0;
+  if (c.length !== 1) fail('BOOLEAN must be one byte', 'boolean');
+  // X.690 11.1: TRUE is 0xFF in DER; any other non-zero octet is BER.
+  if (c[0] !== 0 && c[0] !== 0xff) fail('BOOLEAN neither 0x00 nor 0xFF', 'boolean');
+  return c[0] === 0xff;
 }
 
 /** A BIT STRING's bytes (unused bits must be zero for the keys and signatures certloop reads). */
 export function readBitString(node: DerNode): { bytes: Uint8Array; unusedBits: number } {
   expectTag(node, Tag.BIT_STRING, 'bit string');
   const c = content(node);
-  if (c.length === 0 || c[0]! > 7) fail('bad BIT STRING');
-  return { bytes: c.subarray(1), unusedBits: c[0]! };
+  if (c.length === 0 || c[0]! > 7) fail('bad BIT STRING', 'bit-string');
+  const unusedBits = c[0]!;
+  // X.690 11.2.1: the unused (padding) bits of the last octet are zero; an empty string has none.
+  if (unusedBits > 0 && (c.length === 1 || c[c.length - 1]! & ((1 << unusedBits) - 1))) {
+    fail('BIT STRING padding bits are not zero', 'bit-string');
+  }
+  return { bytes: c.subarray(1), unusedBits };
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -154,8 +245,24 @@ function decodeUtf8(bytes: Uint8Array): string {
   try {
     return decoder.decode(bytes);
   } catch {
-    fail('invalid UTF-8');
+    fail('invalid UTF-8', 'string');
   }
+}
+
+/**
+ * The string tags {@link readString} reads: DirectoryString's choices plus IA5String and NumericString, the types
+ * OpenSSL accepts in a Name (VisibleString is not among them: OpenSSL refuses a certificate with one there).
+ */
+export function isStringTag(tag: number): boolean {
+  return (
+    tag === Tag.UTF8_STRING ||
+    tag === Tag.PRINTABLE_STRING ||
+    tag === Tag.IA5_STRING ||
+    tag === Tag.T61_STRING ||
+    tag === Tag.BMP_STRING ||
+    tag === Tag.NUMERIC_STRING ||
+    tag === Tag.UNIVERSAL_STRING
+  );
 }
 
 /** Any of the string types X.509 names use, as a JS string. */
@@ -167,36 +274,74 @@ export function readString(node: DerNode): string {
     case Tag.PRINTABLE_STRING:
     case Tag.IA5_STRING:
     case Tag.T61_STRING:
+    case Tag.NUMERIC_STRING:
       return latin1.decode(c);
     case Tag.BMP_STRING: {
-      if (c.length % 2) fail('odd BMPString');
+      if (c.length % 2) fail('odd BMPString', 'string');
       let s = '';
-      for (let i = 0; i < c.length; i += 2) s += String.fromCharCode((c[i]! << 8) | c[i + 1]!);
+      for (let i = 0; i < c.length; i += 2) {
+        const unit = (c[i]! << 8) | c[i + 1]!;
+        // UCS-2: a surrogate code unit is no character (OpenSSL refuses it when it converts the name).
+        if (unit >= 0xd800 && unit <= 0xdfff) fail('surrogate in BMPString', 'string');
+        s += String.fromCharCode(unit);
+      }
+      return s;
+    }
+    case Tag.UNIVERSAL_STRING: {
+      // UCS-4, big endian, as OpenSSL reads it; code points beyond Unicode or surrogates are refused.
+      if (c.length % 4) fail('UniversalString not a multiple of 4 bytes', 'string');
+      let s = '';
+      for (let i = 0; i < c.length; i += 4) {
+        const cp = ((c[i]! << 24) | (c[i + 1]! << 16) | (c[i + 2]! << 8) | c[i + 3]!) >>> 0;
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail('invalid UniversalString character', 'string');
+        s += String.fromCodePoint(cp);
+      }
       return s;
     }
     default:
-      fail(`tag 0x${node.tag.toString(16)} is not a string`);
+      fail(`tag 0x${node.tag.toString(16)} is not a string`, 'string');
   }
 }
 
-/** UTCTime or GeneralizedTime (Z form, whole seconds) as a Date. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** The instant of a calendar-checked UTC time (years 0–9999, no roll-over of out-of-range fields). */
+function utcInstant(year: number, month: number, day: number, hour: number, minute: number, second: number): Date {
+  const monthDays = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  if (monthDays === undefined || day < 1 || day > monthDays || hour > 23 || minute > 59 || second > 59) {
+    fail('time out of range', 'time');
+  }
+  // Date.UTC maps years 0–99 to 1900–1999; setUTCFullYear takes the year as given (GeneralizedTime 0050 is 50).
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return date;
+}
+
+/**
+ * UTCTime or GeneralizedTime as a Date: the Z form with whole seconds (RFC 5280 4.1.2.5), every field in range
+ * (no second 60, 30 February or hour 24). A UTCTime year below 50 is 20xx (RFC 5280 4.1.2.5.1); a
+ * GeneralizedTime year is taken as written, also below 100 (as OpenSSL does).
+ */
 export function readTime(node: DerNode): Date {
   const s = latin1.decode(content(node));
   let m: RegExpExecArray | null;
   let year: number;
   if (node.tag === Tag.UTC_TIME) {
     m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-    if (!m) fail(`bad UTCTime "${s}"`);
+    if (!m) fail('bad UTCTime', 'time');
     const yy = Number(m[1]);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
   } else if (node.tag === Tag.GENERALIZED_TIME) {
-    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
-    if (!m) fail(`bad GeneralizedTime "${s}"`);
+    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+    if (!m) fail('bad GeneralizedTime', 'time');
     year = Number(m[1]);
-  } else fail('expected a time');
-  const t = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  if (Number.isNaN(t)) fail('invalid date');
-  return new Date(t);
+  } else fail('expected a time', 'time');
+  return utcInstant(year, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
 }
 
 // ---------------------------------------------------------------- writer
@@ -271,6 +416,11 @@ export function smallInteger(value: number): Uint8Array {
 }
 
 export const booleanTrue = (): Uint8Array => new Uint8Array([Tag.BOOLEAN, 1, 0xff]);
+
+/** Refuses an explicitly encoded DEFAULT value (X.690 11.5: DER leaves DEFAULT values out). */
+export function refuseDefault(what: string): never {
+  return fail(`${what} encodes its DEFAULT value`, 'default-encoded');
+}
 export const nullValue = (): Uint8Array => new Uint8Array([Tag.NULL, 0]);
 export const octetString = (bytes: Uint8Array): Uint8Array => tlv(Tag.OCTET_STRING, bytes);
 export const bitString = (bytes: Uint8Array, unusedBits = 0): Uint8Array =>

@@ -43,9 +43,12 @@ describe('extension decoders read what the issuance side writes', () => {
     );
   });
 
-  it('keyUsage: bits marked unused are ignored', () => {
-    // 0xff with 7 unused bits: only bit 0 (digitalSignature) is in use.
-    expect(decodeKeyUsage(bitString(bytes(0xff), 7))).toEqual(['digitalSignature']);
+  it('keyUsage: padding bits must be zero (DER), a clean one-bit string reads', () => {
+    // 0xff with 7 unused bits: the seven padding bits are set, which BER allows and DER does not.
+    expect(() => decodeKeyUsage(bitString(bytes(0xff), 7))).toThrow(
+      expect.objectContaining({ code: 'CERTLOOP_INVALID_DER', details: { reason: 'bit-string' } }),
+    );
+    expect(decodeKeyUsage(bitString(bytes(0x80), 7))).toEqual(['digitalSignature']);
   });
 
   it('extKeyUsage: known names, anyExtendedKeyUsage, and unknown OIDs as dotted text', () => {
@@ -63,8 +66,20 @@ describe('extension decoders read what the issuance side writes', () => {
     const id = bytes(0xde, 0xad, 0xbe, 0xef);
     expect(decodeSubjectKeyIdentifier(subjectKeyIdentifierValue(id))).toBe('deadbeef');
     expect(decodeAuthorityKeyIdentifier(authorityKeyIdentifierValue(id))).toBe('deadbeef');
-    const issuerAndSerial = seq(contextTag(1, true, seq()), tlv(0x82, bytes(1)));
+    // authorityCertIssuer is [1] IMPLICIT GeneralNames: here one directoryName [4] holding an empty Name.
+    const issuerAndSerial = seq(contextTag(1, true, contextTag(4, true, seq())), tlv(0x82, bytes(1)));
     expect(decodeAuthorityKeyIdentifier(issuerAndSerial)).toBeUndefined();
+    // Out of order, repeated, or holding anything else: malformed (OpenSSL refuses such a certificate).
+    for (const bad of [
+      seq(tlv(0x82, bytes(1)), tlv(0x80, id)),
+      seq(tlv(0x80, id), tlv(0x80, id)),
+      seq(tlv(0x80, id), tlv(0x01, bytes(0))),
+      seq(contextTag(1, true, seq())),
+    ]) {
+      expect(() => decodeAuthorityKeyIdentifier(bad)).toThrow(
+        expect.objectContaining({ code: 'CERTLOOP_INVALID_DER' }),
+      );
+    }
   });
 
   it('decodeExtensions gathers everything and lists unknown critical extensions only', () => {

@@ -17,6 +17,7 @@ import {
   readBoolean,
   readOid,
   readSmallInteger,
+  refuseDefault,
   Tag,
 } from './der.js';
 import { decodeGeneralNames } from './general-names.js';
@@ -69,7 +70,10 @@ export function decodeBasicConstraints(value: Uint8Array): BasicConstraints {
   const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'BasicConstraints'));
   let i = 0;
   let ca = false;
-  if (fields[i]?.tag === Tag.BOOLEAN) ca = readBoolean(fields[i++]!);
+  if (fields[i]?.tag === Tag.BOOLEAN) {
+    ca = readBoolean(fields[i++]!);
+    if (!ca) refuseDefault('basicConstraints cA');
+  }
   let pathLength: number | undefined;
   if (fields[i]?.tag === Tag.INTEGER) pathLength = readSmallInteger(fields[i++]!);
   if (i !== fields.length) invalid('BasicConstraints has extra fields');
@@ -101,15 +105,25 @@ export function decodeSubjectKeyIdentifier(value: Uint8Array): string {
   return toHex(content(expectTag(parseDer(value), Tag.OCTET_STRING, 'SubjectKeyIdentifier')));
 }
 
-/** The keyIdentifier of an AuthorityKeyIdentifier, when present. */
+/**
+ * The keyIdentifier of an AuthorityKeyIdentifier, when present. The whole value is checked (RFC 5280 4.2.1.1):
+ * [0] keyIdentifier, [1] authorityCertIssuer (GeneralNames), [2] authorityCertSerialNumber, each at most once and
+ * in that order, nothing else (OpenSSL refuses the certificate otherwise).
+ */
 export function decodeAuthorityKeyIdentifier(value: Uint8Array): string | undefined {
   const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'AuthorityKeyIdentifier'));
+  let keyId: string | undefined;
+  let last = -1;
   for (const field of fields) {
-    // [0] keyIdentifier, [1] authorityCertIssuer, [2] authorityCertSerialNumber: only [0] is used.
-    if (field.tag === 0x80) return toHex(content(field));
-    if (field.tag !== 0xa1 && field.tag !== 0x82) invalid('AuthorityKeyIdentifier has an unknown field');
+    const index = field.tag === 0x80 ? 0 : field.tag === 0xa1 ? 1 : field.tag === 0x82 ? 2 : -1;
+    if (index < 0) invalid('AuthorityKeyIdentifier has an unknown field');
+    if (index <= last) invalid('AuthorityKeyIdentifier fields out of order or repeated');
+    last = index;
+    if (index === 0) keyId = toHex(content(field));
+    else if (index === 1) decodeGeneralNames({ ...field, tag: Tag.SEQUENCE });
+    else if (content(field).length === 0) invalid('empty authorityCertSerialNumber');
   }
-  return undefined;
+  return keyId;
 }
 
 /** Decodes every extension certloop reads, and lists critical ones it does not understand. */

@@ -4,10 +4,17 @@
  */
 import { isIP } from 'node:net';
 import { CertloopError } from '../errors.js';
-import { children, content, type DerNode, expectTag, parseDer, seq, Tag, tlv } from './der.js';
+import { children, content, type DerNode, derError, expectTag, parseDer, readOid, seq, Tag, tlv } from './der.js';
+import { decodeName } from './name.js';
 import type { SubjectAltNames } from './types.js';
 
 const GN = { rfc822Name: 0x81, dNSName: 0x82, uniformResourceIdentifier: 0x86, iPAddress: 0x87 } as const;
+
+/**
+ * The other GeneralName choices (RFC 5280 4.2.1.6): otherName [0], x400Address [3], directoryName [4],
+ * ediPartyName [5] (constructed) and registeredID [8] (primitive). Any other tag is not a GeneralName.
+ */
+const OTHER_GENERAL_NAME_TAGS: ReadonlySet<number> = new Set([0xa0, 0xa3, 0xa4, 0xa5, 0x88]);
 
 export interface DecodedGeneralNames extends SubjectAltNames {
   /** How many names of other kinds (otherName, directoryName, ...) were present and skipped. */
@@ -133,10 +140,42 @@ export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedG
         emails.push(latin1.decode(content(name)));
         break;
       default:
+        // A name of an unknown kind is malformed, not skipped: skipping it would let the others count alone.
+        if (!OTHER_GENERAL_NAME_TAGS.has(name.tag)) derError(`0x${name.tag.toString(16)} is not a GeneralName tag`);
+        checkOtherGeneralName(name);
         otherCount++;
     }
   }
   return { dnsNames, ipAddresses, uris, emails, otherCount };
+}
+
+/**
+ * The kinds certloop does not use are still checked for structure (OpenSSL refuses the whole extension when one
+ * is malformed): otherName is an OID and one explicit value, directoryName one well-formed Name, registeredID
+ * an OID; x400Address and ediPartyName must at least hold well-formed elements.
+ */
+function checkOtherGeneralName(name: DerNode): void {
+  switch (name.tag) {
+    case 0xa0: {
+      const parts = children(name);
+      if (parts.length !== 2 || parts[1]!.tag !== 0xa0 || children(parts[1]!).length !== 1) {
+        derError('otherName must hold a type and one value');
+      }
+      readOid(parts[0]!);
+      break;
+    }
+    case 0xa4: {
+      const parts = children(name);
+      if (parts.length !== 1) derError('directoryName must hold one Name');
+      decodeName(parts[0]!);
+      break;
+    }
+    case 0x88:
+      readOid({ ...name, tag: Tag.OID });
+      break;
+    default:
+      children(name);
+  }
 }
 
 /** True when no name of any kind is listed. */

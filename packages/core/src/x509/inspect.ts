@@ -5,6 +5,7 @@
  * decoded once, one SHA-256, no signature verification and no key import.
  */
 import { createHash } from 'node:crypto';
+import { isCertloopError } from '../errors.js';
 import { bytesEqual, type ParsedCertificate, parseCertificate } from './certificate.js';
 import { type DecodedExtensions, decodeExtensions } from './extensions.js';
 import { decodeName } from './name.js';
@@ -57,9 +58,11 @@ const EMPTY_SANS: SubjectAltNames = Object.freeze({ dnsNames: [], ipAddresses: [
 function signatureAlgorithmName(parsed: ParsedCertificate): string {
   try {
     return decodeSignatureAlgorithm(parsed.signatureAlgorithmDer).name;
-  } catch {
-    // Inspection describes what is there; an algorithm certloop cannot verify is shown by its OID.
-    return parsed.signatureAlgorithmOid;
+  } catch (err) {
+    // Inspection describes what is there; an algorithm certloop cannot verify is shown by its OID. Parameters a
+    // known algorithm forbids (ECDSA or Ed25519 with parameters, RSA with other than NULL) are malformed, though.
+    if (isCertloopError(err, 'CERTLOOP_UNSUPPORTED_ALGORITHM')) return parsed.signatureAlgorithmOid;
+    throw err;
   }
 }
 

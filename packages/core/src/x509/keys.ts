@@ -92,11 +92,31 @@ export function loadPrivateKey(pem: string): LoadedPrivateKey {
   } catch (err) {
     throw invalidKey(`the ${block.label} block does not hold a valid key`, err);
   }
-  const publicKeyObject = createPublicKey(privateKey);
-  const spkiDer = new Uint8Array(publicKeyObject.export({ type: 'spki', format: 'der' }));
-  const info = describePublicKey(spkiDer);
-  const pkcs8Der = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
+  // OpenSSL may accept a key at import and fail only when deriving or exporting (an EC scalar longer than the
+  // curve's order gives ERR_OSSL_EC_BUFFER_TOO_SMALL): every step is inside the typed error.
+  let publicKeyObject: KeyObject;
+  let spkiDer: Uint8Array;
+  let pkcs8Der: Uint8Array;
+  try {
+    publicKeyObject = createPublicKey(privateKey);
+    spkiDer = new Uint8Array(publicKeyObject.export({ type: 'spki', format: 'der' }));
+    pkcs8Der = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
+  } catch (err) {
+    throw invalidKey(`the ${block.label} block does not hold a usable key`, err);
+  }
+  const info = describePublicKey(spkiDer, { checkPoint: false }); // exported by OpenSSL from a loaded key
   return { pkcs8Der, spkiDer, info, publicKeyObject };
+}
+
+/**
+ * True when two public keys are the same key. Keys of different types or curves are told apart before
+ * `KeyObject.equals` is asked: OpenSSL answers those with an error it leaves queued, which then fails the next,
+ * unrelated key import in the process.
+ */
+export function samePublicKey(a: KeyObject, b: KeyObject): boolean {
+  if (a.asymmetricKeyType !== b.asymmetricKeyType) return false;
+  if (a.asymmetricKeyDetails?.namedCurve !== b.asymmetricKeyDetails?.namedCurve) return false;
+  return a.equals(b);
 }
 
 /** Imports a private key PEM (PKCS#8, PKCS#1 or SEC1) and normalises it to PKCS#8. */

@@ -10,7 +10,9 @@ import {
   children,
   content,
   type DerNode,
+  derError,
   expectTag,
+  isStringTag,
   oid,
   parseDer,
   printableString,
@@ -114,20 +116,21 @@ export function decodeName(name: DerNode | Uint8Array): DecodedName {
   const rdnTexts: string[] = [];
   for (const rdn of children(node)) {
     const parts: string[] = [];
-    for (const atv of children(expectTag(rdn, Tag.SET, 'RelativeDistinguishedName'))) {
-      const [typeNode, valueNode] = children(expectTag(atv, Tag.SEQUENCE, 'AttributeTypeAndValue'));
-      const type = readOid(typeNode!);
-      if (!valueNode) throw new CertloopError('CERTLOOP_INVALID_DER', 'malformed DER: attribute without a value');
+    const atvs = children(expectTag(rdn, Tag.SET, 'RelativeDistinguishedName'));
+    if (atvs.length === 0) derError('empty RelativeDistinguishedName');
+    for (const atv of atvs) {
+      const fields = children(expectTag(atv, Tag.SEQUENCE, 'AttributeTypeAndValue'));
+      if (fields.length !== 2) derError('AttributeTypeAndValue must hold a type and one value');
+      const [typeNode, valueNode] = fields as [DerNode, DerNode];
+      const type = readOid(typeNode);
       const known = BY_OID.get(type);
       const short = known?.short ?? EXTRA_SHORT_NAMES[type];
-      let value: string | undefined;
-      try {
-        value = readString(valueNode);
-      } catch {
-        value = undefined;
-      }
-      if (known && value !== undefined && dn[known.field] === undefined) dn[known.field] = value;
-      parts.push(short && value !== undefined ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
+      // Every attribute must hold a decodable string of a type OpenSSL accepts in a Name (an undecodable first CN
+      // is an error, never skipped in favour of a second one). Unknown attribute types are shown as `oid=#hex`.
+      if (!isStringTag(valueNode.tag)) derError(`attribute ${type} does not hold a string`, 'string');
+      const value = readString(valueNode);
+      if (known && dn[known.field] === undefined) dn[known.field] = value;
+      parts.push(short ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
     }
     rdnTexts.push(parts.join('+'));
   }

@@ -1,5 +1,8 @@
 /**
  * `@certloop/core` PEM: encode, decode, split and join PEM blocks, with size and count bounds checked before parsing.
+ *
+ * Parsing is one forward scan with `indexOf` and a character loop (no backtracking regular expression), so its
+ * cost is linear in the input whatever it holds: runs of newlines, thousands of unmatched BEGIN lines.
  */
 import { CertloopError } from '../errors.js';
 
@@ -16,7 +19,51 @@ export interface PemBounds {
   readonly maxBlocks?: number;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BEGIN = '-----BEGIN ';
+const DASHES = '-----';
+/** The longest label accepted (real ones are under 32 characters); bounds the label check. */
+const MAX_LABEL = 64;
+
+/** True for a label of `A-Z`, `0-9` and spaces, as the block syntax of RFC 7468 uses. */
+function isLabel(text: string, start: number, end: number): boolean {
+  if (end <= start || end - start > MAX_LABEL) return false;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20)) return false;
+  }
+  return true;
+}
+
+/** Character classes for the base64 scan: 1 base64 alphabet, 2 white space, 3 `=`, 0 anything else. */
+const BASE64_CLASS = (() => {
+  const table = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') table[c.charCodeAt(0)] = 1;
+  for (const c of ' \t\n\v\f\r') table[c.charCodeAt(0)] = 2;
+  table[0x3d] = 3;
+  return table;
+})();
+
+/**
+ * The DER of the base64 in `text[start..end)`, white space ignored; undefined when it is not canonical base64
+ * (other characters, `=` anywhere but the end, a length not a multiple of 4, or nothing at all). One pass.
+ */
+export function decodeBase64Body(text: string, start: number, end: number): Uint8Array | undefined {
+  let count = 0;
+  let padding = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    const kind = c < 128 ? BASE64_CLASS[c]! : 0;
+    if (kind === 2) continue;
+    if (kind === 3) {
+      if (++padding > 2) return undefined;
+    } else if (kind === 0 || padding > 0) return undefined;
+    count++;
+  }
+  if (count === 0 || count % 4 !== 0) return undefined;
+  // Node's base64 decoder skips the white space already checked above.
+  const der = Buffer.from(text.slice(start, end), 'base64');
+  return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
+}
 
 /** Encodes DER as one PEM block, 64-character lines, trailing newline. */
 export function pemEncode(label: string, der: Uint8Array): string {
@@ -41,17 +88,36 @@ export function pemSplit(text: string, bounds: PemBounds = {}): PemBlock[] {
   const maxBlocks = bounds.maxBlocks ?? PEM_LIMITS.maxBlocks;
   assertSize(text, maxBytes);
   const blocks: PemBlock[] = [];
-  for (const m of text.matchAll(BLOCK)) {
+  let position = 0;
+  for (;;) {
+    const begin = text.indexOf(BEGIN, position);
+    if (begin < 0) break;
+    const labelStart = begin + BEGIN.length;
+    const labelEnd = text.indexOf(DASHES, labelStart);
+    if (labelEnd < 0) break;
+    if (!isLabel(text, labelStart, labelEnd)) {
+      // Not a block header: go on from its closing dashes (each character is looked at a bounded number of times).
+      position = labelEnd;
+      continue;
+    }
+    const label = text.slice(labelStart, labelEnd);
+    const bodyStart = labelEnd + DASHES.length;
+    // The body holds no dashes, so the next five dashes must open this block's END line; anything else is an
+    // unterminated block (openssl refuses it too).
+    const bodyEnd = text.indexOf(DASHES, bodyStart);
+    const endLine = `-----END ${label}-----`;
+    if (bodyEnd < 0 || !text.startsWith(endLine, bodyEnd)) {
+      throw new CertloopError('CERTLOOP_INVALID_PEM', `PEM block ${label} has no END line`, { details: { label } });
+    }
     if (blocks.length >= maxBlocks) {
       throw new CertloopError('CERTLOOP_INPUT_TOO_LARGE', `more than ${maxBlocks} PEM blocks`, {
         details: { limit: maxBlocks },
       });
     }
-    const body = m[2]!.replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0 || body.length === 0) {
-      throw new CertloopError('CERTLOOP_INVALID_PEM', `PEM block ${m[1]} has invalid base64`);
-    }
-    blocks.push({ label: m[1]!, der: new Uint8Array(Buffer.from(body, 'base64')) });
+    const der = decodeBase64Body(text, bodyStart, bodyEnd);
+    if (!der) throw new CertloopError('CERTLOOP_INVALID_PEM', `PEM block ${label} has invalid base64`);
+    blocks.push({ label, der });
+    position = bodyEnd + endLine.length;
   }
   if (blocks.length === 0) throw new CertloopError('CERTLOOP_INVALID_PEM', 'no PEM block found');
   return blocks;

@@ -74,7 +74,8 @@ export function decodeSignatureAlgorithm(algorithmIdentifier: DerNode | Uint8Arr
     });
   }
   // ECDSA and Ed25519 identifiers carry no parameters; RSA's carry NULL (absent is tolerated, as openssl does).
-  if (parameters && !(known.keyType === 'RSA' && parameters.tag === Tag.NULL)) {
+  const isNull = parameters?.tag === Tag.NULL && parameters.end === parameters.contentStart;
+  if (children(node).length > 2 || (parameters && !(known.keyType === 'RSA' && isNull))) {
     throw new CertloopError('CERTLOOP_INVALID_DER', `malformed DER: unexpected parameters for ${known.name}`);
   }
   return known;

@@ -4,7 +4,21 @@
  * Pure DER reading, no crypto: used on certificates, CSRs and keys alike before any key is imported.
  */
 import { CertloopError } from '../errors.js';
-import { children, type DerNode, expectTag, parseDer, readBitString, readIntegerBytes, readOid, Tag } from './der.js';
+import {
+  children,
+  type DerNode,
+  derError,
+  expectTag,
+  nullValue,
+  oid,
+  parseDer,
+  readBitString,
+  readIntegerBytes,
+  readOid,
+  seq,
+  Tag,
+  tlv,
+} from './der.js';
 import { OID } from './oids.js';
 import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
 
@@ -22,17 +36,132 @@ export interface SpkiParts {
   readonly publicKeyBytes: Uint8Array;
 }
 
-/** Splits an SPKI into its algorithm and key bits. Throws `CERTLOOP_INVALID_DER` when malformed. */
+/**
+ * Splits an SPKI into its algorithm and key bits. Throws `CERTLOOP_INVALID_DER` when malformed: more than
+ * algorithm and key, an AlgorithmIdentifier of more than OID and parameters, or parameters the algorithm's RFC
+ * forbids (RSA: NULL, RFC 3279; EC: a curve OID or explicit parameters, RFC 5480; Ed25519: absent, RFC 8410).
+ */
 export function readSpki(spki: Uint8Array | DerNode): SpkiParts {
   const node = spki instanceof Uint8Array ? parseDer(spki) : spki;
-  const [algorithm, key] = children(expectTag(node, Tag.SEQUENCE, 'SubjectPublicKeyInfo'));
-  const [algorithmOid, parameters] = children(expectTag(algorithm, Tag.SEQUENCE, 'AlgorithmIdentifier'));
+  const top = children(expectTag(node, Tag.SEQUENCE, 'SubjectPublicKeyInfo'));
+  if (top.length !== 2) derError('SubjectPublicKeyInfo must hold an algorithm and a key');
+  const [algorithm, key] = top;
+  const algorithmParts = children(expectTag(algorithm, Tag.SEQUENCE, 'AlgorithmIdentifier'));
+  if (algorithmParts.length < 1 || algorithmParts.length > 2) {
+    derError('AlgorithmIdentifier must hold an OID and at most one parameter');
+  }
+  const [algorithmOidNode, parameters] = algorithmParts;
+  const algorithmOid = readOid(algorithmOidNode!);
   const bits = readBitString(expectTag(key, Tag.BIT_STRING, 'subjectPublicKey'));
+  const known = algorithmOid === OID.rsaEncryption || algorithmOid === OID.ecPublicKey || algorithmOid === OID.ed25519;
+  if (known && bits.unusedBits !== 0) derError('subjectPublicKey has unused bits', 'bit-string');
+  if (
+    algorithmOid === OID.rsaEncryption &&
+    (parameters?.tag !== Tag.NULL || parameters.end !== parameters.contentStart)
+  ) {
+    derError('rsaEncryption parameters must be NULL');
+  }
+  if (algorithmOid === OID.ecPublicKey && parameters?.tag !== Tag.OID && parameters?.tag !== Tag.SEQUENCE) {
+    derError('ecPublicKey parameters must name a curve');
+  }
+  if (algorithmOid === OID.ed25519 && parameters) derError('Ed25519 parameters must be absent');
   return {
-    algorithmOid: readOid(algorithmOid!),
+    algorithmOid,
     ...(parameters?.tag === Tag.OID ? { parametersOid: readOid(parameters) } : {}),
     publicKeyBytes: bits.bytes,
   };
+}
+
+/**
+ * The SPKI re-encoded from what {@link readSpki} read, for the three key types certloop issues for: what the CA
+ * puts in a certificate is the key it verified, never bytes it only skimmed. Throws `CERTLOOP_INVALID_DER` when
+ * the input is not already in that one DER form (and `CERTLOOP_UNSUPPORTED_ALGORITHM` for other key types).
+ */
+export function canonicalSpki(spkiDer: Uint8Array): Uint8Array {
+  const parts = readSpki(spkiDer);
+  const out = tlv(Tag.SEQUENCE, canonicalAlgorithm(parts), tlv(Tag.BIT_STRING, ZERO_UNUSED_BITS, parts.publicKeyBytes));
+  if (out.length !== spkiDer.length) derError('the public key is not in its DER form');
+  for (let i = 0; i < out.length; i++) if (out[i] !== spkiDer[i]) derError('the public key is not in its DER form');
+  return out;
+}
+
+const ZERO_UNUSED_BITS = new Uint8Array([0]);
+const algorithmCache = new Map<string, Uint8Array>();
+
+/** The AlgorithmIdentifier of a key certloop issues for, encoded once per kind. */
+function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
+  const key = `${parts.algorithmOid} ${parts.parametersOid ?? ''}`;
+  const cached = algorithmCache.get(key);
+  if (cached) return cached;
+  let algorithm: Uint8Array;
+  if (parts.algorithmOid === OID.rsaEncryption) algorithm = seq(oid(OID.rsaEncryption), nullValue());
+  else if (parts.algorithmOid === OID.ecPublicKey && parts.parametersOid !== undefined) {
+    algorithm = seq(oid(OID.ecPublicKey), oid(parts.parametersOid));
+  } else if (parts.algorithmOid === OID.ed25519) algorithm = seq(oid(OID.ed25519));
+  else return unsupported(parts.algorithmOid);
+  // Only the few kinds above are ever cached (unknown curves are refused when the key is described).
+  if (algorithmCache.size < 16) algorithmCache.set(key, algorithm);
+  return algorithm;
+}
+
+/** Short Weierstrass curves y² = x³ − 3x + b over GF(p), for the point check below. */
+const CURVES: Readonly<Record<'P-256' | 'P-384' | 'P-521', { p: bigint; b: bigint; size: number }>> = {
+  'P-256': {
+    p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+    size: 32,
+  },
+  'P-384': {
+    p: 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+    size: 48,
+  },
+  'P-521': {
+    p: 2n ** 521n - 1n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
+    size: 66,
+  },
+};
+
+const bigint = (bytes: Uint8Array): bigint =>
+  bytes.length === 0
+    ? 0n
+    : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`);
+
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  let b = base % modulus;
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
+  }
+  return result;
+}
+
+/**
+ * Checks that an EC public key is a point on its curve (SEC 1 2.3.4), as OpenSSL does when it loads the key: a
+ * certificate whose key cannot be loaded is refused here too (`CERTLOOP_INVALID_KEY`), never described as valid.
+ * About ten microseconds for an uncompressed point (plain BigInt arithmetic, no key import).
+ */
+function checkEcPoint(point: Uint8Array, curve: 'P-256' | 'P-384' | 'P-521'): void {
+  const { p, b, size } = CURVES[curve];
+  const bad = () => {
+    throw new CertloopError('CERTLOOP_INVALID_KEY', `the ${curve} public key is not a point on the curve`);
+  };
+  const x = bigint(point.subarray(1, 1 + size));
+  const rhs = (x: bigint) => (((x * x) % p) * x - 3n * x + b) % p;
+  if (point[0] === 4 && point.length === 1 + 2 * size) {
+    const y = bigint(point.subarray(1 + size));
+    if (x >= p || y >= p || (((y * y - rhs(x)) % p) + p) % p !== 0n) bad();
+    return;
+  }
+  if ((point[0] === 2 || point[0] === 3) && point.length === 1 + size) {
+    // Compressed: x³ − 3x + b must be a square mod p (Euler's criterion).
+    const r = ((rhs(x) % p) + p) % p;
+    if (x >= p || (r !== 0n && modPow(r, (p - 1n) / 2n, p) !== 1n)) bad();
+    return;
+  }
+  bad();
 }
 
 function bitLength(magnitude: Uint8Array): number {
@@ -50,25 +179,40 @@ function unsupported(what: string): never {
 
 /**
  * Describes the key in a DER SubjectPublicKeyInfo. RSA, ECDSA on P-256/P-384/P-521 and Ed25519 are understood;
- * other algorithms and curves throw `CERTLOOP_UNSUPPORTED_ALGORITHM`, malformed input `CERTLOOP_INVALID_DER`.
+ * other algorithms and curves throw `CERTLOOP_UNSUPPORTED_ALGORITHM`, malformed input `CERTLOOP_INVALID_DER`, an
+ * EC point off its curve `CERTLOOP_INVALID_KEY` (unless `checkPoint: false`, for callers that import the key
+ * right after, which checks it anyway).
  */
-export function describePublicKey(spki: Uint8Array | DerNode): PublicKeyInfo {
+export function describePublicKey(
+  spki: Uint8Array | DerNode,
+  options: { readonly checkPoint?: boolean } = {},
+): PublicKeyInfo {
   const parts = readSpki(spki);
+  const checkPoint = options.checkPoint ?? true;
   switch (parts.algorithmOid) {
     case OID.rsaEncryption: {
-      const [modulus] = children(expectTag(parseDer(parts.publicKeyBytes), Tag.SEQUENCE, 'RSAPublicKey'));
-      const size = bitLength(readIntegerBytes(modulus!));
+      const fields = children(expectTag(parseDer(parts.publicKeyBytes), Tag.SEQUENCE, 'RSAPublicKey'));
+      if (fields.length !== 2) derError('RSAPublicKey must hold a modulus and an exponent');
+      const modulus = readIntegerBytes(fields[0]!);
+      const exponent = readIntegerBytes(fields[1]!);
+      if (modulus[0]! & 0x80 || exponent[0]! & 0x80) derError('RSAPublicKey holds a negative integer', 'integer');
+      const size = bitLength(modulus);
       const algorithm = RSA_ALGORITHMS[size];
       return { type: 'RSA', size, ...(algorithm ? { algorithm } : {}) };
     }
     case OID.ecPublicKey:
       if (parts.parametersOid === OID.prime256v1) {
+        if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-256');
         return { type: 'ECDSA', size: 256, curve: 'P-256', algorithm: 'ECDSA-P256' };
       }
       if (parts.parametersOid === OID.secp384r1) {
+        if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-384');
         return { type: 'ECDSA', size: 384, curve: 'P-384', algorithm: 'ECDSA-P384' };
       }
-      if (parts.parametersOid === OID.secp521r1) return { type: 'ECDSA', size: 521, curve: 'P-521' };
+      if (parts.parametersOid === OID.secp521r1) {
+        if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-521');
+        return { type: 'ECDSA', size: 521, curve: 'P-521' };
+      }
       return unsupported(`EC curve ${parts.parametersOid ?? '(explicit parameters)'}`);
     case OID.ed25519:
       if (parts.publicKeyBytes.length !== 32) unsupported('Ed25519 key of the wrong length');

@@ -12,10 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RelayServer } from '@certloop/agent-rotator';
-import { DEFAULT_RELAY_SECRET_NAMES, FileSecretStore } from '@certloop/core';
+import { DEFAULT_RELAY_SECRET_NAMES } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { replaceServerCertificate, setUpPki, writeBringYourOwnClient } from '../demo/pki.js';
 import { type Replica, type ReplicaLine, startReplica, stopReplica } from '../demo/replicas.js';
+import { openDemoStore } from '../demo/store.js';
 import { clockTime, createTimeline, short } from '../demo/timeline.js';
 import type { CliCommand } from '../lib/command.js';
 import type { CliContext } from '../lib/context.js';
@@ -48,27 +49,21 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const durationMs = parseDuration(String(opts.duration), '--duration') * 1000;
   if (durationMs < 30_000)
     throw cliError('CERTLOOP_USAGE', '--duration must be at least 30s', 'the demo needs time to rotate');
-  if (opts.store === 'kubernetes') {
-    throw cliError(
-      'CERTLOOP_NOT_IMPLEMENTED',
-      'certloop demo --store kubernetes (the embedded Kubernetes API emulator) is not available in this build',
-      'it comes with @certloop/k8s-store; run `certloop demo` (files) for now',
-    );
-  }
   const style = outputStyle(command, context);
   const c = style.colors;
   const out = context.stdout;
   const signal = context.signal;
   const directory = opts.dir ? resolve(context.cwd, String(opts.dir)) : await mkdtemp(join(tmpdir(), 'certloop-demo-'));
-  const secretsDir = join(directory, 'secrets');
-  const store = new FileSecretStore({ directory: secretsDir, pollIntervalMs: 250 });
+  const demoStore = await openDemoStore(opts.store === 'file' ? 'file' : 'kubernetes', directory);
+  const { store } = demoStore;
   const t = createTimeline(out);
   const mgmt = c.blue('management-server');
   const operator = c.bold('operator');
   const colours = [c.cyan, c.magenta, c.yellow, c.green];
 
   out.write(`${c.bold('certloop demo')}: the relay's certificate lifecycle, end to end\n`);
-  out.write(c.dim(`store: file ${secretsDir}\n`));
+  out.write(c.dim(`store: ${demoStore.description}\n`));
+  for (const note of demoStore.notes) out.write(`${note}\n`);
   out.write(
     c.dim(
       `${CLUSTER}: 3 agent replicas, client certificates of ${CLIENT_LIFETIME} rotated at ratio ${RATIO}; ` +
@@ -76,7 +71,13 @@ async function run(context: CliContext, command: Command): Promise<void> {
     ),
   );
 
-  const pki = await setUpPki(store, opts.ca === 'vault' ? 'vault' : 'local');
+  let pki: Awaited<ReturnType<typeof setUpPki>>;
+  try {
+    pki = await setUpPki(store, opts.ca === 'vault' ? 'vault' : 'local');
+  } catch (err) {
+    await demoStore.close();
+    throw err;
+  }
   const replicas: Replica[] = [];
   const counters = { reloads: 0, bootstraps: 0, renewals: 0, elections: 0, byoWrites: 0 };
   let leader: string | undefined;
@@ -90,7 +91,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       mgmt,
       `bootstrapped the relay PKI (${pki.created.join(', ') || 'nothing new'}); signing CA: ${pki.description}`,
     );
-    const byo = await writeBringYourOwnClient(store, pki.ca, BYO_SECRET, BYO_CLUSTER);
+    const byo = await writeBringYourOwnClient(demoStore.certManager, pki.ca, BYO_SECRET, BYO_CLUSTER);
     t.event(
       operator,
       `cert-manager wrote ${BYO_SECRET} (${short(byo.serialNumber)}): bring-your-own, certloop never writes it`,
@@ -140,7 +141,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
         board,
         host: '127.0.0.1',
         port: Number(opts.port),
-        storeDescription: `file ${secretsDir}`,
+        storeDescription: demoStore.description,
       });
       t.event(c.bold('status page'), `${page.url} (validity bars, renewal points, live)`);
     }
@@ -151,10 +152,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     ticker = setInterval(table, 15_000);
 
     const common = [
-      '--store',
-      'file',
-      '--dir',
-      secretsDir,
+      ...demoStore.agentArgs,
       '--server-address',
       address,
       '--server-name',
@@ -174,7 +172,10 @@ async function run(context: CliContext, command: Command): Promise<void> {
         case 'elected leader':
           counters.elections++;
           leader = replica.spec.name;
-          t.event(who, c.bold(c.green('elected leader (file Lease)')));
+          t.event(
+            who,
+            c.bold(c.green(`elected leader (${opts.store === 'file' ? 'file lease' : 'Kubernetes Lease'})`)),
+          );
           break;
         case 'lost leadership':
           t.event(who, c.yellow(`lost leadership (${String(line.reason)})`));
@@ -224,10 +225,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
               CLIENT_LIFETIME,
               '--client-tls-secret-rotation-grace-period-ratio',
               String(RATIO),
-              '--leader-election',
-              'file',
-              '--lease-dir',
-              join(directory, 'leases'),
+              ...demoStore.leaderArgs,
               '--lease-duration',
               '3s',
             ],
@@ -329,7 +327,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     board?.stop();
     byoBoard?.stop();
     await server?.stop({ graceMs: 500 });
-    await store.close();
+    await demoStore.close();
     await pki.close();
     if (!opts.dir && !opts.keep) await rm(directory, { recursive: true, force: true });
   }
@@ -347,10 +345,14 @@ export const demoCommand: CliCommand = {
           'monitored but never written, the server secret replaced midway (hot reload) and the leader replica\n' +
           'killed (another takes over). --ca vault signs through an embedded Vault emulator. Shows a timeline,\n' +
           'the status table and the status page; ends with a summary.\n\n' +
-          'Exit status: 0 every promise kept; 1 a promise broke (listed); 2 bad flags; 6 --store kubernetes.',
+          'Exit status: 0 every promise kept; 1 a promise broke (listed); 2 bad flags.',
       )
-      .addOption(new Option('--store <kind>', 'where the secrets are').choices(['file', 'kubernetes']).default('file'))
-      .option('--dir <dir>', 'keep the store in this folder (default: a temporary one, removed at the end)')
+      .addOption(
+        new Option('--store <kind>', 'kubernetes: the embedded Kubernetes API emulator; file: a folder')
+          .choices(['kubernetes', 'file'])
+          .default('kubernetes'),
+      )
+      .option('--dir <dir>', 'file store: keep it in this folder (default: a temporary one, removed at the end)')
       .option('--keep', 'keep the temporary folder')
       .addOption(new Option('--ca <kind>', 'the signing CA').choices(['local', 'vault']).default('local'))
       .option('--duration <duration>', 'how long the demo runs', '60s')

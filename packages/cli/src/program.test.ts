@@ -22,7 +22,7 @@ describe('certloop help and version', { timeout: 120_000 }, () => {
     expect(top.code).toBe(0);
     for (const c of COMMANDS) expect(top.stdout).toContain(`  ${c.name} `);
     expect(top.stdout).toContain('Exit status:');
-    const helps = await Promise.all(COMMANDS.map((c) => runCertloop([c.name, '--help'])));
+    const helps = await Promise.all(COMMANDS.map((c) => runCertloop([c.name, '--help'], { timeoutMs: 90_000 })));
     for (const [i, c] of COMMANDS.entries()) {
       const help = helps[i]!;
       expect(help.code).toBe(0);

@@ -1,8 +1,8 @@
 /**
- * `certloop demo`: the seed's whole system on this machine in about a minute, with nothing to install. A store
- * (files; Kubernetes once `@certloop/k8s-store` is wired), the relay PKI bootstrapped in it, the management server
- * (`RelayServer`, in this process), three replicas of cluster-1's agent (`certloop agent` child processes,
- * file-Lease-elected) bootstrapping with the token and rotating by CSR at the grace ratio, a second cluster whose
+ * `certloop demo`: the seed's whole system on this machine in about a minute, with nothing to install. A store (the
+ * embedded Kubernetes API emulator, namespace gloo-mesh, or `--store file --dir`), the relay PKI bootstrapped in it,
+ * the management server (`RelayServer`, in this process), three replicas of cluster-1's agent (`certloop agent`
+ * child processes, Lease-elected) bootstrapping with the token and rotating by CSR at the grace ratio, a second cluster whose
  * client certificate is bring-your-own (cert-manager style: used and monitored, never written), the server secret
  * replaced midway (hot reload) and the leader replica killed (another takes over). `--ca vault` signs through an
  * embedded Vault emulator. A timeline, the status table and the status page run meanwhile; a summary closes it,

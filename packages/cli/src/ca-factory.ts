@@ -157,11 +157,21 @@ async function openVaultCa({ flags, env = process.env }: OpenCaRequest): Promise
     intermediatesPem: async () => {
       const response = await fetch(
         `${endpoint.origin}${endpoint.pathname.replace(/\/+$/, '')}/v1/${mount}/cert/ca_chain`,
-      );
+      ).catch((err: unknown) => {
+        throw cliError('CERTLOOP_UNAVAILABLE', `vault is unreachable at ${endpoint.origin}`, undefined, err);
+      });
       if (!response.ok) {
         throw cliError('CERTLOOP_UNAVAILABLE', `vault answered ${response.status} for ${mount}/cert/ca_chain`);
       }
-      const chain = splitPemBundle(await response.text()).filter((pem) => !inspectCertificate(pem).selfSigned);
+      // Vault answers JSON (`data.certificate`, the chain; else `data.ca_chain`); raw PEM is taken as it is
+      const text = await response.text();
+      let pem = text;
+      if (text.trimStart().startsWith('{')) {
+        const data = (JSON.parse(text) as { data?: { ca_chain?: unknown; certificate?: unknown } }).data ?? {};
+        const chain = Array.isArray(data.ca_chain) ? data.ca_chain.join('\n') : data.ca_chain;
+        pem = typeof data.certificate === 'string' ? data.certificate : typeof chain === 'string' ? chain : '';
+      }
+      const chain = splitPemBundle(pem).filter((one) => !inspectCertificate(one).selfSigned);
       return joinPemBundle(chain);
     },
   };

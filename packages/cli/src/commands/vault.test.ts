@@ -7,18 +7,22 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { FileSecretStore } from '@certloop/core';
 import { setupAppRole, setupPki, startVaultEmulator } from '@certloop/vault-signer/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode, runCertloop } from '../testing/spawn.js';
+import { readLines } from '../testing/lines.js';
+import { errorCode, runCertloop, startCertloop } from '../testing/spawn.js';
 import { type Scratch, scratch } from '../testing/workspace.js';
 
 let vault: Awaited<ReturnType<typeof startVaultEmulator>>;
 let s: Scratch;
+let vaultRoot: string;
 const openssl = (args: string[], cwd: string) => promisify(execFile)('/usr/bin/openssl', args, { cwd });
 
 beforeAll(async () => {
   vault = await startVaultEmulator();
-  await setupPki({ endpoint: vault.endpoint, token: vault.rootToken, mount: 'pki_int', role: 'relay' });
+  vaultRoot = (await setupPki({ endpoint: vault.endpoint, token: vault.rootToken, mount: 'pki_int', role: 'relay' }))
+    .rootPem;
 });
 afterAll(() => vault?.close());
 afterEach(() => s?.remove());
@@ -172,5 +176,46 @@ describe('certloop --ca vault', { timeout: 120_000 }, () => {
     );
     expect(errorCode(down.stderr)).toBe('CERTLOOP_UNAVAILABLE');
     expect(down.code).toBe(4);
+  });
+
+  it('server --ca vault signs agents through Vault and checks their chains through its intermediate', async () => {
+    s = await scratch();
+    const env = { VAULT_TOKEN: vault.rootToken };
+    expect((await runCertloop(['init', '--dir', s.store, ...vaultFlags()], { cwd: s.dir, env })).code).toBe(0);
+    // the root that authenticates the server is Vault's: published where agents look for it
+    const root = vaultRoot.trim();
+    const files = new FileSecretStore({ directory: s.store });
+    await files.put('relay-root-tls-secret', {
+      type: 'Opaque',
+      data: { 'ca.crt': new TextEncoder().encode(`${root}\n`) },
+    });
+    await files.close();
+    const server = startCertloop(['server', '--dir', s.store, '--address', '127.0.0.1:0', ...vaultFlags()], {
+      cwd: s.dir,
+      env,
+    });
+    server.stdin!.end();
+    try {
+      const lines = readLines(server);
+      const listening = await lines.waitFor((l) => l.msg === 'relay server listening');
+      expect(String(listening.ca)).toMatch(/^vault http:\/\/127\.0\.0\.1:\d+ pki_int\/sign\/relay$/);
+      const child = startCertloop(
+        ['agent', '--dir', s.store, '--cluster', 'c1', '--server-address', String(listening.address)].concat([
+          '--server-name',
+          'localhost',
+        ]),
+        { cwd: s.dir },
+      );
+      child.stdin!.end();
+      const agentLines = readLines(child);
+      await agentLines.waitFor((l) => l.msg === 'rotation succeeded' && l.path === 'bootstrap');
+      await agentLines.waitFor((l) => l.msg === 'connected');
+      child.kill('SIGTERM');
+      expect(await agentLines.exited).toBe(0);
+      server.kill('SIGTERM');
+      expect(await lines.exited).toBe(0);
+    } finally {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
   });
 });

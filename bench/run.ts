@@ -2,6 +2,7 @@
  * `npm run bench`: every performance figure DESIGN.md names, measured in one run on this machine and printed
  * as rates and ratios against a bound or peer measured in the same run. Never asserted in tests.
  */
+import { benchFileWatchScale } from './file-watch-scale.js';
 import { benchIssuance } from './issuance.js';
 import { benchK8s } from './k8s.js';
 import { benchPathValidation } from './path-validation.js';
@@ -20,6 +21,7 @@ const results = [
   ...(await benchVault()),
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
+  ...(await benchFileWatchScale()),
 ];
 console.log(formatResults(results));
 const missed = results.filter((r) => r.ok === false).map((r) => r.name);

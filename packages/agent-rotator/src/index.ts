@@ -17,7 +17,12 @@ export {
 } from './agent/relay-agent.js';
 export { RelayCaClient, type RelayCaClientOptions, type SignPath } from './agent/relay-ca-client.js';
 export { type CheckedClient, ClientCertificateCheck, type ClientCheckOptions } from './server/client-check.js';
-export { PeerRateLimiter, peerAddress, type RateLimitOptions } from './server/rate-limit.js';
+export {
+  PeerRateLimiter,
+  type PeerRateLimiterOptions,
+  peerAddress,
+  type RateLimitOptions,
+} from './server/rate-limit.js';
 export {
   RelayServer,
   type RelayServerEvent,

@@ -6,6 +6,7 @@ export * from './ca/index.js';
 export * from './clock/index.js';
 export * from './errors.js';
 export * from './leader/index.js';
+export { Emitter, type Listener } from './lib/emitter.js';
 export * from './monitor/index.js';
 export * from './provider/index.js';
 export * from './relay/index.js';

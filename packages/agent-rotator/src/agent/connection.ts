@@ -14,12 +14,12 @@ import {
   CertloopError,
   type Clock,
   type CredentialProvider,
+  Emitter,
   systemClock,
   type TimerHandle,
 } from '@certloop/core';
 import type * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
-import { Emitter } from '../shared/emitter.js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { fromServiceError } from '../shared/status.js';
 import { type ChannelTarget, mutualCredentials, relayClient } from './channel.js';

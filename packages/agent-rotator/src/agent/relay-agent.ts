@@ -17,6 +17,7 @@ import {
   type Clock,
   CredentialProvider,
   type CryptoEngine,
+  Emitter,
   isManagedSecret,
   type KeyAlgorithm,
   type LeaderElector,
@@ -29,7 +30,6 @@ import {
   systemClock,
   type Watcher,
 } from '@certloop/core';
-import { Emitter } from '../shared/emitter.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { assertClusterName, resolveRelayNames } from '../shared/names.js';
 import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';

@@ -8,14 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  CredentialProvider,
-  createCsr,
-  generateKeyPair,
-  issuedTlsSecret,
-  ManualClock,
-  type Secret,
-} from '@certloop/core';
+import { CredentialProvider, issuedTlsSecret, ManualClock, type Secret } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +17,7 @@ import { RelayCaClient } from '../agent/relay-ca-client.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
 import { startTestRelay, TEST_TOKEN, type TestRelay } from '../testing/index.js';
+import { csrFor } from './test-support.js';
 import { perClusterTokenVerifier } from './token.js';
 
 let relay: TestRelay | undefined;
@@ -33,12 +27,6 @@ afterEach(async () => {
   await relay?.stop();
   relay = undefined;
 });
-
-async function csrFor(commonName: string, dnsNames: string[] = [commonName]) {
-  const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
-  const { csrPem } = await createCsr({ privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames });
-  return { csrPem, privateKeyPem: key.privateKeyPem };
-}
 
 function bootstrap(r: TestRelay, request: Partial<BootstrapRequest>): Promise<SignResponse> {
   const client = bootstrapClient({ serverAddress: r.address }, r.trustBundlePem);

@@ -1,8 +1,16 @@
 /**
  * certloop's own per-call check of client certificates (beside TLS): chain, clientAuth, validity on the injected
- * clock, and the cache keyed by the certificate's bytes.
+ * clock, the cache keyed by the certificate's bytes, and revocation (the signing CA's CRL, kept for a replaced
+ * issuer) that no cached verdict hides.
  */
-import { ManualClock, pemDecode } from '@certloop/core';
+import {
+  bootstrapRelayPki,
+  isRevokingAuthority,
+  ManualClock,
+  MemorySecretStore,
+  pemDecode,
+  readTlsMaterial,
+} from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ClientCertificateCheck } from './client-check.js';
@@ -69,5 +77,52 @@ describe('ClientCertificateCheck', () => {
     await check.setTrust({ trustBundlePem: other.trustBundlePem, intermediatesPem: other.ca.certificatePem });
     expect(check.cachedCertificates).toBe(0);
     expect(await codeOf(check.check(auth(leaves[0]!.leafPem)))).toBe('CERTLOOP_CHAIN_UNTRUSTED');
+  });
+
+  it("refuses a revoked certificate from the CRL on, keeps a replaced issuer's CRL, and bounds verdicts by the CRL", async () => {
+    const clock = new ManualClock(new Date());
+    const store = new MemorySecretStore();
+    const { signingCa, trustBundlePem, names } = await bootstrapRelayPki({ store, clock });
+    if (!isRevokingAuthority(signingCa)) throw new Error('the bootstrapped signing CA revokes');
+    const signing = readTlsMaterial((await store.get(names.signing))!);
+    const check = new ClientCertificateCheck({ clock, crlGraceSeconds: 60 });
+    await check.setTrust({ trustBundlePem, intermediatesPem: signing.certificatePem });
+    const issue = (commonName: string) =>
+      signingCa.issue({ commonName, profile: 'client', lifetimeSeconds: 30 * 86_400 });
+    const [revoked, kept] = await Promise.all([issue('cluster-r'), issue('cluster-k')]);
+    const revokedAuth = auth(revoked.certificatePem);
+    const keptAuth = auth(kept.certificatePem);
+    const checkedRevoked = await check.check(revokedAuth); // a good verdict, cached
+    expect(check.setCrl(undefined)).toBe(false);
+
+    await signingCa.revoke({ serialNumber: revoked.serialNumber });
+    const crlPem = (await signingCa.currentCrl())!;
+    expect(check.setCrl(crlPem)).toBe(true);
+    expect(check.setCrl(crlPem)).toBe(false);
+    expect(check.cachedCertificates).toBe(0);
+    expect(check.isRevoked(checkedRevoked)).toBe(true);
+    expect(await codeOf(check.check(revokedAuth))).toBe('CERTLOOP_CHAIN_REVOKED');
+    const checkedKept = await check.check(keptAuth);
+    expect(check.isRevoked(checkedKept)).toBe(false);
+
+    // an unreadable CRL changes nothing
+    expect(() => check.setCrl('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n')).toThrow(
+      expect.objectContaining({ code: 'CERTLOOP_CRL_INVALID' }),
+    );
+    expect(check.currentCrl?.crlNumber).toBeDefined();
+    expect(await codeOf(check.check(revokedAuth))).toBe('CERTLOOP_CHAIN_REVOKED');
+
+    // past the current CRL's nextUpdate plus the grace, even the cached good verdict stops holding
+    const nextUpdate = check.currentCrl!.nextUpdate!.getTime();
+    await clock.advanceTo(nextUpdate + 61_000);
+    expect(await codeOf(check.check(keptAuth))).toBe('CERTLOOP_CHAIN_CRL_EXPIRED');
+
+    // the signing secret moves to an issuer without a CRL: the old one is kept as retired (revocations still
+    // refused, its nextUpdate no longer enforced, since nobody republishes it)
+    expect(check.setCrl(undefined)).toBe(true);
+    expect(check.heldCrls).toBe(1);
+    expect(check.currentCrl).toBeUndefined();
+    expect(await codeOf(check.check(revokedAuth))).toBe('CERTLOOP_CHAIN_REVOKED');
+    expect(await codeOf(check.check(keptAuth))).toBe('resolved');
   });
 });

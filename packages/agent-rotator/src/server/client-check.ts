@@ -8,7 +8,14 @@
  * so the hot path costs a map lookup and two time comparisons; a new trust bundle clears the cache. Entries keep
  * only the verdict (identity, serial, validity), keyed by a SHA-256 of the certificate, so 10,000 agents cost a
  * few megabytes.
- * Revocation (a CRL beside the signing secret) plugs in here once core's `validateChain` takes one.
+ *
+ * Revocation: `setCrl` gives the CRL of the signing CA (`ca.crl` of the signing secret). A client certificate whose
+ * issuer has a CRL here is validated with it (`CERTLOOP_CHAIN_REVOKED`, `CERTLOOP_CHAIN_CRL_EXPIRED` past its
+ * nextUpdate plus the grace); one whose issuer has none is validated without (before the first revocation, there
+ * is no CRL at all). A new CRL forgets every cached verdict, and a verdict holds no longer than the CRL it was made
+ * with, so no cache ever hides a revocation. The last CRL of an issuer the signing secret no longer names (a
+ * replaced intermediate) is kept (at most 8): its revoked certificates stay refused, and since nobody republishes
+ * it any more, its nextUpdate is not enforced.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -17,9 +24,12 @@ import {
   type CryptoEngine,
   type Identity,
   type InspectedCertificate,
+  inspectCertificate,
   isCertloopError,
   joinPemBundle,
+  type ParsedCrl,
   pemEncode,
+  readCrls,
   splitPemBundle,
   validateChain,
 } from '@certloop/core';
@@ -30,6 +40,8 @@ export interface CheckedClient {
   readonly cluster: string;
   readonly serialNumber: string;
   readonly notAfter: Date;
+  /** The authorityKeyIdentifier of the client certificate (lower-case hex), when it has one. */
+  readonly issuerKeyId?: string | undefined;
 }
 
 export interface ClientCheckOptions {
@@ -37,7 +49,20 @@ export interface ClientCheckOptions {
   readonly engine?: CryptoEngine | undefined;
   /** Most certificates remembered (default 20,000). */
   readonly cacheSize?: number | undefined;
+  /** How long past its nextUpdate the signing CA's CRL is still accepted (default 300 s). */
+  readonly crlGraceSeconds?: number | undefined;
 }
+
+/** A CRL the check holds: the signing CA's current one, or the last one of a replaced issuer. */
+interface HeldCrl {
+  readonly pem: string;
+  readonly parsed: ParsedCrl;
+  readonly retired: boolean;
+}
+
+// a retired issuer's CRL is never republished: accepted whatever its nextUpdate (about a century of grace)
+const RETIRED_GRACE_SECONDS = 100 * 365 * 86_400;
+const MAX_HELD_CRLS = 8;
 
 interface Entry {
   readonly generation: number;
@@ -66,11 +91,73 @@ export class ClientCertificateCheck {
   #anchorsPem: string | undefined;
   #generation = 0;
   #requests = 0;
+  readonly #crlGraceSeconds: number;
+  /** Held CRLs by issuer (the CRL's authorityKeyIdentifier, else its issuer name bytes). */
+  #crls = new Map<string, HeldCrl>();
+  #currentCrlPem: string | undefined;
+  #currentCrl: ParsedCrl | undefined;
 
   constructor(options: ClientCheckOptions) {
     this.#clock = options.clock;
     this.#engine = options.engine;
     this.#cacheSize = options.cacheSize ?? 20_000;
+    this.#crlGraceSeconds = options.crlGraceSeconds ?? 300;
+    if (!Number.isFinite(this.#crlGraceSeconds) || this.#crlGraceSeconds < 0) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'crlGraceSeconds must be a non-negative number');
+    }
+  }
+
+  /**
+   * Sets the signing CA's current CRL (PEM), or says there is none (`undefined`: the CRLs held so far are kept as
+   * retired ones). Forgets every cached verdict when anything changed. Throws `CERTLOOP_CRL_INVALID` (nothing
+   * changed) for a CRL that cannot be read. Returns whether anything changed.
+   */
+  setCrl(crlPem: string | undefined): boolean {
+    if (crlPem === this.#currentCrlPem) return false;
+    let parsed: ParsedCrl | undefined;
+    if (crlPem !== undefined) {
+      const all = readCrls(crlPem);
+      if (all.length !== 1) throw new CertloopError('CERTLOOP_CRL_INVALID', 'ca.crl must hold exactly one CRL');
+      parsed = all[0]!;
+    }
+    const next = new Map<string, HeldCrl>();
+    for (const [issuer, held] of this.#crls) next.set(issuer, { ...held, retired: true });
+    if (parsed) {
+      const issuer = crlIssuerKey(parsed);
+      next.delete(issuer);
+      next.set(issuer, { pem: crlPem!, parsed, retired: false });
+    }
+    while (next.size > MAX_HELD_CRLS) next.delete(next.keys().next().value!);
+    this.#crls = next;
+    this.#currentCrlPem = crlPem;
+    this.#generation++;
+    this.#cache.clear();
+    this.#currentCrl = parsed;
+    return true;
+  }
+
+  /** The signing CA's current CRL, parsed (undefined when there is none). */
+  get currentCrl(): ParsedCrl | undefined {
+    return this.#currentCrl;
+  }
+
+  /** True when a held CRL of the certificate's issuer lists its serial (what ends an open stream). */
+  isRevoked(client: { readonly serialNumber: string; readonly issuerKeyId?: string | undefined }): boolean {
+    for (const held of this.#crls.values()) {
+      const aki = held.parsed.authorityKeyId;
+      if (aki !== undefined && client.issuerKeyId !== undefined && aki !== client.issuerKeyId) continue;
+      if (held.parsed.revoked.has(client.serialNumber)) return true;
+    }
+    return false;
+  }
+
+  /** The CRLs a certificate issued under `issuerKeyId` is validated with (none when its issuer has none here). */
+  #crlsFor(issuerKeyId: string | undefined): HeldCrl | undefined {
+    for (const held of this.#crls.values()) {
+      const aki = held.parsed.authorityKeyId;
+      if (aki === undefined || issuerKeyId === undefined || aki === issuerKeyId) return held;
+    }
+    return undefined;
   }
 
   /**
@@ -114,6 +201,17 @@ export class ClientCertificateCheck {
    * verify it), or the `CERTLOOP_CHAIN_*` code of the failed check.
    */
   async check(auth: PeerAuth | null | undefined): Promise<CheckedClient> {
+    const checked = await this.#check(auth);
+    // a verdict made while a new CRL arrived: the serial is looked up in the CRLs in force now
+    if (this.#crls.size > 0 && this.isRevoked(checked)) {
+      throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked', {
+        details: { serialNumber: checked.serialNumber },
+      });
+    }
+    return checked;
+  }
+
+  async #check(auth: PeerAuth | null | undefined): Promise<CheckedClient> {
     const raw = auth?.sslPeerCertificate?.raw;
     if (!raw || raw.length === 0) throw unauthenticated('a valid client certificate is required');
     const trust = this.#anchorsPem;
@@ -153,13 +251,18 @@ export class ClientCertificateCheck {
 
   async #validate(raw: Buffer, trustBundlePem: string, now: number, key: string): Promise<CheckedClient> {
     let chain: readonly InspectedCertificate[];
+    let crl: HeldCrl | undefined;
     try {
+      const leafPem = pemEncode('CERTIFICATE', raw);
+      // which CRL applies depends on the issuer: read the leaf's AKI first (only when there are CRLs at all)
+      crl = this.#crls.size > 0 ? this.#crlsFor(inspectCertificate(leafPem).authorityKeyId) : undefined;
       ({ chain } = await validateChain({
-        leafPem: pemEncode('CERTIFICATE', raw),
+        leafPem,
         trustBundlePem,
         at: new Date(now),
         usage: 'clientAuth',
         engine: this.#engine,
+        ...(crl ? { crls: crl.pem, crlGraceSeconds: crl.retired ? RETIRED_GRACE_SECONDS : this.#crlGraceSeconds } : {}),
       }));
     } catch (err) {
       if (isCertloopError(err)) throw err;
@@ -172,6 +275,9 @@ export class ClientCertificateCheck {
     if (entry) {
       entry.notBefore = Math.max(...chain.map((c) => c.notBefore.getTime()));
       entry.notAfter = Math.min(...chain.map((c) => c.notAfter.getTime()));
+      // the verdict holds no longer than the CRL it was made with
+      const crlNext = crl && !crl.retired ? crl.parsed.nextUpdate : undefined;
+      if (crlNext) entry.notAfter = Math.min(entry.notAfter, crlNext.getTime() + this.#crlGraceSeconds * 1000);
     }
     return {
       identity: {
@@ -183,10 +289,21 @@ export class ClientCertificateCheck {
       cluster,
       serialNumber: leaf.serialNumber,
       notAfter: leaf.notAfter,
+      issuerKeyId: leaf.authorityKeyId,
     };
+  }
+
+  /** How many CRLs are held (the current one and those of replaced issuers). */
+  get heldCrls(): number {
+    return this.#crls.size;
   }
 
   get cachedCertificates(): number {
     return this.#cache.size;
   }
+}
+
+/** The issuer a CRL speaks for: its authorityKeyIdentifier, else its issuer name bytes. */
+function crlIssuerKey(crl: ParsedCrl): string {
+  return crl.authorityKeyId ?? `name:${Buffer.from(crl.issuerDer).toString('hex')}`;
 }

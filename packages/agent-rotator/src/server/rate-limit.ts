@@ -1,9 +1,9 @@
 /**
- * `@certloop/agent-rotator` per-peer rate limiting: token buckets keyed by peer address, on a monotonic time
- * source, with a bounded number of tracked peers (a flood of addresses cannot grow memory without bound).
+ * `@certloop/agent-rotator` per-peer rate limiting: token buckets keyed by peer address, refilled on the injected
+ * clock's monotonic reading (`Clock.monotonicNow()`: a step of the wall clock neither empties nor refills a bucket),
+ * with a bounded number of tracked peers (a flood of addresses cannot grow memory without bound).
  */
-import { performance } from 'node:perf_hooks';
-import { CertloopError } from '@certloop/core';
+import { CertloopError, type Clock, systemClock } from '@certloop/core';
 
 export interface RateLimitOptions {
   /** Bucket size: how many events a peer may have in a burst. */
@@ -12,8 +12,11 @@ export interface RateLimitOptions {
   readonly perSecond: number;
   /** Most peers tracked; the least recently seen are forgotten first (default 100,000). */
   readonly maxPeers?: number;
-  /** Monotonic milliseconds (default `performance.now`). */
-  readonly monotonicNow?: () => number;
+}
+
+export interface PeerRateLimiterOptions extends RateLimitOptions {
+  /** Whose `monotonicNow()` refills the buckets (default `systemClock`; the RelayServer passes its own clock). */
+  readonly clock?: Clock | undefined;
 }
 
 interface Bucket {
@@ -25,21 +28,21 @@ export class PeerRateLimiter {
   readonly #burst: number;
   readonly #perMs: number;
   readonly #maxPeers: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(options: RateLimitOptions) {
+  constructor(options: PeerRateLimiterOptions) {
     if (!(options.burst >= 1) || !(options.perSecond >= 0)) {
       throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'a rate limit needs burst >= 1 and perSecond >= 0');
     }
     this.#burst = options.burst;
     this.#perMs = options.perSecond / 1000;
     this.#maxPeers = options.maxPeers ?? 100_000;
-    this.#now = options.monotonicNow ?? (() => performance.now());
+    this.#clock = options.clock ?? systemClock;
   }
 
   #bucket(peer: string): Bucket {
-    const now = this.#now();
+    const now = this.#clock.monotonicNow();
     let bucket = this.#buckets.get(peer);
     if (bucket) {
       bucket.tokens = Math.min(this.#burst, bucket.tokens + (now - bucket.at) * this.#perMs);

@@ -6,7 +6,11 @@
  * - Signs agents' CSRs (Bootstrap with the token, Renew with a valid client certificate) with
  *   `relay-tls-signing-secret` (watched: a replaced intermediate signs from the next CSR on) or an injected
  *   `CertificateAuthority` (e.g. Vault). The identity binding is the server's, whatever the backend allows.
- * - Stateless: it never writes the store, so several replicas can serve side by side on the same secrets.
+ * - Revocation: it follows `ca.crl` of the signing secret; every call's client certificate is validated with it
+ *   and a newly revoked agent's open stream is ended. Holding the signing key (no injected CA), it republishes
+ *   that CRL before its nextUpdate.
+ * - Stateless: the only write it ever makes is that CRL republication (compare-and-swap on the signing secret,
+ *   core's `RevokingAuthority.publishCrl`), so several replicas can serve side by side on the same secrets.
  * - Health and metrics: issued, refused by code, connected agents, and the expiry of its own secrets (core's
  *   `ExpiryMonitor`).
  */
@@ -19,20 +23,23 @@ import {
   type Clock,
   CredentialProvider,
   type CryptoEngine,
+  Emitter,
   ExpiryMonitor,
   type IssuancePolicyInput,
   isCertloopError,
+  isRevokingAuthority,
   joinPemBundle,
+  type ParsedCrl,
   type RelaySecretNames,
   type Secret,
   type SecretStore,
   splitPemBundle,
   systemClock,
+  type TimerHandle,
   type Watcher,
 } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
-import { Emitter } from '../shared/emitter.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { resolveRelayNames } from '../shared/names.js';
 import { relayProtocol } from '../shared/proto.js';
@@ -41,7 +48,7 @@ import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService } from './relay-service.js';
-import { type SigningTrust, signingFromSecret } from './signing-authority.js';
+import { crlOfSecret, type SigningTrust, signingFromSecret } from './signing-authority.js';
 import { sharedTokenVerifier, type TokenVerifier } from './token.js';
 
 const DAY = 86_400;
@@ -78,6 +85,17 @@ export interface RelayServerOptions {
   readonly failedBootstrapRateLimit?: RateLimitOptions;
   /** How often the server sends a heartbeat on each stream (default 30 s). */
   readonly heartbeatIntervalMs?: number;
+  /**
+   * How long past its nextUpdate the signing secret's CRL (`ca.crl`) is still accepted (default 300 s); past that,
+   * client certificates of that CA are refused with `CERTLOOP_CHAIN_CRL_EXPIRED` until a fresh CRL is published.
+   */
+  readonly crlGraceSeconds?: number;
+  /**
+   * With the CA built from the signing secret (no injected `ca`) and a CRL in it: publish a fresh CRL
+   * (`publishCrl`) at half of the current one's lifetime, plus up to a tenth of jitter so replicas rarely race
+   * (a replica that sees a peer's fresh CRL reschedules). Default true; false leaves republishing to an operator.
+   */
+  readonly republishCrl?: boolean;
   /** Watch the expiry of the server's own secrets (default true). */
   readonly monitorExpiry?: boolean;
   readonly clock?: Clock;
@@ -98,7 +116,17 @@ export type RelayServerEvent =
   | { readonly type: 'server-certificate-rejected'; readonly error: CertloopError }
   | { readonly type: 'signing-authority'; readonly serialNumber: string | undefined }
   | { readonly type: 'signing-authority-rejected'; readonly error: CertloopError }
-  | { readonly type: 'connections'; readonly count: number };
+  | { readonly type: 'connections'; readonly count: number }
+  | {
+      /** A new CRL of the signing secret is in force; `disconnected` streams of revoked agents were ended. */
+      readonly type: 'crl';
+      readonly crlNumber: number | undefined;
+      readonly nextUpdate: Date | undefined;
+      readonly disconnected: number;
+    }
+  | { readonly type: 'crl-rejected'; readonly error: CertloopError }
+  | { readonly type: 'crl-published'; readonly crlNumber: number; readonly nextUpdate: Date | undefined }
+  | { readonly type: 'crl-publish-failed'; readonly error: CertloopError };
 
 export interface RelayServerMetrics {
   readonly issued: number;
@@ -107,8 +135,17 @@ export interface RelayServerMetrics {
   readonly refused: Readonly<Partial<Record<CertloopErrorCode, number>>>;
   readonly connectedAgents: number;
   readonly serverSerialNumber: string | undefined;
+  /** cRLNumber of the signing CA's CRL in force, when there is one. */
+  readonly crlNumber: number | undefined;
   /** Expiry state of the server's own secrets (server, signing, root), from core's monitor. */
   readonly secrets: readonly CertificateStatus[];
+}
+
+/** A CRL's cRLNumber as a number (undefined without one, or beyond the safe integers). */
+function crlNumberOf(crl: ParsedCrl | undefined): number | undefined {
+  if (crl?.crlNumber === undefined) return undefined;
+  const n = Number.parseInt(crl.crlNumber, 16);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function isWatcher(value: unknown): value is Watcher {
@@ -132,6 +169,8 @@ export class RelayServer {
   #signingSerial: string | undefined;
   #address: string | undefined;
   #knownIntermediates: string[] = [];
+  #crlTimer: TimerHandle | undefined;
+  #stopped = false;
 
   constructor(options: RelayServerOptions) {
     if (typeof options.address !== 'string' || !options.address.includes(':')) {
@@ -140,7 +179,11 @@ export class RelayServer {
     this.#o = options;
     this.names = resolveRelayNames(options.names);
     this.#clock = options.clock ?? systemClock;
-    this.#clientCheck = new ClientCertificateCheck({ clock: this.#clock, engine: options.engine });
+    this.#clientCheck = new ClientCertificateCheck({
+      clock: this.#clock,
+      engine: options.engine,
+      crlGraceSeconds: options.crlGraceSeconds,
+    });
     this.#table = new ConnectionTable(this.#clock, () =>
       this.#events.emit({ type: 'connections', count: this.#table.size }),
     );
@@ -162,6 +205,7 @@ export class RelayServer {
    */
   async start(): Promise<string> {
     if (this.#address) return this.#address;
+    this.#stopped = false;
     const o = this.#o;
     const watcher = o.watcher ?? (isWatcher(o.store) ? o.store : undefined);
     if (!watcher) throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the store is not a Watcher: pass `watcher`');
@@ -258,11 +302,17 @@ export class RelayServer {
     const apply = async (secret: Secret | undefined) => {
       if (!secret) return; // keep signing with the last good CA; a missing secret never started one
       try {
-        const { ca, trust } = signingFromSecret(secret, { clock: this.#clock, engine: o.engine, policy: o.caPolicy });
+        const { ca, trust } = signingFromSecret(secret, {
+          clock: this.#clock,
+          engine: o.engine,
+          policy: o.caPolicy,
+          store: o.store,
+        });
         this.#ca = ca;
         this.#signingSerial = secret.annotations['certloop.io/serial'];
         await this.#setTrust(trust);
         this.#events.emit({ type: 'signing-authority', serialNumber: this.#signingSerial });
+        this.#applyCrl(secret);
       } catch (err) {
         const error = isCertloopError(err)
           ? err
@@ -280,6 +330,66 @@ export class RelayServer {
     this.#followed.push(followed);
     await followed.start();
     await applied;
+  }
+
+  /** Takes the signing secret's CRL: refuses revoked agents from now on and ends their open streams. */
+  #applyCrl(secret: Secret): void {
+    let changed: boolean;
+    try {
+      changed = this.#clientCheck.setCrl(crlOfSecret(secret));
+    } catch (err) {
+      // the last good CRL stays in force
+      const error = isCertloopError(err)
+        ? err
+        : new CertloopError('CERTLOOP_CRL_INVALID', 'the signing secret holds an unreadable CRL', { cause: err });
+      this.#events.emit({ type: 'crl-rejected', error });
+      return;
+    }
+    if (!changed) return;
+    const crl = this.#clientCheck.currentCrl;
+    const revoked = new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the agent certificate was revoked');
+    const disconnected = this.#table.end((agent) => this.#clientCheck.isRevoked(agent), revoked);
+    if (disconnected > 0) {
+      const refused = this.#counters.refused;
+      refused.CERTLOOP_CHAIN_REVOKED = (refused.CERTLOOP_CHAIN_REVOKED ?? 0) + disconnected;
+    }
+    this.#events.emit({ type: 'crl', crlNumber: crlNumberOf(crl), nextUpdate: crl?.nextUpdate, disconnected });
+    this.#scheduleCrlRefresh();
+  }
+
+  /** Plans the next `publishCrl`: halfway through the current CRL's lifetime plus up to a tenth of jitter. */
+  #scheduleCrlRefresh(retryInMs?: number): void {
+    if (this.#crlTimer) this.#clock.clearTimeout(this.#crlTimer);
+    this.#crlTimer = undefined;
+    const crl = this.#clientCheck.currentCrl;
+    if (this.#stopped || this.#o.ca || this.#o.republishCrl === false || !crl?.nextUpdate) return;
+    if (!this.#ca || !isRevokingAuthority(this.#ca)) return; // a bring-your-own signing secret: not ours to write
+    let delay = retryInMs;
+    if (delay === undefined) {
+      const lifetime = crl.nextUpdate.getTime() - crl.thisUpdate.getTime();
+      const at = crl.thisUpdate.getTime() + lifetime / 2 + Math.random() * (lifetime / 10);
+      delay = Math.max(0, at - this.#clock.now().getTime());
+    }
+    this.#crlTimer = this.#clock.setTimeout(() => {
+      this.#crlTimer = undefined;
+      void this.#republishCrl();
+    }, delay);
+  }
+
+  async #republishCrl(): Promise<void> {
+    const ca = this.#ca;
+    if (this.#stopped || !ca || !isRevokingAuthority(ca)) return;
+    try {
+      const published = await ca.publishCrl();
+      // the watch brings the new secret (and reschedules); until then nothing else is planned
+      this.#events.emit({ type: 'crl-published', crlNumber: published.crlNumber, nextUpdate: published.nextUpdate });
+    } catch (err) {
+      const error = isCertloopError(err)
+        ? err
+        : new CertloopError('CERTLOOP_UNAVAILABLE', 'the CRL could not be republished', { cause: err });
+      this.#events.emit({ type: 'crl-publish-failed', error });
+      this.#scheduleCrlRefresh(60_000);
+    }
   }
 
   async #startToken(watcher: Watcher): Promise<TokenVerifier> {
@@ -304,8 +414,11 @@ export class RelayServer {
       },
       clientCheck: this.#clientCheck,
       tokenVerifier,
-      callLimiter: new PeerRateLimiter(o.callRateLimit ?? { burst: 200, perSecond: 100 }),
-      failureLimiter: new PeerRateLimiter(o.failedBootstrapRateLimit ?? { burst: 5, perSecond: 1 / 12 }),
+      callLimiter: new PeerRateLimiter({ ...(o.callRateLimit ?? { burst: 200, perSecond: 100 }), clock: this.#clock }),
+      failureLimiter: new PeerRateLimiter({
+        ...(o.failedBootstrapRateLimit ?? { burst: 5, perSecond: 1 / 12 }),
+        clock: this.#clock,
+      }),
       maxCsrBytes: o.maxCsrBytes ?? 16 * 1024,
       maxLifetimeSeconds,
       defaultLifetimeSeconds: Math.min(o.defaultLifetimeSeconds ?? 365 * DAY, maxLifetimeSeconds),
@@ -356,6 +469,7 @@ export class RelayServer {
       refused: { ...c.refused },
       connectedAgents: this.#table.size,
       serverSerialNumber: this.#provider?.current()?.leaf.serialNumber,
+      crlNumber: crlNumberOf(this.#clientCheck.currentCrl),
       secrets: this.#monitor?.snapshot() ?? [],
     };
   }
@@ -375,6 +489,9 @@ export class RelayServer {
     const server = this.#server;
     this.#server = undefined;
     this.#address = undefined;
+    this.#stopped = true;
+    if (this.#crlTimer) this.#clock.clearTimeout(this.#crlTimer);
+    this.#crlTimer = undefined;
     if (server) {
       this.#table.end(() => true, new CertloopError('CERTLOOP_CLOSED', 'the relay server is stopping'));
       await new Promise<void>((resolve) => {

@@ -4,8 +4,8 @@
  * The client certificate is checked (as for Renew) when the stream opens; the agent's Hello must name the
  * cluster of that certificate. The server answers Welcome (the serials both sides are using), echoes heartbeats
  * and sends its own, and keeps a table of who is connected with which certificate. An established stream is
- * never ended because its certificate expired (the seed's rule); `disconnect` ends streams on purpose (e.g. a
- * revoked agent, once revocation is wired).
+ * never ended because its certificate expired (the seed's rule); it is ended when its certificate is revoked (the
+ * server sees a new CRL listing its serial: UNAUTHENTICATED / `CERTLOOP_CHAIN_REVOKED`), and by `disconnect`.
  */
 
 import { CertloopError, type Clock, type TimerHandle } from '@certloop/core';
@@ -24,6 +24,8 @@ export interface ConnectedAgent {
   readonly peer: string;
   /** Serial of the client certificate the stream was opened with. */
   readonly serialNumber: string;
+  /** authorityKeyIdentifier of that certificate (which CRL speaks for it). */
+  readonly issuerKeyId?: string | undefined;
   readonly certificateNotAfter: Date;
   readonly connectedAt: Date;
   lastHeartbeatAt: Date;
@@ -133,6 +135,10 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
                   'Hello names another cluster than the client certificate',
                 );
               }
+              // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
+              if (ctx.clientCheck.isRevoked(checked)) {
+                throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
+              }
               const now = ctx.clock.now();
               const info = table.add(
                 {
@@ -140,6 +146,7 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
                   agent: message.hello.agent.slice(0, 256),
                   peer,
                   serialNumber: checked.serialNumber,
+                  issuerKeyId: checked.issuerKeyId,
                   certificateNotAfter: checked.notAfter,
                   connectedAt: now,
                   lastHeartbeatAt: now,

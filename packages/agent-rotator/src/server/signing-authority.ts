@@ -11,8 +11,10 @@ import {
   type CryptoEngine,
   type IssuancePolicyInput,
   joinPemBundle,
+  REVOCATION_KEYS,
   readTlsMaterial,
   type Secret,
+  type SecretStore,
   splitPemBundle,
 } from '@certloop/core';
 
@@ -27,6 +29,18 @@ export interface AuthorityFromSecretOptions {
   readonly clock: Clock;
   readonly engine?: CryptoEngine | undefined;
   readonly policy?: IssuancePolicyInput | undefined;
+  /**
+   * With the store, the CA can revoke and republish the CRL of a managed signing secret (core's
+   * `RevokingAuthority`); without it, it only signs.
+   */
+  readonly store?: SecretStore | undefined;
+}
+
+/** The CRL kept in the signing secret (`ca.crl`, PEM), or undefined when there is none (no revocation yet). */
+export function crlOfSecret(secret: Secret): string | undefined {
+  const raw = secret.data[REVOCATION_KEYS.crl];
+  if (!raw || raw.length === 0) return undefined;
+  return new TextDecoder().decode(raw);
 }
 
 /** Builds the CA and the trust it implies from the signing secret; throws a typed error when it cannot sign. */
@@ -34,7 +48,12 @@ export function signingFromSecret(
   secret: Secret,
   options: AuthorityFromSecretOptions,
 ): { ca: CertificateAuthority; trust: SigningTrust } {
-  const ca = authorityFromSecret(secret, options);
+  const ca = authorityFromSecret(secret, {
+    clock: options.clock,
+    ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.store ? { store: options.store } : {}),
+  });
   const material = readTlsMaterial(secret);
   const certs = splitPemBundle(material.certificatePem ?? '');
   const trustBundlePem = material.trustBundlePem ?? certs[certs.length - 1];

@@ -9,6 +9,7 @@ import {
   MemorySecretStore,
   readTlsMaterial,
   type SecretStore,
+  systemClock,
   type Watcher,
 } from '@certloop/core';
 import { RelayAgent, type RelayAgentOptions } from '../agent/relay-agent.js';
@@ -74,11 +75,11 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   };
 }
 
-/** Waits (real time, polling every 5 ms) until `condition` holds; throws after `timeoutMs` (default 10 s). */
+/** Waits (real time on the system's monotonic clock, polling every 5 ms) until `condition` holds; throws after `timeoutMs` (default 10 s). */
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = systemClock.monotonicNow() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (systemClock.monotonicNow() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

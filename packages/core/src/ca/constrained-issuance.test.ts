@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertloopError, type CertloopErrorCode } from '../errors.js';
+import type { CertloopError } from '../errors.js';
 import { validateChain } from '../x509/chain.js';
 import { createCsr, verifyCsr } from '../x509/csr.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { createSelfSignedCa } from '../x509/self-signed.js';
 import { LocalCertificateAuthority } from './local-ca.js';
-import { openssl, type TempDir, tempDir } from './test-support.js';
+import { code, openssl, type TempDir, tempDir } from './test-support.js';
 
 let tmp: TempDir;
 let root: { certificatePem: string; privateKeyPem: string };
@@ -41,16 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tmp.remove();
 });
-
-async function code(pending: Promise<unknown>): Promise<CertloopErrorCode | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertloopError);
-    return (err as CertloopError).code;
-  }
-}
 
 describe('name constraints at issuance', () => {
   it('policy.intermediateNameConstraints puts a critical nameConstraints extension on issued intermediates', async () => {

@@ -2,7 +2,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
-import { CertloopError, type CertloopErrorCode } from '../errors.js';
+import type { CertloopError } from '../errors.js';
 import { authorityFromSecret, bootstrapRelayPki } from '../relay/bootstrap.js';
 import { DEFAULT_RELAY_SECRET_NAMES as N } from '../relay/layout.js';
 import { MemorySecretStore } from '../store/memory-store.js';
@@ -11,7 +11,7 @@ import { readCrls } from '../x509/crl.js';
 import { pemDecode } from '../x509/pem.js';
 import type { LocalCertificateAuthority } from './local-ca.js';
 import { REVOCATION_KEYS } from './revocation.js';
-import { openssl, type TempDir, tempDir } from './test-support.js';
+import { code, openssl, type TempDir, tempDir } from './test-support.js';
 import { isRevokingAuthority } from './types.js';
 
 const START = new Date('2030-03-01T10:00:00Z');
@@ -36,16 +36,6 @@ afterAll(async () => {
 
 const issueClient = (name: string, lifetimeSeconds = 30 * 86_400) =>
   ca.issue({ commonName: name, lifetimeSeconds, profile: 'server+client', dnsNames: [`${name}.example`] });
-
-async function code(pending: Promise<unknown>): Promise<CertloopErrorCode | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertloopError);
-    return (err as CertloopError).code;
-  }
-}
 
 const validate = (leaf: { certificatePem: string; chainPem: string }, crls: unknown, extra = {}) =>
   validateChain({

@@ -1,12 +1,14 @@
 /**
- * Internal test support for the issuance tests (`ca/*.test.ts`, `x509/*.test.ts`): temp dirs, openssl, and a
- * three-level PKI built through the public API. Not exported from any barrel.
+ * Internal test support for the issuance tests (`ca/*.test.ts`, `x509/*.test.ts`): temp dirs, openssl, the code
+ * a promise is refused with, and a three-level PKI built through the public API. Not exported from any barrel.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { Clock } from '../clock/index.js';
+import { CertloopError, type CertloopErrorCode } from '../errors.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import { createCsr } from '../x509/csr.js';
 import { generateKeyPair } from '../x509/keys.js';
@@ -33,6 +35,17 @@ export function openssl(args: readonly string[], input?: string): Promise<Openss
     });
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/** The code of the CertloopError `pending` rejects with (asserting it is one); undefined when it resolves. */
+export async function code(pending: Promise<unknown>): Promise<CertloopErrorCode | undefined> {
+  try {
+    await pending;
+    return undefined;
+  } catch (err) {
+    expect(err).toBeInstanceOf(CertloopError);
+    return (err as CertloopError).code;
+  }
 }
 
 export interface TempDir {

@@ -1,6 +1,6 @@
 /**
- * Internal: a tiny typed event emitter. `subscribe` returns the unsubscribe function.
- * A listener that throws never breaks delivery to the others.
+ * `@certloop/core` Emitter: a tiny typed event emitter (exported so the other certloop packages share it).
+ * `subscribe` returns the unsubscribe function. A listener that throws never breaks delivery to the others.
  */
 export type Listener<E> = (event: E) => void;
 

@@ -19,9 +19,22 @@ export function hasErrno(err: unknown, ...codes: string[]): boolean {
   return code !== undefined && codes.includes(code);
 }
 
-/** Passes CertloopErrors through; wraps anything else as `CERTLOOP_STORE_IO` naming the operation and path. */
+/**
+ * Passes CertloopErrors through; wraps anything else as `CERTLOOP_STORE_IO` naming the operation and path, or
+ * `CERTLOOP_READ_ONLY` when the filesystem is mounted read-only (EROFS).
+ */
 export function toStoreIoError(err: unknown, operation: string, path: string): CertloopError {
   if (err instanceof CertloopError) return err;
+  if (hasErrno(err, 'EROFS')) {
+    return new CertloopError(
+      'CERTLOOP_READ_ONLY',
+      `file store: ${operation} failed: ${path} is on a read-only filesystem`,
+      {
+        cause: err,
+        details: { operation, path, errno: 'EROFS' },
+      },
+    );
+  }
   return new CertloopError('CERTLOOP_STORE_IO', `file store: ${operation} failed for ${path}`, {
     cause: err,
     details: { operation, path, errno: errnoCode(err) },

@@ -1,4 +1,4 @@
-import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/index.js';
 import { isCertloopError } from '../errors.js';
@@ -6,6 +6,7 @@ import { tlsSecretData } from '../secret/tls-layout.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { createTestPki, type TestLeaf, type TestPki } from '../testing/pki.js';
 import { CredentialProvider, type ProviderEvent } from './credential-provider.js';
+import { serveEcho } from './test-support.js';
 
 let pki: TestPki;
 let foreign: TestPki;
@@ -26,17 +27,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function serve(provider: CredentialProvider): Promise<number> {
-  const server: Server = createServer(
-    { ...provider.secureContextOptions(), requestCert: true, rejectUnauthorized: true },
-    (socket) => socket.on('data', (d) => socket.write(d)),
-  );
-  provider.bindServer(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  return typeof address === 'object' && address ? address.port : 0;
-}
+const serve = (provider: CredentialProvider) =>
+  serveEcho({ provider: provider, cleanups, requireClientCertificate: true });
 
 /** Connects with the agent's client certificate and resolves the server certificate's serial. */
 async function handshake(port: number): Promise<{ serial: string; socket: TLSSocket }> {

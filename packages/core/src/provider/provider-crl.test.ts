@@ -1,10 +1,11 @@
-import { connect, createServer, type Server } from 'node:tls';
+import { connect } from 'node:tls';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCertificateAuthority } from '../ca/local-ca.js';
 import { authorityFromSecret, bootstrapRelayPki } from '../relay/bootstrap.js';
 import { DEFAULT_RELAY_SECRET_NAMES as N } from '../relay/layout.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { CredentialProvider } from './credential-provider.js';
+import { serveEcho } from './test-support.js';
 
 // OpenSSL checks validity and CRL times against the real clock during a handshake, so this PKI lives in real time.
 let store: MemorySecretStore;
@@ -25,18 +26,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function serve(provider: CredentialProvider): Promise<number> {
-  const server: Server = createServer(
-    { ...provider.secureContextOptions(), requestCert: true, rejectUnauthorized: true },
-    (socket) => socket.on('data', (d) => socket.write(d)),
-  );
-  server.on('tlsClientError', () => undefined);
-  provider.bindServer(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  return typeof address === 'object' && address ? address.port : 0;
-}
+const serve = (provider: CredentialProvider) =>
+  serveEcho({ provider: provider, cleanups, requireClientCertificate: true });
 
 /** One round trip with the agent's certificate: 'ok' when the server echoes, 'refused' when the handshake fails. */
 function attempt(port: number, agent: { certificatePem: string; chainPem: string; privateKeyPem: string }) {

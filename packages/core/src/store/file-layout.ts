@@ -9,7 +9,8 @@
  * A reader resolves `..data` once and reads the files from the directory it names, so it sees one whole
  * version; the name of that directory is the secret's version.
  */
-import { open, readdir, readlink } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { type FileHandle, lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { CertloopError } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
@@ -38,6 +39,11 @@ export async function readDataVersion(secretDir: string): Promise<string | null>
     if (hasErrno(err, 'EINVAL')) throw corrupt(secretDir, '..data is not a symbolic link');
     throw toStoreIoError(err, 'readlink', link);
   }
+  return checkSibling(target, secretDir);
+}
+
+/** `..data`'s target, which must name an entry of the secret directory itself: a link elsewhere is corrupt. */
+export function checkSibling(target: string, secretDir: string): string {
   const normalized = posix.normalize(target);
   // only a sibling entry: a link leading elsewhere is not this layout (and must not lead reads out of it)
   if (normalized.includes('/') || normalized === '.' || normalized === '..' || normalized.includes('\\')) {
@@ -46,53 +52,149 @@ export async function readDataVersion(secretDir: string): Promise<string | null>
   return normalized;
 }
 
-/** Reads the secret whole, as of one `..data` resolution; undefined when missing. */
-export async function readSecretDirectory(secretDir: string, name: string): Promise<Secret | undefined> {
-  let previous: string | undefined;
-  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-    const version = await readDataVersion(secretDir);
-    if (version === null) return undefined;
-    try {
-      return await readDataDirectory(secretDir, name, version);
-    } catch (err) {
-      if (!hasErrno(err, 'ENOENT')) throw toStoreIoError(err, 'read', join(secretDir, version));
-      // the same target vanishing twice is a dangling ..data, not a race with a writer
-      if (version === previous) throw corrupt(secretDir, '..data points at a missing directory', err);
-      previous = version;
+export interface ReadLayoutOptions {
+  /** Read a secret directory that is itself a symbolic link (a mounted volume); default false: corrupt. */
+  readonly followSecretLink?: boolean;
+}
+
+/**
+ * Reads the secret whole, as of one `..data` resolution; undefined when missing.
+ *
+ * Confined to the secret's own directory: the secret directory is opened without following a link (unless
+ * `followSecretLink`), `..data` must name a sibling that is a real directory (opened with `O_NOFOLLOW`), and
+ * every key is a regular file in it, opened with `O_NOFOLLOW` and checked on the opened descriptor. On Linux
+ * every step after the first resolves relative to the descriptor opened before it (`/proc/self/fd/<fd>/...`),
+ * so nothing is checked by path and then used by path. Anything else (a link to elsewhere, a key that is a
+ * link, a device or a pipe) throws `CERTLOOP_STORE_CORRUPT`.
+ */
+export async function readSecretDirectory(
+  secretDir: string,
+  name: string,
+  options: ReadLayoutOptions = {},
+): Promise<Secret | undefined> {
+  const dir = await openDirectory(secretDir, options.followSecretLink === true, 'secret');
+  if (dir === undefined) return undefined;
+  try {
+    const base = descriptorPath(dir.fd, secretDir);
+    let previous: string | undefined;
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      const version = await readVersionAt(base, secretDir);
+      if (version === null) return undefined;
+      try {
+        return await readDataDirectory(secretDir, base, name, version);
+      } catch (err) {
+        if (!hasErrno(err, 'ENOENT')) throw toStoreIoError(err, 'read', join(secretDir, version));
+        // the same target vanishing twice is a dangling ..data, not a race with a writer
+        if (version === previous) throw corrupt(secretDir, '..data points at a missing directory', err);
+        previous = version;
+      }
     }
+  } finally {
+    await dir.close();
   }
   throw new CertloopError('CERTLOOP_STORE_IO', `file store: secret ${name} kept changing while being read`, {
     details: { path: secretDir },
   });
 }
 
-async function readDataDirectory(secretDir: string, name: string, version: string): Promise<Secret> {
-  const dataDir = join(secretDir, version);
-  const entries = await readdir(dataDir, { withFileTypes: true });
-  let metadata: Metadata = { type: 'Opaque', labels: {}, annotations: {} };
-  const data: [string, Uint8Array][] = [];
-  let total = 0;
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (entry.name === METADATA_FILE) {
-      metadata = parseMetadata(await readBounded(join(dataDir, entry.name), MAX_SECRET_BYTES), secretDir);
-      continue;
-    }
-    // subdirectories, links and names that are not data keys are not part of the secret
-    if (!entry.isFile() || !isValidDataKey(entry.name)) continue;
-    const bytes = await readBounded(join(dataDir, entry.name), MAX_SECRET_BYTES - total);
-    total += bytes.byteLength;
-    data.push([entry.name, bytes]);
-  }
-  return { name, ...metadata, data: Object.fromEntries(data), version };
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
+let procFd: string | null | undefined;
+
+/**
+ * The path that names an open directory `fd` (at `path`): through its descriptor where the platform allows it.
+ * Linux names an open directory's contents by its descriptor (`/proc/self/fd/<fd>/...`), which makes openat(2)
+ * out of plain paths; elsewhere the path itself (each step is still opened without following links).
+ */
+export function descriptorPath(fd: number, path: string): string {
+  procFd ??= process.platform === 'linux' && existsSync('/proc/self/fd') ? '/proc/self/fd' : null;
+  return procFd === null ? path : `${procFd}/${fd}`;
 }
 
-interface Metadata {
+/**
+ * Opens a directory without following a final link (unless `follow`). Undefined when missing (or not a
+ * directory, for the secret itself); a link where none may be is corrupt.
+ */
+async function openDirectory(path: string, follow: boolean, what: 'secret'): Promise<FileHandle | undefined>;
+async function openDirectory(path: string, follow: boolean, what: 'data', secretDir: string): Promise<FileHandle>;
+async function openDirectory(
+  path: string,
+  follow: boolean,
+  what: 'secret' | 'data',
+  secretDir = path,
+): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, O_RDONLY | O_DIRECTORY | (follow ? 0 : O_NOFOLLOW));
+  } catch (err) {
+    if (what === 'secret') {
+      if (hasErrno(err, 'ENOENT')) return undefined;
+      // Linux answers ENOTDIR (not ELOOP) for a link opened with O_DIRECTORY | O_NOFOLLOW
+      const link = hasErrno(err, 'ELOOP') || (hasErrno(err, 'ENOTDIR') && (await isLink(path)));
+      if (hasErrno(err, 'ENOTDIR') && !link) return undefined;
+      if (link) {
+        throw corrupt(secretDir, 'the secret directory is a symbolic link (see the followSymlinkedSecrets option)');
+      }
+      throw toStoreIoError(err, 'open', path);
+    }
+    if (hasErrno(err, 'ELOOP', 'ENOTDIR')) throw corrupt(secretDir, '..data does not lead to a directory of its own');
+    throw err;
+  }
+}
+
+async function isLink(path: string): Promise<boolean> {
+  return lstat(path).then(
+    (info) => info.isSymbolicLink(),
+    () => false,
+  );
+}
+
+async function readVersionAt(base: string, secretDir: string): Promise<string | null> {
+  const link = join(base, DATA_LINK);
+  let target: string;
+  try {
+    target = await readlink(link);
+  } catch (err) {
+    if (hasErrno(err, 'ENOENT', 'ENOTDIR')) return null;
+    if (hasErrno(err, 'EINVAL')) throw corrupt(secretDir, '..data is not a symbolic link');
+    throw toStoreIoError(err, 'readlink', join(secretDir, DATA_LINK));
+  }
+  return checkSibling(target, secretDir);
+}
+
+async function readDataDirectory(secretDir: string, base: string, name: string, version: string): Promise<Secret> {
+  const dataDir = await openDirectory(join(base, version), false, 'data', secretDir);
+  try {
+    const dataBase = descriptorPath(dataDir.fd, join(secretDir, version));
+    const entries = await readdir(dataBase, { withFileTypes: true });
+    let metadata: Metadata = { type: 'Opaque', labels: {}, annotations: {} };
+    const data: [string, Uint8Array][] = [];
+    let total = 0;
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (entry.name === METADATA_FILE) {
+        const bytes = await readBounded(join(dataBase, entry.name), MAX_SECRET_BYTES, secretDir);
+        metadata = parseMetadata(bytes, secretDir);
+        continue;
+      }
+      // subdirectories and names that are not data keys are not part of the secret
+      if (!isValidDataKey(entry.name) || entry.isDirectory()) continue;
+      // a key that is a link (or a device, a pipe) could lead anywhere: the layout has none
+      if (!entry.isFile()) throw corrupt(secretDir, `key ${entry.name} is not a regular file`);
+      const bytes = await readBounded(join(dataBase, entry.name), MAX_SECRET_BYTES - total, secretDir);
+      total += bytes.byteLength;
+      data.push([entry.name, bytes]);
+    }
+    return { name, ...metadata, data: Object.fromEntries(data), version };
+  } finally {
+    await dataDir.close();
+  }
+}
+
+export interface Metadata {
   type: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
 
-function parseMetadata(bytes: Uint8Array, secretDir: string): Metadata {
+export function parseMetadata(bytes: Uint8Array, secretDir: string): Metadata {
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -122,20 +224,41 @@ function isStringMap(value: unknown): value is Record<string, string> {
   );
 }
 
-/** Reads a file, refusing more than `limit` bytes before reading them. */
-async function readBounded(path: string, limit: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
+/**
+ * Reads a regular file, refusing more than `limit` bytes before reading them. Opened with `O_NOFOLLOW` (and
+ * `O_NONBLOCK`, so a pipe put in its place cannot hang the read) and checked on the descriptor.
+ */
+async function readBounded(path: string, limit: number, secretDir: string): Promise<Uint8Array> {
+  let handle: FileHandle;
   try {
-    const { size } = await handle.stat();
-    if (size > limit) {
-      throw new CertloopError('CERTLOOP_INPUT_TOO_LARGE', 'file store: secret exceeds the 1 MiB size limit', {
-        details: { path, limit: MAX_SECRET_BYTES },
-      });
+    handle = await open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (err) {
+    if (hasErrno(err, 'ELOOP')) throw corrupt(secretDir, 'a key file was replaced by a symbolic link', err);
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw corrupt(secretDir, 'a key file is not a regular file');
+    if (info.size > limit) throw tooLarge(secretDir);
+    // one read of size + 1: a file that grew since fstat still reads whole, up to the limit
+    const buffer = new Uint8Array(Math.min(info.size, limit) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) throw tooLarge(secretDir);
     }
-    return new Uint8Array(await handle.readFile());
+    return buffer.subarray(0, length);
   } finally {
     await handle.close();
   }
+}
+
+export function tooLarge(secretDir: string): CertloopError {
+  return new CertloopError('CERTLOOP_INPUT_TOO_LARGE', 'file store: secret exceeds the 1 MiB size limit', {
+    details: { path: secretDir, limit: MAX_SECRET_BYTES },
+  });
 }
 
 export function corrupt(secretDir: string, message: string, cause?: unknown): CertloopError {

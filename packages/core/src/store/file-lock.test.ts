@@ -1,12 +1,15 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Clock } from '../clock/clock.js';
 import { ManualClock } from '../clock/manual-clock.js';
 import { rejectionCode } from '../testing/index.js';
+import { acquireFileLock } from './file-lock.js';
 import { FileSecretStore } from './file-store.js';
+import { processStartTime, selfIdentity } from './process-identity.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -17,8 +20,23 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-/** Advances the clock in steps until `promise` settles (the store does real I/O between timers). */
-async function driveUntilSettled(clock: ManualClock, promise: Promise<unknown>, stepMs = 50): Promise<void> {
+/** A live process on this host other than this one, and the identity a lock of it records. */
+async function liveProcess(): Promise<{ child: ChildProcess; pid: number; hostname: string; startTime?: string }> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  return { child, pid: child.pid!, hostname: hostname(), startTime: processStartTime(child.pid!) };
+}
+
+/**
+ * Advances the clock in steps until `promise` settles or `totalMs` passed. The store does real I/O between
+ * timers, so each step first waits (in real time, bounded) for the waiter to be sleeping on the clock again.
+ */
+async function driveUntilSettled(
+  clock: ManualClock,
+  promise: Promise<unknown>,
+  stepMs = 50,
+  totalMs = 100_000,
+): Promise<void> {
   let settled = false;
   promise.then(
     () => {
@@ -28,7 +46,10 @@ async function driveUntilSettled(clock: ManualClock, promise: Promise<unknown>, 
       settled = true;
     },
   );
-  for (let i = 0; i < 2000 && !settled; i++) await clock.advance(stepMs);
+  for (let moved = 0; moved < totalMs && !settled; moved += stepMs) {
+    for (let i = 0; i < 200 && clock.pendingTimers === 0 && !settled; i++) await new Promise((r) => setTimeout(r, 5));
+    await clock.advance(stepMs);
+  }
 }
 
 describe('FileSecretStore lock', () => {
@@ -47,7 +68,17 @@ describe('FileSecretStore lock', () => {
     clock = new ManualClock('2026-01-01T00:00:00Z');
     store = new FileSecretStore({ directory, clock, lockTimeoutMs: 1_000, staleLockMs: 30_000 });
   });
+  const live: ChildProcess[] = [];
+  const holder = async () => {
+    const { child, ...identity } = await liveProcess();
+    live.push(child);
+    return identity;
+  };
   afterEach(async () => {
+    for (const child of live.splice(0)) {
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => undefined);
+    }
     await rm(root, { recursive: true, force: true });
   });
 
@@ -62,25 +93,85 @@ describe('FileSecretStore lock', () => {
     await writeLock({ pid: dead, hostname: hostname(), acquiredAt: clock.now().toISOString(), token: 't' });
     const breaker = join(directory, '.locks', '.break', 'guarded');
     await mkdir(join(directory, '.locks', '.break'), { recursive: true });
-    const live = { pid: process.pid, hostname: hostname(), acquiredAt: clock.now().toISOString(), token: 'b' };
-    await writeFile(breaker, JSON.stringify(live));
+    const alive = { ...(await holder()), acquiredAt: clock.now().toISOString(), token: 'b' };
+    await writeFile(breaker, JSON.stringify(alive));
     let done = false;
     const put = store.put('guarded', { data: { k: bytes('v') } }).then(() => {
       done = true;
     });
     for (let i = 0; i < 5; i++) await clock.advance(50);
     expect(done).toBe(false);
-    await writeFile(breaker, JSON.stringify({ ...live, pid: dead }));
+    await writeFile(breaker, JSON.stringify({ ...alive, pid: dead }));
     await driveUntilSettled(clock, put);
     await put;
     expect(await store.get('guarded')).toBeDefined();
   });
 
-  it('recovers a lock older than staleLockMs even when its holder lives', async () => {
-    const old = new Date(clock.now().getTime() - 30_001).toISOString();
-    await writeLock({ pid: process.pid, hostname: hostname(), acquiredAt: old, token: 't' });
-    await store.put('guarded', { data: { k: bytes('v') } });
+  it('breaks the lock of a live holder once its heartbeat stood still for staleLockMs (a paused holder)', async () => {
+    const patient = new FileSecretStore({ directory, clock, lockTimeoutMs: 120_000, staleLockMs: 30_000 });
+    await writeLock({ ...(await holder()), acquiredAt: clock.now().toISOString(), token: 't' });
+    let done = false;
+    const put = patient.put('guarded', { data: { k: bytes('v') } }).then(() => {
+      done = true;
+    });
+    await driveUntilSettled(clock, put, 500, 29_000);
+    expect(done).toBe(false);
+    await driveUntilSettled(clock, put, 500);
+    await put;
     expect((await store.get('guarded'))?.data.k).toEqual(bytes('v'));
+  });
+
+  it('takes a pid now running another process (reused) as dead, at once', async () => {
+    const reused = { ...(await holder()), startTime: '1' };
+    await writeLock({ ...reused, acquiredAt: clock.now().toISOString(), token: 't' });
+    await store.put('guarded', { data: { k: bytes('v') } });
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('recognises a lock of this process that nothing here holds (its release failed) as its own leftover', async () => {
+    await writeLock({ ...selfIdentity(), acquiredAt: clock.now().toISOString(), token: 'left-behind' });
+    await store.put('guarded', { data: { k: bytes('v') } });
+    expect(clock.now().toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+
+  it('a holder in this process keeps its lock alive by heartbeat far past staleLockMs', async () => {
+    const options = { locksDir: join(directory, '.locks'), clock, timeoutMs: 600_000, staleMs: 1_000 };
+    const release = await acquireFileLock('held', options);
+    let second: (() => Promise<void>) | undefined;
+    const waiting = acquireFileLock('held', options).then((r) => {
+      second = r;
+    });
+    await driveUntilSettled(clock, waiting, 100, 4_000);
+    expect(second).toBeUndefined();
+    await release();
+    await driveUntilSettled(clock, waiting);
+    await waiting;
+    expect(second).toBeDefined();
+    await second!();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a step of the wall clock does not break a live lock: ages run on the monotonic reading', async () => {
+    let wallOffset = 0;
+    const stepping: Clock & { monotonicNow(): number } = {
+      now: () => new Date(clock.now().getTime() + wallOffset),
+      monotonicNow: () => clock.now().getTime(),
+      setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    };
+    const stepped = new FileSecretStore({ directory, clock: stepping, lockTimeoutMs: 120_000, staleLockMs: 30_000 });
+    await writeLock({ ...(await holder()), acquiredAt: stepping.now().toISOString(), token: 't' });
+    let done = false;
+    const put = stepped.put('guarded', { data: { k: bytes('v') } }).then(() => {
+      done = true;
+    });
+    await driveUntilSettled(clock, put, 100, 100);
+    wallOffset = 2 * 86_400_000;
+    await driveUntilSettled(clock, put, 1_000, 20_000);
+    expect(done).toBe(false);
+    await driveUntilSettled(clock, put, 500);
+    await put;
+    expect(done).toBe(true);
   });
 
   it('breaks a lock file it cannot read (not written by certloop)', async () => {
@@ -90,7 +181,7 @@ describe('FileSecretStore lock', () => {
   });
 
   it('waits for a live holder and goes ahead once it releases', async () => {
-    await writeLock({ pid: process.pid, hostname: hostname(), acquiredAt: clock.now().toISOString(), token: 't' });
+    await writeLock({ ...(await holder()), acquiredAt: clock.now().toISOString(), token: 't' });
     let done = false;
     const put = store.put('guarded', { data: { k: bytes('v') } }).then(() => {
       done = true;
@@ -113,7 +204,7 @@ describe('FileSecretStore lock', () => {
   });
 
   it('stops waiting with CERTLOOP_ABORTED when the signal aborts', async () => {
-    await writeLock({ pid: process.pid, hostname: hostname(), acquiredAt: clock.now().toISOString(), token: 't' });
+    await writeLock({ ...(await holder()), acquiredAt: clock.now().toISOString(), token: 't' });
     const controller = new AbortController();
     const put = store.put('guarded', { data: { k: bytes('v') } }, { signal: controller.signal });
     await clock.advance(20);

@@ -8,23 +8,26 @@
  * mode 0600 and directories 0700.
  *
  * It is also a Watcher: `watch(name)` reports every change, by this process, another one, or a kubelet-style
- * `..data` swap made by hand, through `fs.watch` with polling on the clock as the fallback (see file-watch.ts).
+ * `..data` swap made by hand, through `fs.watch` with polling on the clock as the safety net; all watches of a
+ * store share one set of fs watchers (one per watched secret directory, one on the store directory) and one
+ * poll loop (see file-watch.ts).
  */
 import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock/clock.js';
-import { CertloopError, throwIfAborted } from '../errors.js';
+import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
-import { FileSecretWatch } from '../watch/file-watch.js';
+import { FileWatchHub } from '../watch/file-watch.js';
 import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
 import { WatchChannel } from '../watch/watch-channel.js';
-import { readDataVersion, readSecretDirectory } from './file-layout.js';
+import { readSecretDirectory } from './file-layout.js';
+import { readDataVersionSync, readSecretDirectorySync } from './file-layout-sync.js';
 import { acquireFileLock } from './file-lock.js';
-import { removeSecretDirectory, sweepDeletedLeftovers, writeSecretDirectory } from './file-writer.js';
+import { deleteSecretDirectory, writeSecretDirectory } from './file-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { assertSecretInput, assertSecretName, isValidSecretName } from './names.js';
-import { checkExpectedVersion, matchesLabelSelector, secretFromInput, sortByName } from './secret-utils.js';
+import { matchesLabelSelector, secretFromInput, sortByName } from './secret-utils.js';
 import type {
   DeleteOptions,
   ListOptions,
@@ -47,10 +50,26 @@ export interface FileSecretStoreOptions {
    * holder pid is dead on this host is broken at once. Keep it far above the longest write.
    */
   readonly staleLockMs?: number;
-  /** Watch: how often each watch polls, as the fallback for missed fs events (default 2000 ms). */
+  /**
+   * Watch: how often watched secrets are polled while polling is the only way to see changes (`fsWatch: false`,
+   * or fs.watch failing, or lately missing changes) (default 2000 ms). While fs events work, one poll loop per
+   * store runs as a safety net at a longer interval (at least 10 s, and 2 ms per watched secret).
+   */
   readonly pollIntervalMs?: number;
   /** Watch: false to detect changes by polling alone, without `fs.watch` (default true). */
   readonly fsWatch?: boolean;
+  /**
+   * Read and write secret directories that are themselves symbolic links, as some volume mounts present them
+   * (default false: such a secret is reported `CERTLOOP_STORE_CORRUPT`). Links inside a secret directory other
+   * than the layout's own are never followed, whatever this says.
+   */
+  readonly followSymlinkedSecrets?: boolean;
+  /**
+   * Called for each secret `list()` leaves out because it cannot be read (`CERTLOOP_STORE_CORRUPT`,
+   * `CERTLOOP_INPUT_TOO_LARGE`), when the call itself passes no `onCorrupt`. Without either, each distinct
+   * problem is emitted once as a process warning (`process.emitWarning`).
+   */
+  readonly onCorrupt?: (error: CertloopError) => void;
 }
 
 export class FileSecretStore implements SecretStore, Watcher {
@@ -61,8 +80,12 @@ export class FileSecretStore implements SecretStore, Watcher {
   readonly #staleLockMs: number;
   readonly #pollIntervalMs: number;
   readonly #fsWatch: boolean;
+  readonly #followLinks: boolean;
+  readonly #onCorrupt: ((error: CertloopError) => void) | undefined;
+  readonly #warned = new Set<string>();
   readonly #writers = new KeyedMutex();
   readonly #watches = new Set<WatchChannel>();
+  #hub: FileWatchHub | undefined;
   #closed = false;
 
   constructor(options: FileSecretStoreOptions) {
@@ -75,6 +98,8 @@ export class FileSecretStore implements SecretStore, Watcher {
     this.#staleLockMs = positive(options.staleLockMs, 30_000, 'staleLockMs');
     this.#pollIntervalMs = positive(options.pollIntervalMs, 2_000, 'pollIntervalMs');
     this.#fsWatch = options.fsWatch ?? true;
+    this.#followLinks = options.followSymlinkedSecrets === true;
+    this.#onCorrupt = options.onCorrupt;
   }
 
   async get(name: string, options: StoreCallOptions = {}): Promise<Secret | undefined> {
@@ -82,7 +107,7 @@ export class FileSecretStore implements SecretStore, Watcher {
     throwIfAborted(options.signal);
     const secretDir = join(this.directory, name);
     try {
-      return await readSecretDirectory(secretDir, name);
+      return await readSecretDirectory(secretDir, name, { followSecretLink: this.#followLinks });
     } catch (err) {
       throw toStoreIoError(err, 'get', secretDir);
     }
@@ -94,12 +119,15 @@ export class FileSecretStore implements SecretStore, Watcher {
     const { signal, expectedVersion } = options;
     const secretDir = join(this.directory, name);
     return this.#locked(name, signal, async () => {
-      // an unconditional write does not read first, so it can also replace a corrupt layout
-      if (expectedVersion !== undefined) {
-        const current = await readDataVersion(secretDir);
-        checkExpectedVersion(name, current === null ? undefined : { version: current }, expectedVersion);
-      }
-      const version = await writeSecretDirectory({ secretDir, input: normalized, clock: this.#clock, signal });
+      const version = await writeSecretDirectory({
+        name,
+        secretDir,
+        input: normalized,
+        clock: this.#clock,
+        expectedVersion,
+        followSecretLink: this.#followLinks,
+        signal,
+      });
       return secretFromInput(name, normalized, version);
     });
   }
@@ -107,19 +135,14 @@ export class FileSecretStore implements SecretStore, Watcher {
   async delete(name: string, options: DeleteOptions = {}): Promise<boolean> {
     assertSecretName(name);
     const { signal, expectedVersion } = options;
-    return this.#locked(name, signal, async () => {
-      const current = await readDataVersion(join(this.directory, name));
-      // a missing secret is already deleted, whatever version the caller last saw
-      if (current === null) return false;
-      checkExpectedVersion(name, { version: current }, expectedVersion);
-      throwIfAborted(signal);
-      await removeSecretDirectory(this.directory, name);
-      await sweepDeletedLeftovers(this.directory);
-      return true;
-    });
+    return this.#locked(name, signal, () => deleteSecretDirectory(this.directory, name, expectedVersion, signal));
   }
 
-  /** Secrets sorted by name; hidden entries and entries that are not secret directories are skipped. */
+  /**
+   * Secrets sorted by name; hidden entries and entries that are not secret directories are skipped. A secret
+   * that cannot be read (corrupt, too large) is left out and reported to `onCorrupt` (the call's, else the
+   * store's, else a process warning), so one bad directory never hides the others.
+   */
   async list(options: ListOptions = {}): Promise<Secret[]> {
     throwIfAborted(options.signal);
     let entries: Dirent[];
@@ -133,10 +156,32 @@ export class FileSecretStore implements SecretStore, Watcher {
     for (const entry of entries) {
       if (!isValidSecretName(entry.name) || !(entry.isDirectory() || entry.isSymbolicLink())) continue;
       throwIfAborted(options.signal);
-      const secret = await this.get(entry.name);
+      let secret: Secret | undefined;
+      try {
+        secret = await this.get(entry.name);
+      } catch (err) {
+        if (!isCertloopError(err, 'CERTLOOP_STORE_CORRUPT') && !isCertloopError(err, 'CERTLOOP_INPUT_TOO_LARGE')) {
+          throw err;
+        }
+        this.#reportCorrupt(entry.name, err, options.onCorrupt);
+        continue;
+      }
       if (secret && matchesLabelSelector(secret.labels, options.labelSelector)) found.push(secret);
     }
     return sortByName(found);
+  }
+
+  #reportCorrupt(name: string, err: CertloopError, onCorrupt: ((error: CertloopError) => void) | undefined): void {
+    const error = new CertloopError(err.code, err.message, { cause: err.cause, details: { ...err.details, name } });
+    const handler = onCorrupt ?? this.#onCorrupt;
+    if (handler) {
+      handler(error);
+      return;
+    }
+    const key = `${name}\n${err.message}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    process.emitWarning(`certloop: secret ${name} left out of list(): ${err.message}`, { code: err.code });
   }
 
   /**
@@ -146,38 +191,45 @@ export class FileSecretStore implements SecretStore, Watcher {
   watch(name: string, options: WatchOptions = {}): AsyncIterableIterator<WatchEvent> {
     assertSecretName(name);
     if (this.#closed) throw new CertloopError('CERTLOOP_CLOSED', 'the store was closed');
-    const secretDir = join(this.directory, name);
     const channel = new WatchChannel(
       name,
       () => {
-        session.stop();
         this.#watches.delete(channel);
+        this.#hub?.remove(name, channel);
       },
       options.signal,
     );
-    const session = new FileSecretWatch(
-      {
-        directory: this.directory,
-        name,
-        clock: this.#clock,
-        readVersion: () => readDataVersion(secretDir),
-        read: () => this.get(name),
-        pollIntervalMs: this.#pollIntervalMs,
-        fsWatch: this.#fsWatch,
-      },
-      channel,
-    );
     if (!channel.ended) {
       this.#watches.add(channel);
-      session.start();
+      this.#hub ??= new FileWatchHub({
+        directory: this.directory,
+        clock: this.#clock,
+        readVersion: (secret) => readDataVersionSync(join(this.directory, secret)),
+        read: (secret) => this.#readShared(secret),
+        pollIntervalMs: this.#pollIntervalMs,
+        fsWatch: this.#fsWatch,
+      });
+      this.#hub.add(name, channel);
     }
     return channel.iterator();
+  }
+
+  /** A read for watch events: one snapshot shared by every watch of the secret (never handed to `get` callers). */
+  #readShared(name: string): Secret | undefined {
+    const secretDir = join(this.directory, name);
+    try {
+      return readSecretDirectorySync(secretDir, name, { followSecretLink: this.#followLinks });
+    } catch (err) {
+      throw toStoreIoError(err, 'get', secretDir);
+    }
   }
 
   /** Ends every watch; later `watch` calls throw `CERTLOOP_CLOSED`. Reads and writes keep working. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const channel of [...this.#watches]) channel.end();
+    this.#hub?.stop();
+    this.#hub = undefined;
   }
 
   /** Runs `work` holding the secret's lock: first against writers in this process, then against other processes. */

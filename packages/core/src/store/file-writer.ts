@@ -3,30 +3,53 @@
  * any point leaves the old or the new secret whole:
  *
  * 1. create a new timestamped data directory holding one file per key and the metadata file, all fsynced;
- * 2. create a `..data_tmp` link to it and rename it over `..data`: the one atomic step (the commit);
+ * 2. link `..data_tmp.<token>` to it, claim the current version's successor and rename the link over `..data`:
+ *    the commit, fenced by the claim (file-commit.ts), so a writer whose lock was broken cannot overwrite a
+ *    newer version;
  * 3. add the `<key> -> ..data/<key>` links of new keys, remove those of dropped keys;
- * 4. remove the previous data directory (and any left by a crash).
+ * 4. remove the previous data directory (and any left by writers that died).
  *
- * Callers hold the secret's lock; the layout itself needs no lock for readers.
+ * Callers hold the secret's lock (it saves conflicts; it is not what makes compare-and-swap hold); the layout
+ * itself needs no lock for readers. Data directories carry their writer in their name
+ * (`..<timestamp>.<host>-<pid>-<start>-<random>`) so that leftovers of dead writers can be told from the
+ * directory of a live writer that is only slow.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
-import { throwIfAborted } from '../errors.js';
+import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno } from '../lib/fs-errors.js';
 import { fsyncDirectory, writeFileDurably } from '../lib/fs-sync.js';
-import { DATA_DIR_PATTERN, DATA_LINK, DATA_TMP_LINK, METADATA_FILE } from './file-layout.js';
+import {
+  claimForDelete,
+  commitVersion,
+  type PreparedVersion,
+  prepareLink,
+  retireVersion,
+  settleCurrent,
+  sweepLeftovers,
+} from './file-commit.js';
+import { corrupt, DATA_DIR_PATTERN, DATA_LINK, METADATA_FILE } from './file-layout.js';
 import type { NormalizedSecretInput } from './names.js';
+import { type HolderIdentity, ownerTag, parseOwnerTag } from './process-identity.js';
+import { checkExpectedVersion } from './secret-utils.js';
 
 const LINK_TMP = '..link_tmp';
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
+// an unconditional write that keeps losing the claim to other writers gives up after this many rounds
+const WRITE_ATTEMPTS = 32;
 
 export interface WriteSecretRequest {
+  readonly name: string;
   readonly secretDir: string;
   readonly input: NormalizedSecretInput;
   readonly clock: Clock;
+  /** As `PutOptions.expectedVersion`: undefined for an unconditional write. */
+  readonly expectedVersion?: string | null | undefined;
+  /** As `FileSecretStoreOptions.followSymlinkedSecrets`. */
+  readonly followSecretLink?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -36,30 +59,130 @@ export interface WriteSecretRequest {
  * are tidying that the next write redoes, so their failures do not fail the write.
  */
 export async function writeSecretDirectory(request: WriteSecretRequest): Promise<string> {
-  const { secretDir, input, clock, signal } = request;
-  await ensureDirectory(secretDir);
-  const version = await createDataDirectory(secretDir, input, clock);
-  const tmpLink = join(secretDir, DATA_TMP_LINK);
+  const { name, secretDir, input, clock, signal, expectedVersion } = request;
+  await ensureDirectory(secretDir, request.followSecretLink === true);
+  let prepared: PreparedVersion | undefined;
+  let committed = false;
+  let predecessor: string | null = null;
   try {
-    throwIfAborted(signal);
-    await rm(tmpLink, { force: true });
-    await symlink(version, tmpLink);
-    throwIfAborted(signal);
-    await rename(tmpLink, join(secretDir, DATA_LINK));
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      const settled = await settleCurrent(secretDir).catch((err: unknown) => {
+        // an unconditional write can also replace a corrupt layout (a `..data` that is no link of ours)
+        if (expectedVersion === undefined && isCertloopError(err, 'CERTLOOP_STORE_CORRUPT')) return undefined;
+        throw err;
+      });
+      if (!settled) {
+        prepared ??= await prepareVersion(secretDir, input, clock);
+        await rename(join(secretDir, prepared.link), join(secretDir, DATA_LINK));
+        committed = true;
+        break;
+      }
+      const { version: current, pendingDelete } = settled;
+      checkExpectedVersion(name, current === null ? undefined : { version: current }, expectedVersion);
+      if (pendingDelete && expectedVersion !== undefined) throw conflict(name, current);
+      throwIfAborted(signal);
+      if (!prepared) {
+        prepared = await prepareVersion(secretDir, input, clock);
+        throwIfAborted(signal);
+      }
+      const outcome = await commitVersion(secretDir, current, prepared);
+      if (outcome === 'committed') {
+        committed = true;
+        predecessor = current;
+        break;
+      }
+      // lost the claim: a compare-and-swap fails; an unconditional write tries again on the new current version
+      if (expectedVersion !== undefined) throw conflict(name, current);
+      prepared = await relink(secretDir, prepared);
+    }
+    if (!committed) throw conflict(name, null);
   } catch (err) {
-    await Promise.allSettled([
-      rm(join(secretDir, version), { recursive: true, force: true }),
-      rm(tmpLink, { force: true }),
-    ]);
+    if (prepared && !committed) await discard(secretDir, prepared);
     throw err;
   }
+  const version = prepared!.version;
   // committed: a reader already sees the new version whole; the next write repairs links and leftovers, so
   // failures here do not fail the write (allSettled: nothing may still run once the lock is released)
   await Promise.allSettled([
     fsyncDirectory(secretDir),
-    tidyAfterCommit(secretDir, new Set(Object.keys(input.data)), version),
+    retireVersion(secretDir, predecessor).then(() => tidyAfterCommit(secretDir, new Set(Object.keys(input.data)))),
   ]);
   return version;
+}
+
+/**
+ * Deletes the secret if its version is still `expected` (any version when undefined): claims the current
+ * version like a write (so no writer can commit over it meanwhile), then renames the directory away. Resolves
+ * false when it was missing.
+ */
+export async function deleteSecretDirectory(
+  baseDir: string,
+  name: string,
+  expected: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const secretDir = join(baseDir, name);
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const { version: current, pendingDelete } = await settleCurrent(secretDir);
+    // a missing secret is already deleted, whatever version the caller last saw
+    if (current === null) return false;
+    checkExpectedVersion(name, { version: current }, expected);
+    throwIfAborted(signal);
+    if (pendingDelete) {
+      if (expected !== undefined) throw conflict(name, current);
+      continue;
+    }
+    const release = await claimForDelete(secretDir, current);
+    if (!release) {
+      if (expected !== undefined) throw conflict(name, current);
+      continue;
+    }
+    try {
+      throwIfAborted(signal);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    await removeSecretDirectory(baseDir, name);
+    await sweepDeletedLeftovers(baseDir);
+    return true;
+  }
+  throw conflict(name, null);
+}
+
+function conflict(name: string, actual: string | null): CertloopError {
+  return new CertloopError('CERTLOOP_CONFLICT', `secret ${name} changed: another writer committed first`, {
+    details: { name, actualVersion: actual },
+  });
+}
+
+async function prepareVersion(secretDir: string, input: NormalizedSecretInput, clock: Clock): Promise<PreparedVersion> {
+  const version = await createDataDirectory(secretDir, input, clock);
+  try {
+    return await prepareLink(secretDir, version);
+  } catch (err) {
+    await rm(join(secretDir, version), { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A fresh link for a version whose claim was lost (the old link was taken back by commitVersion). */
+async function relink(secretDir: string, prepared: PreparedVersion): Promise<PreparedVersion> {
+  await rm(join(secretDir, prepared.link), { force: true });
+  return prepareLink(secretDir, prepared.version);
+}
+
+/** Removes a version that was not committed: its link first (it may still be renamed by a roll-forward), then it. */
+async function discard(secretDir: string, prepared: PreparedVersion): Promise<void> {
+  await Promise.allSettled([
+    unlink(join(secretDir, prepared.link)).then(() => rm(join(secretDir, prepared.version), { recursive: true })),
+  ]);
+}
+
+/** The writer a data directory's name records, or undefined for directories certloop did not name. */
+export function dataDirectoryOwner(entry: string): HolderIdentity | undefined {
+  const match = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.(.*)$/.exec(entry);
+  return match ? parseOwnerTag(match[1]!) : undefined;
 }
 
 /**
@@ -85,12 +208,18 @@ export async function sweepDeletedLeftovers(baseDir: string): Promise<void> {
   );
 }
 
-async function ensureDirectory(secretDir: string): Promise<void> {
+async function ensureDirectory(secretDir: string, followLink: boolean): Promise<void> {
   const baseDir = dirname(secretDir);
   try {
     await mkdir(secretDir, { mode: DIR_MODE });
   } catch (err) {
-    if (hasErrno(err, 'EEXIST')) return;
+    if (hasErrno(err, 'EEXIST')) {
+      // writes go where reads look: never through a secret directory that is a link, unless allowed
+      if (!followLink && (await lstat(secretDir)).isSymbolicLink()) {
+        throw corrupt(secretDir, 'the secret directory is a symbolic link (see the followSymlinkedSecrets option)');
+      }
+      return;
+    }
     if (!hasErrno(err, 'ENOENT')) throw err;
     // the first secret of this store: make the store directory too
     await mkdir(baseDir, { recursive: true, mode: DIR_MODE });
@@ -103,7 +232,7 @@ async function ensureDirectory(secretDir: string): Promise<void> {
 
 async function createDataDirectory(secretDir: string, input: NormalizedSecretInput, clock: Clock): Promise<string> {
   // mkdtemp makes the name unique and the directory 0700
-  const dataDir = await mkdtemp(join(secretDir, timestampPrefix(clock.now())));
+  const dataDir = await mkdtemp(join(secretDir, `${timestampPrefix(clock.now())}${ownerTag()}-`));
   try {
     const metadata = JSON.stringify({ type: input.type, labels: input.labels, annotations: input.annotations });
     await Promise.all([
@@ -127,19 +256,15 @@ function timestampPrefix(date: Date): string {
 
 /**
  * After the commit, from one listing: makes the `<key> -> ..data/<key>` links match `keys` (leaving entries
- * that are not such links alone) and removes every data directory but `current` (the previous one, and any
- * left by a crash).
+ * that are not such links alone), then sweeps what writers that died left behind.
  */
-async function tidyAfterCommit(secretDir: string, keys: ReadonlySet<string>, current: string): Promise<void> {
+async function tidyAfterCommit(secretDir: string, keys: ReadonlySet<string>): Promise<void> {
   const entries = await readdir(secretDir, { withFileTypes: true });
   const linked = new Set<string>();
   await Promise.allSettled(
     entries.map(async (entry) => {
       const path = join(secretDir, entry.name);
-      if (DATA_DIR_PATTERN.test(entry.name)) {
-        if (entry.name !== current) await rm(path, { recursive: true, force: true });
-        return;
-      }
+      if (DATA_DIR_PATTERN.test(entry.name)) return;
       if (entry.name.startsWith('..') || !entry.isSymbolicLink()) return;
       if ((await readlink(path).catch(() => undefined)) !== `${DATA_LINK}/${entry.name}`) return;
       if (keys.has(entry.name)) linked.add(entry.name);
@@ -169,4 +294,5 @@ async function tidyAfterCommit(secretDir: string, keys: ReadonlySet<string>, cur
     await symlink(`${DATA_LINK}/${key}`, tmp);
     await rename(tmp, join(secretDir, key));
   }
+  await sweepLeftovers(secretDir, (entry) => DATA_DIR_PATTERN.test(entry), dataDirectoryOwner);
 }

@@ -6,6 +6,7 @@
  * `tls.key`, `ca.crt`, and `token` for the bootstrap token secret.
  */
 
+import type { CertloopError } from '../errors.js';
 import type { Secret, SecretInput } from '../secret/types.js';
 
 export type { Secret, SecretInput };
@@ -34,6 +35,12 @@ export interface DeleteOptions extends StoreCallOptions {
 export interface ListOptions extends StoreCallOptions {
   /** Only secrets carrying every one of these labels with these values. */
   readonly labelSelector?: Readonly<Record<string, string>>;
+  /**
+   * For backends that can hold an entry that cannot be read as a secret (the file store: a corrupt or oversized
+   * secret directory): such a secret is left out of the result and reported here, once per call, with its
+   * name in `error.details.name`. One unreadable secret never makes `list` fail for the others.
+   */
+  readonly onCorrupt?: (error: CertloopError) => void;
 }
 
 /**
@@ -43,7 +50,8 @@ export interface ListOptions extends StoreCallOptions {
  * - `put` is atomic: a reader sees the old or the new secret whole, never a mix. It resolves the stored secret
  *   with its new version. With `expectedVersion` it is a compare-and-swap; a conflict throws `CERTLOOP_CONFLICT`.
  * - `delete` resolves `true` when it removed the secret, `false` when it was already missing.
- * - `list` resolves secrets sorted by name.
+ * - `list` resolves secrets sorted by name. A secret the backend holds but cannot read is left out and reported
+ *   to `onCorrupt`; it never fails the whole list.
  * - Names follow Kubernetes' DNS-subdomain rule (lower-case alphanumerics, `-` and `.`, at most 253 characters,
  *   starting and ending alphanumeric); data keys match `[-._a-zA-Z0-9]+`. Anything else throws
  *   `CERTLOOP_INVALID_NAME` before any I/O.

@@ -152,4 +152,36 @@ describe('FileSecretStore watch', () => {
     expect(() => store.watch('x')).toThrow(expect.objectContaining({ code: 'CERTLOOP_CLOSED' }));
     expect(await store.put('x', { data: {} })).toMatchObject({ name: 'x' });
   });
+
+  it('all watches of a store share one poll timer and one read per change; a late watch still gets initial', async () => {
+    const clock = new ManualClock();
+    const store = open({ clock });
+    const readers = Array.from({ length: 40 }, (_, i) => eventReader(store.watch(`s-${i}`)));
+    for (const next of readers) expect(await next()).toMatchObject({ type: 'initial', secret: undefined });
+    const same = [1, 2, 3].map(() => eventReader(store.watch('s-0')));
+    for (const next of same) expect(await next()).toMatchObject({ type: 'initial', secret: undefined });
+    // one timer for 40 secrets and 43 watches: the safety-net poll of the whole store
+    expect(clock.pendingTimers).toBe(1);
+    const put = await store.put('s-0', { data: { k: bytes('v') } });
+    const events = await Promise.all([readers[0]!, ...same].map((next) => next()));
+    for (const event of events) expect(event).toMatchObject({ type: 'updated', secret: { version: put.version } });
+    // one read served every watch of the secret: they share the snapshot
+    const secrets = events.map((event) => (event as Extract<WatchEvent, { type: 'updated' }>).secret);
+    expect(new Set(secrets).size).toBe(1);
+    const late = eventReader(store.watch('s-0'));
+    expect(await late()).toMatchObject({ type: 'initial', secret: { version: put.version } });
+    // the others do not see the newcomer's read as a change
+    expect(await readers[0]!(200)).toBe('none');
+  });
+
+  it('polls at pollIntervalMs as the only layer, and as a safety net at a longer interval while fs events work', async () => {
+    const polled = new ManualClock();
+    open({ clock: polled, fsWatch: false, pollIntervalMs: 2_000 }).watch('a');
+    expect(polled.nextTimerAt()!.getTime() - polled.now().getTime()).toBe(2_000);
+    const watched = new ManualClock();
+    const store = open({ clock: watched, pollIntervalMs: 2_000 });
+    const next = eventReader(store.watch('a'));
+    await next();
+    expect(watched.nextTimerAt()!.getTime() - watched.now().getTime()).toBeGreaterThanOrEqual(10_000);
+  });
 });

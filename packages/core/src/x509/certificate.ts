@@ -7,6 +7,7 @@
  * Extension values are left undecoded here (see extensions.ts), names undecoded (see name.ts): callers that only
  * build paths never pay for them.
  */
+
 import { CertloopError } from '../errors.js';
 import {
   checkWellFormed,
@@ -27,6 +28,7 @@ import {
 } from './der.js';
 import { checkExtensionStructure } from './extension-structure.js';
 import { PEM_LIMITS } from './pem.js';
+import { serialText } from './serial.js';
 import { readSpki } from './spki.js';
 
 /** One extension as it sits in the certificate: `value` is the content of extnValue (the inner DER). */
@@ -73,31 +75,12 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Lower-case hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
 /** The serial as OpenSSL and Node show it: magnitude in hex, `-` before a negative one (not two's complement). */
 function serialHex(node: DerNode): string {
   const bytes = readIntegerBytes(node);
   // RFC 5280 allows 20 octets; tolerate a little more (sign byte, lax issuers) but bound it.
   if (bytes.length > 32) invalid('serial number longer than 32 bytes');
-  if (bytes[0]! & 0x80) {
-    // Two's complement negation: invert every octet and add one.
-    const magnitude = new Uint8Array(bytes.length);
-    let carry = 1;
-    for (let i = bytes.length - 1; i >= 0; i--) {
-      const v = (~bytes[i]! & 0xff) + carry;
-      magnitude[i] = v & 0xff;
-      carry = v >> 8;
-    }
-    let i = 0;
-    while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
-    return `-${toHex(magnitude.subarray(i))}`;
-  }
-  // A minimal INTEGER has at most one leading zero octet (the sign octet).
-  return toHex(bytes[0] === 0 && bytes.length > 1 ? bytes.subarray(1) : bytes);
+  return serialText(bytes);
 }
 
 /** An AlgorithmIdentifier: an OID and at most one parameters element (RFC 5280 4.1.1.2). */

@@ -6,7 +6,6 @@
  * CRLs (issuingDistributionPoint) are not supported: their critical extensions make the CRL refused.
  */
 import { CertloopError } from '../errors.js';
-import { toHex } from './certificate.js';
 import {
   children,
   content,
@@ -24,6 +23,7 @@ import {
 } from './der.js';
 import { OID } from './oids.js';
 import { pemSplit } from './pem.js';
+import { serialText, toHex } from './serial.js';
 
 /** RFC 5280 5.3.1 CRLReason names, by their ENUMERATED value. */
 export const REVOCATION_REASONS = [
@@ -75,9 +75,7 @@ function invalid(message: string, cause?: unknown): never {
 function serialHex(node: DerNode): string {
   const bytes = readIntegerBytes(node);
   if (bytes.length > 32) invalid('serial number longer than 32 bytes');
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0) i++;
-  return toHex(bytes.subarray(i));
+  return serialText(bytes);
 }
 
 interface Extension {

@@ -31,6 +31,18 @@ import { signWrapped } from './fuzz/resign.js';
 
 const tbsSubject = (fixture: SignedFixture): EditNode => structuredClone(fixture.signed.children![F.subject]!);
 
+/** The fixture signed again with a subjectAltName extension holding `names` (GeneralName nodes) appended. */
+const withSans = (fixture: SignedFixture, names: EditNode[]): Uint8Array =>
+  resigned(fixture, (tbs) => {
+    addExtension(tbs, {
+      tag: 0x30,
+      children: [
+        { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
+        { tag: 0x04, children: [{ tag: 0x30, children: names }] },
+      ],
+    });
+  });
+
 let root: SignedFixture;
 let csr: SignedFixture;
 
@@ -264,43 +276,15 @@ describe('structures with extra or wrong elements', () => {
   });
 
   it('refuses a SAN GeneralName with an invalid tag instead of skipping it', () => {
-    const der = resigned(root, (tbs) => {
-      addExtension(tbs, {
-        tag: 0x30,
-        children: [
-          { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
-          {
-            tag: 0x04,
-            children: [
-              {
-                tag: 0x30,
-                children: [
-                  { tag: 0x82, content: ascii('ok.example.test') },
-                  { tag: 0x89, content: ascii('what') },
-                ],
-              },
-            ],
-          },
-        ],
-      });
-    });
+    const der = withSans(root, [
+      { tag: 0x82, content: ascii('ok.example.test') },
+      { tag: 0x89, content: ascii('what') },
+    ]);
     expect(() => inspect(der)).toThrow(refused('CERTLOOP_INVALID_DER'));
   });
 
   it('refuses malformed GeneralNames of the kinds certloop does not use (OpenSSL refuses the whole SAN)', () => {
-    const withName = (name: EditNode) =>
-      resigned(root, (tbs) => {
-        addExtension(tbs, {
-          tag: 0x30,
-          children: [
-            { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
-            {
-              tag: 0x04,
-              children: [{ tag: 0x30, children: [{ tag: 0x82, content: ascii('ok.example.test') }, name] }],
-            },
-          ],
-        });
-      });
+    const withName = (name: EditNode) => withSans(root, [{ tag: 0x82, content: ascii('ok.example.test') }, name]);
     // directoryName holding a SET with a BMPString where an AttributeTypeAndValue belongs (found by the fuzzer).
     const badDirectory = withName({
       tag: 0xa4,
@@ -379,31 +363,15 @@ describe('structures with extra or wrong elements', () => {
 
   it('checks the primitives inside values certloop does not read (an odd BMPString in an otherName; found by the fuzzer)', () => {
     const otherName = (value: EditNode) =>
-      resigned(root, (tbs) => {
-        addExtension(tbs, {
-          tag: 0x30,
+      withSans(root, [
+        {
+          tag: 0xa0,
           children: [
-            { tag: 0x06, content: bytes(0x55, 0x1d, 0x11) },
-            {
-              tag: 0x04,
-              children: [
-                {
-                  tag: 0x30,
-                  children: [
-                    {
-                      tag: 0xa0,
-                      children: [
-                        { tag: 0x06, content: bytes(0x2a, 0x03) },
-                        { tag: 0xa0, children: [value] },
-                      ],
-                    },
-                  ],
-                },
-              ],
-            },
+            { tag: 0x06, content: bytes(0x2a, 0x03) },
+            { tag: 0xa0, children: [value] },
           ],
-        });
-      });
+        },
+      ]);
     expect(() => inspect(otherName({ tag: 0x1e, content: bytes(0x61) }))).toThrow(
       refused('CERTLOOP_INVALID_DER', 'string'),
     );

@@ -154,6 +154,26 @@ export function children(node: DerNode): DerNode[] {
   return out;
 }
 
+/**
+ * Walks the optional context-tagged fields of a SEQUENCE: `visit` gets each field with its position in `tags` (the
+ * order the fields must stand in); an unknown, repeated or out-of-order field is refused (`CERTLOOP_INVALID_DER`)
+ * before it is visited.
+ */
+export function eachTaggedField(
+  fields: readonly DerNode[],
+  tags: readonly number[],
+  what: string,
+  visit: (field: DerNode, index: number) => void,
+): void {
+  let last = -1;
+  for (const field of fields) {
+    const index = tags.indexOf(field.tag);
+    if (index <= last) fail(`${what} unknown, repeated or out of order`);
+    last = index;
+    visit(field, index);
+  }
+}
+
 /** Asserts the node's tag. */
 export function expectTag(node: DerNode | undefined, tag: number, what: string): DerNode {
   if (!node) fail(`missing ${what}`);

@@ -8,6 +8,7 @@ import {
   children,
   type DerNode,
   derError,
+  eachTaggedField,
   expectTag,
   parseDer,
   readBitString,
@@ -15,7 +16,8 @@ import {
   readSmallInteger,
   Tag,
 } from './der.js';
-import { decodeGeneralNames } from './general-names.js';
+import { checkGeneralName, decodeGeneralNames } from './general-names.js';
+import { readNameConstraintsStructure } from './name-constraints.js';
 import { OID } from './oids.js';
 
 const EXTENSION = {
@@ -26,11 +28,6 @@ const EXTENSION = {
   inhibitAnyPolicy: '2.5.29.54',
   subjectInfoAccess: '1.3.6.1.5.5.7.1.11',
 } as const;
-
-/** One GeneralName, given as a node (wrapped so the GeneralNames decoder checks it). */
-function checkGeneralName(node: DerNode): void {
-  decodeGeneralNames({ ...node, tag: Tag.SEQUENCE, start: node.start, contentStart: node.start, end: node.end });
-}
 
 /** A SEQUENCE OF GeneralName under an implicit context tag (or a plain SEQUENCE). */
 function checkGeneralNames(node: DerNode): void {
@@ -43,34 +40,9 @@ function sequenceOf(value: Uint8Array, what: string, minimum = 1): DerNode[] {
   return list;
 }
 
-/** NameConstraints (4.2.1.10): [0] and/or [1] GeneralSubtrees of { base, [0] minimum, [1] maximum }. */
+/** NameConstraints (4.2.1.10): the shape OpenSSL decodes (see readNameConstraintsStructure). */
 function checkNameConstraints(value: Uint8Array): void {
-  let last = -1;
-  for (const subtrees of sequenceOf(value, 'NameConstraints', 0)) {
-    const index = subtrees.tag === 0xa0 ? 0 : subtrees.tag === 0xa1 ? 1 : -1;
-    if (index <= last) derError('NameConstraints fields unknown, repeated or out of order');
-    last = index;
-    const list = children(subtrees);
-    if (list.length === 0) derError('empty GeneralSubtrees');
-    for (const subtree of list) {
-      const [base, ...rest] = children(expectTag(subtree, Tag.SEQUENCE, 'GeneralSubtree'));
-      if (!base) derError('GeneralSubtree without a base');
-      // An iPAddress base is an address and a mask: 8 or 32 octets.
-      if (base.tag === 0x87) {
-        if (base.end - base.contentStart !== 8 && base.end - base.contentStart !== 32)
-          derError('bad iPAddress constraint');
-      } else checkGeneralName(base);
-      let bound = -1;
-      for (const field of rest) {
-        const at = field.tag === 0x80 ? 0 : field.tag === 0x81 ? 1 : -1;
-        if (at <= bound) derError('GeneralSubtree bounds unknown, repeated or out of order');
-        bound = at;
-        const amount = readSmallInteger({ ...field, tag: Tag.INTEGER });
-        if (at === 0 && amount === 0) derError('GeneralSubtree encodes its DEFAULT minimum', 'default-encoded');
-      }
-    }
-  }
-  // An empty NameConstraints is decoded by OpenSSL (RFC 5280 forbids CAs to issue it; path validation decides).
+  readNameConstraintsStructure(value);
 }
 
 /** certificatePolicies (4.2.1.4): PolicyInformation { OID, qualifiers SEQUENCE OF { OID, ANY } }. */
@@ -104,13 +76,9 @@ function checkInfoAccess(value: Uint8Array): void {
 /** cRLDistributionPoints (4.2.1.13): DistributionPoint { [0] name, [1] reasons, [2] cRLIssuer }. */
 function checkDistributionPoints(value: Uint8Array): void {
   for (const point of sequenceOf(value, 'CRLDistributionPoints')) {
-    let last = -1;
     const fields = children(expectTag(point, Tag.SEQUENCE, 'DistributionPoint'));
     if (fields.length === 0) derError('empty DistributionPoint');
-    for (const field of fields) {
-      const index = field.tag === 0xa0 ? 0 : field.tag === 0x81 ? 1 : field.tag === 0xa2 ? 2 : -1;
-      if (index <= last) derError('DistributionPoint fields unknown, repeated or out of order');
-      last = index;
+    eachTaggedField(fields, [0xa0, 0x81, 0xa2], 'DistributionPoint fields', (field, index) => {
       if (index === 0) {
         const names = children(field);
         if (names.length !== 1) derError('DistributionPointName must hold one choice');
@@ -119,20 +87,15 @@ function checkDistributionPoints(value: Uint8Array): void {
         else if (name.tag !== 0xa1) derError('unknown DistributionPointName choice');
       } else if (index === 1) readBitString({ ...field, tag: Tag.BIT_STRING });
       else checkGeneralNames(field);
-    }
+    });
   }
 }
 
 /** policyConstraints (4.2.1.11): [0] and/or [1] SkipCerts INTEGER. */
 function checkPolicyConstraints(value: Uint8Array): void {
-  let last = -1;
-  const fields = sequenceOf(value, 'PolicyConstraints');
-  for (const field of fields) {
-    const index = field.tag === 0x80 ? 0 : field.tag === 0x81 ? 1 : -1;
-    if (index <= last) derError('PolicyConstraints fields unknown, repeated or out of order');
-    last = index;
+  eachTaggedField(sequenceOf(value, 'PolicyConstraints'), [0x80, 0x81], 'PolicyConstraints fields', (field) => {
     readSmallInteger({ ...field, tag: Tag.INTEGER });
-  }
+  });
 }
 
 /** policyMappings (4.2.1.5): SEQUENCE OF { issuerDomainPolicy OID, subjectDomainPolicy OID }. */

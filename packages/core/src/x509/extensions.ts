@@ -7,7 +7,6 @@
  */
 import { CertloopError } from '../errors.js';
 import type { CertificateExtension } from './certificate.js';
-import { toHex } from './certificate.js';
 import {
   children,
   content,
@@ -22,6 +21,7 @@ import {
 } from './der.js';
 import { decodeGeneralNames } from './general-names.js';
 import { OID } from './oids.js';
+import { toHex } from './serial.js';
 import type { ExtKeyUsageName, KeyUsageName, SubjectAltNames } from './types.js';
 import { KEY_USAGE_BITS } from './types.js';
 

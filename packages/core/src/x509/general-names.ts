@@ -117,6 +117,11 @@ export function encodeGeneralNames(names: Partial<SubjectAltNames>): Uint8Array 
 
 const latin1 = new TextDecoder('latin1');
 
+/** Checks one GeneralName element, given as a node (wrapped so the GeneralNames decoder checks it). */
+export function checkGeneralName(node: DerNode): void {
+  decodeGeneralNames({ ...node, tag: Tag.SEQUENCE, start: node.start, contentStart: node.start, end: node.end });
+}
+
 /** Decodes a GeneralNames SEQUENCE (node or DER); IPs come out in canonical text form. */
 export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedGeneralNames {
   const node = generalNames instanceof Uint8Array ? parseDer(generalNames) : generalNames;

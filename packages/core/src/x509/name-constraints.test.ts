@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertloopError, type CertloopErrorCode } from '../errors.js';
@@ -12,7 +9,8 @@ import {
   CA_USAGE,
   type FixtureCertificate,
   type FixtureKey,
-  fixtureKey,
+  type FixtureScope,
+  fixtureScope,
   issue,
   LEAF_USAGE,
   opensslVerifies,
@@ -20,20 +18,17 @@ import {
   SERVER_AUTH,
 } from './test-certificates.js';
 
+let scope: FixtureScope;
 let dir: string;
-let keys: FixtureKey[] = [];
-const key = () => keys.pop()!;
+let key: () => FixtureKey;
 let root: FixtureCertificate;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'certloop-nc-'));
-  keys = await Promise.all(Array.from({ length: 90 }, () => fixtureKey('ECDSA-P256')));
-  root = await issue({ subject: 'CN=nc root', key: key(), ca: true, keyUsage: CA_USAGE });
+  scope = await fixtureScope({ prefix: 'certloop-nc-', keys: 90, rootSubject: 'CN=nc root' });
+  ({ dir, key, root } = scope);
 });
 
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => scope.remove());
 
 async function ncExtension(value: Uint8Array, critical = true): Promise<X509.Extension> {
   const x509 = await peculiar();

@@ -16,16 +16,19 @@ import {
   content,
   contextTag,
   type DerNode,
+  derError,
+  eachTaggedField,
   expectTag,
   parseDer,
   readOid,
+  readSmallInteger,
   readString,
   seq,
   Tag,
   tlv,
   whole,
 } from './der.js';
-import { parseIpAddress } from './general-names.js';
+import { checkGeneralName, parseIpAddress } from './general-names.js';
 import { OID } from './oids.js';
 import type { SubjectAltNames } from './types.js';
 
@@ -123,19 +126,64 @@ export function readGeneralName(node: DerNode, source?: TaggedName['source']): T
   }
 }
 
-function readSubtrees(node: DerNode): TaggedName[] {
-  const out: TaggedName[] = [];
-  for (const subtree of children(node)) {
-    const [base, ...rest] = children(expectTag(subtree, Tag.SEQUENCE, 'GeneralSubtree'));
-    if (!base) malformed('empty GeneralSubtree');
+/** One GeneralSubtree as encoded: its base and, when present, its minimum and maximum. */
+export interface EncodedSubtree {
+  readonly base: DerNode;
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
+
+/**
+ * Reads the structure of a nameConstraints value as OpenSSL decodes it: [0] permitted and/or [1] excluded
+ * GeneralSubtrees, in that order, none empty; each GeneralSubtree a GeneralName base (an iPAddress base of 8 or 32
+ * octets: address and mask) and optional [0] minimum (never its DEFAULT 0) and [1] maximum. An empty
+ * NameConstraints passes (OpenSSL decodes it; RFC 5280 forbids CAs to issue it, decodeNameConstraints refuses it).
+ * Throws `CERTLOOP_INVALID_DER` when malformed. The certificate parser checks every nameConstraints with it.
+ */
+export function readNameConstraintsStructure(value: Uint8Array): {
+  readonly permitted: readonly EncodedSubtree[];
+  readonly excluded: readonly EncodedSubtree[];
+} {
+  const out: { permitted: EncodedSubtree[]; excluded: EncodedSubtree[] } = { permitted: [], excluded: [] };
+  const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'NameConstraints'));
+  eachTaggedField(fields, [0xa0, 0xa1], 'NameConstraints fields', (subtrees, index) => {
+    const list = children(subtrees);
+    if (list.length === 0) derError('empty GeneralSubtrees');
+    for (const subtree of list) {
+      const [base, ...rest] = children(expectTag(subtree, Tag.SEQUENCE, 'GeneralSubtree'));
+      if (!base) derError('GeneralSubtree without a base');
+      // An iPAddress base is an address and a mask: 8 or 32 octets.
+      if (base.tag === GENERAL_NAME_TAG.iPAddress) {
+        if (base.end - base.contentStart !== 8 && base.end - base.contentStart !== 32)
+          derError('bad iPAddress constraint');
+      } else checkGeneralName(base);
+      let minimum: number | undefined;
+      let maximum: number | undefined;
+      eachTaggedField(rest, [0x80, 0x81], 'GeneralSubtree bounds', (field, at) => {
+        const amount = readSmallInteger({ ...field, tag: Tag.INTEGER });
+        if (at === 0 && amount === 0) derError('GeneralSubtree encodes its DEFAULT minimum', 'default-encoded');
+        if (at === 0) minimum = amount;
+        else maximum = amount;
+      });
+      const entry: EncodedSubtree = {
+        base,
+        ...(minimum !== undefined ? { minimum } : {}),
+        ...(maximum !== undefined ? { maximum } : {}),
+      };
+      out[index === 0 ? 'permitted' : 'excluded'].push(entry);
+    }
+  });
+  return out;
+}
+
+function readSubtrees(subtrees: readonly EncodedSubtree[]): TaggedName[] {
+  return subtrees.map(({ base, minimum, maximum }) => {
     // RFC 5280: minimum MUST be zero (and is then left out, DER), maximum MUST be absent.
-    if (rest.length > 0) malformed('GeneralSubtree minimum or maximum present');
+    if (minimum !== undefined || maximum !== undefined) malformed('GeneralSubtree minimum or maximum present');
     const name = readGeneralName(base);
     if (name.tag === GENERAL_NAME_TAG.iPAddress) checkIpSubtree(name.bytes!);
-    out.push(name);
-  }
-  if (out.length === 0) malformed('empty GeneralSubtrees');
-  return out;
+    return name;
+  });
 }
 
 function checkIpSubtree(bytes: Uint8Array): void {
@@ -154,13 +202,9 @@ function checkIpSubtree(bytes: Uint8Array): void {
 
 /** Decodes the nameConstraints extension value. Throws `CERTLOOP_INVALID_DER` when malformed. */
 export function decodeNameConstraints(value: Uint8Array): NameConstraints {
-  const fields = children(expectTag(parseDer(value), Tag.SEQUENCE, 'NameConstraints'));
-  let permitted: TaggedName[] = [];
-  let excluded: TaggedName[] = [];
-  let i = 0;
-  if (fields[i]?.tag === 0xa0) permitted = readSubtrees(fields[i++]!);
-  if (fields[i]?.tag === 0xa1) excluded = readSubtrees(fields[i++]!);
-  if (i !== fields.length) malformed('unexpected fields');
+  const structure = readNameConstraintsStructure(value);
+  const permitted = readSubtrees(structure.permitted);
+  const excluded = readSubtrees(structure.excluded);
   // RFC 5280: the extension MUST NOT be an empty sequence.
   if (permitted.length + excluded.length === 0) malformed('no subtrees');
   const byTag = new Map<number, { permitted: TaggedName[]; excluded: TaggedName[] }>();

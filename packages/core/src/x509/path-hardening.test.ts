@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { code } from '../ca/test-support.js';
 import { ManualClock } from '../clock/manual-clock.js';
-import { CertloopError, type CertloopErrorCode } from '../errors.js';
+import type { CertloopError } from '../errors.js';
 import { type ValidateChainOptions, validateChain } from './chain.js';
 import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
 import { issuerKeyCacheSize } from './issuer-key-cache.js';
@@ -12,7 +12,8 @@ import {
   CA_USAGE,
   type FixtureCertificate,
   type FixtureKey,
-  fixtureKey,
+  type FixtureScope,
+  fixtureScope,
   issue,
   KU,
   LEAF_USAGE,
@@ -23,30 +24,17 @@ import {
   SERVER_AUTH,
 } from './test-certificates.js';
 
+let scope: FixtureScope;
 let dir: string;
-let keys: FixtureKey[] = [];
-const key = () => keys.pop()!;
+let key: () => FixtureKey;
 let root: FixtureCertificate;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'certloop-hardening-'));
-  keys = await Promise.all(Array.from({ length: 30 }, () => fixtureKey('ECDSA-P256')));
-  root = await issue({ subject: 'CN=hardening root', key: key(), ca: true, keyUsage: CA_USAGE });
+  scope = await fixtureScope({ prefix: 'certloop-hardening-', keys: 30, rootSubject: 'CN=hardening root' });
+  ({ dir, key, root } = scope);
 });
 
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function code(pending: Promise<unknown>): Promise<CertloopErrorCode | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertloopError);
-    return (err as CertloopError).code;
-  }
-}
+afterAll(() => scope.remove());
 
 const validate = (leaf: FixtureCertificate, extra: Partial<ValidateChainOptions> = {}) =>
   validateChain({ leafPem: leaf.pem, trustBundlePem: root.pem, ...extra });

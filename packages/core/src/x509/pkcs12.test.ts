@@ -3,9 +3,7 @@ import { existsSync } from 'node:fs';
 import { connect, createSecureContext, createServer, type Server } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type TempDir, tempDir } from '../ca/test-support.js';
-import type { CertloopErrorCode } from '../errors.js';
-import { CertloopError } from '../errors.js';
+import { code, type TempDir, tempDir } from '../ca/test-support.js';
 import { createTestPki } from '../testing/pki.js';
 import { exportPkcs12 } from './pkcs12.js';
 
@@ -25,16 +23,6 @@ afterAll(async () => {
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function code(pending: Promise<unknown>): Promise<CertloopErrorCode | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertloopError);
-    return (err as CertloopError).code;
-  }
-}
 
 describe('exportPkcs12', () => {
   for (const keyAlgorithm of ['ECDSA-P256', 'RSA-2048'] as const) {

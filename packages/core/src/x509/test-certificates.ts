@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type * as X509 from '@peculiar/x509';
@@ -96,6 +97,29 @@ export async function fixtureKey(type: FixtureKeyType): Promise<FixtureKey> {
     signingAlgorithm: SIGNING[type] as FixtureKey['signingAlgorithm'],
     privateKeyPem: pemEncode('PRIVATE KEY', pkcs8),
   };
+}
+
+/** A temp dir, a pool of P-256 keys made up front and a self-signed root made with one of them. */
+export interface FixtureScope {
+  readonly dir: string;
+  /** A fresh key from the pool (key generation kept out of each test); undefined once the pool is spent. */
+  readonly key: () => FixtureKey;
+  readonly root: FixtureCertificate;
+  /** Removes the temp dir. */
+  remove(): Promise<void>;
+}
+
+/** Makes a {@link FixtureScope}: a temp dir named from `prefix`, `keys` pooled P-256 keys, a root `rootSubject`. */
+export async function fixtureScope(request: {
+  readonly prefix: string;
+  readonly keys: number;
+  readonly rootSubject: string;
+}): Promise<FixtureScope> {
+  const dir = await mkdtemp(join(tmpdir(), request.prefix));
+  const keys = await Promise.all(Array.from({ length: request.keys }, () => fixtureKey('ECDSA-P256')));
+  const key = () => keys.pop()!;
+  const root = await issue({ subject: request.rootSubject, key: key(), ca: true, keyUsage: CA_USAGE });
+  return { dir, key, root, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export interface FixtureCertificate {

@@ -129,10 +129,13 @@ export class TokenStore {
     return [];
   }
 
-  /** Seconds left (0 for a token that never expires). */
+  /**
+   * Seconds left (0 for a token that never expires), rounded up: a login answered a millisecond after the token was
+   * made still reports its whole TTL (3600, not 3599), as Vault does.
+   */
   ttlOf(entry: TokenEntry): number {
     if (entry.expireAt === undefined) return 0;
-    return Math.max(0, Math.floor((entry.expireAt - this.#clock.now().getTime()) / 1000));
+    return Math.max(0, Math.ceil((entry.expireAt - this.#clock.now().getTime()) / 1000));
   }
 
   /** The `auth` block of a login or renewal (contract section 4). */

@@ -88,18 +88,15 @@ function timedSync<T>(fn: () => T): { ms: number; value?: T; error?: unknown } {
 
 /** Runs `fn`: its value, or `undefined` after checking that what it threw is a typed CertloopError. */
 function typed<T>(entry: string, fn: () => T): T | undefined {
-  const outcome = timedSync(fn);
-  note(entry, outcome.ms);
-  if ('error' in outcome) {
-    expectTypedError(entry, outcome.error);
-    return undefined;
-  }
-  count(`${entry}: accepted`);
-  return outcome.value;
+  return settled(entry, timedSync(fn));
 }
 
 async function typedAsync<T>(entry: string, fn: () => Promise<T>): Promise<T | undefined> {
-  const outcome = await timed(fn);
+  return settled(entry, await timed(fn));
+}
+
+/** Notes the time of an outcome; its value, or `undefined` after checking its error is a typed CertloopError. */
+function settled<T>(entry: string, outcome: { ms: number; value?: T; error?: unknown }): T | undefined {
   note(entry, outcome.ms);
   if ('error' in outcome) {
     expectTypedError(entry, outcome.error);
@@ -210,6 +207,21 @@ describe('the seed corpora', () => {
   });
 });
 
+/** The seed `pick` chooses, its signed part mutated and signed again (see mutatedSigned), then `damage` applied. */
+function mutatedSeed(
+  seeds: readonly Seed[],
+  run: {
+    pick: number;
+    mutations: Parameters<typeof mutateAll>[1];
+    damage: Parameters<typeof mutateBytes>[1] | null;
+    certificate: boolean;
+  },
+): { seed: Seed; der: Uint8Array } {
+  const seed = seeds[run.pick % seeds.length]!;
+  const der = mutatedSigned(seed, (signed) => mutateAll(signed, run.mutations), run.certificate);
+  return { seed, der: run.damage ? mutateBytes(der, run.damage) : der };
+}
+
 describe('structure-aware mutations, signed again', () => {
   it('certificates: inspectCertificate and validateChain refuse with a code or agree with pkijs and Node', async () => {
     await fc.assert(
@@ -218,9 +230,7 @@ describe('structure-aware mutations, signed again', () => {
         mutationsArbitrary,
         fc.option(mutationArbitrary, { freq: 6 }),
         async (pick, mutations, damage) => {
-          const seed = corpus.certificates[pick % corpus.certificates.length]!;
-          let der = mutatedSigned(seed, (tbs) => mutateAll(tbs, mutations), true);
-          if (damage) der = mutateBytes(der, damage);
+          const { seed, der } = mutatedSeed(corpus.certificates, { pick, mutations, damage, certificate: true });
           const fields = typed('inspectCertificate', () => certloopFields(der));
           if (fields) expectSameFields(der, fields);
           if (seed.issuerPem) {
@@ -241,9 +251,7 @@ describe('structure-aware mutations, signed again', () => {
         mutationsArbitrary,
         fc.option(mutationArbitrary, { freq: 6 }),
         async (pick, mutations, damage) => {
-          const seed = corpus.csrs[pick % corpus.csrs.length]!;
-          let der = mutatedSigned(seed, (info) => mutateAll(info, mutations), false);
-          if (damage) der = mutateBytes(der, damage);
+          const { der } = mutatedSeed(corpus.csrs, { pick, mutations, damage, certificate: false });
           const csrPem = pemEncode('CERTIFICATE REQUEST', der);
           const parsed = typed('parseCsr', () => parseCsr(csrPem));
           await typedAsync('verifyCsr', () => verifyCsr(csrPem));

@@ -21,16 +21,28 @@ let project: string;
 beforeAll(async () => {
   project = await mkdtemp(join(tmpdir(), 'certloop-pack-'));
   const npm = (args: string[], cwd: string) => run('npm', args, { cwd, maxBuffer: 16 * 1024 * 1024 });
-  await npm(['run', 'build', '-w', '@certloop/core', '-w', 'certloop'], ROOT);
+  // certloop depends on every package (the relay, Vault, Kubernetes): all are packed, none comes from a registry
+  const dirs = [
+    'packages/core',
+    'packages/vault-signer',
+    'packages/k8s-store',
+    'packages/agent-rotator',
+    'packages/cli',
+  ];
+  for (const dir of dirs) await npm(['run', 'build', '-w', dir], ROOT);
   const tarballs: string[] = [];
-  for (const dir of ['packages/core', 'packages/cli']) {
+  for (const dir of dirs) {
     // pack a staged copy with the manifest the prepack hook writes, so the workspace's package.json (which other
     // tests resolve through, by its source condition) is never rewritten while tests run
     const stage = join(project, 'stage', dir);
-    await cp(join(ROOT, dir, 'dist'), join(stage, 'dist'), { recursive: true });
-    await cp(join(ROOT, dir, 'README.md'), join(stage, 'README.md')).catch(() => undefined);
     const manifest = JSON.parse(await readFile(join(ROOT, dir, 'package.json'), 'utf8'));
-    await writeFile(join(stage, 'package.json'), JSON.stringify(publishManifest(manifest), null, 2));
+    const published = publishManifest(manifest);
+    // what the published `files` name (dist, proto, README.md), as npm would take it
+    for (const entry of published.files as string[]) {
+      if (entry.startsWith('!')) continue;
+      await cp(join(ROOT, dir, entry), join(stage, entry), { recursive: true }).catch(() => undefined);
+    }
+    await writeFile(join(stage, 'package.json'), JSON.stringify(published, null, 2));
     const { stdout } = await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', project], stage);
     tarballs.push(join(project, JSON.parse(stdout)[0].filename));
   }
@@ -57,7 +69,7 @@ console.log(JSON.stringify({ created: r.created.length, commands: COMMANDS.map((
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: project });
     expect(JSON.parse(stdout)).toEqual({
       created: 4,
-      commands: ['init', 'status', 'inspect', 'csr', 'sign', 'issue', 'rotate'],
+      commands: ['init', 'status', 'inspect', 'csr', 'sign', 'issue', 'rotate', 'revoke', 'server', 'agent', 'demo'],
       runCli: 'function',
     });
   });

@@ -22,7 +22,7 @@ describe('certloop help and version', { timeout: 120_000 }, () => {
     expect(top.code).toBe(0);
     for (const c of COMMANDS) expect(top.stdout).toContain(`  ${c.name} `);
     expect(top.stdout).toContain('Exit status:');
-    const helps = await Promise.all(COMMANDS.map((c) => runCertloop([c.name, '--help'])));
+    const helps = await Promise.all(COMMANDS.map((c) => runCertloop([c.name, '--help'], { timeoutMs: 90_000 })));
     for (const [i, c] of COMMANDS.entries()) {
       const help = helps[i]!;
       expect(help.code).toBe(0);
@@ -75,25 +75,30 @@ describe('certloop errors: one line, a code, what to do, a documented status', {
     await fails(['sign', 'nope.csr', '--dir', s.dir], 3, 'CERTLOOP_FILE_UNREADABLE', s.dir);
   });
 
-  it('a store that cannot be reached exits 4, and one not in this build exits 6', async () => {
+  it('a store that cannot be reached exits 4, and a kubeconfig that cannot be loaded exits 2', async () => {
     s = await scratch();
     await fails(['status', '--dir', 'missing'], 4, 'CERTLOOP_UNAVAILABLE', s.dir);
     await writeFile(join(s.dir, 'a-file'), 'x');
     await fails(['status', '--dir', 'a-file'], 4, 'CERTLOOP_UNAVAILABLE', s.dir);
     await fails(['rotate', 'x', '--dir', 'missing'], 4, 'CERTLOOP_UNAVAILABLE', s.dir);
     await fails(['init', '--dir', 'a-file/secrets'], 4, 'CERTLOOP_STORE_IO', s.dir);
-    await fails(['status', '--store', 'kubernetes', '--context', 'mgmt'], 6, 'CERTLOOP_NOT_IMPLEMENTED', s.dir);
-    await fails(['init', '--store', 'kubernetes'], 6, 'CERTLOOP_NOT_IMPLEMENTED', s.dir);
+    await fails(
+      ['status', '--store', 'kubernetes', '--kubeconfig', 'nope.yaml', '--context', 'mgmt'],
+      2,
+      'CERTLOOP_INVALID_CONFIG',
+      s.dir,
+    );
+    await fails(['init', '--store', 'kubernetes', '--kubeconfig', 'nope.yaml'], 2, 'CERTLOOP_INVALID_CONFIG', s.dir);
     expect((await readdir(s.dir)).sort()).toEqual(['a-file']);
   });
 
-  it('--ca vault is not in this build: exit 6, nothing written', async () => {
+  it('--ca vault without a Vault address is a usage error: exit 2, nothing written', async () => {
     s = await initialised();
     await runCertloop(['csr', '--cn', 'x', '--key-out', 'x.key', '--csr-out', 'x.csr'], { cwd: s.dir });
     await fails(
-      ['sign', 'x.csr', '--dir', s.store, '--ca', 'vault', '--cert-out', 'x.crt'],
-      6,
-      'CERTLOOP_NOT_IMPLEMENTED',
+      ['sign', 'x.csr', '--dir', s.store, '--ca', 'vault', '--vault-role', 'r', '--cert-out', 'x.crt'],
+      2,
+      'CERTLOOP_USAGE',
       s.dir,
     );
     expect((await readdir(s.dir)).sort()).toEqual(['secrets', 'x.csr', 'x.key']);

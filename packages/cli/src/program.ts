@@ -22,10 +22,11 @@ Exit status:
   3  an input file is unreadable or not a valid certificate, CSR or key
   4  the store or CA cannot be reached (I/O, network, authentication, permission)
   5  refused (CA policy, bring-your-own secret, no such secret, output file exists)
-  6  not available in this build (--store kubernetes, --ca vault)
+  6  not available in this build
   70 internal error (run with --debug and report it)
 
-Environment: CERTLOOP_STORE, CERTLOOP_DIR, CERTLOOP_NAMESPACE, CERTLOOP_CA, KUBECONFIG, VAULT_ADDR,
+Environment: CERTLOOP_STORE, CERTLOOP_DIR, CERTLOOP_NAMESPACE, CERTLOOP_CA, KUBECONFIG, VAULT_ADDR, VAULT_TOKEN,
+VAULT_ROLE_ID, VAULT_SECRET_ID, CERTLOOP_VAULT_MOUNT, CERTLOOP_VAULT_ROLE, CERTLOOP_CONFIG (server, agent),
 NO_COLOR (no colours), FORCE_COLOR, CERTLOOP_DEBUG=1 (as --debug).
 `;
 

@@ -2,13 +2,20 @@
  * `certloop` store factory: the `SecretStore` (and `Watcher`) a command works on, from its flags.
  *
  * `--store file --dir DIR` opens a `FileSecretStore` (the layout of a Kubernetes Secret mounted into a pod).
- * `--store kubernetes` (`--kubeconfig`, `--context`, `--namespace`, default `gloo-mesh`) is an extension point:
- * {@link STORE_OPENERS} holds one opener per kind, and the Kubernetes one answers `CERTLOOP_NOT_IMPLEMENTED` until
- * `@certloop/k8s-store` plugs in there.
+ * `--store kubernetes` (`--kubeconfig`, `--context`, `--namespace`, default `gloo-mesh`) opens a
+ * `KubernetesSecretStore` of `@certloop/k8s-store` on the Secrets of that namespace, with the kubeconfig loading
+ * rules of kubectl. {@link STORE_OPENERS} holds one opener per kind.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DEFAULT_RELAY_NAMESPACE, FileSecretStore, type SecretStore, type Watcher } from '@certloop/core';
+import {
+  DEFAULT_RELAY_NAMESPACE,
+  DEFAULT_RELAY_SECRET_NAMES,
+  FileSecretStore,
+  type SecretStore,
+  type Watcher,
+} from '@certloop/core';
+import { type KubeConfig, KubernetesSecretStore, loadKubeConfig } from '@certloop/k8s-store';
 import { cliError } from './lib/errors.js';
 
 export const STORE_KINDS = ['file', 'kubernetes'] as const;
@@ -36,6 +43,8 @@ export interface OpenedStore {
   readonly store: SecretStore & Watcher;
   /** Where it is, for people: `file /var/certloop`, `kubernetes gloo-mesh@kind-mgmt`. */
   readonly description: string;
+  /** With `--store kubernetes`: the cluster and namespace, for Lease election beside the Secrets. */
+  readonly kubernetes?: { readonly kubeConfig: KubeConfig; readonly namespace: string };
   close(): Promise<void>;
 }
 
@@ -74,13 +83,42 @@ async function openFileStore({ flags, cwd, create }: OpenStoreRequest): Promise<
   return { store, description: `file ${directory}`, close: () => store.close() };
 }
 
-async function openKubernetesStore({ flags }: OpenStoreRequest): Promise<OpenedStore> {
+async function openKubernetesStore({ flags, cwd, signal }: OpenStoreRequest): Promise<OpenedStore> {
   const namespace = flags.namespace ?? DEFAULT_RELAY_NAMESPACE;
-  throw cliError(
-    'CERTLOOP_NOT_IMPLEMENTED',
-    `--store kubernetes (namespace ${namespace}${flags.context ? `, context ${flags.context}` : ''}) is not available in this build`,
-    'it comes with @certloop/k8s-store; use --store file --dir DIR for now',
-  );
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig({
+      ...(flags.kubeconfig ? { kubeconfig: resolve(cwd, flags.kubeconfig) } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    });
+  } catch (err) {
+    throw cliError(
+      'CERTLOOP_INVALID_CONFIG',
+      err instanceof Error ? err.message : String(err),
+      'check --kubeconfig (or KUBECONFIG) and --context',
+      err,
+    );
+  }
+  const store = new KubernetesSecretStore({
+    kubeConfig,
+    namespace,
+    retry: { attempts: 3, initialDelayMs: 200, maxDelayMs: 1000 },
+    requestTimeoutMs: 10_000,
+  });
+  try {
+    // one read up front: an unreachable cluster or a forbidden namespace is said once, clearly, before any work
+    await store.get(DEFAULT_RELAY_SECRET_NAMES.token, { signal });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const context = kubeConfig.getCurrentContext();
+  return {
+    store,
+    description: `kubernetes ${namespace}@${context}`,
+    kubernetes: { kubeConfig, namespace },
+    close: () => store.close(),
+  };
 }
 
 /** One opener per store kind: the place `@certloop/k8s-store` plugs in. */

@@ -4,11 +4,15 @@
  * there) is that file plus one line here.
  */
 import type { CliCommand } from '../lib/command.js';
+import { agentCommand } from './agent.js';
 import { csrCommand } from './csr.js';
+import { demoCommand } from './demo.js';
 import { initCommand } from './init.js';
 import { inspectCommand } from './inspect.js';
 import { issueCommand } from './issue.js';
+import { revokeCommand } from './revoke.js';
 import { rotateCommand } from './rotate.js';
+import { serverCommand } from './server.js';
 import { signCommand } from './sign.js';
 import { statusCommand } from './status.js';
 
@@ -20,4 +24,8 @@ export const COMMANDS: readonly CliCommand[] = [
   signCommand,
   issueCommand,
   rotateCommand,
+  revokeCommand,
+  serverCommand,
+  agentCommand,
+  demoCommand,
 ];

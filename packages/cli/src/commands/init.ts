@@ -3,15 +3,24 @@
  * certificate and bootstrap token, each only if missing. Bring-your-own pieces found in the store are used as
  * they are (an existing intermediate means no root is made at all).
  */
-import { bootstrapRelayPki, KEY_ALGORITHMS, type KeyAlgorithm } from '@certloop/core';
+import { bootstrapRelayPki, type CertificateAuthority, KEY_ALGORITHMS, type KeyAlgorithm } from '@certloop/core';
 import { Command, Option } from 'commander';
+import { openCertificateAuthority } from '../ca-factory.js';
 import type { CliCommand } from '../lib/command.js';
 import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
 import { cliError } from '../lib/errors.js';
 import { outputStyle } from '../lib/globals.js';
 import { readTextInput } from '../lib/io.js';
-import { addOutputOption, addStoreOptions, collect, examples, storeFlags } from '../lib/options.js';
+import {
+  addCaOptions,
+  addOutputOption,
+  addStoreOptions,
+  caFlags,
+  collect,
+  examples,
+  storeFlags,
+} from '../lib/options.js';
 import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
 import { RELAY_ROLES } from '../status/roles.js';
@@ -38,11 +47,22 @@ async function run(context: CliContext, command: Command): Promise<void> {
   }
   const style = outputStyle(command, context);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: true, signal: context.signal });
+  // --ca vault: the signing CA stays in Vault; only the server certificate and the token are stored
+  let external: Awaited<ReturnType<typeof openCertificateAuthority>> | undefined;
   try {
+    if (opts.ca === 'vault') {
+      external = await openCertificateAuthority({
+        flags: caFlags(opts),
+        store: opened.store,
+        signal: context.signal,
+        env: context.env,
+      });
+    }
     const result = await withProgress(
       context.stderr,
       'bootstrapping the relay PKI',
       bootstrapRelayPki({
+        signingCa: external?.ca as CertificateAuthority,
         store: opened.store,
         keyAlgorithm: opts.keyAlgorithm as KeyAlgorithm,
         ...lifetimes,
@@ -84,6 +104,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       context.stdout.write(c.dim('skipped: not needed (an intermediate was already there, or --no-token)\n'));
     }
   } finally {
+    external?.close();
     await opened.close();
   }
 }
@@ -101,6 +122,7 @@ export const initCommand: CliCommand = {
           'there no root is made. Running it twice changes nothing.',
       );
     addStoreOptions(command);
+    addCaOptions(command);
     addOutputOption(command);
     command
       .addOption(
@@ -124,6 +146,7 @@ export const initCommand: CliCommand = {
           'certloop init --dir ./secrets',
           'certloop init --dir ./secrets --server-dns relay.example.com --server-ip 10.0.0.5',
           'certloop init --store kubernetes --context mgmt --namespace gloo-mesh',
+          'VAULT_TOKEN=... certloop init --dir ./secrets --ca vault --vault-addr https://vault:8200 --vault-mount pki_int --vault-role relay',
         ),
       )
       .action(async (_opts, cmd: Command) => {

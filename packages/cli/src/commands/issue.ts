@@ -37,12 +37,15 @@ async function run(context: CliContext, command: Command): Promise<void> {
   }
   const profile = opts.profile as CertificateProfile;
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  let closeCa = () => {};
   try {
-    const { ca } = await openCertificateAuthority({
+    const { ca, close } = await openCertificateAuthority({
       flags: caFlags(opts),
       store: opened.store,
       signal: context.signal,
+      env: context.env,
     });
+    closeCa = close;
     const { key, result } = await withProgress(
       context.stderr,
       'making a key and asking the CA',
@@ -88,6 +91,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
         `issued ${leaf.subjectText} (serial ${leaf.serialNumber}), not after ${leaf.notAfter.toISOString()}\nwrote ${opts.keyOut}, ${opts.certOut}${opts.caOut ? `, ${opts.caOut}` : ''}\n`,
       );
   } finally {
+    closeCa();
     await opened.close();
   }
 }

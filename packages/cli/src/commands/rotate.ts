@@ -136,6 +136,7 @@ async function run(context: CliContext, command: Command, name: string): Promise
   const opts = command.opts();
   const lifetimeFlag = opts.lifetime ? parseDuration(String(opts.lifetime), '--lifetime') : undefined;
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  const closers: (() => void)[] = [];
   try {
     const { store } = opened;
     const secret = await store.get(name, { signal: context.signal });
@@ -163,7 +164,15 @@ async function run(context: CliContext, command: Command, name: string): Promise
       const ca =
         role === 'intermediate'
           ? await rootAuthority(store, context.signal)
-          : (await openCertificateAuthority({ flags: caFlags(opts), store, signal: context.signal })).ca;
+          : await openCertificateAuthority({
+              flags: caFlags(opts),
+              store,
+              signal: context.signal,
+              env: context.env,
+            }).then((opened) => {
+              closers.push(opened.close);
+              return opened.ca;
+            });
       rotated = await withProgress(
         context.stderr,
         `re-issuing ${name}`,
@@ -194,6 +203,7 @@ async function run(context: CliContext, command: Command, name: string): Promise
         `rotated ${name}: serial ${leaf?.serialNumber} -> ${rotated.serialNumber}, not after ${rotated.notAfter?.toISOString()}\n`,
       );
   } finally {
+    for (const close of closers) close();
     await opened.close();
   }
 }

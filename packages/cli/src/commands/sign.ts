@@ -18,12 +18,15 @@ async function run(context: CliContext, command: Command, csrFile: string): Prom
   const lifetimeSeconds = parseDuration(String(opts.lifetime), '--lifetime');
   const csrPem = await readTextInput(csrFile, context);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  let closeCa = () => {};
   try {
-    const { ca } = await openCertificateAuthority({
+    const { ca, close } = await openCertificateAuthority({
       flags: caFlags(opts),
       store: opened.store,
       signal: context.signal,
+      env: context.env,
     });
+    closeCa = close;
     const result = await ca.sign(
       { csrPem, lifetimeSeconds, profile: opts.profile as CertificateProfile },
       { signal: context.signal },
@@ -37,6 +40,7 @@ async function run(context: CliContext, command: Command, csrFile: string): Prom
     if (!opts.certOut) context.stdout.write(bundle);
     context.stderr.write(`signed serial ${result.serialNumber}, not after ${result.notAfter.toISOString()}\n`);
   } finally {
+    closeCa();
     await opened.close();
   }
 }

@@ -24,11 +24,21 @@ export function addCaOptions(command: Command): Command {
   return command
     .addOption(new Option('--ca <kind>', 'the signing CA').choices(CA_KINDS).default('local').env('CERTLOOP_CA'))
     .addOption(new Option('--vault-addr <url>', 'vault CA: the Vault address').env('VAULT_ADDR'))
-    .addOption(new Option('--vault-mount <path>', 'vault CA: the PKI mount').default('pki'))
-    .addOption(new Option('--vault-role <name>', 'vault CA: the PKI role'))
+    .addOption(new Option('--vault-mount <path>', 'vault CA: the PKI mount').default('pki').env('CERTLOOP_VAULT_MOUNT'))
+    .addOption(new Option('--vault-role <name>', 'vault CA: the PKI role').env('CERTLOOP_VAULT_ROLE'))
     .addOption(
-      new Option('--vault-auth <method>', 'vault CA: how to log in').choices(VAULT_AUTH_METHODS).default('token'),
-    );
+      new Option(
+        '--vault-auth <method>',
+        'vault CA: how to log in (secrets from VAULT_TOKEN, VAULT_ROLE_ID/VAULT_SECRET_ID)',
+      )
+        .choices(VAULT_AUTH_METHODS)
+        .default('token')
+        .env('CERTLOOP_VAULT_AUTH'),
+    )
+    .addOption(new Option('--vault-auth-mount <path>', 'vault CA: the auth mount (default kubernetes/approle)'))
+    .addOption(new Option('--vault-k8s-role <name>', 'vault CA, kubernetes auth: the Vault role').env('VAULT_K8S_ROLE'))
+    .addOption(new Option('--vault-jwt-path <file>', 'vault CA, kubernetes auth: the service account token file'))
+    .addOption(new Option('--vault-namespace <ns>', 'vault CA: Vault Enterprise namespace').env('VAULT_NAMESPACE'));
 }
 
 export const OUTPUT_FORMATS = ['text', 'json', 'yaml'] as const;
@@ -56,6 +66,10 @@ export function caFlags(opts: Record<string, unknown>): CaFlags {
     vaultMount: opts.vaultMount as string | undefined,
     vaultRole: opts.vaultRole as string | undefined,
     vaultAuth: opts.vaultAuth as CaFlags['vaultAuth'],
+    vaultAuthMount: opts.vaultAuthMount as string | undefined,
+    vaultK8sRole: opts.vaultK8sRole as string | undefined,
+    vaultJwtPath: opts.vaultJwtPath as string | undefined,
+    vaultNamespace: opts.vaultNamespace as string | undefined,
   };
 }
 

@@ -59,7 +59,6 @@ const MAX_RETRY_MS = 50;
 /** Tokens of the locks this process holds right now: any other lock file naming this process is a leftover. */
 const heldTokens = new Set<string>();
 
-
 /** Takes the lock for `name`, waiting while another holder has it; resolves the release function. */
 export async function acquireFileLock(name: string, options: FileLockOptions): Promise<() => Promise<void>> {
   const { clock, signal } = options;

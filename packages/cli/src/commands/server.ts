@@ -1,0 +1,124 @@
+/**
+ * `certloop server`: runs the relay's management server (`RelayServer` of `@certloop/agent-rotator`) on a store:
+ * its TLS identity from `relay-server-tls-secret` (hot-reloaded), agents' CSRs signed by the store's signing CA or
+ * `--ca vault`, bootstrap tokens checked against `relay-identity-token-secret`. Settings come from flags,
+ * `CERTLOOP_*` variables or `--config FILE`; it logs one JSON object per line when standard output is not a
+ * terminal. SIGTERM or SIGINT stops it cleanly: open streams are closed, then the store.
+ */
+import { RelayServer } from '@certloop/agent-rotator';
+import { Command, Option } from 'commander';
+import { type OpenedCa, openCertificateAuthority } from '../ca-factory.js';
+import type { CliCommand } from '../lib/command.js';
+import { applyConfigFile } from '../lib/config.js';
+import type { CliContext } from '../lib/context.js';
+import { parseDuration } from '../lib/durations.js';
+import { untilAborted } from '../lib/globals.js';
+import { createLogger } from '../lib/log.js';
+import { addCaOptions, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
+import { logServerEvent } from '../relay/events.js';
+import { openStore } from '../store-factory.js';
+
+async function run(context: CliContext, command: Command): Promise<void> {
+  await applyConfigFile(command, context);
+  const opts = command.opts();
+  const maxLifetimeSeconds = parseDuration(String(opts.maxLifetime), '--max-lifetime');
+  const defaultLifetimeSeconds = parseDuration(String(opts.defaultLifetime), '--default-lifetime');
+  const heartbeatIntervalMs = parseDuration(String(opts.heartbeatInterval), '--heartbeat-interval') * 1000;
+  const backdateSeconds = opts.backdate ? parseDuration(String(opts.backdate), '--backdate') : undefined;
+  const log = createLogger(context.stdout);
+  const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  let external: OpenedCa | undefined;
+  let server: RelayServer | undefined;
+  try {
+    if (opts.ca === 'vault') {
+      external = await openCertificateAuthority({
+        flags: caFlags(opts),
+        store: opened.store,
+        signal: context.signal,
+        env: context.env,
+      });
+    }
+    const clientIntermediatesPem = await external?.intermediatesPem?.();
+    server = new RelayServer({
+      store: opened.store,
+      address: String(opts.address),
+      ...(external ? { ca: external.ca } : {}),
+      ...(clientIntermediatesPem ? { clientIntermediatesPem } : {}),
+      maxLifetimeSeconds,
+      defaultLifetimeSeconds: Math.min(defaultLifetimeSeconds, maxLifetimeSeconds),
+      heartbeatIntervalMs,
+      ...(backdateSeconds !== undefined ? { caPolicy: { backdateSeconds } } : {}),
+    });
+    server.subscribe((event) => logServerEvent(log, event));
+    const address = await server.start();
+    log.log('info', 'relay server listening', {
+      address,
+      store: opened.description,
+      ca: external?.description ?? 'local relay-tls-signing-secret',
+      serverSerialNumber: server.metrics().serverSerialNumber,
+    });
+    await untilAborted(context.signal);
+    log.log('info', 'stopping', { connectedAgents: server.metrics().connectedAgents });
+    await server.stop({ graceMs: Number(opts.graceMs ?? 2000) });
+    const metrics = server.metrics();
+    log.log('info', 'relay server stopped', {
+      issued: metrics.issued,
+      bootstraps: metrics.bootstraps,
+      renewals: metrics.renewals,
+    });
+  } finally {
+    external?.close();
+    await opened.close();
+  }
+}
+
+export const serverCommand: CliCommand = {
+  name: 'server',
+  create(context) {
+    const command = new Command('server')
+      .summary("run the relay's management server (gRPC, mutual TLS)")
+      .description(
+        "Runs the relay's management server on a store made by `certloop init`: it serves the certificate of\n" +
+          "relay-server-tls-secret (a new one is taken without a restart), signs agents' CSRs (Bootstrap with the\n" +
+          "token, Renew with the current client certificate) with the store's signing CA or --ca vault, and holds\n" +
+          "agents' relay streams. Settings: flags, CERTLOOP_* variables, or --config FILE (YAML or JSON with the\n" +
+          'flags in camelCase). Logs JSON lines when standard output is not a terminal. SIGTERM stops it cleanly.\n\n' +
+          'Exit status: 0 stopped by a signal; 2 bad flags or config; 4 store or CA unreachable, address in use.',
+      );
+    addStoreOptions(command);
+    addCaOptions(command);
+    command
+      .addOption(new Option('--config <file>', 'settings file (YAML or JSON)').env('CERTLOOP_CONFIG'))
+      .addOption(new Option('--address <host:port>', 'where to listen').default('0.0.0.0:9900').env('CERTLOOP_ADDRESS'))
+      .addOption(
+        new Option('--max-lifetime <duration>', 'longest client certificate granted')
+          .default('365d')
+          .env('CERTLOOP_MAX_LIFETIME'),
+      )
+      .addOption(
+        new Option('--default-lifetime <duration>', 'lifetime when an agent asks for none')
+          .default('365d')
+          .env('CERTLOOP_DEFAULT_LIFETIME'),
+      )
+      .addOption(
+        new Option('--heartbeat-interval <duration>', 'heartbeat on each relay stream')
+          .default('30s')
+          .env('CERTLOOP_HEARTBEAT_INTERVAL'),
+      )
+      .addOption(
+        new Option('--backdate <duration>', "local CA: how far before now a certificate's validity starts").env(
+          'CERTLOOP_BACKDATE',
+        ),
+      )
+      .addHelpText(
+        'after',
+        examples(
+          'certloop server --dir ./secrets --address 127.0.0.1:9900',
+          'CERTLOOP_DIR=/var/lib/relay certloop server --config relay.yaml',
+          'VAULT_TOKEN=... certloop server --dir ./secrets --ca vault --vault-addr https://vault:8200 --vault-role relay',
+        ),
+      )
+      .action(async (_opts, cmd: Command) => run(context, cmd));
+    return command;
+  },
+};

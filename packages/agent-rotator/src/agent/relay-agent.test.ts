@@ -47,6 +47,9 @@ describe('RelayAgent', () => {
     const second = agent.status().certificate!;
     expect(second.serialNumber).not.toBe(first.serialNumber);
     expect(rotations(events, 'succeeded')[1]).toMatchObject({ path: 'renew' });
+    // the new stream opens before the old one closes: wait for the old to go
+    const server = relay.server;
+    await until(() => server.metrics().connectedAgents === 1);
     expect(relay.server.metrics()).toMatchObject({ bootstraps: 1, renewals: 1, refused: {}, connectedAgents: 1 });
     const stored = await relay.store.get('relay-client-tls-secret');
     expect(stored?.annotations['certloop.io/serial']).toBe(second.serialNumber);

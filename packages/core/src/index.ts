@@ -3,6 +3,7 @@
  * election, live TLS credentials, rotation, expiry monitoring, the TLS secret layout and the relay PKI.
  */
 export * from './ca/index.js';
+export * from './ca-rotation/index.js';
 export * from './clock/index.js';
 export * from './errors.js';
 export * from './leader/index.js';

@@ -1,0 +1,4 @@
+/**
+ * `@certloop/core` CA rotation: replacing the root or the intermediate in phases, with overlapping trust bundles.
+ */
+export { trustBundleDigest } from './bundle-digest.js';

@@ -86,6 +86,62 @@ describe('name constraints at issuance', () => {
     }
   });
 
+  it('refuses every name a TLS client would match in an excluded subtree: wildcards anywhere, trailing dots, the CN (issue 14)', async () => {
+    const evilRoot = new LocalCertificateAuthority({
+      ...root,
+      trustBundlePem: root.certificatePem,
+      policy: {
+        intermediateNameConstraints: {
+          permitted: { dnsNames: ['relay.example'] },
+          excluded: { dnsNames: ['evil.relay.example'] },
+        },
+      },
+    });
+    const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
+    const { csrPem } = await createCsr({ privateKeyPem: key.privateKeyPem, subject: { commonName: 'evil-excluding' } });
+    const int = await evilRoot.sign({ csrPem, lifetimeSeconds: 86_400, profile: 'intermediate' });
+    const ca = new LocalCertificateAuthority({
+      certificatePem: int.certificatePem,
+      privateKeyPem: key.privateKeyPem,
+      trustBundlePem: root.certificatePem,
+    });
+    // The name policy already refuses partial wildcards and trailing dots in SANs; the constraint check refuses
+    // what passes it (whole-label wildcards) and the CN, which no policy reads.
+    for (const names of [{ dnsNames: ['ev*.relay.example'] }, { dnsNames: ['evil.relay.example.'] }]) {
+      expect(await code(ca.issue({ commonName: 'a', ...names, lifetimeSeconds: 3600, profile: 'server' }))).toBe(
+        'CERTLOOP_POLICY_NAME_REJECTED',
+      );
+    }
+    const refused = [
+      { commonName: 'a', dnsNames: ['*.relay.example'] },
+      { commonName: 'a', dnsNames: ['*.evil.relay.example'] },
+      { commonName: '*.relay.example' },
+      { commonName: 'ev*.relay.example' },
+      { commonName: 'EVIL.relay.example.' },
+      { commonName: 'e*l.relay.example', ipAddresses: ['127.0.0.1'] },
+      // a server leaf's single-label CN matches that host, outside the permitted domain
+      { commonName: 'localhost' },
+    ];
+    for (const names of refused) {
+      const err = await ca.issue({ ...names, lifetimeSeconds: 3600, profile: 'server' }).catch((e: CertloopError) => e);
+      expect((err as CertloopError).code, names.commonName).toBe('CERTLOOP_POLICY_NAME_REJECTED');
+      expect((err as CertloopError).details).toMatchObject({ constraintCode: 'CERTLOOP_CHAIN_NAME_CONSTRAINTS' });
+    }
+    for (const names of [
+      { commonName: 'go*.relay.example' },
+      { commonName: 'a', dnsNames: ['*.good.relay.example'] },
+    ]) {
+      const ok = await ca.issue({ ...names, lifetimeSeconds: 3600, profile: 'server' });
+      await validateChain({
+        leafPem: ok.certificatePem,
+        intermediatesPem: ok.chainPem,
+        trustBundlePem: root.certificatePem,
+      });
+    }
+    // a client-only leaf's single-label CN is no server name
+    await ca.issue({ commonName: 'agent-7', lifetimeSeconds: 3600, profile: 'client' });
+  });
+
   it('refuses a configuration that names no subtree', () => {
     expect(
       () =>

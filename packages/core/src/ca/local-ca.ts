@@ -27,6 +27,7 @@ import { generateKeyPair } from '../x509/keys.js';
 import { encodeName } from '../x509/name.js';
 import {
   altNames,
+  type CnFallback,
   checkNameConstraints,
   constrainedTags,
   decodeNameConstraints,
@@ -202,7 +203,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
       throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR subject cannot be issued', { cause: err });
     }
     const subjectEmpty = subjectDer.length === 2;
-    if (this.#constraints.length > 0) this.#checkOwnConstraints(subjectDer, isCa ? undefined : csr.sans, !isCa);
+    if (this.#constraints.length > 0) {
+      const cn = isCa ? 'none' : request.profile === 'client' ? 'hostname-like' : 'any';
+      this.#checkOwnConstraints(subjectDer, isCa ? undefined : csr.sans, cn);
+    }
     const serialNumber = randomSerialNumber();
     const extensions = profileExtensions({
       profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
@@ -257,10 +261,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
   }
 
   /** Refuses, before signing, a certificate that would break this CA's (or its chain's) name constraints. */
-  #checkOwnConstraints(subjectDer: Uint8Array, sans: DecodedCsr['sans'] | undefined, leaf: boolean): void {
+  #checkOwnConstraints(subjectDer: Uint8Array, sans: DecodedCsr['sans'] | undefined, cn: CnFallback): void {
     const wanted = this.#constrainedTags;
     const names = sans ? altNames(sans, wanted) : [];
-    subjectNames(parseDer(subjectDer), leaf && !sans?.dnsNames.length, wanted, names);
+    subjectNames(parseDer(subjectDer), sans?.dnsNames.length ? 'none' : cn, wanted, names);
     for (const constraints of this.#constraints) {
       const failure = checkNameConstraints(names, constraints);
       if (failure) {

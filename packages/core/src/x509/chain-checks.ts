@@ -14,6 +14,7 @@ import {
   checkNameConstraints,
   constrainedNames,
   decodeNameConstraints,
+  leafCnFallback,
   type NameConstraints,
   type TaggedName,
 } from './name-constraints.js';
@@ -24,7 +25,8 @@ import { verifySignature } from './signature.js';
 export class PoolEntry {
   private decoded: DecodedExtensions | undefined;
   private constraints: NameConstraints | null | undefined;
-  private names: TaggedName[] | undefined;
+  /** By `leaf` (0: as a CA on the path, 1: as the leaf): the leaf's CNs count too. */
+  private readonly names: [TaggedName[]?, TaggedName[]?] = [];
   private readonly verdicts = new Map<PoolEntry, Promise<boolean>>();
   constructor(
     readonly parsed: ParsedCertificate,
@@ -49,13 +51,20 @@ export class PoolEntry {
     return this.constraints ?? undefined;
   }
 
-  /** The names constraints apply to (see name-constraints.ts); `leaf` adds a hostname-like CN. */
+  /** The names constraints apply to (see name-constraints.ts); `leaf` adds the CNs a TLS client could match. */
   constrainedNames(leaf: boolean): TaggedName[] {
-    if (!this.names) {
+    const index = leaf ? 1 : 0;
+    let names = this.names[index];
+    if (!names) {
       const san = this.parsed.extensions.find((e) => e.oid === OID.subjectAltName);
-      this.names = constrainedNames(this.parsed.subjectNode, san?.value, leaf);
+      names = constrainedNames(
+        this.parsed.subjectNode,
+        san?.value,
+        leaf ? leafCnFallback(this.ext.extKeyUsage) : 'none',
+      );
+      this.names[index] = names;
     }
-    return this.names;
+    return names;
   }
 
   /** The imported public key, shared across calls through the issuer-key cache. */

@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity } from 'node:tls';
 import type * as X509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertloopError, type CertloopErrorCode } from '../errors.js';
@@ -7,6 +9,7 @@ import { encodeNameConstraints, type NameConstraintsInput } from './name-constra
 import { OID } from './oids.js';
 import {
   CA_USAGE,
+  CLIENT_AUTH,
   type FixtureCertificate,
   type FixtureKey,
   type FixtureScope,
@@ -24,7 +27,7 @@ let key: () => FixtureKey;
 let root: FixtureCertificate;
 
 beforeAll(async () => {
-  scope = await fixtureScope({ prefix: 'certloop-nc-', keys: 90, rootSubject: 'CN=nc root' });
+  scope = await fixtureScope({ prefix: 'certloop-nc-', keys: 130, rootSubject: 'CN=nc root' });
   ({ dir, key, root } = scope);
 });
 
@@ -46,14 +49,19 @@ async function constrainedCa(value: Uint8Array, options: { critical?: boolean; s
   });
 }
 
-const leafUnder = (issuer: FixtureCertificate, sans: X509.JsonGeneralNames, subject = 'CN=leaf, O=certloop') =>
+const leafUnder = (
+  issuer: FixtureCertificate,
+  sans: X509.JsonGeneralNames,
+  subject = 'CN=leaf, O=certloop',
+  extKeyUsage = [SERVER_AUTH],
+) =>
   issue({
     subject,
     key: key(),
     issuer,
     ca: false,
     keyUsage: LEAF_USAGE,
-    extKeyUsage: [SERVER_AUTH],
+    extKeyUsage,
     ...(sans.length ? { sans } : {}),
   });
 
@@ -288,6 +296,146 @@ describe('name constraints on an intermediate (RFC 5280 4.2.1.10), with openssl 
       expect(code).toBe(c.expected);
       // openssl treats a URI without a host as a violation rather than as uncheckable; it refuses either way
       expect(openssl).toBe(c.expected === undefined);
+    });
+  }
+});
+
+interface HostCase {
+  readonly name: string;
+  readonly constraints: NameConstraintsInput;
+  readonly sans: X509.JsonGeneralNames;
+  readonly subject?: string;
+  readonly clientOnly?: boolean;
+  readonly expected: CertloopErrorCode | undefined;
+  /** With a violation: a host Node's checkServerIdentity matches although the constraints exclude it. */
+  readonly host?: string;
+}
+
+const EVIL = { excluded: { dnsNames: ['evil.example.com'] } };
+
+// Regression (issue 14, item 1): names TLS clients match that OpenSSL 3 lets through the constraints.
+const HOST_CASES: readonly HostCase[] = [
+  {
+    name: 'partial wildcard ev*',
+    constraints: EVIL,
+    sans: [{ type: 'dns', value: 'ev*.example.com' }],
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'partial wildcard *il',
+    constraints: EVIL,
+    sans: [{ type: 'dns', value: '*il.example.com' }],
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'inner wildcard e*l',
+    constraints: EVIL,
+    sans: [{ type: 'dns', value: 'e*l.example.com' }],
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'wildcard, case and a trailing dot',
+    constraints: EVIL,
+    sans: [{ type: 'dns', value: 'EV*.Example.COM.' }],
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'wildcard below the excluded name',
+    constraints: EVIL,
+    sans: [{ type: 'dns', value: '*.evil.example.com' }],
+    expected: VIOLATED,
+    host: 'a.evil.example.com',
+  },
+  {
+    name: 'wildcard under an excluded domain',
+    constraints: { excluded: { dnsNames: ['.example.com'] } },
+    sans: [{ type: 'dns', value: 'x*.example.com' }],
+    expected: VIOLATED,
+    host: 'xy.example.com',
+  },
+  {
+    name: 'a wildcard that cannot reach the excluded name passes',
+    constraints: EVIL,
+    sans: [{ type: 'dns', value: 'go*.example.com' }],
+    expected: undefined,
+  },
+  {
+    name: 'wildcard CN without SANs',
+    constraints: EVIL,
+    sans: [],
+    subject: 'CN=*.example.com',
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'CN with a trailing dot',
+    constraints: EVIL,
+    sans: [],
+    subject: 'CN=evil.example.com.',
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'partial wildcard CN beside an IP SAN',
+    constraints: EVIL,
+    sans: [{ type: 'ip', value: '192.0.2.1' }],
+    subject: 'CN=ev*.example.com',
+    expected: VIOLATED,
+    host: 'evil.example.com',
+  },
+  {
+    name: 'single-label CN of a server leaf outside the permitted domain',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [],
+    subject: 'CN=localhost',
+    expected: VIOLATED,
+    host: 'localhost',
+  },
+  {
+    name: 'single-label CN of a client-only leaf (no TLS client takes it as a server)',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [],
+    subject: 'CN=agent-7',
+    clientOnly: true,
+    expected: undefined,
+  },
+  {
+    name: 'a CN with a space (Node matches no such name)',
+    constraints: { permitted: { dnsNames: ['example.com'] } },
+    sans: [],
+    subject: 'CN=Alice Smith',
+    expected: undefined,
+  },
+  {
+    name: 'wildcard under a permitted domain, trailing dot',
+    constraints: { permitted: { dnsNames: ['.example.com'] } },
+    sans: [{ type: 'dns', value: '*.example.com.' }],
+    expected: undefined,
+  },
+  {
+    name: 'wildcard wider than the permitted name',
+    constraints: { permitted: { dnsNames: ['a.example.com'] } },
+    sans: [{ type: 'dns', value: 'a*.example.com' }],
+    expected: VIOLATED,
+    host: 'ab.example.com',
+  },
+];
+
+describe('every name Node matches is checked: wildcards anywhere in the first label, trailing dots, the CN', () => {
+  for (const c of HOST_CASES) {
+    it(c.name, async () => {
+      const int = await constrainedCa(encodeNameConstraints(c.constraints));
+      const leaf = await leafUnder(int, c.sans, c.subject, c.clientOnly ? [CLIENT_AUTH] : [SERVER_AUTH]);
+      const code = await validateChain({ leafPem: leaf.pem, intermediatesPem: int.pem, trustBundlePem: root.pem }).then(
+        () => undefined,
+        (err: CertloopError) => err.code,
+      );
+      expect(code).toBe(c.expected);
+      if (c.host) expect(checkServerIdentity(c.host, new X509Certificate(leaf.pem).toLegacyObject())).toBeUndefined();
     });
   }
 });

@@ -3,7 +3,9 @@
  *
  * A CA's permitted and excluded subtrees apply to the names of every certificate below it: the subjectAltName
  * entries, the subject DN (as a directoryName), e-mail addresses in the subject DN (as rfc822Names) and, for a leaf
- * without DNS SANs, a hostname-like CN (as OpenSSL does, since TLS clients fall back to the CN). Supported forms:
+ * without DNS SANs, every CN a TLS client could match (Node's `checkServerIdentity` and OpenSSL's
+ * `X509_check_host` fall back to the CN). A dNSName or CN is checked as the set of hostnames it can match (see
+ * {@link dnsPattern}): wildcards in any position of the first label, trailing dots and case included. Supported forms:
  * dNSName, iPAddress (v4 and v6 with masks), rfc822Name (mailbox, host and domain forms), URI (host part) and
  * directoryName. A name of another form, or one that cannot be read for its form (a URI without a host, an IP
  * literal URI, an e-mail without `@`), under a constraint of that form cannot be checked and is refused with its
@@ -230,7 +232,29 @@ function stripDot(name: string): string {
 
 // ------------------------------------------------------------------ the names a certificate carries
 
-const DNS_LIKE = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+/**
+ * Which CNs of a leaf without dNSName SANs are checked as DNS names: none (a CA, or a leaf with dNSName SANs);
+ * `hostname-like` ones (a dot or a `*` in them: a client-only leaf, which no TLS client accepts as a server, though
+ * OpenSSL checks such CNs too); or `any` CN a TLS client could match (a leaf that may serve TLS: no extended key
+ * usage, or serverAuth or anyExtendedKeyUsage among them), single labels (`localhost`) included.
+ */
+export type CnFallback = 'none' | 'hostname-like' | 'any';
+
+/** The CN fallback of a leaf (see {@link CnFallback}) from its extended key usages (undefined: none present). */
+export function leafCnFallback(extKeyUsage: readonly string[] | undefined): CnFallback {
+  if (!extKeyUsage) return 'any';
+  return extKeyUsage.includes('serverAuth') || extKeyUsage.includes('anyExtendedKeyUsage') ? 'any' : 'hostname-like';
+}
+
+/**
+ * Whether a CN is one Node's `checkServerIdentity` could match as a hostname pattern: printable ASCII with no
+ * space (Node refuses any other label) and not an IP literal (Node checks an IP host against IP SANs only). OpenSSL
+ * checks only multi-label LDH CNs, which lets `CN=*.evil.example.com` and `CN=evil.example.com.` through.
+ */
+function hostnameCn(text: string, fallback: CnFallback): boolean {
+  if (text === '' || !/^[\x21-\x7f]+$/.test(text) || isIP(stripDot(text)) !== 0) return false;
+  return fallback === 'any' || stripDot(text).includes('.') || text.includes('*');
+}
 
 /** The GeneralName tags some subtree of `constraints` names: only names of these forms need reading. */
 export function constrainedTags(constraints: readonly NameConstraints[]): ReadonlySet<number> {
@@ -241,13 +265,13 @@ export function constrainedTags(constraints: readonly NameConstraints[]): Readon
 
 /**
  * The names constraints apply to: the SANs (`subjectAltName` value, when present), the subject DN when not empty,
- * its e-mail attributes and, when `leaf` and no dNSName SAN is present, a CN that looks like a hostname. With
+ * its e-mail attributes and, when no dNSName SAN is present, the CNs `cn` asks for (see {@link CnFallback}). With
  * `wanted`, only names of those forms are read (the others cannot meet a constraint).
  */
 export function constrainedNames(
   subject: DerNode,
   subjectAltName: Uint8Array | undefined,
-  leaf: boolean,
+  cn: CnFallback,
   wanted?: ReadonlySet<number>,
 ): TaggedName[] {
   const out: TaggedName[] = [];
@@ -258,7 +282,7 @@ export function constrainedNames(
       if (!wanted || wanted.has(node.tag)) out.push(readGeneralName(node, 'san'));
     }
   }
-  return subjectNames(subject, leaf && !hasDns, wanted, out);
+  return subjectNames(subject, hasDns ? 'none' : cn, wanted, out);
 }
 
 /** SANs given as text (as a CSR's are read), as names to check; only the `wanted` forms. */
@@ -280,11 +304,12 @@ export function altNames(sans: SubjectAltNames, wanted: ReadonlySet<number>): Ta
 }
 
 /**
- * Adds to `out` the subject's names: the DN itself, its e-mail attributes and, with `cnAsDns`, a hostname-like CN.
+ * Adds to `out` the subject's names: the DN itself, its e-mail attributes and the CNs `cn` asks for, as dNSNames
+ * (see {@link CnFallback}; the caller passes 'none' when the certificate has dNSName SANs).
  */
 export function subjectNames(
   subject: DerNode,
-  cnAsDns: boolean,
+  cn: CnFallback,
   wanted: ReadonlySet<number> | undefined,
   out: TaggedName[] = [],
 ): TaggedName[] {
@@ -294,7 +319,7 @@ export function subjectNames(
     out.push({ tag: GENERAL_NAME_TAG.directoryName, rdns: rdns.map(normaliseRdn), source: 'subject' });
   }
   const wantEmail = !wanted || wanted.has(GENERAL_NAME_TAG.rfc822Name);
-  const wantCn = cnAsDns && (!wanted || wanted.has(GENERAL_NAME_TAG.dNSName));
+  const wantCn = cn !== 'none' && (!wanted || wanted.has(GENERAL_NAME_TAG.dNSName));
   if (!wantEmail && !wantCn) return out;
   for (const rdn of rdns) {
     for (const atv of children(rdn)) {
@@ -306,12 +331,12 @@ export function subjectNames(
       try {
         text = readString(value);
       } catch {
+        // a CN that cannot be read cannot be shown to be outside a DNS constraint (checkNameConstraints refuses it)
+        if (oid === OID.commonName) out.push({ tag: GENERAL_NAME_TAG.dNSName, source: 'cn' });
         continue;
       }
       if (oid === OID.emailAddress) out.push({ tag: GENERAL_NAME_TAG.rfc822Name, text, source: 'subject' });
-      else if (DNS_LIKE.test(text) && isIP(text) === 0) {
-        out.push({ tag: GENERAL_NAME_TAG.dNSName, text, source: 'cn' });
-      }
+      else if (hostnameCn(text, cn)) out.push({ tag: GENERAL_NAME_TAG.dNSName, text, source: 'cn' });
     }
   }
   return out;
@@ -321,18 +346,87 @@ export function subjectNames(
 
 class Unsupported extends Error {}
 
-/** `base` comes lower-cased without a trailing dot (see decodeNameConstraints). */
-function dnsMatches(rawName: string, base: string, excluded: boolean): boolean {
-  const name = stripDot(rawName.toLowerCase());
-  if (base === '') return true;
-  if (base.startsWith('.')) return name.endsWith(base) && name.length > base.length;
-  if (name === base || name.endsWith(`.${base}`)) return true;
-  // A wildcard can stand for a name in an excluded subtree: `*.example.com` covers `host.example.com`.
-  if (excluded && name.startsWith('*.')) {
-    const rest = name.slice(1);
-    return base.endsWith(rest) && !base.slice(0, -rest.length).includes('.');
+/**
+ * A dNSName or CN as the set of hostnames TLS clients match it against, over-approximating Node's
+ * `checkServerIdentity` and OpenSSL's `X509_check_host` (both case-insensitive, both ignoring one trailing dot):
+ * the pattern itself, as a literal host; and, when its first label holds a `*`, every host made of a label matching
+ * that first label as a glob (`*`: any run of characters without a dot) followed by the pattern's other labels.
+ * Node takes one `*` anywhere in the first label (`ev*.example.com`, `*il.example.com`, `e*l.example.com`),
+ * OpenSSL one at its start or end; a glob of every `*` covers both, and any label count (both want three labels
+ * or more) only widens the set. A `*` in a later label is literal for both.
+ */
+interface DnsPattern {
+  /** Lower-cased, one trailing dot removed: the host that matches the pattern literally. */
+  readonly literal: string;
+  /** The first label when it holds a `*` (the glob), else undefined. */
+  readonly glob?: string;
+  /** With a glob: what follows the first label, its leading dot included (`.example.com`, or '' for one label). */
+  readonly suffix?: string;
+}
+
+function dnsPattern(raw: string): DnsPattern {
+  const literal = stripDot(raw.toLowerCase());
+  const dot = literal.indexOf('.');
+  const first = dot < 0 ? literal : literal.slice(0, dot);
+  if (!first.includes('*')) return { literal };
+  return { literal, glob: first, suffix: dot < 0 ? '' : literal.slice(dot) };
+}
+
+/**
+ * Whether `label` (no dot) matches `glob`, where each `*` stands for any run of characters: the greedy
+ * backtracking-to-last-star algorithm, O(|glob| x |label|) at worst, never exponential (no regular expression).
+ */
+function globMatches(glob: string, label: string): boolean {
+  let g = 0;
+  let l = 0;
+  let star = -1;
+  let mark = 0;
+  while (l < label.length) {
+    if (g < glob.length && glob[g] !== '*' && glob[g] === label[l]) {
+      g++;
+      l++;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      mark = l;
+    } else if (star >= 0) {
+      g = star + 1;
+      l = ++mark;
+    } else return false;
   }
-  return false;
+  while (g < glob.length && glob[g] === '*') g++;
+  return g === glob.length;
+}
+
+/** RFC 5280 DNS subtree membership of one host; `base` lower-cased without a trailing dot. */
+function hostInSubtree(host: string, base: string): boolean {
+  if (base === '') return true;
+  if (base.startsWith('.')) return host.endsWith(base) && host.length > base.length;
+  return host === base || host.endsWith(`.${base}`);
+}
+
+/** Whether some host the pattern matches lies in the subtree `base` (used against excluded subtrees). */
+function patternMeetsSubtree(pattern: DnsPattern, base: string): boolean {
+  if (hostInSubtree(pattern.literal, base)) return true;
+  if (pattern.glob === undefined) return false;
+  const suffix = pattern.suffix!;
+  if (base === '') return true;
+  // hosts are G + suffix with G a dot-free label: a base's dots all fall in the suffix, or the base is one such host
+  if (base.startsWith('.')) return suffix.endsWith(base);
+  if (suffix.endsWith(`.${base}`)) return true;
+  return base.endsWith(suffix) && !base.slice(0, base.length - suffix.length).includes('.')
+    ? globMatches(pattern.glob, base.slice(0, base.length - suffix.length))
+    : false;
+}
+
+/**
+ * Whether every host the pattern matches lies in the subtree `base` (used against permitted subtrees). A glob
+ * stands for infinitely many first labels, so no finite union of subtrees covers it unless one of them does.
+ */
+function patternWithinSubtree(pattern: DnsPattern, base: string): boolean {
+  if (!hostInSubtree(pattern.literal, base)) return false;
+  if (pattern.glob === undefined || base === '') return true;
+  const suffix = pattern.suffix!;
+  return base.startsWith('.') ? suffix.endsWith(base) : suffix.endsWith(`.${base}`);
 }
 
 function hostMatches(host: string, rawBase: string): boolean {
@@ -384,8 +478,11 @@ function dnMatches(rdns: readonly string[], base: readonly string[]): boolean {
 
 function matches(name: TaggedName, base: TaggedName, excluded: boolean): boolean {
   switch (name.tag) {
-    case GENERAL_NAME_TAG.dNSName:
-      return dnsMatches(name.text!, base.text!, excluded);
+    case GENERAL_NAME_TAG.dNSName: {
+      if (name.text === undefined) throw new Unsupported('a CN that cannot be read');
+      const pattern = dnsPattern(name.text);
+      return excluded ? patternMeetsSubtree(pattern, base.text!) : patternWithinSubtree(pattern, base.text!);
+    }
     case GENERAL_NAME_TAG.rfc822Name:
       return emailMatches(name.text!, base.text!);
     case GENERAL_NAME_TAG.uniformResourceIdentifier:

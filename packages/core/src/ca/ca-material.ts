@@ -7,6 +7,7 @@ import { bytesEqual, type ParsedCertificate, parseCertificate } from '../x509/ce
 import { decodeExtensions } from '../x509/extensions.js';
 import { keyIdentifier } from '../x509/extensions-writer.js';
 import { type LoadedPrivateKey, loadPrivateKey, samePublicKey } from '../x509/keys.js';
+import { optionalString } from '../x509/options.js';
 import { pemEncode, splitCertificates } from '../x509/pem.js';
 
 export interface CaMaterial {
@@ -40,6 +41,7 @@ export function loadCaMaterial(input: CaMaterialInput): CaMaterial {
   if (typeof input !== 'object' || input === null) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'LocalCertificateAuthority needs an options object');
   }
+  for (const key of ['chainPem', 'trustBundlePem'] as const) optionalString(input[key], key);
   const [caDer, ...rest] = splitCertificates(input.certificatePem);
   const certificate = parseCertificate(caDer!);
   const extensions = decodeExtensions(certificate.extensions);

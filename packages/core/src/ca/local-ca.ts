@@ -35,6 +35,7 @@ import {
   subjectNames,
 } from '../x509/name-constraints.js';
 import { OID } from '../x509/oids.js';
+import { optionalClock, optionalEngine } from '../x509/options.js';
 import { splitCertificates } from '../x509/pem.js';
 import { canonicalSpki } from '../x509/spki.js';
 import type { KeyAlgorithm } from '../x509/types.js';
@@ -113,8 +114,8 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
   constructor(options: LocalCertificateAuthorityOptions) {
     this.#material = loadCaMaterial(options);
     this.#policy = resolveIssuancePolicy(options.policy);
-    this.#clock = options.clock ?? systemClock;
-    this.#engine = options.engine;
+    this.#clock = optionalClock(options.clock) ?? systemClock;
+    this.#engine = optionalEngine(options.engine);
     this.#issueKeyAlgorithm = options.issueKeyAlgorithm ?? 'ECDSA-P256';
     this.#constraints = ownNameConstraints(this.#material);
     this.#constrainedTags = constrainedTags(this.#constraints);

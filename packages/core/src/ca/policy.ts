@@ -6,6 +6,7 @@ import { CertloopError } from '../errors.js';
 import { parseIpAddress } from '../x509/general-names.js';
 import { MIN_RSA_BITS } from '../x509/key-strength.js';
 import { encodeNameConstraints, type NameConstraintsInput } from '../x509/name-constraints.js';
+import { optionalObject, requireObject } from '../x509/options.js';
 import type { PublicKeyInfo, SubjectAltNames } from '../x509/types.js';
 import type { CertificateProfile } from './types.js';
 
@@ -106,6 +107,8 @@ const positive = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && 
 
 /** Merges `input` over the defaults and checks it; throws `CERTLOOP_INVALID_CONFIG` when it does not hold. */
 export function resolveIssuancePolicy(input: IssuancePolicyInput = {}): ResolvedPolicy {
+  requireObject(input, 'policy');
+  optionalObject(input.maxLifetimeSeconds, 'policy.maxLifetimeSeconds');
   const policy: IssuancePolicy = {
     ...DEFAULT_ISSUANCE_POLICY,
     ...input,

@@ -19,6 +19,7 @@ import type { CryptoEngine } from './crypto-engine.js';
 import { nodeCryptoEngine } from './crypto-engine.js';
 import { describeCertificate, type InspectedCertificate } from './inspect.js';
 import { checkRsaFloor } from './key-strength.js';
+import { optionalClock, optionalEngine } from './options.js';
 import { splitCertificates } from './pem.js';
 
 export interface ValidateChainOptions {
@@ -81,7 +82,8 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
   if (typeof options !== 'object' || options === null) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'validateChain needs an options object');
   }
-  const given = options.at ?? (options.clock ?? systemClock).now();
+  const clock = optionalClock(options.clock) ?? systemClock;
+  const given = options.at ?? clock.now();
   // An invalid Date compares false both ways and would pass every validity check.
   if (!(given instanceof Date) || Number.isNaN(given.getTime())) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'at must be a valid Date');
@@ -94,7 +96,7 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'crlGraceSeconds must be a non-negative number');
   }
   const crls = options.crls === undefined ? [] : readCrls(options.crls);
-  const engine = options.engine ?? nodeCryptoEngine;
+  const engine = optionalEngine(options.engine) ?? nodeCryptoEngine;
   const maxLength = options.maxChainLength ?? DEFAULT_MAX_CHAIN_LENGTH;
   if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'maxChainLength must be a positive integer');

@@ -235,6 +235,9 @@ function webKeyGenAlgorithm(algorithm: KeyAlgorithm) {
 
 /** An engine over any WebCrypto implementation. Ed25519 works where the provider supports it. */
 export function createWebCryptoEngine(crypto: WebCryptoLike): CryptoEngine {
+  if (typeof crypto !== 'object' || crypto === null || typeof crypto.subtle !== 'object' || crypto.subtle === null) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'createWebCryptoEngine needs a WebCrypto object with subtle');
+  }
   const subtle = crypto.subtle;
 
   const cryptoKey = (key: EngineKey, hash: HashName | undefined): Promise<WebKey> => {

@@ -34,6 +34,7 @@ import { checkRsaFloor, keyWeakness } from './key-strength.js';
 import { loadPrivateKey } from './keys.js';
 import { decodeName, encodeName } from './name.js';
 import { OID } from './oids.js';
+import { optionalEngine, requireObject } from './options.js';
 import { decodeBase64Body, pemDecode, pemEncode } from './pem.js';
 import { decodeSignatureAlgorithm, signData, verifySignature } from './signature.js';
 import { describePublicKey } from './spki.js';
@@ -66,7 +67,8 @@ export interface CreateCsrRequest {
 
 /** Creates and signs a PKCS#10 CSR. */
 export async function createCsr(request: CreateCsrRequest): Promise<{ csrPem: string; csrDer: Uint8Array }> {
-  const engine = request.engine ?? nodeCryptoEngine;
+  requireObject(request, 'createCsr request');
+  const engine = optionalEngine(request.engine) ?? nodeCryptoEngine;
   const key = loadPrivateKey(request.privateKeyPem);
   const sans = {
     dnsNames: request.dnsNames ?? [],

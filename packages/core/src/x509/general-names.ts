@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { CertloopError } from '../errors.js';
 import { children, content, type DerNode, derError, expectTag, parseDer, readOid, seq, Tag, tlv } from './der.js';
 import { decodeName } from './name.js';
+import { derNodeArgument, optionalStringArray, requireObject } from './options.js';
 import type { SubjectAltNames } from './types.js';
 
 const GN = { rfc822Name: 0x81, dNSName: 0x82, uniformResourceIdentifier: 0x86, iPAddress: 0x87 } as const;
@@ -87,6 +88,7 @@ export function formatIpAddress(bytes: Uint8Array): string {
 
 /** The canonical text of an IP address given as text; undefined when it is not one. */
 export function canonicalIpAddress(text: string): string | undefined {
+  if (typeof text !== 'string') return undefined;
   const bytes = parseIpAddress(text);
   return bytes ? formatIpAddress(bytes) : undefined;
 }
@@ -103,6 +105,8 @@ function ia5(tag: number, value: string, kind: string): Uint8Array {
 
 /** Encodes names as a GeneralNames SEQUENCE (the subjectAltName extension's value). IPs are given as text. */
 export function encodeGeneralNames(names: Partial<SubjectAltNames>): Uint8Array {
+  requireObject(names, 'subject alternative names');
+  for (const key of ['dnsNames', 'ipAddresses', 'uris', 'emails'] as const) optionalStringArray(names[key], key);
   const parts: Uint8Array[] = [];
   for (const dns of names.dnsNames ?? []) parts.push(ia5(GN.dNSName, dns, 'dnsName'));
   for (const ip of names.ipAddresses ?? []) {
@@ -124,7 +128,8 @@ export function checkGeneralName(node: DerNode): void {
 
 /** Decodes a GeneralNames SEQUENCE (node or DER); IPs come out in canonical text form. */
 export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedGeneralNames {
-  const node = generalNames instanceof Uint8Array ? parseDer(generalNames) : generalNames;
+  const node =
+    generalNames instanceof Uint8Array ? parseDer(generalNames) : derNodeArgument(generalNames, 'GeneralNames');
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
   const uris: string[] = [];

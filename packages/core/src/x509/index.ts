@@ -38,6 +38,7 @@ export {
   pemSplit,
   splitPemBundle,
 } from './pem.js';
+export { type ExportPkcs12Request, exportPkcs12 } from './pkcs12.js';
 export { type CreateSelfSignedCaRequest, createSelfSignedCa, type SelfSignedCa } from './self-signed.js';
 export { describePublicKey } from './spki.js';
 export {

@@ -7,6 +7,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CertloopError } from '../errors.js';
 import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
+import { optionalEngine, requireObject } from './options.js';
 import { PEM_LIMITS, pemEncode, pemSplit } from './pem.js';
 import { describePublicKey } from './spki.js';
 import { KEY_ALGORITHMS, type KeyAlgorithm, type KeyPair, type PublicKeyInfo } from './types.js';
@@ -18,6 +19,8 @@ export interface GenerateKeyPairRequest {
 
 /** A fresh key pair: PKCS#8 and SPKI PEM. */
 export async function generateKeyPair(request: GenerateKeyPairRequest): Promise<KeyPair> {
+  requireObject(request, 'generateKeyPair request');
+  optionalEngine(request.engine);
   if (!KEY_ALGORITHMS.includes(request.algorithm)) {
     throw new CertloopError(
       'CERTLOOP_UNSUPPORTED_ALGORITHM',

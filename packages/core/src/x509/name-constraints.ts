@@ -32,6 +32,7 @@ import {
 } from './der.js';
 import { checkGeneralName, parseIpAddress } from './general-names.js';
 import { OID } from './oids.js';
+import { optionalObject, optionalStringArray, requireObject } from './options.js';
 import type { SubjectAltNames } from './types.js';
 
 /** GeneralName tags (context-specific, as they appear in a GeneralName CHOICE). */
@@ -600,7 +601,9 @@ function ipSubtree(range: string): Uint8Array {
 }
 
 function encodeSubtrees(trees: NameSubtrees | undefined): Uint8Array[] {
+  optionalObject(trees, 'subtrees');
   if (!trees) return [];
+  for (const key of ['dnsNames', 'ipRanges', 'emails', 'uriHosts'] as const) optionalStringArray(trees[key], key);
   const text = (tag: number, values: readonly string[] | undefined) =>
     (values ?? []).map((value) => {
       if (typeof value !== 'string' || !/^[\x21-\x7e]*$/.test(value))
@@ -617,6 +620,7 @@ function encodeSubtrees(trees: NameSubtrees | undefined): Uint8Array[] {
 
 /** The nameConstraints extension value for `input`; throws `CERTLOOP_INVALID_CONFIG` when it names nothing. */
 export function encodeNameConstraints(input: NameConstraintsInput): Uint8Array {
+  requireObject(input, 'name constraints');
   const permitted = encodeSubtrees(input.permitted);
   const excluded = encodeSubtrees(input.excluded);
   if (permitted.length + excluded.length === 0) invalidConfig('name constraints must name a subtree', {});

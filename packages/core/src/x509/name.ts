@@ -25,6 +25,7 @@ import {
   whole,
 } from './der.js';
 import { OID } from './oids.js';
+import { derNodeArgument, requireObject } from './options.js';
 import type { DistinguishedName } from './types.js';
 
 type NameField = keyof DistinguishedName;
@@ -69,6 +70,7 @@ export interface DecodedName {
 
 /** Encodes `dn` as a DER Name. Empty fields are left out; an empty `dn` gives the empty Name. */
 export function encodeName(dn: DistinguishedName): Uint8Array {
+  requireObject(dn, 'a distinguished name');
   const rdns: Uint8Array[] = [];
   for (const { field, oid: attrOid } of FIELDS) {
     const value = dn[field];
@@ -110,7 +112,7 @@ function hex(bytes: Uint8Array): string {
  * `text` as `oid=#hex`; when an attribute repeats, `dn` holds its first value and `text` all of them.
  */
 export function decodeName(name: DerNode | Uint8Array): DecodedName {
-  const node = name instanceof Uint8Array ? parseDer(name) : name;
+  const node = name instanceof Uint8Array ? parseDer(name) : derNodeArgument(name, 'name');
   expectTag(node, Tag.SEQUENCE, 'Name');
   const dn: Record<string, string> = {};
   const rdnTexts: string[] = [];

@@ -5,6 +5,7 @@
  * cost is linear in the input whatever it holds: runs of newlines, thousands of unmatched BEGIN lines.
  */
 import { CertloopError } from '../errors.js';
+import { requireBytes } from './options.js';
 
 /** Default bounds: generous for real chains, small enough to refuse abuse before any parsing. */
 export const PEM_LIMITS = { maxBytes: 256 * 1024, maxBlocks: 16, maxDerBytes: 64 * 1024 } as const;
@@ -67,6 +68,10 @@ export function decodeBase64Body(text: string, start: number, end: number): Uint
 
 /** Encodes DER as one PEM block, 64-character lines, trailing newline. */
 export function pemEncode(label: string, der: Uint8Array): string {
+  if (typeof label !== 'string' || !/^[\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*$/.test(label)) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a PEM label is printable ASCII (RFC 7468)');
+  }
+  requireBytes(der, 'der');
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
   let body = '';
   for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
@@ -154,6 +159,9 @@ export function splitPemBundle(text: string, bounds: PemBounds = {}): string[] {
 
 /** Joins PEM strings into one bundle, one block after another, normalised line endings. */
 export function joinPemBundle(pems: readonly string[]): string {
+  if (!Array.isArray(pems) || pems.some((p) => typeof p !== 'string')) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'joinPemBundle needs an array of PEM strings');
+  }
   return pems
     .filter((p) => p.trim().length > 0)
     .map((p) => `${p.trim()}\n`)

@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { code, type TempDir, tempDir } from '../ca/test-support.js';
 import { createTestPki } from '../testing/pki.js';
+import { buildCertificate, prepareIssuer } from './certificate-builder.js';
+import { oid, seq, setOf, Tag, tlv, utf8String } from './der.js';
+import { OID } from './oids.js';
 import { exportPkcs12 } from './pkcs12.js';
 
 const run = promisify(execFile);
@@ -100,5 +103,56 @@ describe('exportPkcs12', () => {
     expect(await code(exportPkcs12({ ...base, iterations: 10 }))).toBe('CERTLOOP_INVALID_ARGUMENT');
     expect(await code(exportPkcs12({ ...base, certificatePem: 'nope' }))).toBe('CERTLOOP_INVALID_PEM');
     expect(await code(exportPkcs12(null as never))).toBe('CERTLOOP_INVALID_ARGUMENT');
+    // issue 14: a NUL cuts the BMPString password OpenSSL derives the MAC key from; a lone surrogate has no form
+    for (const password of ['sec\0ret', 'secret\0', 'sec\ud800ret']) {
+      expect(await code(exportPkcs12({ ...base, password }))).toBe('CERTLOOP_INVALID_ARGUMENT');
+    }
+    for (const friendlyName of ['a\0b', 'tab\there', 'emoji \u{1f600}']) {
+      expect(await code(exportPkcs12({ ...base, friendlyName }))).toBe('CERTLOOP_INVALID_ARGUMENT');
+    }
+  });
+
+  it('refuses a certificate whose issuer or subject Name does not decode (OpenSSL and Node could not load the file)', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const issuer = await prepareIssuer({
+      nameDer: seq(setOf(seq(oid(OID.commonName), utf8String('issuer')))),
+      pkcs8Der: privateKey.export({ format: 'der', type: 'pkcs8' }),
+      info: { type: 'ECDSA', size: 256, curve: 'P-256' },
+    });
+    const privateKeyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+    const spkiDer = publicKey.export({ format: 'der', type: 'spki' });
+    const good = seq(setOf(seq(oid(OID.commonName), utf8String('ok'))));
+    const badNames = {
+      'an INTEGER value': seq(setOf(seq(oid(OID.commonName), tlv(Tag.INTEGER, new Uint8Array([5]))))),
+      'a BMPString of odd length': seq(
+        setOf(seq(oid(OID.commonName), tlv(Tag.BMP_STRING, new Uint8Array([0, 0x41, 0])))),
+      ),
+      'invalid UTF-8': seq(setOf(seq(oid(OID.commonName), tlv(Tag.UTF8_STRING, new Uint8Array([0xc3, 0x28]))))),
+      'an empty RDN': seq(setOf()),
+    };
+    let byNameCheck = 0;
+    for (const [what, bad] of Object.entries(badNames)) {
+      for (const field of ['subject', 'issuer'] as const) {
+        const { pem } = await buildCertificate(field === 'issuer' ? { ...issuer, nameDer: bad } : issuer, {
+          serialNumber: new Uint8Array([0x41]),
+          notBefore: new Date('2026-01-01T00:00:00Z'),
+          notAfter: new Date('2027-01-01T00:00:00Z'),
+          subjectDer: field === 'subject' ? bad : good,
+          spkiDer,
+          extensions: [],
+        });
+        const err = await exportPkcs12({ certificatePem: pem, privateKeyPem, password: 'secret!' }).catch((e) => e);
+        if (err.details?.field === undefined) {
+          // refused by the certificate parser already
+          expect(err.code, `${what} in ${field}`).toMatch(/^CERTLOOP_INVALID_(DER|PEM)$/);
+          continue;
+        }
+        expect(err, `${what} in ${field}`).toMatchObject({
+          code: 'CERTLOOP_INVALID_DER',
+          details: { field, index: 0 },
+        });
+      }
+    }
   });
 });

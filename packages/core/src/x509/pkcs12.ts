@@ -11,6 +11,8 @@ import { CertloopError, isCertloopError } from '../errors.js';
 import { parseCertificate } from './certificate.js';
 import { privateKeyMatchesCertificate } from './key-match.js';
 import { loadPrivateKey } from './keys.js';
+import { decodeName } from './name.js';
+import { optionalString, requireObject } from './options.js';
 import { pemEncode, splitCertificates } from './pem.js';
 
 export interface ExportPkcs12Request {
@@ -63,24 +65,51 @@ function attributes(friendlyName: string | undefined, localKeyId: Uint8Array | u
 }
 
 /**
- * Builds the PKCS#12 file (DER). Throws `CERTLOOP_INVALID_ARGUMENT` (password, iterations), `CERTLOOP_INVALID_PEM` /
- * `CERTLOOP_INVALID_DER` / `CERTLOOP_INVALID_KEY` for unreadable input, `CERTLOOP_KEY_MISMATCH` when the key is not
+ * Builds the PKCS#12 file (DER). Throws `CERTLOOP_INVALID_ARGUMENT` (password: under 4 characters, a NUL or a lone
+ * surrogate; iterations; friendlyName), `CERTLOOP_INVALID_PEM` / `CERTLOOP_INVALID_DER` (a certificate, or one of
+ * its issuer or subject Names, that does not decode) / `CERTLOOP_INVALID_KEY` for unreadable input, `CERTLOOP_KEY_MISMATCH` when the key is not
  * the certificate's, and `CERTLOOP_PKCS12_FAILED` when pkijs cannot build it.
  */
 export async function exportPkcs12(request: ExportPkcs12Request): Promise<Uint8Array> {
-  if (typeof request !== 'object' || request === null) invalidArgument('exportPkcs12 needs a request object');
+  requireObject(request, 'exportPkcs12 request');
   const { password } = request;
   if (typeof password !== 'string' || password.length < 4) invalidArgument('password must be at least 4 characters');
+  // PKCS#12 passwords are NUL-terminated BMPStrings for the MAC: a NUL would cut the password OpenSSL and Java
+  // derive the MAC key from, and a lone surrogate has no BMPString form.
+  if (password.includes('\0')) invalidArgument('password must not contain NUL');
+  if (/\p{Cs}/u.test(password)) invalidArgument('password must be well-formed Unicode');
   const iterations = request.iterations ?? 2048;
   if (!Number.isSafeInteger(iterations) || iterations < 1000 || iterations > 10_000_000) {
     invalidArgument('iterations must be an integer from 1000 to 10000000');
   }
   const friendlyName = request.friendlyName ?? 'certloop';
   if (typeof friendlyName !== 'string' || friendlyName.length > 256) invalidArgument('friendlyName is too long');
+  // friendlyName is a BMPString: characters outside the BMP, control characters and NUL have no portable form
+  if (!/^[\x20-\x7e\u00a0-\ud7ff\ue000-\uffff]*$/.test(friendlyName)) {
+    invalidArgument('friendlyName must be printable characters of the Basic Multilingual Plane');
+  }
+  optionalString(request.chainPem, 'chainPem');
 
   const [leafDer, ...rest] = splitCertificates(request.certificatePem);
   const chainDers = [...rest, ...(request.chainPem?.trim() ? splitCertificates(request.chainPem) : [])];
-  for (const der of [leafDer!, ...chainDers]) parseCertificate(der);
+  // Every certificate whole, its Names included: OpenSSL and Node refuse to load a file holding one whose issuer or
+  // subject does not decode.
+  for (const [index, der] of [leafDer!, ...chainDers].entries()) {
+    const certificate = parseCertificate(der);
+    for (const [field, node] of [
+      ['issuer', certificate.issuerNode],
+      ['subject', certificate.subjectNode],
+    ] as const) {
+      try {
+        decodeName(node);
+      } catch (err) {
+        throw new CertloopError('CERTLOOP_INVALID_DER', `certificate ${index}: its ${field} Name does not decode`, {
+          cause: err,
+          details: { index, field },
+        });
+      }
+    }
+  }
   const key = loadPrivateKey(request.privateKeyPem);
   if (!privateKeyMatchesCertificate(request.privateKeyPem, pemEncode('CERTIFICATE', leafDer!))) {
     throw new CertloopError('CERTLOOP_KEY_MISMATCH', 'the private key does not belong to the certificate');

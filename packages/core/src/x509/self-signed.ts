@@ -15,6 +15,7 @@ import type { CryptoEngine } from './crypto-engine.js';
 import { keyIdentifier } from './extensions-writer.js';
 import { loadPrivateKey } from './keys.js';
 import { encodeName } from './name.js';
+import { optionalClock, optionalEngine, optionalObject, requireObject } from './options.js';
 import type { DistinguishedName } from './types.js';
 
 /** How far notBefore is set back by default, for peers whose clocks run behind. */
@@ -48,6 +49,10 @@ export interface SelfSignedCa {
  * keyUsage keyCertSign, cRLSign and digitalSignature, SKI and a matching AKI.
  */
 export async function createSelfSignedCa(request: CreateSelfSignedCaRequest): Promise<SelfSignedCa> {
+  requireObject(request, 'createSelfSignedCa request');
+  optionalObject(request.subject, 'subject');
+  optionalClock(request.clock);
+  optionalEngine(request.engine);
   if (!request.subject?.commonName) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a CA subject needs a commonName');
   }

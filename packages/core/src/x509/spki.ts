@@ -20,6 +20,7 @@ import {
   tlv,
 } from './der.js';
 import { OID } from './oids.js';
+import { derNodeArgument } from './options.js';
 import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
 
 const RSA_ALGORITHMS: Readonly<Record<number, KeyAlgorithm>> = {
@@ -187,8 +188,8 @@ export function describePublicKey(
   spki: Uint8Array | DerNode,
   options: { readonly checkPoint?: boolean } = {},
 ): PublicKeyInfo {
-  const parts = readSpki(spki);
-  const checkPoint = options.checkPoint ?? true;
+  const parts = readSpki(spki instanceof Uint8Array ? spki : derNodeArgument(spki, 'spki'));
+  const checkPoint = options?.checkPoint ?? true;
   switch (parts.algorithmOid) {
     case OID.rsaEncryption: {
       const fields = children(expectTag(parseDer(parts.publicKeyBytes), Tag.SEQUENCE, 'RSAPublicKey'));

@@ -131,7 +131,6 @@ describe('exportPkcs12', () => {
       'invalid UTF-8': seq(setOf(seq(oid(OID.commonName), tlv(Tag.UTF8_STRING, new Uint8Array([0xc3, 0x28]))))),
       'an empty RDN': seq(setOf()),
     };
-    let byNameCheck = 0;
     for (const [what, bad] of Object.entries(badNames)) {
       for (const field of ['subject', 'issuer'] as const) {
         const { pem } = await buildCertificate(field === 'issuer' ? { ...issuer, nameDer: bad } : issuer, {
@@ -143,11 +142,6 @@ describe('exportPkcs12', () => {
           extensions: [],
         });
         const err = await exportPkcs12({ certificatePem: pem, privateKeyPem, password: 'secret!' }).catch((e) => e);
-        if (err.details?.field === undefined) {
-          // refused by the certificate parser already
-          expect(err.code, `${what} in ${field}`).toMatch(/^CERTLOOP_INVALID_(DER|PEM)$/);
-          continue;
-        }
         expect(err, `${what} in ${field}`).toMatchObject({
           code: 'CERTLOOP_INVALID_DER',
           details: { field, index: 0 },

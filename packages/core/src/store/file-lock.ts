@@ -22,11 +22,12 @@
  * break the fresh lock that replaced it.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, sleep, type TimerHandle } from '../clock/clock.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
+import { link, mkdir, open, readdir, rm, unlink, writeFile } from '../lib/fs-seam.js';
 import { type HolderIdentity, holderLiveness, isSelf, selfIdentity } from './process-identity.js';
 
 export interface FileLockOptions {

@@ -5,6 +5,7 @@
 import { benchFileWatchScale } from './file-watch-scale.js';
 import { benchIssuance } from './issuance.js';
 import { benchK8s } from './k8s.js';
+import { benchWatchChaos } from './k8s-watch-chaos.js';
 import { benchPathValidation } from './path-validation.js';
 import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
@@ -21,6 +22,7 @@ const results = [
   ...(await benchVault()),
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
+  ...(await benchWatchChaos()),
   ...(await benchFileWatchScale()),
 ];
 console.log(formatResults(results));

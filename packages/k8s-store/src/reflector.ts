@@ -2,10 +2,12 @@
  * `@certloop/k8s-store` Reflector: client-go's list-watch loop for the Secrets of one namespace. Internal.
  *
  * LIST; WATCH from the list's resourceVersion with bookmarks and a random `timeoutSeconds`; remember the RV of
- * every event, bookmarks included; after a clean close, WATCH again from the last RV; on Expired (an ERROR event
- * with 410, or HTTP 410) re-LIST; after a dropped connection or a failure, back off (jittered, capped) and watch
- * again; a stream that sends nothing (no event, no bookmark) within the silence bound is treated as dead and
- * replaced; every resync period it re-LISTs. Every problem is reported to the handler, and the loop keeps going
+ * every event, bookmarks included; on Expired (an ERROR event with 410, or HTTP 410) re-LIST. As client-go: after
+ * a stream that was healthy (it delivered an event or bookmark, or lasted a second), closed or dropped, WATCH again
+ * from the last RV at once, and forget earlier failures; back off (jittered, capped, doubling) only after failures
+ * to connect and streams that ended at once with nothing ("very short watch"), so repeated drops of working
+ * streams never add up to a slow watch. A stream that sends nothing (no event, no bookmark) within the silence
+ * bound is treated as dead and replaced; every resync period it re-LISTs. Every problem is reported to the handler, and the loop keeps going
  * until `stop()`. Timers run on the injected clock.
  */
 import { backoffDelay, CertloopError, type Clock, isCertloopError, type Secret, sleep } from '@certloop/core';
@@ -54,12 +56,25 @@ export interface ReflectorStats {
   watches: number;
   events: number;
   bookmarks: number;
+  /** Backoff delays taken, and their sum in milliseconds (re-watches after a healthy stream take none). */
+  backoffs: number;
+  backoffMs: number;
 }
+
+/** A stream that lasted this long (or delivered anything) was healthy: the next watch starts at once. */
+const HEALTHY_STREAM_MS = 1_000;
 
 /** client-go's page size for the reflector's LIST. */
 const LIST_PAGE_SIZE = 500;
 
 type WatchOutcome = 'closed' | 'expired' | 'resync' | 'stopped' | 'relist';
+
+/** How a stream ended: why, the failure that ended it (a drop, silence), and whether it was healthy. */
+interface StreamEnd {
+  readonly outcome: WatchOutcome;
+  readonly failure?: CertloopError;
+  readonly healthy: boolean;
+}
 
 interface WatchLine {
   type?: string;
@@ -67,7 +82,7 @@ interface WatchLine {
 }
 
 export class Reflector {
-  readonly stats: ReflectorStats = { lists: 0, watches: 0, events: 0, bookmarks: 0 };
+  readonly stats: ReflectorStats = { lists: 0, watches: 0, events: 0, bookmarks: 0, backoffs: 0, backoffMs: 0 };
   readonly #o: ReflectorOptions;
   readonly #random: () => number;
   readonly #stop = new AbortController();
@@ -122,7 +137,10 @@ export class Reflector {
       // a 429 or 503 with Retry-After is honoured: never sooner than the server asked
       const asked =
         isCertloopError(cause) && typeof cause.details?.retryAfterMs === 'number' ? cause.details.retryAfterMs : 0;
-      await sleep(this.#o.clock, Math.max(ms, asked), signal);
+      const delay = Math.max(ms, asked);
+      this.stats.backoffs += 1;
+      this.stats.backoffMs += delay;
+      await sleep(this.#o.clock, delay, signal);
     };
     const resyncMs = this.#o.timings?.resyncPeriodMs ?? 600_000;
     while (!signal.aborted) {
@@ -138,11 +156,11 @@ export class Reflector {
       const resync = resyncMs > 0 ? this.#o.clock.setTimeout(() => this.#requestResync(), resyncMs) : undefined;
       try {
         for (;;) {
-          let outcome: WatchOutcome;
+          let ended: StreamEnd;
           try {
-            outcome = await this.#watchOnce();
-            if (outcome === 'closed') failures = 0;
+            ended = await this.#watchOnce();
           } catch (err) {
+            // no stream: a failure to connect (or an HTTP error answer)
             if (signal.aborted) return;
             if (isCertloopError(err, 'CERTLOOP_K8S_EXPIRED')) {
               this.#o.handler.error(err);
@@ -152,9 +170,15 @@ export class Reflector {
             await backoff(err);
             continue;
           }
+          const { outcome, failure, healthy } = ended;
           if (outcome === 'stopped') return;
+          // a healthy stream proves the server works: earlier failures no longer count towards the backoff
+          if (healthy) failures = 0;
+          if (failure) this.#o.handler.error(failure);
           if (outcome === 'relist') await backoff();
           if (outcome === 'expired' || outcome === 'resync' || outcome === 'relist') break;
+          // closed or dropped: at once after a healthy stream, else client-go's "very short watch" backoff
+          if (!healthy) await backoff(failure);
         }
       } catch {
         return; // aborted during backoff
@@ -192,7 +216,8 @@ export class Reflector {
     this.#o.handler.replace(items, resourceVersion);
   }
 
-  async #watchOnce(): Promise<WatchOutcome> {
+  /** One watch stream, to its end; throws when it cannot be opened. */
+  async #watchOnce(): Promise<StreamEnd> {
     const timings = this.#o.timings;
     const range = timings?.watchTimeoutSeconds ?? { min: 300, max: 600 };
     const timeoutSeconds = Math.floor(range.min + (range.max - range.min) * this.#random());
@@ -212,7 +237,10 @@ export class Reflector {
     this.stats.watches += 1;
     const clock = this.#o.clock;
     const silenceMs = timings?.silenceTimeoutMs ?? 150_000;
-    return new Promise<WatchOutcome>((resolve, reject) => {
+    const openedAt = clock.monotonicNow();
+    const delivered = () => this.stats.events + this.stats.bookmarks;
+    const deliveredBefore = delivered();
+    return new Promise<StreamEnd>((resolve) => {
       let settled = false;
       let outcome: WatchOutcome = 'closed';
       let failure: CertloopError | undefined;
@@ -228,9 +256,10 @@ export class Reflector {
         const settledFailure = failure;
         const settledOutcome = this.#resyncDue ? 'resync' : outcome;
         close();
-        if (this.#stop.signal.aborted) resolve('stopped');
-        else if (settledFailure) reject(settledFailure);
-        else resolve(settledOutcome);
+        const healthy = delivered() > deliveredBefore || clock.monotonicNow() - openedAt >= HEALTHY_STREAM_MS;
+        if (this.#stop.signal.aborted) resolve({ outcome: 'stopped', healthy });
+        else if (settledFailure) resolve({ outcome: 'closed', failure: settledFailure, healthy });
+        else resolve({ outcome: settledOutcome, healthy });
       };
       function checkSilence() {
         const idle = clock.now().getTime() - lastActivity;

@@ -18,7 +18,11 @@ export interface RetryOptions {
 
 export async function withRetry<T>(
   call: () => Promise<T>,
-  options: RetryOptions & { readonly signal?: AbortSignal },
+  options: RetryOptions & {
+    readonly signal?: AbortSignal;
+    /** Told of each failure that is retried (e.g. to note that a write may have been applied). */
+    readonly onRetry?: (err: unknown) => void;
+  },
 ): Promise<T> {
   const attempts = options.attempts ?? 5;
   const clock = options.clock ?? systemClock;
@@ -27,6 +31,7 @@ export async function withRetry<T>(
       return await call();
     } catch (err) {
       if (!isRetryable(err) || attempt >= attempts) throw err;
+      options.onRetry?.(err);
       const backoff = backoffDelay(
         attempt,
         { initialMs: options.initialDelayMs ?? 200, maxMs: options.maxDelayMs ?? 5000 },

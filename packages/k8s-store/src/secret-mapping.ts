@@ -106,6 +106,13 @@ export interface ToKubeSecretRequest {
   readonly input: Required<Pick<SecretInput, 'data' | 'labels' | 'annotations'>> & { readonly type: string };
   /** For a PUT: the compare-and-swap precondition; omitted for a create or an unconditional replace. */
   readonly resourceVersion?: string;
+  /** The write's `certloop.io/write-id` (default a fresh one): one per `put`, so a retry can recognise its own. */
+  readonly writeId?: string;
+}
+
+/** A fresh `certloop.io/write-id` value. */
+export function newWriteId(): string {
+  return randomBytes(8).toString('hex');
 }
 
 /** Encodes a write. */
@@ -122,7 +129,7 @@ export function toKubeSecret(request: ToKubeSecretRequest): KubeSecret {
       namespace: request.namespace,
       ...(request.resourceVersion !== undefined && { resourceVersion: request.resourceVersion }),
       labels: { ...request.input.labels },
-      annotations: { ...request.input.annotations, [WRITE_ID_ANNOTATION]: randomBytes(8).toString('hex') },
+      annotations: { ...request.input.annotations, [WRITE_ID_ANNOTATION]: request.writeId ?? newWriteId() },
     },
     type: request.input.type,
     data,

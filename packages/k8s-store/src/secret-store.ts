@@ -3,7 +3,9 @@
  * namespace.
  *
  * - `put` with `expectedVersion` is a PUT carrying that resourceVersion (409 is `CERTLOOP_CONFLICT`); with `null`
- *   it is a POST (409 AlreadyExists is a conflict); without, a PUT that falls back to a POST when missing.
+ *   it is a POST (409 AlreadyExists is a conflict); without, a PUT that falls back to a POST when missing. A
+ *   conflict after a retry (the first answer lost after the server applied it) is checked against the write's own
+ *   `certloop.io/write-id`: when the stored Secret carries it, the put succeeded and says so.
  *   certloop writes `kubernetes.io/tls`, but an existing `Opaque` Secret keeps its type (Gloo's relay Secrets are
  *   created Opaque by `kubectl create secret generic`).
  * - Every failure is a typed error (see `errors.ts`); transient ones are retried with backoff, bounded, honouring
@@ -41,9 +43,11 @@ import {
   fromKubeSecret,
   type KubeList,
   type KubeSecret,
+  newWriteId,
   OPAQUE_SECRET_TYPE,
   TLS_SECRET_TYPE,
   toKubeSecret,
+  WRITE_ID_ANNOTATION,
 } from './secret-mapping.js';
 import { labelSelectorText } from './selector.js';
 
@@ -175,6 +179,9 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
     };
     const expected = options.expectedVersion;
     const signal = options.signal;
+    // one write-id for every request of this put, so that a retry whose first answer was lost can know its own
+    const writeId = newWriteId();
+    const attempt: WriteAttempt = { ambiguous: false };
     if (!this.#writeBringYourOwn && isCertManagerSecret({ annotations: write.annotations })) {
       throw readOnly(name, 'certloop does not write cert-manager annotations');
     }
@@ -184,16 +191,18 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
         'POST',
         'create',
         undefined,
-        toKubeSecret({ name, namespace: this.namespace, input: write }),
+        toKubeSecret({ name, namespace: this.namespace, input: write, writeId }),
         signal,
+        attempt,
       );
     const replace = (resourceVersion: string | undefined, type: string) =>
       this.#call<KubeSecret>(
         'PUT',
         'update',
         name,
-        toKubeSecret({ name, namespace: this.namespace, input: { ...write, type }, resourceVersion }),
+        toKubeSecret({ name, namespace: this.namespace, input: { ...write, type }, resourceVersion, writeId }),
         signal,
+        attempt,
       );
     // An existing Opaque Secret keeps its type: try as asked, and on a type-immutable refusal re-send as Opaque.
     const replaceKeepingOpaque = async (resourceVersion: string | undefined) => {
@@ -205,19 +214,49 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
       }
     };
     let stored: KubeSecret;
-    if (expected === null) {
-      stored = await create();
-    } else if (typeof expected === 'string') {
-      try {
-        stored = await replaceKeepingOpaque(expected);
-      } catch (err) {
-        if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) throw conflict(name, 'the secret does not exist', err);
-        throw err;
+    try {
+      if (expected === null) {
+        stored = await create();
+      } else if (typeof expected === 'string') {
+        try {
+          stored = await replaceKeepingOpaque(expected);
+        } catch (err) {
+          if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) throw conflict(name, 'the secret does not exist', err);
+          throw err;
+        }
+      } else {
+        stored = await this.#upsert(replaceKeepingOpaque, create);
       }
-    } else {
-      stored = await this.#upsert(replaceKeepingOpaque, create);
+    } catch (err) {
+      // A conflict after a retry may be this very put: its first request applied, the answer lost, and the retry
+      // refused (409 Conflict: the resourceVersion moved on; AlreadyExists: the create happened). The stored
+      // Secret carrying this put's write-id says so: then the write succeeded.
+      if (!attempt.ambiguous || !isCertloopError(err, 'CERTLOOP_CONFLICT')) throw err;
+      const current = await this.#readRaw(name, signal);
+      if (current?.metadata.annotations?.[WRITE_ID_ANNOTATION] !== writeId) throw err;
+      stored = current;
     }
     return this.#remember(fromKubeSecret(stored));
+  }
+
+  /** The Secret as stored (write-id included), or undefined when missing. */
+  async #readRaw(name: string, signal: AbortSignal | undefined): Promise<KubeSecret | undefined> {
+    try {
+      const { body } = await withRetry(
+        () =>
+          this.#client.request<KubeSecret>({
+            method: 'GET',
+            path: this.#path(name),
+            signal,
+            op: this.#op('get', name),
+          }),
+        { ...this.#retry, signal },
+      );
+      return body;
+    } catch (err) {
+      if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) return undefined;
+      throw err;
+    }
   }
 
   #remember(secret: Secret): Secret {
@@ -273,11 +312,13 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
       options.expectedVersion === undefined
         ? undefined
         : { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion: options.expectedVersion } };
+    const attempt: WriteAttempt = { ambiguous: false };
     try {
-      await this.#call('DELETE', 'delete', name, body, options.signal);
+      await this.#call('DELETE', 'delete', name, body, options.signal, attempt);
       return true;
     } catch (err) {
-      if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) return false;
+      // missing after a retried DELETE whose answer was lost: most likely this very delete applied
+      if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) return attempt.ambiguous;
       throw err;
     }
   }
@@ -288,6 +329,7 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
     name: string | undefined,
     body: unknown,
     signal?: AbortSignal,
+    attempt?: WriteAttempt,
   ) {
     return withRetry(
       async () =>
@@ -300,7 +342,14 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
             op: this.#op(verb, name ?? (body as KubeSecret | undefined)?.metadata?.name),
           })
         ).body,
-      { ...this.#retry, signal },
+      {
+        ...this.#retry,
+        signal,
+        onRetry: () => {
+          // the failed request may have been applied before its answer was lost
+          if (attempt) attempt.ambiguous = true;
+        },
+      },
     );
   }
 
@@ -321,6 +370,11 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
   get informer(): SecretCache {
     return this.#cache;
   }
+}
+
+/** Whether a request of one write was retried after a failure, so may have been applied without our knowing. */
+interface WriteAttempt {
+  ambiguous: boolean;
 }
 
 function isTypeChange(err: unknown): boolean {

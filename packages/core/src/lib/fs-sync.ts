@@ -1,8 +1,9 @@
 /**
  * Internal: durable-write helpers. A rename is atomic but only durable once its directory is fsynced.
  */
-import { open } from 'node:fs/promises';
+
 import { hasErrno } from './fs-errors.js';
+import { faultPoint, open } from './fs-seam.js';
 
 /**
  * Fsyncs a directory so entries created or renamed in it survive a power loss. Linux supports this; other
@@ -13,6 +14,7 @@ export async function fsyncDirectory(path: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(path, 'r');
+    faultPoint('fsync', path);
     await handle.sync();
   } catch (err) {
     // a directory that vanished meanwhile has nothing left to make durable
@@ -26,7 +28,9 @@ export async function fsyncDirectory(path: string): Promise<void> {
 export async function writeFileDurably(path: string, data: Uint8Array | string, mode: number): Promise<void> {
   const handle = await open(path, 'wx', mode);
   try {
+    faultPoint('write', path);
     await handle.writeFile(data);
+    faultPoint('fsync', path);
     await handle.sync();
   } finally {
     await handle.close();

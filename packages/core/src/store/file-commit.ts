@@ -22,11 +22,18 @@
  * (conflict), one of a dead deleter is removed.
  */
 import { randomBytes } from 'node:crypto';
-import { link, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno } from '../lib/fs-errors.js';
+import { link, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from '../lib/fs-seam.js';
 import { DATA_LINK, DATA_TMP_LINK, readDataVersion } from './file-layout.js';
-import { type HolderIdentity, holderLiveness, ownerTag, parseOwnerTag, selfIdentity } from './process-identity.js';
+import {
+  type HolderIdentity,
+  holderLiveness,
+  isSelf,
+  ownerTag,
+  parseOwnerTag,
+  selfIdentity,
+} from './process-identity.js';
 
 export const CLAIM_PREFIX = '..claim.';
 export const TMP_LINK_PREFIX = '..data_tmp.';
@@ -75,15 +82,19 @@ export async function settleCurrent(secretDir: string): Promise<{ version: strin
     const claim = await readClaim(claimPath);
     if (claim === 'missing') return { version, pendingDelete: false };
     if (claim === 'unreadable' || claim.link === undefined) {
-      if (claim !== 'unreadable' && holderLiveness(claim) !== 'dead') return { version, pendingDelete: true };
+      if (claim !== 'unreadable' && claimLiveness(claim) !== 'dead') return { version, pendingDelete: true };
       await removeClaimIf(claimPath, claim);
       continue;
     }
-    if (holderLiveness(claim) === 'dead') {
-      // its writer died before committing and never reported the write: undo the claim rather than finish it,
-      // so the version readers saw stays current (taking the link back first: a link already gone was committed)
+    if (claimLiveness(claim) === 'dead') {
+      // its writer died (or its call failed) before committing and never reported the write: undo the claim
+      // rather than finish it, so the version readers saw stays current (taking the link back first: a link
+      // already gone was committed, or withdrawn by its writer)
       if (await takeBackLink(join(secretDir, claim.link))) {
         if (claim.next !== undefined) await rm(join(secretDir, claim.next), { recursive: true, force: true });
+        await removeClaimIf(claimPath, claim);
+      } else if ((await readDataVersion(secretDir)) === version) {
+        // its link is gone and `..data` did not move: withdrawn, never committed; nothing can commit it now
         await removeClaimIf(claimPath, claim);
       }
       continue;
@@ -119,12 +130,30 @@ export async function commitVersion(
     link: prepared.link,
   };
   if (!(await createClaim(secretDir, claimPath, record))) return 'lost';
+  heldClaims.add(record.token);
+  try {
+    return await finishCommit(secretDir, current, prepared, claimPath, record);
+  } finally {
+    heldClaims.delete(record.token);
+  }
+}
+
+async function finishCommit(
+  secretDir: string,
+  current: string | null,
+  prepared: PreparedVersion,
+  claimPath: string,
+  record: ClaimRecord,
+): Promise<CommitOutcome> {
   const linkPath = join(secretDir, prepared.link);
   let still: boolean;
   try {
     still = (await readDataVersion(secretDir)) === current;
-  } catch {
-    still = false;
+  } catch (err) {
+    // cannot tell whether `current` is still current: withdraw, unless another writer already finished it for us
+    if (!(await takeBackLink(linkPath).catch(() => true))) return 'committed';
+    await removeClaimIf(claimPath, record).catch(() => undefined);
+    throw err;
   }
   if (!still) {
     // a claim on a version replaced meanwhile: void, unless another writer already finished it for us
@@ -151,11 +180,38 @@ export async function claimForDelete(secretDir: string, current: string): Promis
   const claimPath = join(secretDir, claimName(current));
   const record: ClaimRecord = { ...selfIdentity(), token: randomBytes(9).toString('hex') };
   if (!(await createClaim(secretDir, claimPath, record))) return false;
-  if ((await readDataVersion(secretDir).catch(() => undefined)) !== current) {
-    await removeClaimIf(claimPath, record);
+  heldClaims.add(record.token);
+  const release = async () => {
+    try {
+      await removeClaimIf(claimPath, record);
+    } finally {
+      // a claim whose removal failed is no longer held by any call: the next write takes it as abandoned
+      heldClaims.delete(record.token);
+    }
+  };
+  let still: boolean;
+  try {
+    still = (await readDataVersion(secretDir)) === current;
+  } catch (err) {
+    await release().catch(() => undefined);
+    throw err;
+  }
+  if (!still) {
+    await release();
     return false;
   }
-  return () => removeClaimIf(claimPath, record);
+  return release;
+}
+
+/**
+ * Tokens of the claims calls of this process hold right now: a claim naming this process whose token is not
+ * here was left by a call that failed (its cleanup failed too, e.g. EACCES), and is taken as a dead writer's.
+ */
+const heldClaims = new Set<string>();
+
+function claimLiveness(claim: ClaimRecord): 'alive' | 'dead' | 'unknown' {
+  if (isSelf(claim) && !heldClaims.has(claim.token)) return 'dead';
+  return holderLiveness(claim);
 }
 
 /**

@@ -10,10 +10,11 @@
  * version; the name of that directory is the secret's version.
  */
 import { constants, existsSync } from 'node:fs';
-import { type FileHandle, lstat, open, readdir, readlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { CertloopError } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
+import { lstat, open, readdir, readlink } from '../lib/fs-seam.js';
 import { isValidDataKey, MAX_SECRET_BYTES } from './names.js';
 import type { Secret } from './types.js';
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -36,6 +36,7 @@ async function driveUntilSettled(
   promise: Promise<unknown>,
   stepMs = 50,
   totalMs = 100_000,
+  onStep: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   let settled = false;
   promise.then(
@@ -48,6 +49,7 @@ async function driveUntilSettled(
   );
   for (let moved = 0; moved < totalMs && !settled; moved += stepMs) {
     for (let i = 0; i < 200 && clock.pendingTimers === 0 && !settled; i++) await new Promise((r) => setTimeout(r, 5));
+    await onStep();
     await clock.advance(stepMs);
   }
 }
@@ -62,11 +64,14 @@ describe('FileSecretStore lock', () => {
     await mkdir(join(directory, '.locks'), { recursive: true });
     await writeFile(lockPath(), typeof record === 'string' ? record : JSON.stringify(record));
   };
+  /** The token of the lock file now, or undefined when there is none. */
+  const heldBy = async () =>
+    (JSON.parse(await readFile(lockPath(), 'utf8').catch(() => '{}')) as { token?: string }).token;
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'certloop-file-lock-'));
     directory = join(root, 'secrets');
     clock = new ManualClock('2026-01-01T00:00:00Z');
-    store = new FileSecretStore({ directory, clock, lockTimeoutMs: 1_000, staleLockMs: 30_000 });
+    store = new FileSecretStore({ directory, clock, staleLockMs: 30_000 });
   });
   const live: ChildProcess[] = [];
   const holder = async () => {
@@ -194,13 +199,63 @@ describe('FileSecretStore lock', () => {
     expect(await store.get('guarded')).toBeDefined();
   });
 
-  it('gives up with CERTLOOP_LOCK_TIMEOUT after lockTimeoutMs, writing nothing', async () => {
+  it('gives up with CERTLOOP_LOCK_TIMEOUT after lockTimeoutMs behind a live holder that keeps its heartbeat, writing nothing', async () => {
     await writeLock({ pid: 1, hostname: 'another-host', acquiredAt: clock.now().toISOString(), token: 't' });
+    let beat = 1;
+    const heartbeat = () => utimes(lockPath(), ++beat, beat);
     const put = store.put('guarded', { data: { k: bytes('v') } });
-    await driveUntilSettled(clock, put);
+    await driveUntilSettled(clock, put, 1_000, 100_000, heartbeat);
     expect(await rejectionCode(put)).toBe('CERTLOOP_LOCK_TIMEOUT');
-    expect(clock.now().getTime()).toBeGreaterThanOrEqual(Date.parse('2026-01-01T00:00:01Z'));
+    // the default lockTimeoutMs: 1.5 x staleLockMs
+    expect(clock.now().getTime()).toBeGreaterThanOrEqual(Date.parse('2026-01-01T00:00:45Z'));
     expect(await store.get('guarded')).toBeUndefined();
+  });
+
+  it('at the default options, a write outwaits a paused holder and breaks its lock (it never gives up first)', async () => {
+    const defaults = new FileSecretStore({ directory, clock });
+    await writeLock({ ...(await holder()), acquiredAt: clock.now().toISOString(), token: 't' });
+    let done = false;
+    const put = defaults.put('guarded', { data: { k: bytes('v') } }).then(() => {
+      done = true;
+    });
+    await driveUntilSettled(clock, put, 1_000, 29_000);
+    expect(done).toBe(false);
+    expect(await heldBy()).toBe('t');
+    // past staleLockMs (30 s) and before lockTimeoutMs (45 s): the lock is broken, the write goes through
+    await driveUntilSettled(clock, put, 1_000, 10_000);
+    expect(await heldBy()).not.toBe('t');
+    await put;
+  });
+
+  it('times a paused holder from the first sighting by any write of the store, not afresh for each write', async () => {
+    await writeLock({ ...(await holder()), acquiredAt: clock.now().toISOString(), token: 't' });
+    const controller = new AbortController();
+    const first = store.put('guarded', { data: { k: bytes('1') } }, { signal: controller.signal });
+    await driveUntilSettled(clock, new Promise(() => undefined), 1_000, 20_000);
+    controller.abort();
+    expect(await rejectionCode(first)).toBe('CERTLOOP_ABORTED');
+    const second = store.put('guarded', { data: { k: bytes('2') } });
+    // broken 30 s after the first write saw it, not 30 s after the second one started
+    await driveUntilSettled(clock, second, 1_000, 15_000);
+    expect(await heldBy()).not.toBe('t');
+    await second;
+  });
+
+  it('refuses options where a write would give up before a paused holder loses its lock (CERTLOOP_INVALID_CONFIG)', () => {
+    const code = (options: object) => {
+      try {
+        new FileSecretStore({ directory, ...options });
+        return 'ok';
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+    };
+    expect(code({ lockTimeoutMs: 10_000 })).toBe('CERTLOOP_INVALID_CONFIG');
+    expect(code({ lockTimeoutMs: 5_000, staleLockMs: 5_000 })).toBe('CERTLOOP_INVALID_CONFIG');
+    expect(code({ lockTimeoutMs: 1_000, staleLockMs: 2_000 })).toBe('CERTLOOP_INVALID_CONFIG');
+    expect(code({ staleLockMs: 1_000 })).toBe('ok');
+    expect(code({ lockTimeoutMs: 60_000 })).toBe('ok');
+    expect(code({ lockTimeoutMs: 400, staleLockMs: 300 })).toBe('ok');
   });
 
   it('stops waiting with CERTLOOP_ABORTED when the signal aborts', async () => {

@@ -22,11 +22,12 @@
  * break the fresh lock that replaced it.
  */
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Clock, sleep, type TimerHandle } from '../clock/clock.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno, toStoreIoError } from '../lib/fs-errors.js';
+import { link, mkdir, open, readdir, rm, unlink, writeFile } from '../lib/fs-seam.js';
 import { type HolderIdentity, holderLiveness, isSelf, selfIdentity } from './process-identity.js';
 
 export interface FileLockOptions {
@@ -37,6 +38,11 @@ export interface FileLockOptions {
   readonly timeoutMs: number;
   /** How long a holder's heartbeat may stand still before its lock is taken as abandoned. */
   readonly staleMs: number;
+  /**
+   * Observations of lock files shared by every wait of one store, so a holder's heartbeat standing still is timed
+   * from the first time any call saw it, not restarted by each call (default: this call's alone).
+   */
+  readonly observations?: LockObservations | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -64,7 +70,7 @@ export async function acquireFileLock(name: string, options: FileLockOptions): P
   const { clock, signal } = options;
   const lockPath = join(options.locksDir, name);
   const started = clock.monotonicNow();
-  const watch = new StalenessWatch(clock, options.staleMs);
+  const watch = options.observations ?? new LockObservations(clock, options.staleMs);
   let delay = FIRST_RETRY_MS;
   let keepAlive: NodeJS.Timeout | undefined;
   try {
@@ -72,10 +78,13 @@ export async function acquireFileLock(name: string, options: FileLockOptions): P
       throwIfAborted(signal);
       const record = newRecord(clock);
       const handle = await tryCreate(lockPath, record, options.locksDir);
-      if (handle) return holdLock(lockPath, record, handle, options);
+      if (handle) {
+        watch.forget(lockPath);
+        return holdLock(lockPath, record, handle, options);
+      }
       const holder = await observe(lockPath);
       if (holder === 'missing') continue; // released meanwhile: try again at once
-      if (watch.isStale(holder) && (await breakStaleLock(name, lockPath, holder, options, watch))) continue;
+      if (watch.isStale(lockPath, holder) && (await breakStaleLock(name, lockPath, holder, options, watch))) continue;
       if (clock.monotonicNow() - started >= options.timeoutMs) {
         throw new CertloopError('CERTLOOP_LOCK_TIMEOUT', `file store: lock for secret ${name} is held`, {
           details: holderDetails(lockPath, holder.record),
@@ -220,20 +229,26 @@ function parseRecord(text: string): LockRecord | 'unreadable' {
 }
 
 /**
- * Judges lock files a waiter sees: dead holders and this process's own leftovers at once, live ones by how long
- * their heartbeat has stood still, on the waiter's monotonic clock.
+ * Judges lock files waiters see: dead holders and this process's own leftovers at once, live ones by how long
+ * their heartbeat has stood still, on the waiter's monotonic clock. One entry per lock path (the last state seen
+ * and since when), so a store can share one instance between all its waits.
  */
-class StalenessWatch {
+export class LockObservations {
   readonly #clock: Clock;
   readonly #staleMs: number;
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new Map<string, { readonly key: string; readonly since: number }>();
 
   constructor(clock: Clock, staleMs: number) {
     this.#clock = clock;
     this.#staleMs = staleMs;
   }
 
-  isStale(observed: Observed): boolean {
+  /** Forgets `path` (its lock was taken: the next holder is observed afresh). */
+  forget(path: string): void {
+    this.#seen.delete(path);
+  }
+
+  isStale(path: string, observed: Observed): boolean {
     const { record } = observed;
     // a lock file certloop did not write whole (made by hand, a foreign tool) cannot be judged: treat as stale
     if (record === 'unreadable') return true;
@@ -241,12 +256,12 @@ class StalenessWatch {
     if (holderLiveness(record) === 'dead') return true;
     const key = `${observed.text}\n${observed.heartbeat}`;
     const now = this.#clock.monotonicNow();
-    const since = this.#seen.get(key);
-    if (since === undefined) {
-      this.#seen.set(key, now);
+    const seen = this.#seen.get(path);
+    if (seen?.key !== key) {
+      this.#seen.set(path, { key, since: now });
       return false;
     }
-    return now - since > this.#staleMs;
+    return now - seen.since > this.#staleMs;
   }
 }
 
@@ -260,7 +275,7 @@ async function breakStaleLock(
   lockPath: string,
   observed: Observed,
   options: FileLockOptions,
-  watch: StalenessWatch,
+  watch: LockObservations,
 ): Promise<boolean> {
   const breakerPath = join(options.locksDir, BREAKERS_DIR, name);
   const breaker = newRecord(options.clock);
@@ -269,7 +284,7 @@ async function breakStaleLock(
     const other = await observe(breakerPath);
     // a breaker that died (or froze) while breaking would block every waiter: remove it once it is stale itself
     if (other === 'missing') return true;
-    if (!watch.isStale(other)) return false;
+    if (!watch.isStale(breakerPath, other)) return false;
     await rm(breakerPath, { force: true });
     return true;
   }

@@ -45,7 +45,7 @@ describe('FileSecretStore across processes', () => {
 
   it('a writer killed with SIGKILL at random points leaves every secret whole, and the store working', async () => {
     const names = ['alpha', 'bravo', 'charlie'];
-    const store = new FileSecretStore({ directory, lockTimeoutMs: 5_000 });
+    const store = new FileSecretStore({ directory, lockTimeoutMs: 5_000, staleLockMs: 4_000 });
     let generation = 1;
     for (let round = 0; round < 4; round++) {
       const child = start('crash-writer.ts', [directory, names.join(','), String(generation)]);

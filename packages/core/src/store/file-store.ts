@@ -23,7 +23,7 @@ import type { WatchEvent, Watcher, WatchOptions } from '../watch/types.js';
 import { WatchChannel } from '../watch/watch-channel.js';
 import { readSecretDirectory } from './file-layout.js';
 import { readDataVersionSync, readSecretDirectorySync } from './file-layout-sync.js';
-import { acquireFileLock } from './file-lock.js';
+import { acquireFileLock, LockObservations } from './file-lock.js';
 import { deleteSecretDirectory, writeSecretDirectory } from './file-writer.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { assertSecretInput, assertSecretName, isValidSecretName } from './names.js';
@@ -38,16 +38,25 @@ import type {
   StoreCallOptions,
 } from './types.js';
 
+const DEFAULT_STALE_LOCK_MS = 30_000;
+
 export interface FileSecretStoreOptions {
   /** The directory holding one directory per secret; created (mode 0700) on the first write. */
   readonly directory: string;
   /** Time for data directory names, lock ages and waits (default `systemClock`). */
   readonly clock?: Clock;
-  /** How long a write waits for another process's lock before `CERTLOOP_LOCK_TIMEOUT` (default 10 s). */
+  /**
+   * How long a write waits for another process's lock before `CERTLOOP_LOCK_TIMEOUT` (default 1.5 x
+   * `staleLockMs`, 45 s at the defaults). Must exceed `staleLockMs`, so that a write waiting for a paused holder
+   * outlasts the holder's lock and breaks it, as promised, rather than give up first (`CERTLOOP_INVALID_CONFIG`
+   * otherwise).
+   */
   readonly lockTimeoutMs?: number;
   /**
-   * Age after which a lock is taken as abandoned even though its holder may live (default 30 s). A lock whose
-   * holder pid is dead on this host is broken at once. Keep it far above the longest write.
+   * How long a live holder's heartbeat (every quarter of this) may stand still before its lock is taken as
+   * abandoned and broken (default 30 s): a holder paused (SIGSTOP, a VM freeze) that long loses its lock, which
+   * costs it time, never an update (compare-and-swap is fenced at the commit). A lock whose holder pid is dead
+   * on this host is broken at once. Every write of the store times the same holder from its first sighting.
    */
   readonly staleLockMs?: number;
   /**
@@ -78,6 +87,7 @@ export class FileSecretStore implements SecretStore, Watcher {
   readonly #clock: Clock;
   readonly #lockTimeoutMs: number;
   readonly #staleLockMs: number;
+  readonly #lockObservations: LockObservations;
   readonly #pollIntervalMs: number;
   readonly #fsWatch: boolean;
   readonly #followLinks: boolean;
@@ -94,8 +104,16 @@ export class FileSecretStore implements SecretStore, Watcher {
     }
     this.directory = resolve(options.directory);
     this.#clock = options.clock ?? systemClock;
-    this.#lockTimeoutMs = positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs');
-    this.#staleLockMs = positive(options.staleLockMs, 30_000, 'staleLockMs');
+    this.#staleLockMs = positive(options.staleLockMs, DEFAULT_STALE_LOCK_MS, 'staleLockMs');
+    this.#lockTimeoutMs = positive(options.lockTimeoutMs, this.#staleLockMs * 1.5, 'lockTimeoutMs');
+    if (this.#lockTimeoutMs <= this.#staleLockMs) {
+      throw new CertloopError(
+        'CERTLOOP_INVALID_CONFIG',
+        'FileSecretStore lockTimeoutMs must exceed staleLockMs: a write would give up before a paused holder loses its lock',
+        { details: { lockTimeoutMs: this.#lockTimeoutMs, staleLockMs: this.#staleLockMs } },
+      );
+    }
+    this.#lockObservations = new LockObservations(this.#clock, this.#staleLockMs);
     this.#pollIntervalMs = positive(options.pollIntervalMs, 2_000, 'pollIntervalMs');
     this.#fsWatch = options.fsWatch ?? true;
     this.#followLinks = options.followSymlinkedSecrets === true;
@@ -241,6 +259,7 @@ export class FileSecretStore implements SecretStore, Watcher {
         clock: this.#clock,
         timeoutMs: this.#lockTimeoutMs,
         staleMs: this.#staleLockMs,
+        observations: this.#lockObservations,
         signal,
       });
       try {

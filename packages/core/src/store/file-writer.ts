@@ -15,11 +15,11 @@
  * directory of a live writer that is only slow.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../clock/clock.js';
 import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { hasErrno } from '../lib/fs-errors.js';
+import { lstat, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink } from '../lib/fs-seam.js';
 import { fsyncDirectory, writeFileDurably } from '../lib/fs-sync.js';
 import {
   claimForDelete,
@@ -139,11 +139,13 @@ export async function deleteSecretDirectory(
     }
     try {
       throwIfAborted(signal);
+      await removeSecretDirectory(baseDir, name);
     } catch (err) {
-      await release();
+      // not deleted: the claim must not outlive this call, or it would block every later write
+      await release().catch(() => undefined);
       throw err;
     }
-    await removeSecretDirectory(baseDir, name);
+    // deleted (the claim went with the directory); what follows is tidying that the next delete redoes
     await sweepDeletedLeftovers(baseDir);
     return true;
   }
@@ -186,16 +188,15 @@ export function dataDirectoryOwner(entry: string): HolderIdentity | undefined {
 }
 
 /**
- * Removes a secret directory: an atomic rename out of the way first (readers then see it missing, a crash
- * leaves only a hidden leftover), then the actual removal.
+ * Removes a secret directory: an atomic rename out of the way first (readers then see it missing, a crash leaves
+ * only a hidden leftover), then the actual removal. The rename is the commit of a delete. Only its own failure fails the delete; the fsync and the
+ * removal after it are best effort (hidden leftovers are invisible to readers; sweepDeletedLeftovers retries).
  */
-export async function removeSecretDirectory(baseDir: string, name: string): Promise<void> {
+async function removeSecretDirectory(baseDir: string, name: string): Promise<void> {
   const trash = join(baseDir, `..deleted.${randomBytes(6).toString('hex')}`);
   await rename(join(baseDir, name), trash);
-  await fsyncDirectory(baseDir);
-  await rm(trash, { recursive: true, force: true }).catch(() => {
-    // hidden, so invisible to readers; sweepDeletedLeftovers retries it
-  });
+  await fsyncDirectory(baseDir).catch(() => undefined);
+  await rm(trash, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Best effort: removes `..deleted.*` leftovers of deletes interrupted by a crash. */

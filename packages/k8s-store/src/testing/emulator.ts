@@ -40,6 +40,8 @@ export interface KubeConfigRequest {
   readonly token?: string;
   /** The context's namespace (default the emulator's). */
   readonly namespace?: string;
+  /** The server URL (default the emulator's own), e.g. a proxy in front of it (`startCuttingProxy`). */
+  readonly server?: string;
 }
 
 export interface KubernetesApiEmulator {
@@ -137,12 +139,13 @@ export async function startKubernetesApiEmulator(
   );
   const kubeConfigFor = (request: KubeConfigRequest) => {
     const kc = new KubeConfig();
-    const doc = kubeconfigDocument(url, request.token ?? token, request.namespace ?? namespace, tls?.caPem);
+    const server = request.server ?? url;
+    const doc = kubeconfigDocument(server, request.token ?? token, request.namespace ?? namespace, tls?.caPem);
     kc.loadFromOptions({
       clusters: [
         tls
-          ? { name: 'certloop-emulator', server: url, caData: Buffer.from(tls.caPem).toString('base64') }
-          : { name: 'certloop-emulator', server: url, skipTLSVerify: true },
+          ? { name: 'certloop-emulator', server, caData: Buffer.from(tls.caPem).toString('base64') }
+          : { name: 'certloop-emulator', server, skipTLSVerify: true },
       ],
       users: [{ name: 'certloop-emulator', token: doc.users[0]!.user.token }],
       contexts: [

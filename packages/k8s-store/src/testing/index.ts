@@ -3,6 +3,7 @@
  * `kubectl` and `@kubernetes/client-node` accept as a kube-apiserver.
  */
 export type { AccessRule, EmulatorAuthOptions, TokenGrant } from './auth.js';
+export { type CuttingProxy, type ProxiedRequest, startCuttingProxy } from './cutting-proxy.js';
 export {
   type KubeConfigRequest,
   type KubernetesApiEmulator,

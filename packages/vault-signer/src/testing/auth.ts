@@ -43,7 +43,7 @@ function tokenEndpoints(ctx: RequestContext, rest: string): VaultReply {
     const entry = tokens.create({
       policies: parseList(ctx.body.policies),
       ttlSeconds: parseDuration(ctx.body.ttl),
-      maxTtlSeconds: parseDuration(ctx.body.explicit_max_ttl),
+      maxTtlSeconds: parseDuration(ctx.body.explicit_max_ttl, 'explicit_max_ttl'),
       displayName: `token-${stringField(ctx.body, 'display_name') ?? ''}`,
       path: 'auth/token/create',
       meta: (ctx.body.meta as Record<string, string> | undefined) ?? null,

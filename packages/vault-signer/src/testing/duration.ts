@@ -45,7 +45,7 @@ function goDurationSeconds(text: string): number {
     if (scale === undefined) throw new Error(`time: unknown unit ${quote(unit)} in duration ${quote(text)}`);
     s = s.slice(unit.length);
     ns += Number(`${intPart || '0'}.${fracPart || '0'}`) * scale;
-    if (ns > 9_223_372_036_854_775_807) throw new Error(`time: invalid duration ${quote(text)}`);
+    if (ns > 2 ** 63 - 1) throw new Error(`time: invalid duration ${quote(text)}`);
   }
   return Math.trunc((sign * ns) / 1e9) + 0;
 }

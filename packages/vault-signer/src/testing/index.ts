@@ -18,6 +18,7 @@ export {
   setupAppRole,
   setupKubernetesAuth,
   setupPki,
+  signerPolicy,
   type VaultCallTarget,
   vaultCall,
 } from './setup.js';

@@ -1,58 +1,81 @@
 /**
- * `@certloop/vault-signer/testing` internal: the CA fetches (contract section 1): `ca/pem`, `ca_chain`,
- * `cert/ca_chain`, `issuer/default` and `issuer/{ref}`, `issuer/{ref}/json`.
+ * `@certloop/vault-signer/testing` internal: the CA fetches (contract sections 1 and 7): `ca/pem`, `ca_chain` and
+ * `cert/ca_chain` (the default issuer), `issuer/{ref}` (token), `issuer/{ref}/json|pem|der` and `LIST issuers`
+ * (no token).
  */
-import { noContent, ok, type VaultReply } from './http.js';
-import { findIssuer } from './pki-util.js';
-import { expectOperation, type RequestContext, requireToken } from './router.js';
-import type { Issuer, PkiMount } from './state.js';
+import { badRequest, noContent, ok, type VaultReply } from './http.js';
+import { chainOf, issuerData, issuerForRead, issuerSerial, lookupIssuer, storedPem } from './pki-issuers.js';
+import { expectOperation, missing, type RequestContext } from './router.js';
+import type { PkiMount } from './state.js';
 
 const PEM_CHAIN = 'application/pem-certificate-chain';
 
-/** GET `{m}/ca/pem` (raw, no trailing newline; 204 without a CA) and `{m}/ca_chain` (raw chain). */
+/** GET `{m}/ca/pem` (raw, no trailing newline) and `{m}/ca_chain` (raw chain): 204 without a default issuer. */
 export function rawCa(ctx: RequestContext, mount: PkiMount, chain: boolean): VaultReply {
   expectOperation(ctx, 'GET');
-  if (!mount.defaultIssuer) return noContent();
-  const issuer = findIssuer(mount, 'default');
-  return { kind: 'raw', body: chain ? issuer.chain.join('\n') : issuer.certificatePem, contentType: PEM_CHAIN };
+  const issuer = lookupIssuer(mount, 'default');
+  if (typeof issuer === 'string') return noContent();
+  const body = chain ? chainOf(mount, issuer).join('\n') : issuer.certificatePem;
+  return { kind: 'raw', body, contentType: PEM_CHAIN };
 }
 
-/** GET `{m}/cert/ca_chain`: the chain as one string in both `certificate` and `ca_chain`. */
+/** GET `{m}/cert/ca_chain`: the default issuer's chain as one string in both `certificate` and `ca_chain`. */
 export function certCaChain(ctx: RequestContext, mount: PkiMount): VaultReply {
   expectOperation(ctx, 'GET');
-  const chain = mount.defaultIssuer ? findIssuer(mount, 'default').chain.join('\n') : '';
+  const issuer = lookupIssuer(mount, 'default');
+  if (typeof issuer === 'string') throw badRequest(issuer);
+  const chain = chainOf(mount, issuer).join('\n');
   return ok({ certificate: chain, ca_chain: chain, revocation_time: 0 }, { mountType: 'pki' });
 }
 
-export function issuerData(mount: PkiMount, issuer: Issuer): Record<string, unknown> {
-  return {
-    certificate: issuer.certificatePem,
-    ca_chain: [...issuer.chain],
-    issuer_id: issuer.id,
-    issuer_name: issuer.name,
-    key_id: issuer.keyId ?? '',
-    leaf_not_after_behavior: issuer.leafNotAfterBehavior,
-    manual_chain: null,
-    usage: 'crl-signing,issuing-certificates,ocsp-signing,read-only',
-    is_default: mount.defaultIssuer === issuer.id,
-  };
+/** GET `{m}/issuer/{ref}` (token): the whole issuer. */
+export function readIssuer(ctx: RequestContext, mount: PkiMount, ref: string): VaultReply {
+  expectOperation(ctx, 'GET');
+  return ok(issuerData(mount, issuerForRead(mount, ref)), { mountType: 'pki' });
 }
 
-/** GET `{m}/issuer/{ref}` (token) or `{m}/issuer/{ref}/json` (no token). */
-export function readIssuer(ctx: RequestContext, mount: PkiMount, ref: string, unauthenticated: boolean): VaultReply {
+/** GET `{m}/issuer/{ref}/json|pem|der` (no token). */
+export function fetchIssuer(
+  ctx: RequestContext,
+  mount: PkiMount,
+  ref: string,
+  form: 'json' | 'pem' | 'der',
+): VaultReply {
   expectOperation(ctx, 'GET');
-  if (!unauthenticated) requireToken(ctx);
-  const issuer = findIssuer(mount, ref);
-  if (unauthenticated) {
-    return ok(
-      {
-        certificate: issuer.certificatePem,
-        ca_chain: [...issuer.chain],
-        issuer_id: issuer.id,
-        issuer_name: issuer.name,
-      },
-      { mountType: 'pki' },
-    );
-  }
-  return ok(issuerData(mount, issuer), { mountType: 'pki' });
+  const issuer = issuerForRead(mount, ref);
+  if (form === 'pem') return { kind: 'raw', body: storedPem(issuer.certificatePem), contentType: PEM_CHAIN };
+  if (form === 'der') return { kind: 'raw', body: issuer.x509.raw, contentType: 'application/pkix-cert' };
+  return ok(
+    {
+      certificate: storedPem(issuer.certificatePem),
+      ca_chain: chainOf(mount, issuer).map(storedPem),
+      issuer_id: issuer.id,
+      issuer_name: issuer.name,
+    },
+    { mountType: 'pki' },
+  );
+}
+
+/** LIST `{m}/issuers` (no token): ids and `key_info`; 404 with none. */
+export function listIssuers(ctx: RequestContext, mount: PkiMount): VaultReply {
+  expectOperation(ctx, 'LIST');
+  if (mount.issuers.size === 0) throw missing();
+  const issuers = [...mount.issuers.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  return ok(
+    {
+      keys: issuers.map((i) => i.id),
+      key_info: Object.fromEntries(
+        issuers.map((i) => [
+          i.id,
+          {
+            issuer_name: i.name,
+            is_default: mount.defaultIssuer === i.id,
+            serial_number: issuerSerial(i),
+            key_id: i.keyId ?? '',
+          },
+        ]),
+      ),
+    },
+    { mountType: 'pki' },
+  );
 }

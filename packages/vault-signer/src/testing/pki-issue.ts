@@ -3,20 +3,14 @@
  * and `{m}/sign-verbatim[/{role}]` (contract sections 1 to 3).
  */
 import { createPrivateKey } from 'node:crypto';
-import {
-  createCsr,
-  generateKeyPair,
-  inspectCertificate,
-  type KeyAlgorithm,
-  type ParsedCsr,
-  parseCsr,
-} from '@certloop/core';
+import { createCsr, generateKeyPair, type KeyAlgorithm, type ParsedCsr, parseCsr } from '@certloop/core';
 import { parseBool, parseList } from './duration.js';
 import { badRequest, ok, type VaultReply } from './http.js';
 import { checkKey, checkNames, type RequestedNames } from './names.js';
-import { chainFor, colonSerial, findIssuer, profileOf, resolveValidity, signCsr, trimPem } from './pki-util.js';
+import { issuerForSigning } from './pki-issuers.js';
+import { chainFor, colonSerial, profileOf, resolveValidity, signCsr, trimPem } from './pki-util.js';
 import type { PkiRole } from './roles.js';
-import { type RequestContext, requireIssuer, stringField } from './router.js';
+import { type RequestContext, stringField } from './router.js';
 import type { PkiMount } from './state.js';
 
 function readCsr(body: Record<string, unknown>): { pem: string; csr: ParsedCsr } {
@@ -35,15 +29,13 @@ function roleOf(mount: PkiMount, name: string): PkiRole {
   return role;
 }
 
-const isSelfIssued = (pem: string) => inspectCertificate(pem).selfSigned;
-
 async function answer(
   ctx: RequestContext,
   mount: PkiMount,
   input: { issuerRef: string | undefined; role: PkiRole | undefined; csrPem: string; warnings: string[] },
   extra: Record<string, unknown> = {},
 ): Promise<VaultReply> {
-  const issuer = findIssuer(mount, input.issuerRef ?? input.role?.issuer_ref);
+  const issuer = issuerForSigning(mount, input.issuerRef ?? input.role?.issuer_ref);
   const validity = resolveValidity(ctx.state, mount, issuer, input.role, ctx.body);
   const signed = await signCsr({
     state: ctx.state,
@@ -56,7 +48,7 @@ async function answer(
   });
   const format = stringField(ctx.body, 'format') ?? 'pem';
   if (!['pem', 'der', 'pem_bundle'].includes(format)) throw badRequest(`unknown format: ${format}`);
-  const chain = chainFor(issuer, parseBool(ctx.body.remove_roots_from_chain, false), isSelfIssued);
+  const chain = chainFor(mount, issuer, parseBool(ctx.body.remove_roots_from_chain, false));
   const leaf = trimPem(signed.certificatePem);
   const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
   const certificate = format === 'der' ? der(leaf) : format === 'pem_bundle' ? [leaf, ...chain].join('\n') : leaf;
@@ -112,7 +104,6 @@ export async function signWithRole(
   roleName: string,
   issuerRef?: string,
 ): Promise<VaultReply> {
-  requireIssuer(ctx);
   const role = roleOf(mount, roleName);
   const { pem, csr } = readCsr(ctx.body);
   checkKey(role, csr.publicKey);
@@ -123,7 +114,6 @@ export async function signWithRole(
 
 /** POST `{m}/sign-verbatim[/{role}]`: subject and SANs copied from the CSR, no name policy. */
 export async function signVerbatim(ctx: RequestContext, mount: PkiMount, roleName?: string): Promise<VaultReply> {
-  requireIssuer(ctx);
   const role = roleName ? roleOf(mount, roleName) : undefined;
   const { pem } = readCsr(ctx.body);
   return answer(ctx, mount, { issuerRef: undefined, role, csrPem: pem, warnings: [] });
@@ -145,7 +135,6 @@ export async function issueWithRole(
   roleName: string,
   issuerRef?: string,
 ): Promise<VaultReply> {
-  requireIssuer(ctx);
   const role = roleOf(mount, roleName);
   if (role.key_type === 'any') {
     throw badRequest('role key type "any" not allowed for issuing certificates, only signing');

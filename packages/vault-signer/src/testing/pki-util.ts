@@ -5,6 +5,7 @@
 import { type CertificateProfile, CertloopError, LocalCertificateAuthority } from '@certloop/core';
 import { formatDuration, parseDuration } from './duration.js';
 import { badRequest, VaultHttpError } from './http.js';
+import { chainOf } from './pki-issuers.js';
 import type { PkiRole } from './roles.js';
 import type { EmulatorState, Issuer, PkiMount } from './state.js';
 
@@ -18,27 +19,22 @@ export function colonSerial(hex: string): string {
 
 export const trimPem = (pem: string) => pem.trim();
 
-/** The issuer a ref names: `default`, an issuer id or an issuer name. 400 when there is none. */
-export function findIssuer(mount: PkiMount, ref: string | undefined): Issuer {
-  const wanted = !ref || ref === 'default' ? mount.defaultIssuer : ref;
-  if (!wanted) throw badRequest('no default issuer currently configured');
-  const issuer =
-    mount.issuers.get(wanted) ?? [...mount.issuers.values()].find((candidate) => candidate.name === wanted);
-  if (!issuer) throw badRequest(`unable to find PKI issuer for reference: ${wanted}`);
-  return issuer;
-}
-
 /** certloop's local CA over the issuer's key, for one backdate. */
 export function signerFor(state: EmulatorState, mount: PkiMount, issuer: Issuer, backdate: number) {
   const cached = issuer.signers.get(backdate);
   if (cached) return cached;
-  const keyPem = issuer.keyId ? mount.keys.get(issuer.keyId) : undefined;
-  if (!keyPem) throw badRequest(`issuer ${issuer.id} has no key and cannot sign`);
+  const keyPem = issuer.keyId ? mount.keys.get(issuer.keyId)?.privateKeyPem : undefined;
+  if (!keyPem) {
+    throw badRequest(
+      `1 error occurred:\n\t* could not fetch the CA certificate (was one set?): unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing\n\n`,
+    );
+  }
+  const chain = chainOf(mount, issuer);
   const signer = new LocalCertificateAuthority({
     certificatePem: issuer.certificatePem,
     privateKeyPem: keyPem,
-    chainPem: issuer.chain.slice(1).join('\n') || undefined,
-    trustBundlePem: issuer.chain[issuer.chain.length - 1]!,
+    chainPem: chain.slice(1).join('\n') || undefined,
+    trustBundlePem: chain[chain.length - 1]!,
     clock: state.clock,
     policy: {
       backdateSeconds: backdate,
@@ -139,7 +135,10 @@ export function profileOf(role: PkiRole | undefined): CertificateProfile {
   return 'server';
 }
 
-/** `ca_chain` with or without the roots (self-issued certificates). */
-export function chainFor(issuer: Issuer, removeRoots: boolean, isSelfIssued: (pem: string) => boolean): string[] {
-  return removeRoots ? issuer.chain.filter((pem) => !isSelfIssued(pem)) : [...issuer.chain];
+/** The issuer's `ca_chain`, with or without the roots (self-issued certificates). */
+export function chainFor(mount: PkiMount, issuer: Issuer, removeRoots: boolean): string[] {
+  const chain = chainOf(mount, issuer);
+  if (!removeRoots) return [...chain];
+  const roots = new Set([...mount.issuers.values()].filter((i) => i.selfSigned).map((i) => i.certificatePem));
+  return chain.filter((pem) => !roots.has(pem));
 }

@@ -2,20 +2,25 @@
  * `@certloop/vault-signer/testing` internal: routes a path under a PKI mount to its handler.
  */
 
-import { ok, type VaultReply } from './http.js';
+import type { VaultReply } from './http.js';
 import {
   configIssuers,
   generateIntermediate,
   generateRoot,
+  importBundle,
+  type KeySource,
   roles,
-  setSigned,
   signIntermediate,
-  updateIssuer,
 } from './pki-config.js';
-import { certCaChain, issuerData, rawCa, readIssuer } from './pki-fetch.js';
+import { certCaChain, fetchIssuer, listIssuers, rawCa, readIssuer } from './pki-fetch.js';
 import { issueWithRole, signVerbatim, signWithRole } from './pki-issue.js';
+import { keyEndpoint, listKeys, removeIssuer, updateIssuer } from './pki-manage.js';
 import { expectOperation, type RequestContext, unsupportedPath } from './router.js';
 import type { PkiMount } from './state.js';
+
+const KEY_SOURCES: readonly string[] = ['internal', 'exported', 'existing'];
+const keySource = (type: string | undefined): KeySource | undefined =>
+  type !== undefined && KEY_SOURCES.includes(type) ? (type as KeySource) : undefined;
 
 export async function routePki(ctx: RequestContext, mount: PkiMount, rest: string): Promise<VaultReply> {
   const parts = rest.split('/');
@@ -43,17 +48,42 @@ export async function routePki(ctx: RequestContext, mount: PkiMount, rest: strin
     case 'cert':
       if (rest === 'cert/ca_chain') return certCaChain(ctx, mount);
       break;
-    case 'root':
-      if (second === 'generate' && (third === 'internal' || third === 'exported') && parts.length === 3) {
-        return generateRoot(ctx, mount, third === 'exported');
+    case 'root': {
+      const source = keySource(third);
+      if ((second === 'generate' || second === 'rotate') && source && parts.length === 3) {
+        if (second === 'rotate' && source === 'existing') break; // Vault has no root/rotate/existing
+        return generateRoot(ctx, mount, source, second === 'rotate');
       }
       if (rest === 'root/sign-intermediate') return signIntermediate(ctx, mount);
+      if (rest === 'root/replace') return configIssuers(ctx, mount, true);
       break;
-    case 'intermediate':
-      if (second === 'generate' && (third === 'internal' || third === 'exported') && parts.length === 3) {
-        return generateIntermediate(ctx, mount, third === 'exported');
+    }
+    case 'intermediate': {
+      const source = keySource(third);
+      if (second === 'generate' && source && parts.length === 3) return generateIntermediate(ctx, mount, source);
+      if (rest === 'intermediate/cross-sign') return generateIntermediate(ctx, mount, 'existing');
+      if (rest === 'intermediate/set-signed') return importBundle(ctx, mount, 'certificate', false);
+      break;
+    }
+    case 'issuers': {
+      if (parts.length === 1) return listIssuers(ctx, mount);
+      const source = keySource(fourth);
+      if (second === 'generate' && third === 'root' && source && parts.length === 4) {
+        return generateRoot(ctx, mount, source, false);
       }
-      if (rest === 'intermediate/set-signed') return setSigned(ctx, mount);
+      if (second === 'generate' && third === 'intermediate' && source && parts.length === 4) {
+        return generateIntermediate(ctx, mount, source);
+      }
+      if (second === 'import' && (third === 'cert' || third === 'bundle') && parts.length === 3) {
+        return importBundle(ctx, mount, 'pem_bundle', third === 'bundle');
+      }
+      break;
+    }
+    case 'keys':
+      if (parts.length === 1) return listKeys(ctx, mount);
+      break;
+    case 'key':
+      if (parts.length === 2 && second) return keyEndpoint(ctx, mount, second);
       break;
     case 'config':
       if (rest === 'config/issuers') return configIssuers(ctx, mount);
@@ -65,11 +95,14 @@ export async function routePki(ctx: RequestContext, mount: PkiMount, rest: strin
     case 'issuer':
       if (!second) break;
       if (parts.length === 2) {
-        if (ctx.operation === 'WRITE')
-          return ok(issuerData(mount, updateIssuer(ctx, mount, second)), { mountType: 'pki' });
-        return readIssuer(ctx, mount, second, false);
+        if (ctx.operation === 'WRITE' || ctx.operation === 'PATCH') return updateIssuer(ctx, mount, second);
+        if (ctx.operation === 'DELETE') return removeIssuer(ctx, mount, second);
+        return readIssuer(ctx, mount, second);
       }
-      if (parts.length === 3 && third === 'json') return readIssuer(ctx, mount, second, true);
+      if (parts.length === 3 && (third === 'json' || third === 'pem' || third === 'der')) {
+        return fetchIssuer(ctx, mount, second, third);
+      }
+      if (parts.length === 3 && third === 'sign-intermediate') return signIntermediate(ctx, mount, second);
       if (parts.length === 4 && (third === 'sign' || third === 'issue')) {
         write();
         return third === 'sign'

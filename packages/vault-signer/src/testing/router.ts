@@ -2,12 +2,12 @@
  * `@certloop/vault-signer/testing` internal: one request as the handlers see it, Vault's routing errors, and the
  * token checks (contract section 0: 403 texts, unknown mount, unsupported path and operation).
  */
-import { invalidToken, permissionDenied, VaultHttpError } from './http.js';
+import { invalidToken, VaultHttpError } from './http.js';
 import type { EmulatorState, PkiMount } from './state.js';
 import type { TokenEntry } from './tokens.js';
 
-/** GET, LIST (a `LIST` request or `GET ?list=true`), WRITE (POST or PUT) or DELETE. */
-export type Operation = 'GET' | 'LIST' | 'WRITE' | 'DELETE';
+/** GET, LIST (a `LIST` request or `GET ?list=true`), WRITE (POST or PUT), PATCH or DELETE. */
+export type Operation = 'GET' | 'LIST' | 'WRITE' | 'PATCH' | 'DELETE';
 
 export interface RequestContext {
   readonly state: EmulatorState;
@@ -30,23 +30,6 @@ export const missing = () => new VaultHttpError(404, []);
 export function requireToken(ctx: RequestContext): TokenEntry {
   const entry = ctx.state.tokens.lookup(ctx.rawToken);
   if (!entry) throw invalidToken();
-  return entry;
-}
-
-/** Configuration needs the root policy; any other token gets 403 `permission denied`. */
-export function requireRoot(ctx: RequestContext): TokenEntry {
-  const entry = requireToken(ctx);
-  if (!entry.policies.includes('root')) throw permissionDenied();
-  return entry;
-}
-
-/**
- * Issuing needs a policy beyond `default` (which grants no PKI path in a real Vault): the emulator treats any other
- * attached policy as granting the mount's issue and sign paths.
- */
-export function requireIssuer(ctx: RequestContext): TokenEntry {
-  const entry = requireToken(ctx);
-  if (!entry.policies.some((p) => p !== 'default')) throw permissionDenied();
   return entry;
 }
 

@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '@certloop/core';
+import { authorize } from './acl.js';
 import { routeAuth } from './auth.js';
 import { FaultPlan, faultErrors, type VaultFaults } from './faults.js';
 import { readJsonBody, send, sendError, VaultHttpError } from './http.js';
 import { routePki } from './pki.js';
+import { initialPolicies } from './policies.js';
 import { findMount, noHandler, type Operation, type RequestContext } from './router.js';
 import { defaultServiceAccountValidator } from './service-account.js';
 import type { EmulatorState, ServiceAccountValidator } from './state.js';
@@ -64,6 +66,8 @@ function operationOf(req: IncomingMessage, query: URLSearchParams): Operation | 
     case 'POST':
     case 'PUT':
       return 'WRITE';
+    case 'PATCH':
+      return 'PATCH';
     case 'DELETE':
       return 'DELETE';
     case 'HEAD':
@@ -88,6 +92,7 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
     mounts: new Map(),
     authMounts: new Map(),
     validateServiceAccount: options.validateServiceAccount ?? defaultServiceAccountValidator(clock),
+    policies: initialPolicies(),
     sealed: false,
   };
   const faults = new FaultPlan(
@@ -146,8 +151,9 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
       return;
     }
     try {
-      const body = operation === 'WRITE' ? await readJsonBody(req) : {};
+      const body = operation === 'WRITE' || operation === 'PATCH' ? await readJsonBody(req) : {};
       const ctx: RequestContext = { state, operation, path, query: url.searchParams, body, rawToken };
+      authorize(ctx);
       let answer: Awaited<ReturnType<typeof routePki>>;
       if (path.startsWith('sys/')) answer = routeSys(ctx, path);
       else if (path.startsWith('auth/')) answer = await routeAuth(ctx, path);

@@ -39,6 +39,23 @@ export interface SetupPkiRequest extends VaultCallTarget {
   readonly keyType?: 'rsa' | 'ec';
   readonly rootTtl?: string;
   readonly intermediateTtl?: string;
+  /**
+   * ACL policy written for the signer (default `pki`): sign and issue with the role, also through a named issuer,
+   * and read the chain; '' writes none.
+   */
+  readonly policy?: string;
+}
+
+/** The policy a signer on `mount` with `role` needs (the package README's). */
+export function signerPolicy(mount: string, role: string): string {
+  return [
+    `path "${mount}/sign/${role}" { capabilities = ["create", "update"] }`,
+    `path "${mount}/issue/${role}" { capabilities = ["create", "update"] }`,
+    `path "${mount}/issuer/+/sign/${role}" { capabilities = ["create", "update"] }`,
+    `path "${mount}/issuer/+/issue/${role}" { capabilities = ["create", "update"] }`,
+    `path "${mount}/cert/ca_chain" { capabilities = ["read"] }`,
+    '',
+  ].join('\n');
 }
 
 export interface SetupPkiResult {
@@ -48,13 +65,18 @@ export interface SetupPkiResult {
   readonly role: string;
 }
 
-/** A root CA mount, an intermediate mount signed by it (its key generated inside Vault), and one role. */
+/**
+ * Vault's intermediate tutorial: a root CA mount, an intermediate mount whose key is generated inside Vault, signed by
+ * the root with `format=pem_bundle` and imported with `set-signed` (so the mount holds the root too), one role, and an
+ * ACL policy for signers.
+ */
 export async function setupPki(request: SetupPkiRequest): Promise<SetupPkiResult> {
   const rootMount = request.rootMount ?? 'pki';
   const mount = request.mount ?? 'pki_int';
   const role = request.role ?? 'certloop';
   const keyType = request.keyType ?? 'ec';
-  const data = (r: Record<string, unknown> | undefined) => (r?.data ?? {}) as Record<string, string>;
+  const data = (r: Record<string, unknown> | undefined) =>
+    (r?.data ?? {}) as Record<string, string> & { ca_chain?: string[] };
   await vaultCall(request, 'POST', `sys/mounts/${rootMount}`, { type: 'pki', config: { max_lease_ttl: '87600h' } });
   const root = data(
     await vaultCall(request, 'POST', `${rootMount}/root/generate/internal`, {
@@ -76,18 +98,19 @@ export async function setupPki(request: SetupPkiRequest): Promise<SetupPkiResult
       csr,
       common_name: 'certloop vault intermediate',
       ttl: request.intermediateTtl ?? '43800h',
+      format: 'pem_bundle',
     }),
   );
-  await vaultCall(request, 'POST', `${mount}/intermediate/set-signed`, {
-    certificate: `${signed.certificate}\n${signed.issuing_ca}`,
-  });
+  await vaultCall(request, 'POST', `${mount}/intermediate/set-signed`, { certificate: signed.certificate });
   await vaultCall(request, 'POST', `${mount}/roles/${role}`, {
     allow_any_name: true,
     key_type: 'any',
     max_ttl: '720h',
     ...request.roleFields,
   });
-  return { rootPem: root.certificate!, intermediatePem: signed.certificate!, mount, role };
+  const policy = request.policy ?? 'pki';
+  if (policy) await vaultCall(request, 'PUT', `sys/policies/acl/${policy}`, { policy: signerPolicy(mount, role) });
+  return { rootPem: root.certificate!, intermediatePem: signed.ca_chain![0]!, mount, role };
 }
 
 export interface SetupAuthRequest extends VaultCallTarget {

@@ -4,7 +4,8 @@
  */
 import { parseDuration } from './duration.js';
 import { badRequest, noContent, ok, type VaultReply } from './http.js';
-import { expectOperation, type RequestContext, requireRoot, stringField, unsupportedPath } from './router.js';
+import { routePolicies } from './policies.js';
+import { expectOperation, type RequestContext, stringField, unsupportedPath } from './router.js';
 import type { EmulatorState } from './state.js';
 
 const trimSlashes = (p: string) => p.replace(/^\/+|\/+$/g, '');
@@ -69,12 +70,10 @@ export function routeSys(ctx: RequestContext, path: string): VaultReply {
   }
   if (rest === 'seal') {
     expectOperation(ctx, 'WRITE');
-    requireRoot(ctx);
     state.sealed = true;
     return noContent();
   }
   if (rest.startsWith('mounts/')) {
-    requireRoot(ctx);
     expectOperation(ctx, 'WRITE', 'DELETE');
     const mountPath = trimSlashes(rest.slice('mounts/'.length));
     if (ctx.operation === 'DELETE') {
@@ -92,12 +91,14 @@ export function routeSys(ctx: RequestContext, path: string): VaultReply {
       issuers: new Map(),
       keys: new Map(),
       defaultIssuer: undefined,
+      defaultKey: undefined,
+      defaultFollowsLatestIssuer: false,
+      chains: new Map(),
       roles: new Map(),
     });
     return noContent();
   }
   if (rest.startsWith('auth/')) {
-    requireRoot(ctx);
     expectOperation(ctx, 'WRITE', 'DELETE');
     const authPath = trimSlashes(rest.slice('auth/'.length));
     if (ctx.operation === 'DELETE') {
@@ -118,9 +119,10 @@ export function routeSys(ctx: RequestContext, path: string): VaultReply {
     });
     return noContent();
   }
+  const policyReply = routePolicies(ctx, rest);
+  if (policyReply) return policyReply;
   if (rest === 'mounts') {
     expectOperation(ctx, 'GET');
-    requireRoot(ctx);
     return ok(Object.fromEntries([...state.mounts.keys()].map((p) => [`${p}/`, { type: 'pki' }])));
   }
   throw unsupportedPath();

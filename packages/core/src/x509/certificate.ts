@@ -84,7 +84,7 @@ function serialHex(node: DerNode): string {
 }
 
 /** An AlgorithmIdentifier: an OID and at most one parameters element (RFC 5280 4.1.1.2). */
-function checkAlgorithmIdentifier(node: DerNode): DerNode {
+export function checkAlgorithmIdentifier(node: DerNode): DerNode {
   const parts = children(node);
   if (parts.length < 1 || parts.length > 2) invalid('AlgorithmIdentifier must hold an OID and at most one parameter');
   const parameters = parts[1];

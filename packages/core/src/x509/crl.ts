@@ -1,12 +1,16 @@
 /**
  * `@certloop/core` certificate revocation lists (RFC 5280 5): the reader `validateChain` uses.
  *
- * CRLs are read with certloop's own DER reader (the same strictness as certificates) and checked against the
- * issuer found on the path: issuer name and key identifier, signature, nextUpdate. Delta CRLs and partitioned
+ * CRLs are read with certloop's own DER reader, as strictly as certificates: DER only, inside and outside the
+ * signed part (no DEFAULT or out-of-range values encoded, no BER or trailing bytes inside any extension value, read
+ * or not), the issuer Name decoded, both AlgorithmIdentifiers checked, no duplicate extensions. They are checked
+ * against the issuer found on the path: issuer name and key identifier, signature, nextUpdate. Delta CRLs and partitioned
  * CRLs (issuingDistributionPoint) are not supported: their critical extensions make the CRL refused.
  */
 import { CertloopError } from '../errors.js';
+import { checkAlgorithmIdentifier } from './certificate.js';
 import {
+  checkWellFormed,
   children,
   content,
   type DerNode,
@@ -18,9 +22,12 @@ import {
   readOid,
   readSmallInteger,
   readTime,
+  refuseDefault,
   Tag,
   whole,
 } from './der.js';
+import { decodeAuthorityKeyIdentifier } from './extensions.js';
+import { decodeName } from './name.js';
 import { OID } from './oids.js';
 import { pemSplit } from './pem.js';
 import { serialText, toHex } from './serial.js';
@@ -84,15 +91,28 @@ interface Extension {
   readonly value: Uint8Array;
 }
 
+/**
+ * Extensions (CRL or entry) as certificates have them: not empty, no duplicates, critical FALSE never encoded, and
+ * every value one well-formed DER element (BER there would make OpenSSL refuse what certloop accepted).
+ */
 function readExtensions(node: DerNode): Extension[] {
-  return children(expectTag(node, Tag.SEQUENCE, 'Extensions')).map((ext) => {
+  const list = children(expectTag(node, Tag.SEQUENCE, 'Extensions'));
+  if (list.length === 0) invalid('empty extensions');
+  const seen = new Set<string>();
+  return list.map((ext) => {
     const parts = children(expectTag(ext, Tag.SEQUENCE, 'Extension'));
-    const oid = readOid(parts[0]!);
+    const oid = readOid(expectTag(parts[0], Tag.OID, 'extnID'));
     let i = 1;
     let critical = false;
-    if (parts[i]?.tag === Tag.BOOLEAN) critical = readBoolean(parts[i++]!);
+    if (parts[i]?.tag === Tag.BOOLEAN) {
+      critical = readBoolean(parts[i++]!);
+      if (!critical) refuseDefault(`extension ${oid} critical`);
+    }
     const value = content(expectTag(parts[i++], Tag.OCTET_STRING, 'extnValue'));
     if (i !== parts.length) invalid(`extension ${oid} has extra fields`);
+    if (seen.has(oid)) invalid(`duplicate extension ${oid}`);
+    seen.add(oid);
+    checkWellFormed(value);
     return { oid, critical, value };
   });
 }
@@ -108,11 +128,16 @@ function parseCrlDer(der: Uint8Array): ParsedCrl {
   const fields = children(tbsNode);
   let i = 0;
   let version = 1;
-  if (fields[i]?.tag === Tag.INTEGER) version = readSmallInteger(fields[i++]!) + 1;
-  if (version > 2) invalid(`unsupported version ${version}`);
+  // RFC 5280 5.1.2.1: version is absent (v1) or v2; an encoded v1 is not DER-distinguishable from a v1 CRL's.
+  if (fields[i]?.tag === Tag.INTEGER) {
+    version = readSmallInteger(fields[i++]!) + 1;
+    if (version !== 2) invalid(`version ${version} written out (only v2 may be)`);
+  }
   const innerAlg = expectTag(fields[i++], Tag.SEQUENCE, 'signature');
   if (Buffer.compare(whole(innerAlg), whole(outerAlg)) !== 0) invalid('inner and outer signature algorithms differ');
+  checkAlgorithmIdentifier(outerAlg);
   const issuer = expectTag(fields[i++], Tag.SEQUENCE, 'issuer');
+  decodeName(issuer);
   const thisUpdate = readTime(fields[i++]!);
   let nextUpdate: Date | undefined;
   if (fields[i]?.tag === Tag.UTC_TIME || fields[i]?.tag === Tag.GENERALIZED_TIME) nextUpdate = readTime(fields[i++]!);
@@ -121,6 +146,7 @@ function parseCrlDer(der: Uint8Array): ParsedCrl {
   if (fields[i]?.tag === Tag.SEQUENCE) {
     for (const entry of children(fields[i++]!)) {
       const parts = children(expectTag(entry, Tag.SEQUENCE, 'revokedCertificate'));
+      if (parts.length < 2 || parts.length > 3) invalid('revokedCertificate must hold a serial, a date and extensions');
       const serial = serialHex(expectTag(parts[0], Tag.INTEGER, 'userCertificate'));
       const revokedAt = readTime(parts[1]!);
       let reason: RevocationReason | undefined;
@@ -137,7 +163,6 @@ function parseCrlDer(der: Uint8Array): ParsedCrl {
             else reason = name;
           } else if (ext.critical) unknownCritical.push(ext.oid);
         }
-        if (parts.length > 3) invalid('revokedCertificate has extra fields');
       }
       if (!removed) revoked.set(serial, reason ? { revokedAt, reason } : { revokedAt });
     }
@@ -150,9 +175,7 @@ function parseCrlDer(der: Uint8Array): ParsedCrl {
     if (wrapper.length !== 1) invalid('crlExtensions wrapper holds more than one element');
     for (const ext of readExtensions(wrapper[0]!)) {
       if (ext.oid === OID.authorityKeyIdentifier) {
-        for (const field of children(expectTag(parseDer(ext.value), Tag.SEQUENCE, 'AuthorityKeyIdentifier'))) {
-          if (field.tag === 0x80) authorityKeyId = toHex(content(field));
-        }
+        authorityKeyId = decodeAuthorityKeyIdentifier(ext.value);
         if (ext.critical) unknownCritical.push(ext.oid);
       } else if (ext.oid === OID.cRLNumber) {
         crlNumber = toHex(readIntegerBytes(parseDer(ext.value)));

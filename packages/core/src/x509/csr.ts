@@ -10,6 +10,7 @@ import { CertloopError } from '../errors.js';
 import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
 import {
   bitString,
+  checkWellFormed,
   children,
   content,
   contextTag,
@@ -28,6 +29,7 @@ import {
   Tag,
   whole,
 } from './der.js';
+import { checkExtensionStructure } from './extension-structure.js';
 import { extension, subjectAltNameValue } from './extensions-writer.js';
 import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
 import { checkRsaFloor, keyWeakness } from './key-strength.js';
@@ -115,14 +117,28 @@ function invalidCsr(message: string, cause?: unknown): never {
   throw new CertloopError('CERTLOOP_CSR_INVALID', `invalid CSR: ${message}`, cause === undefined ? {} : { cause });
 }
 
+/**
+ * The requested extensions, from attributes read as strictly as a certificate's fields: each Attribute exactly a type
+ * and a non-empty SET of values (RFC 2986), every value well-formed DER whether certloop reads it or not, one
+ * extensionRequest at most; each requested extension at most once, critical FALSE never encoded, its value one
+ * well-formed DER element of the shape OpenSSL decodes (see extension-structure.ts), used by the CA or not.
+ */
 function decodeRequestedExtensions(attributes: DerNode | undefined): RequestedExtension[] {
   const out: RequestedExtension[] = [];
   if (!attributes) return out;
   if (attributes.tag !== 0xa0) invalidCsr('attributes must be [0]');
+  let extensionRequest = false;
   for (const attribute of children(attributes)) {
-    const [typeNode, values] = children(expectTag(attribute, Tag.SEQUENCE, 'Attribute'));
-    if (readOid(typeNode!) !== OID.extensionRequest) continue;
+    const parts = children(expectTag(attribute, Tag.SEQUENCE, 'Attribute'));
+    if (parts.length !== 2) invalidCsr('an attribute must hold a type and a SET of values');
+    const [typeNode, values] = parts as [DerNode, DerNode];
+    const type = readOid(expectTag(typeNode, Tag.OID, 'attribute type'));
     const valueList = children(expectTag(values, Tag.SET, 'attribute values'));
+    if (valueList.length === 0) invalidCsr(`attribute ${type} has no value`);
+    for (const value of valueList) checkWellFormed(whole(value));
+    if (type !== OID.extensionRequest) continue;
+    if (extensionRequest) invalidCsr('extensionRequest appears twice');
+    extensionRequest = true;
     if (valueList.length !== 1) invalidCsr('extensionRequest must hold one value');
     for (const ext of children(expectTag(valueList[0], Tag.SEQUENCE, 'Extensions'))) {
       const parts = children(expectTag(ext, Tag.SEQUENCE, 'Extension'));
@@ -136,6 +152,8 @@ function decodeRequestedExtensions(attributes: DerNode | undefined): RequestedEx
       const value = expectTag(parts[index], Tag.OCTET_STRING, 'extnValue');
       if (index + 1 !== parts.length) invalidCsr('extension has extra fields');
       if (out.some((e) => e.oid === extOid)) invalidCsr(`extension ${extOid} requested twice`);
+      checkWellFormed(content(value));
+      checkExtensionStructure(extOid, content(value));
       out.push({ oid: extOid, critical, valueDer: content(value) });
     }
   }

@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateChain } from './chain.js';
-import { verifyCsr } from './csr.js';
+import { parseCsr, verifyCsr } from './csr.js';
 import { type EditNode, encodeTree } from './fuzz/der-edit.js';
 import {
   addExtension,
@@ -494,3 +494,99 @@ function replaceOuterAlgorithm(der: Uint8Array, algorithm: Uint8Array): Uint8Arr
   ]);
   return new Uint8Array(encodeTree({ tag: 0x30, content: new Uint8Array(body) }));
 }
+
+describe('CSR attributes and requested extensions (issue 14, item 4)', () => {
+  /** CertificationRequestInfo: version, subject, SPKI, [0] attributes. */
+  const attributes = (info: EditNode) => info.children![3]!;
+  const extensionRequest = (info: EditNode) => attributes(info).children![0]!;
+  const requested = (info: EditNode) => extensionRequest(info).children![1]!.children![0]!;
+  const attribute = (type: number[], values: EditNode): EditNode => ({
+    tag: 0x30,
+    children: [{ tag: 0x06, content: bytes(...type) }, values],
+  });
+  // challengePassword (1.2.840.113549.1.9.7), an attribute certloop does not read
+  const CHALLENGE = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x07];
+  const unknownExtension = (value: EditNode): EditNode => ({
+    tag: 0x30,
+    children: [
+      { tag: 0x06, content: bytes(0x2a, 0x03, 0x04) },
+      { tag: 0x04, children: [value] },
+    ],
+  });
+  const parse = (der: Uint8Array) => parseCsr(csrPem(der));
+
+  it('reads the fixture with an extra attribute certloop does not use', () => {
+    const der = resigned(csr, (info) => {
+      attributes(info).children!.push(
+        attribute(CHALLENGE, { tag: 0x31, children: [{ tag: 0x0c, content: ascii('pw') }] }),
+      );
+    });
+    expect(parse(der).sans.dnsNames).toEqual(['agent-1.example.test']);
+  });
+
+  it.each<[string, (info: EditNode) => void]>([
+    [
+      'an attribute with an extra element',
+      (info) => extensionRequest(info).children!.push({ tag: 0x05, content: bytes() }),
+    ],
+    [
+      'extensionRequest values in a SEQUENCE, not a SET',
+      (info) => Object.assign(extensionRequest(info).children![1]!, { tag: 0x30 }),
+    ],
+    [
+      'an unknown attribute whose values are not a SET',
+      (info) => attributes(info).children!.push(attribute(CHALLENGE, { tag: 0x0c, content: ascii('pw') })),
+    ],
+    [
+      'an unknown attribute with no value',
+      (info) => attributes(info).children!.push(attribute(CHALLENGE, { tag: 0x31, children: [] })),
+    ],
+    [
+      'an unknown attribute holding a padded INTEGER',
+      (info) =>
+        attributes(info).children!.push(
+          attribute(CHALLENGE, { tag: 0x31, children: [{ tag: 0x02, content: bytes(0x00, 0x01) }] }),
+        ),
+    ],
+    [
+      'an unknown attribute holding invalid UTF-8',
+      (info) =>
+        attributes(info).children!.push(
+          attribute(CHALLENGE, { tag: 0x31, children: [{ tag: 0x0c, content: bytes(0xc3, 0x28) }] }),
+        ),
+    ],
+    ['extensionRequest twice', (info) => attributes(info).children!.push(structuredClone(extensionRequest(info)))],
+    [
+      'an attribute type that is not an OID',
+      (info) => Object.assign(extensionRequest(info).children![0]!, { tag: 0x04 }),
+    ],
+    [
+      'a requested extension the CA ignores holding BER (a long form length)',
+      (info) =>
+        requested(info).children!.push(
+          unknownExtension({ tag: 0x30, lengthOverride: bytes(0x81, 3), children: [{ tag: 0x02, content: bytes(5) }] }),
+        ),
+    ],
+    [
+      'a requested extension the CA ignores with trailing bytes',
+      (info) => {
+        const ext = unknownExtension({ tag: 0x05, content: bytes() });
+        ext.children!.at(-1)!.trailer = bytes(0x05, 0x00);
+        requested(info).children!.push(ext);
+      },
+    ],
+    [
+      'a requested certificatePolicies that does not decode',
+      (info) =>
+        requested(info).children!.push({
+          tag: 0x30,
+          children: [
+            { tag: 0x06, content: bytes(0x55, 0x1d, 0x20) },
+            { tag: 0x04, children: [{ tag: 0x30, children: [] }] },
+          ],
+        }),
+    ],
+  ])('refuses %s (CERTLOOP_CSR_INVALID)', (_name, edit) => {
+    expect(() => parse(resigned(csr, edit))).toThrow(refused('CERTLOOP_CSR_INVALID'));
+  });
+});

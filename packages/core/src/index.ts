@@ -7,6 +7,7 @@ export * from './ca-rotation/index.js';
 export * from './clock/index.js';
 export * from './errors.js';
 export * from './leader/index.js';
+export { type AbortListener, onAbort } from './lib/abort-fanout.js';
 export { Emitter, type Listener } from './lib/emitter.js';
 export * from './monitor/index.js';
 export * from './provider/index.js';

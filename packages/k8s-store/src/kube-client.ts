@@ -5,7 +5,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { abortError, CertloopError } from '@certloop/core';
+import { abortError, CertloopError, onAbort } from '@certloop/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorFromResponse, errorFromTransport, type KubeOperation, type KubeStatus } from './errors.js';
 
@@ -104,11 +104,11 @@ export class KubeClient {
         request.destroy();
       }, timeoutMs);
       timer.unref();
-      const onAbort = () => request.destroy(abortError(req.signal));
-      req.signal?.addEventListener('abort', onAbort, { once: true });
+      // one native listener per signal, however many calls share it (Node warns past 10)
+      const off = req.signal ? onAbort(req.signal, () => request.destroy(abortError(req.signal))) : undefined;
       const done = () => {
         clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onAbort);
+        off?.();
       };
       request.on('error', (err) => {
         done();

@@ -209,3 +209,112 @@ describe('certloop writes, kubectl and openssl read', () => {
     expect(await kubectl('get', 'lease')).toContain('relay-rotator');
   });
 });
+
+describe('kubectl prints what a real API server makes it print', () => {
+  const PRINT_NS = 'printing';
+  async function kubectlFails(...args: string[]): Promise<string> {
+    try {
+      await run('kubectl', kubectlArgs(args), { timeout: 30_000 });
+    } catch (err) {
+      return (err as { stderr: string }).stderr;
+    }
+    throw new Error(`kubectl ${args.join(' ')} succeeded`);
+  }
+  const lines = (out: string) => out.trimEnd().split('\n');
+
+  it('get secret of a missing name: secrets "nope" not found (the namespace exists); a missing namespace says so', async () => {
+    expect((await kubectlFails('get', 'secret', 'nope', '-n', NS)).trim()).toBe(
+      'Error from server (NotFound): secrets "nope" not found',
+    );
+    expect((await kubectlFails('get', 'secret', 'nope', '-n', 'no-such-namespace')).trim()).toBe(
+      'Error from server (NotFound): namespaces "no-such-namespace" not found',
+    );
+    const namespaces = lines(await kubectl('get', 'namespaces'));
+    expect(namespaces[0]).toMatch(/^NAME\s+STATUS\s+AGE$/);
+    expect(namespaces.some((line) => /^gloo-mesh\s+Active\s+\S+$/.test(line))).toBe(true);
+  });
+
+  it('get secrets: NAME TYPE DATA AGE from the server-side table; get one secret the same', async () => {
+    await kubectl(
+      'create',
+      'secret',
+      'generic',
+      'two-keys',
+      '--from-literal=a=1',
+      '--from-literal=b=2',
+      '-n',
+      PRINT_NS,
+    );
+    await kubectl('create', 'secret', 'generic', 'empty', '-n', PRINT_NS);
+    const all = lines(await kubectl('get', 'secrets', '-n', PRINT_NS));
+    expect(all[0]).toMatch(/^NAME\s+TYPE\s+DATA\s+AGE$/);
+    expect(all.slice(1)).toHaveLength(2);
+    expect(all[1]).toMatch(/^empty\s+Opaque\s+0\s+\d+s$/);
+    expect(all[2]).toMatch(/^two-keys\s+Opaque\s+2\s+\d+s$/);
+    const one = lines(await kubectl('get', 'secret', 'two-keys', '-n', PRINT_NS));
+    expect(one).toHaveLength(2);
+    expect(one[0]).toMatch(/^NAME\s+TYPE\s+DATA\s+AGE$/);
+    // the columns line up as kubectl aligns them: each header starts where its cells start
+    expect(one[1]!.indexOf('Opaque')).toBe(one[0]!.indexOf('TYPE'));
+    expect(one[1]!.indexOf('2')).toBe(one[0]!.indexOf('DATA'));
+  });
+
+  it('get lease: NAME HOLDER AGE, the holder from the server-side table', async () => {
+    const lock = new KubernetesLeaseLock({ kubeConfig: emulator.kubeConfig, namespace: PRINT_NS, name: 'printed' });
+    const now = new Date();
+    await lock.create({
+      holderIdentity: 'agent-7',
+      leaseDurationSeconds: 15,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 0,
+    });
+    lock.close();
+    const out = lines(await kubectl('get', 'lease', '-n', PRINT_NS));
+    expect(out[0]).toMatch(/^NAME\s+HOLDER\s+AGE$/);
+    expect(out[1]).toMatch(/^printed\s+agent-7\s+\d+s$/);
+  });
+
+  it('apply --server-side records managedFields for the manager (kubectl, Apply, FieldsV1)', async () => {
+    const file = join(dir, 'ssa.yaml');
+    await writeFile(
+      file,
+      `apiVersion: v1
+kind: Secret
+metadata:
+  name: applied
+  namespace: ${PRINT_NS}
+  labels:
+    app: relay
+type: Opaque
+data:
+  token: YWJj
+`,
+    );
+    expect(await kubectl('apply', '--server-side', '-f', file)).toContain('serverside-applied');
+    const managed = JSON.parse(
+      await kubectl('get', 'secret', 'applied', '-n', PRINT_NS, '-o', 'jsonpath={.metadata.managedFields}'),
+    );
+    expect(managed).toEqual([
+      {
+        apiVersion: 'v1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:data': { 'f:token': {} }, 'f:metadata': { 'f:labels': { 'f:app': {} } }, 'f:type': {} },
+        manager: 'kubectl',
+        operation: 'Apply',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      },
+    ]);
+    // hidden from -o yaml unless asked for, as kubectl does with a real server
+    expect(await kubectl('get', 'secret', 'applied', '-n', PRINT_NS, '-o', 'yaml')).not.toContain('managedFields');
+    // a certloop write keeps them, and certloop reads the applied Secret
+    const reader = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: PRINT_NS });
+    const got = (await reader.get('applied'))!;
+    await reader.put('applied', { data: { token: new TextEncoder().encode('new') } }, { expectedVersion: got.version });
+    await reader.close();
+    const after = JSON.parse(
+      await kubectl('get', 'secret', 'applied', '-n', PRINT_NS, '-o', 'jsonpath={.metadata.managedFields}'),
+    );
+    expect(after[0].manager).toBe('kubectl');
+  });
+});

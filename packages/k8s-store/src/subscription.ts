@@ -2,7 +2,7 @@
  * `@certloop/k8s-store` Subscription: one `watch(name)` iterator fed by the shared cache. Events queue in order;
  * `return()`, the signal or the store's `close()` end it (a waiting `next()` resolves done). Internal.
  */
-import type { WatchEvent } from '@certloop/core';
+import { onAbort, type WatchEvent } from '@certloop/core';
 
 /** Who is told when a subscription ends (the cache; one object for all its subscriptions, no closure per watch). */
 export interface SubscriptionOwner {
@@ -18,14 +18,14 @@ export class Subscription implements AsyncIterableIterator<WatchEvent> {
   #waiting: ((result: IteratorResult<WatchEvent>) => void) | undefined;
   #done = false;
   readonly #owner: SubscriptionOwner;
-  readonly #signal: AbortSignal | undefined;
+  readonly #offAbort: (() => void) | undefined;
 
   constructor(name: string, signal: AbortSignal | undefined, owner: SubscriptionOwner) {
     this.name = name;
     this.#owner = owner;
-    this.#signal = signal;
-    // the subscription itself is the abort listener (`handleEvent`): no closure per watch
-    signal?.addEventListener('abort', this, { once: true });
+    // the subscription itself is the abort listener (`handleEvent`): no closure per watch; and one native listener
+    // per signal however many watches share it (Node warns past 10)
+    this.#offAbort = signal && !signal.aborted ? onAbort(signal, this) : undefined;
   }
 
   /** The signal's abort (EventListener object protocol). */
@@ -52,7 +52,7 @@ export class Subscription implements AsyncIterableIterator<WatchEvent> {
     this.#done = true;
     this.#queue = [];
     this.#head = 0;
-    this.#signal?.removeEventListener('abort', this);
+    this.#offAbort?.();
     this.#owner.unsubscribe(this);
     const waiting = this.#waiting;
     this.#waiting = undefined;

@@ -9,7 +9,9 @@
  * Inject a {@link ManualClock} in tests so a year of rotations runs in milliseconds (and the wall clock can be
  * stepped apart from the monotonic one); production code uses {@link systemClock}.
  */
+
 import { abortError } from '../errors.js';
+import { onAbort } from '../lib/abort-fanout.js';
 
 /** An opaque handle returned by {@link Clock.setTimeout}. */
 export interface TimerHandle {
@@ -83,15 +85,17 @@ export const systemClock: Clock = {
 export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clock.clearTimeout(handle);
-      reject(abortError(signal));
-    };
     const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      off?.();
       resolve();
     }, delayMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // one native listener per signal, however many sleeps share it (Node warns past 10)
+    const off = signal
+      ? onAbort(signal, () => {
+          clock.clearTimeout(handle);
+          reject(abortError(signal));
+        })
+      : undefined;
   });
 }
 

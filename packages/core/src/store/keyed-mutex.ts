@@ -2,7 +2,9 @@
  * Internal: one FIFO mutex per key, within a process. FileSecretStore takes it before the file lock so that
  * writers in the same process queue here (no polling) and only writers in other processes meet at the file.
  */
+
 import { abortError, throwIfAborted } from '../errors.js';
+import { onAbort } from '../lib/abort-fanout.js';
 
 export class KeyedMutex {
   // a key is present while held; its array holds the waiters in arrival order
@@ -16,17 +18,18 @@ export class KeyedMutex {
       this.#queues.set(key, []);
     } else {
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => {
+        const abort = () => {
           const index = queue.indexOf(grant);
           if (index >= 0) queue.splice(index, 1);
           reject(abortError(signal));
         };
         const grant = () => {
-          signal?.removeEventListener('abort', onAbort);
+          off?.();
           resolve();
         };
         queue.push(grant);
-        signal?.addEventListener('abort', onAbort, { once: true });
+        // one native listener per signal, however many writes wait under it
+        const off = signal ? onAbort(signal, abort) : undefined;
       });
     }
     let released = false;

@@ -8,7 +8,9 @@
  * with a signal), arrays only while something is queued, an iterator sharing its methods through a prototype,
  * and a secret pushed is handed on as is (the producer decides what to share).
  */
+
 import type { CertloopError } from '../errors.js';
+import { onAbort } from '../lib/abort-fanout.js';
 import type { Secret } from '../secret/types.js';
 import type { WatchEvent } from './types.js';
 
@@ -32,8 +34,8 @@ export class WatchChannel {
   #deliveredVersion: string | null | typeof NONE = NONE;
   #ended = false;
   readonly #onEnd: (channel: WatchChannel) => void;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: (() => void) | undefined;
+  /** Unsubscribes from the signal (one native listener per signal, shared by every channel on it). */
+  readonly #offAbort: (() => void) | undefined;
 
   /**
    * `onEnd` runs once, with this channel, when the channel ends (by `end`, `return()` or the signal), to
@@ -43,12 +45,8 @@ export class WatchChannel {
   constructor(name: string, onEnd: (channel: WatchChannel) => void, signal?: AbortSignal) {
     this.name = name;
     this.#onEnd = onEnd;
-    this.#signal = signal;
     if (signal?.aborted) this.#ended = true;
-    else if (signal) {
-      this.#onAbort = () => this.end();
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
+    else if (signal) this.#offAbort = onAbort(signal, () => this.end());
   }
 
   get ended(): boolean {
@@ -80,7 +78,7 @@ export class WatchChannel {
     this.#ended = true;
     this.#pendingState = NONE;
     this.#pendingErrors = undefined;
-    if (this.#onAbort) this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#offAbort?.();
     const waiters = this.#waiters;
     this.#waiters = undefined;
     if (typeof waiters === 'function') waiters(DONE);

@@ -58,7 +58,23 @@ export function discovery(path: string, serverAddress: string): unknown {
         preferredVersion: COORDINATION_VERSION,
       };
     case '/api/v1':
-      return { kind: 'APIResourceList', groupVersion: 'v1', resources: [resourceEntry(SECRETS)] };
+      return {
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [
+          // read-only here (namespaces.ts): the emulator lists only the verbs it serves
+          {
+            name: 'namespaces',
+            singularName: 'namespace',
+            namespaced: false,
+            kind: 'Namespace',
+            verbs: ['get', 'list'],
+            shortNames: ['ns'],
+            storageVersionHash: '',
+          },
+          resourceEntry(SECRETS),
+        ],
+      };
     case '/apis/coordination.k8s.io/v1':
       return {
         kind: 'APIResourceList',

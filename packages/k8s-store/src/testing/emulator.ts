@@ -14,6 +14,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { EmulatorAuthOptions } from './auth.js';
 import { EmulatorFaults } from './faults.js';
 import { ObjectHandlers } from './handlers.js';
+import { Namespaces } from './namespaces.js';
 import { createRouter } from './router.js';
 import { Storage } from './storage.js';
 import { WatchHub } from './watch-hub.js';
@@ -117,6 +118,7 @@ export async function startKubernetesApiEmulator(
     faults,
     auth: options.auth,
     handlers: new ObjectHandlers(storage),
+    namespaces: new Namespaces(storage, namespace),
     hub,
     serverAddress: () => address,
   });

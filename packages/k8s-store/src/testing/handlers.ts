@@ -4,12 +4,14 @@
  * A write that changes nothing (same content) is a no-op at the same resourceVersion, as etcd3's GuaranteedUpdate.
  */
 import { randomBytes } from 'node:crypto';
+import { type ManagedFieldsEntry, managedFieldsOf } from './managed-fields.js';
 import { jsonPatch, mergePatch } from './patch.js';
 import { decodeProtobufSecret, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { type KubeObject, LEASES, type ResourceKind, SECRETS } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { deletedStatus, statusErrors } from './status.js';
 import type { Storage } from './storage.js';
+import { toTable } from './table.js';
 import { admitLease, admitSecret } from './validation.js';
 import type { WatchRequest } from './watch-hub.js';
 
@@ -23,6 +25,8 @@ export interface HandlerInput {
   readonly query: URLSearchParams;
   readonly body: Buffer | undefined;
   readonly contentType: string;
+  /** The Table version the client asked for (`Accept: ...;as=Table`), if any: answers of get and list print. */
+  readonly table?: 'v1' | 'v1beta1' | undefined;
 }
 
 export interface Answer {
@@ -135,8 +139,16 @@ export class ObjectHandlers {
     this.#storage = storage;
   }
 
-  watchRequest(route: Route, query: URLSearchParams): WatchRequest {
+  watchRequest(route: Route, query: URLSearchParams, table?: 'v1' | 'v1beta1'): WatchRequest {
     const timeout = query.get('timeoutSeconds');
+    // a printed watch: each event's object is a one-row Table, the column definitions with the first event only
+    let first = true;
+    const printed = (obj: KubeObject) => {
+      const shown = present(route.resource, obj);
+      const options = { version: table!, includeObject: query.get('includeObject'), columns: first, now: Date.now() };
+      first = false;
+      return toTable(route.resource.kind, [shown], { resourceVersion: obj.metadata.resourceVersion }, options);
+    };
     return {
       resource: route.resource,
       namespace: route.namespace,
@@ -144,7 +156,7 @@ export class ObjectHandlers {
       resourceVersion: query.get('resourceVersion'),
       allowBookmarks: query.get('allowWatchBookmarks') === 'true',
       timeoutSeconds: timeout === null ? undefined : Math.max(0, Number(timeout)),
-      present: (obj) => present(route.resource, obj),
+      present: table ? (printed as (obj: KubeObject) => KubeObject) : (obj) => present(route.resource, obj),
     };
   }
 
@@ -162,6 +174,10 @@ export class ObjectHandlers {
       case 'get': {
         const obj = this.#storage.get(r, namespace, name);
         if (!obj) throw statusErrors.notFound(r, name);
+        if (input.table) {
+          const meta = { resourceVersion: obj.metadata.resourceVersion };
+          return { code: 200, body: toTable(r.kind, [present(r, obj)], meta, tableOptions(input)) };
+        }
         return { code: 200, body: present(r, obj) };
       }
       case 'list': {
@@ -171,6 +187,10 @@ export class ObjectHandlers {
           input.query,
           this.#storage.revision,
         );
+        if (input.table) {
+          const rows = page.items.map((obj) => present(r, obj));
+          return { code: 200, body: toTable(r.kind, rows, page.metadata, tableOptions(input)) };
+        }
         return {
           code: 200,
           body: {
@@ -194,7 +214,7 @@ export class ObjectHandlers {
     }
   }
 
-  #create(r: ResourceKind, namespace: string, obj: KubeObject): Answer {
+  #create(r: ResourceKind, namespace: string, obj: KubeObject, managedFields?: ManagedFieldsEntry[]): Answer {
     const meta = obj.metadata;
     if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace) {
       throw statusErrors.badRequest(
@@ -209,6 +229,7 @@ export class ObjectHandlers {
       meta.name = `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
     }
     for (const field of SERVER_FIELDS) delete meta[field];
+    if (managedFields) meta.managedFields = managedFields;
     this.#admit(r, obj, undefined);
     if (this.#storage.get(r, namespace, meta.name)) throw statusErrors.alreadyExists(r, meta.name);
     obj.kind = r.kind;
@@ -256,8 +277,11 @@ export class ObjectHandlers {
     return this.#write(r, old, obj);
   }
 
-  #write(r: ResourceKind, old: KubeObject, obj: KubeObject): Answer {
+  /** Writes `obj` over `old`; the managed fields are `old`'s unless an apply gives new ones. */
+  #write(r: ResourceKind, old: KubeObject, obj: KubeObject, managedFields?: ManagedFieldsEntry[]): Answer {
     for (const field of SERVER_FIELDS) delete obj.metadata[field];
+    const managed = managedFields ?? old.metadata.managedFields;
+    if (managed !== undefined) obj.metadata.managedFields = managed;
     obj.kind = r.kind;
     obj.apiVersion = r.apiVersion;
     this.#admit(r, obj, old);
@@ -281,8 +305,19 @@ export class ObjectHandlers {
     } catch {
       throw statusErrors.badRequest('error decoding patch: invalid JSON');
     }
+    let applied: ManagedFieldsEntry[] | undefined;
+    if (type === 'application/apply-patch+yaml') {
+      // server-side apply: the manager (required) owns the fields of its configuration, recorded in managedFields
+      const manager = input.query.get('fieldManager');
+      if (!manager) throw statusErrors.badRequest('PATCH, fieldManager is required for apply requests');
+      const entry = managedFieldsOf(manager, 'Apply', r.apiVersion, patch, new Date());
+      const others = ((old?.metadata.managedFields ?? []) as ManagedFieldsEntry[]).filter(
+        (e) => e.manager !== manager || e.operation !== 'Apply',
+      );
+      applied = [...others, entry];
+    }
     if (!old) {
-      if (type === 'application/apply-patch+yaml') return this.#create(r, namespace, asObject(r, patch));
+      if (applied) return this.#create(r, namespace, asObject(r, patch), applied);
       throw statusErrors.notFound(r, name);
     }
     const current = present(r, structuredClone(old));
@@ -300,7 +335,7 @@ export class ObjectHandlers {
     if (obj.metadata.name !== name || (obj.metadata.namespace ?? namespace) !== namespace) {
       throw statusErrors.badRequest('metadata.name and metadata.namespace cannot be changed by a patch');
     }
-    return this.#write(r, old, obj);
+    return this.#write(r, old, obj, applied);
   }
 
   #delete(r: ResourceKind, namespace: string, name: string, body: Buffer | undefined): Answer {
@@ -337,4 +372,8 @@ export class ObjectHandlers {
     if (r === LEASES) admitLease(obj);
     else admitSecret(obj, old);
   }
+}
+
+function tableOptions(input: HandlerInput) {
+  return { version: input.table!, includeObject: input.query.get('includeObject'), columns: true, now: Date.now() };
 }

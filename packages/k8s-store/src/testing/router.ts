@@ -7,15 +7,18 @@ import { authorize, type EmulatorAuthOptions } from './auth.js';
 import { discovery } from './discovery.js';
 import type { EmulatorFaults, RequestInfo } from './faults.js';
 import type { ObjectHandlers, Route } from './handlers.js';
+import { NAMESPACES, type Namespaces } from './namespaces.js';
 import { openapi } from './openapi.js';
 import { LEASES, SECRETS } from './resources.js';
 import { StatusError, statusErrors } from './status.js';
+import { tableVersion, toTable } from './table.js';
 import type { WatchHub } from './watch-hub.js';
 
 export interface RouterContext {
   readonly faults: EmulatorFaults;
   readonly auth: EmulatorAuthOptions | undefined;
   readonly handlers: ObjectHandlers;
+  readonly namespaces: Namespaces;
   readonly hub: WatchHub;
   readonly serverAddress: () => string;
 }
@@ -129,6 +132,12 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     sendJson(res, 200, docs);
     return;
   }
+  const table = tableVersion(req.headers.accept);
+  const namespacePath = /^\/api\/v1\/namespaces(?:\/([^/]+))?$/.exec(path);
+  if (namespacePath) {
+    serveNamespace(ctx, res, method, info, namespacePath[1], url.searchParams, table);
+    return;
+  }
   let matched: Route | undefined;
   for (const [pattern, resource] of PATHS) {
     const m = pattern.exec(path);
@@ -152,7 +161,7 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     throw statusErrors.forbidden(matched.resource, matched.name, decision.user, verb, matched.namespace ?? '');
   }
   if (verb === 'watch') {
-    const request = ctx.handlers.watchRequest(matched, url.searchParams);
+    const request = ctx.handlers.watchRequest(matched, url.searchParams, table);
     ctx.hub.serve(request, res);
     return;
   }
@@ -161,6 +170,35 @@ async function route(ctx: RouterContext, req: IncomingMessage, res: ServerRespon
     query: url.searchParams,
     body,
     contentType: (req.headers['content-type'] ?? '').split(';')[0]!.trim(),
+    table: verb === 'get' || verb === 'list' ? table : undefined,
   });
   sendJson(res, answer.code, answer.body);
+}
+
+/** `GET /api/v1/namespaces[/{name}]` (read-only; any known token may read them). */
+function serveNamespace(
+  ctx: RouterContext,
+  res: ServerResponse,
+  method: string,
+  info: RequestInfo,
+  encodedName: string | undefined,
+  query: URLSearchParams,
+  table: 'v1' | 'v1beta1' | undefined,
+): void {
+  if (method !== 'GET' || info.watch) throw statusErrors.methodNotAllowed(method);
+  const decision = authorize(ctx.auth, info.token, undefined, undefined);
+  if (!decision.ok) throw statusErrors.unauthorized();
+  const options = { version: table!, includeObject: query.get('includeObject'), columns: true, now: Date.now() };
+  if (encodedName === undefined) {
+    const items = ctx.namespaces.list();
+    const metadata = { resourceVersion: '1' };
+    if (table) sendJson(res, 200, toTable(NAMESPACES.kind, items, metadata, options));
+    else sendJson(res, 200, { kind: NAMESPACES.listKind, apiVersion: 'v1', metadata, items });
+    return;
+  }
+  const name = decodeURIComponent(encodedName);
+  const found = ctx.namespaces.get(name);
+  if (!found) throw statusErrors.notFound(NAMESPACES, name);
+  if (table) sendJson(res, 200, toTable(NAMESPACES.kind, [found], { resourceVersion: '1' }, options));
+  else sendJson(res, 200, found);
 }

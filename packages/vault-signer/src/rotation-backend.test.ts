@@ -166,7 +166,7 @@ describe('VaultCaRotationBackend: a root rotation in the order core runs it, the
     const target = { endpoint: emu.endpoint, token: emu.rootToken };
     await vaultCall(target, 'POST', 'sys/mounts/keyless', { type: 'pki' });
     const imported = await vaultCall(target, 'POST', 'keyless/intermediate/set-signed', { certificate: rootA });
-    const [keylessId] = (imported?.data as { imported_issuers: string[] }).imported_issuers;
+    const keylessId = (imported?.data as { imported_issuers: string[] } | undefined)?.imported_issuers[0];
     await vaultCall(target, 'POST', 'keyless/config/issuers', { default: keylessId });
     const keyless = new VaultCaRotationBackend({
       endpoint: emu.endpoint,

@@ -84,6 +84,15 @@ export class VaultClient {
     return this.#run(path, 'call', options, (requestOptions) => this.#vault.read(path, requestOptions));
   }
 
+  /** A LIST (sent as `GET ?list=1`). */
+  list(path: string, options: CallOptions = {}): Promise<VaultAnswer> {
+    return this.#run(path, 'call', options, (requestOptions) => this.#vault.list(path, requestOptions));
+  }
+
+  delete(path: string, options: CallOptions = {}): Promise<VaultAnswer> {
+    return this.#run(path, 'call', options, (requestOptions) => this.#vault.delete(path, requestOptions));
+  }
+
   /** AppRole login through node-vault's `approleLogin`, `mount_point` always passed. */
   approleLogin(mount: string, roleId: string, secretId: string, signal?: AbortSignal): Promise<VaultAnswer> {
     return this.#run(`auth/${mount}/login`, 'login', { signal }, (requestOptions) =>

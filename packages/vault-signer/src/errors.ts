@@ -6,7 +6,7 @@
  * | 400 role refusal: name, SAN, CN required | `CERTLOOP_POLICY_NAME_REJECTED` |
  * | 400 role refusal: key type or size | `CERTLOOP_POLICY_KEY_REJECTED` |
  * | 400 TTL beyond the CA's notAfter | `CERTLOOP_CA_EXPIRES_TOO_SOON` |
- * | 400 unknown role / 404 unknown mount or path | `CERTLOOP_NOT_FOUND` |
+ * | 400 unknown role / 404 unknown mount or path / unknown issuer (400, 500) | `CERTLOOP_NOT_FOUND` |
  * | 400 bad CSR | `CERTLOOP_CSR_INVALID` |
  * | 400 other | `CERTLOOP_VAULT_REQUEST_REJECTED` |
  * | login refused (400, 403) | `CERTLOOP_UNAUTHENTICATED` |
@@ -70,6 +70,10 @@ export function vaultError(err: unknown, path: string, kind: VaultCallKind = 'ca
   }
   const vaultMessage = firstError(e.response?.body) ?? '';
   const details = { path, status, vaultMessage };
+  // an unknown issuer is a 500 on some reads: not worth retrying
+  if (/unable to find PKI issuer for reference|no default issuer currently configured/.test(vaultMessage)) {
+    return new CertloopError('CERTLOOP_NOT_FOUND', `vault has no such issuer: ${vaultMessage.trim()}`, { details });
+  }
   if (status === 429 || status >= 500) {
     const sealed = status === 503 && vaultMessage.includes('Vault is sealed');
     return new CertloopError('CERTLOOP_UNAVAILABLE', sealed ? 'vault is sealed' : `vault answered ${status}`, {

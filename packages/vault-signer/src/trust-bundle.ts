@@ -1,7 +1,8 @@
 /**
  * `@certloop/vault-signer` internal: the issuer's chain read from Vault (`issuer/{ref}/json`, else `cert/ca_chain`),
- * its roots kept as the trust bundle, cached, and refreshed when an issued chain names a certificate it does not
- * know (an issuer rotated in Vault).
+ * its roots plus every other root published in the mount (several while a CA rotation overlaps them) kept as the
+ * trust bundle, cached, and refreshed when an issued chain names a certificate it does not know (an issuer rotated
+ * in Vault).
  */
 import { createHash } from 'node:crypto';
 import { CertloopError, inspectCertificate, pemDecode, splitPemBundle } from '@certloop/core';
@@ -95,8 +96,46 @@ export class TrustBundleCache {
       });
     }
     const roots = chain.filter((pem) => inspectCertificate(pem).selfSigned);
+    const known = new Set(chain.map(fingerprint));
+    // during a CA rotation several roots are published in the mount: each is trusted
+    for (const pem of await this.#publishedRoots(known, signal)) {
+      roots.push(pem);
+      known.add(fingerprint(pem));
+    }
     // an issuer whose root lives elsewhere: its last certificate is the anchor Vault knows
     const anchors = roots.length > 0 ? roots : [chain[chain.length - 1]!];
-    return { pem: `${anchors.join('\n')}\n`, known: new Set(chain.map(fingerprint)) };
+    return { pem: `${anchors.join('\n')}\n`, known };
+  }
+
+  /**
+   * The self-signed issuers of the mount beyond `known` (`LIST {mount}/issuers`, then each one's `json`, both readable
+   * without a token). A Vault without the multi-issuer API (before 1.11) or an empty list gives none.
+   */
+  async #publishedRoots(known: ReadonlySet<string>, signal: AbortSignal | undefined): Promise<string[]> {
+    const { client, mount } = this.#source;
+    let ids: unknown;
+    try {
+      ids = ((await client.list(`${mount}/issuers`, { signal })).data as { keys?: unknown } | null)?.keys;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      return [];
+    }
+    if (!Array.isArray(ids)) return [];
+    const roots: string[] = [];
+    for (const id of ids) {
+      const data = (await client.read(`${mount}/issuer/${encodeURIComponent(String(id))}/json`, { signal })).data as {
+        certificate?: unknown;
+      } | null;
+      const pem = typeof data?.certificate === 'string' ? data.certificate.trim() : '';
+      if (!pem.includes('BEGIN CERTIFICATE')) continue;
+      let root: boolean;
+      try {
+        root = !known.has(fingerprint(pem)) && inspectCertificate(pem).selfSigned;
+      } catch {
+        throw new CertloopError('CERTLOOP_CA_RESPONSE_INVALID', `vault returned an unreadable issuer ${String(id)}`);
+      }
+      if (root) roots.push(pem);
+    }
+    return roots;
   }
 }

@@ -2,6 +2,7 @@
  * `@certloop/core` CA rotation: replacing the root or the intermediate in phases, with overlapping trust bundles.
  */
 export { trustBundleDigest } from './bundle-digest.js';
+export { CaRotation } from './ca-rotation.js';
 export type {
   BundleConsumerKind,
   BundleObservation,
@@ -9,3 +10,38 @@ export type {
   RenewalRequest,
   RenewalRequester,
 } from './consumers.js';
+export {
+  type CaRotationOptions,
+  type CaRotatorOptions,
+  DEFAULT_CA_ROTATION_SECRET,
+  type ExpectedConsumer,
+} from './options.js';
+export {
+  ACTIVE_ROTATION_PHASES,
+  type BackendCallOptions,
+  type CaCertificateInfo,
+  type CaHandle,
+  type CaKeyBackend,
+  type CaKind,
+  type CaRotationEvent,
+  type CaRotationPhase,
+  type CaRotationRecord,
+  type CaRotationRefusal,
+  type CaRotationSettings,
+  type CaRotationStatus,
+  type CaSlot,
+  type CaStepOptions,
+  type ConvergenceFigures,
+  type CreateCaRequest,
+  type CrossSignRequest,
+  type DrainFigures,
+  type DwellTimes,
+  type ForcedStep,
+  type ForceOptions,
+  type InstallRequest,
+  type IssuanceLedger,
+  type IssuedLeaf,
+  type PrepareOptions,
+  type TrustBundlePublisher,
+  type WaitingConsumer,
+} from './types.js';

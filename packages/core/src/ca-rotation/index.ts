@@ -2,7 +2,7 @@
  * `@certloop/core` CA rotation: replacing the root or the intermediate in phases, with overlapping trust bundles.
  */
 export { trustBundleDigest } from './bundle-digest.js';
-export { CaRotation } from './ca-rotation.js';
+export { CaRotation, isUnderWay, newSigningKeyId, oldSigningKeyId, unionBundle } from './ca-rotation.js';
 export type {
   BundleConsumerKind,
   BundleObservation,
@@ -10,12 +10,20 @@ export type {
   RenewalRequest,
   RenewalRequester,
 } from './consumers.js';
+export { ago, type ConvergenceInput, convergenceFigures } from './convergence.js';
 export {
   type CaRotationOptions,
   type CaRotatorOptions,
   DEFAULT_CA_ROTATION_SECRET,
   type ExpectedConsumer,
 } from './options.js';
+export {
+  type AuthorityBackend,
+  isAuthorityBackend,
+  StoreCaKeyBackend,
+  type StoreCaKeyBackendOptions,
+} from './store-backend.js';
+export { StoreTrustBundlePublisher, type StoreTrustBundlePublisherOptions } from './store-publisher.js';
 export {
   ACTIVE_ROTATION_PHASES,
   type BackendCallOptions,

@@ -98,8 +98,16 @@ export interface ConvergenceFigures {
 /** The last count of live leaves issued under A (drain), as written in the record. */
 export interface DrainFigures {
   readonly checkedAt: string;
-  /** Leaves under A still live (not expired, not superseded by a renewal). */
+  /**
+   * Leaves under A still live (not expired, not superseded by a renewal). Counted by the {@link IssuanceLedger}
+   * (`counting: 'ledger'`); without one (`counting: 'expiry'`) it is 1 until `liveUntil` (activation plus the
+   * longest leaf lifetime), then 0.
+   */
   readonly liveUnderOld: number;
+  readonly counting: 'ledger' | 'expiry';
+  readonly liveUntil?: string;
+  /** Key id leaves should now be issued by (the new signing CA's). */
+  readonly activeIssuerKeyId: string;
   /** Renewal requests sent (sum of `RenewalRequester` answers) in this phase. */
   readonly notified: number;
 }
@@ -143,6 +151,8 @@ export interface CaRotationRecord {
   readonly timestamps: {
     readonly startedAt: string;
     readonly updatedAt: string;
+    /** When the record entered its current phase (for dwell times and `stuck`). */
+    readonly phaseSince: string;
     readonly preparedAt?: string;
     readonly activatedAt?: string;
     readonly drainedAt?: string;
@@ -150,6 +160,8 @@ export interface CaRotationRecord {
     readonly abortedAt?: string;
   };
   readonly convergence?: ConvergenceFigures;
+  /** Bring-your-own consumers confirmed by hand (`confirm`). */
+  readonly confirmations?: readonly string[];
   readonly drain?: DrainFigures;
   readonly forced?: readonly ForcedStep[];
   /** The phase an abort started from (kept for audit and to know what to undo). */
@@ -245,7 +257,13 @@ export type CaRotationEvent =
   | { readonly type: 'convergence'; readonly ca: CaKind; readonly figures: ConvergenceFigures }
   | { readonly type: 'drain'; readonly ca: CaKind; readonly figures: DrainFigures }
   | { readonly type: 'forced'; readonly ca: CaKind; readonly step: ForcedStep }
-  | { readonly type: 'key-destroyed'; readonly ca: CaKind; readonly keyRef: string };
+  | { readonly type: 'key-destroyed'; readonly ca: CaKind; readonly slotId: string }
+  | {
+      readonly type: 'server-reissued';
+      readonly ca: CaKind;
+      readonly serialNumber: string;
+      readonly issuerKeyId: string;
+    };
 
 // ─── where the CA key lives ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -263,7 +281,10 @@ export interface CaHandle {
 }
 
 export interface CreateCaRequest {
-  /** Idempotence key: one rotation id and purpose (`root`, `intermediate`) give one CA, however often called. */
+  /**
+   * Idempotence key (`<rotation id>-<purpose>`, lower-case alphanumerics and dashes): one slot id gives one CA,
+   * however often called. Also the name under which `destroy` finds it.
+   */
   readonly slotId: string;
   readonly commonName: string;
   readonly lifetimeSeconds: number;
@@ -315,8 +336,9 @@ export interface BackendCallOptions {
  * - `install` makes `ca` the one in force for `slot` (for the relay: the content of `relay-root-tls-secret` or
  *   `relay-tls-signing-secret`, which `RelayServer` and `LocalCertificateAuthority` follow). Idempotent: installing
  *   what is already in force changes nothing.
- * - `destroy(keyRef)` destroys a key that is no longer in force; resolves `false` when it was already gone; never
- *   destroys the key in force (`CERTLOOP_INVALID_ARGUMENT`).
+ * - `destroy(slotId)` destroys what `create`, `crossSign` or `snapshot` made under that slot id, except a key that
+ *   is in force (a backend that keeps copies, as the store backend does, removes only its copy); resolves `false`
+ *   when there was nothing to remove. Idempotent.
  */
 export interface CaKeyBackend {
   readonly kind: string;
@@ -325,7 +347,7 @@ export interface CaKeyBackend {
   create(request: CreateCaRequest, options?: BackendCallOptions): Promise<CaHandle>;
   crossSign(request: CrossSignRequest, options?: BackendCallOptions): Promise<string>;
   install(request: InstallRequest, options?: BackendCallOptions): Promise<void>;
-  destroy(keyRef: string, options?: BackendCallOptions): Promise<boolean>;
+  destroy(slotId: string, options?: BackendCallOptions): Promise<boolean>;
 }
 
 // ─── where the bundles are published ─────────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@
  */
 export { trustBundleDigest } from './bundle-digest.js';
 export { CaRotation, isUnderWay, newSigningKeyId, oldSigningKeyId, unionBundle } from './ca-rotation.js';
+export { CaRotator, type CaRotatorEvent, type CaRotatorStep } from './ca-rotator.js';
 export type {
   BundleConsumerKind,
   BundleObservation,

@@ -79,7 +79,7 @@ export class ByoRootFollower {
       throwIfAborted(signal);
       const record = await store.get(this.#record, { signal });
       const raw = record?.data[KEY];
-      seen = raw && raw.length ? (JSON.parse(decoder.decode(raw)) as SeenRoot[]) : [];
+      seen = raw?.length ? (JSON.parse(decoder.decode(raw)) as SeenRoot[]) : [];
       const currentFps = new Set(current.map((c) => c.fingerprintSha256));
       const next: SeenRoot[] = [];
       for (const root of seen) {

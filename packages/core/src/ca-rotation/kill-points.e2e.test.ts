@@ -23,7 +23,7 @@ function runChild(
   killAt: number,
 ): Promise<{ signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [childScript, directory, scenario, String(killAt)], {
+    const child = spawn(process.execPath, [childScript, directory, scenario, String(killAt), ca], {
       cwd: here,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -67,34 +67,39 @@ describe('CA rotation killed (SIGKILL) after every write of every phase, then re
     await rm(work, { recursive: true, force: true });
   });
 
-  for (const scenario of ['retire', 'abort'] as const) {
-    it(`${scenario}: every kill point resumes to a consistent store, nothing issued twice`, async () => {
-      const full = join(work, `${scenario}-full`);
+  for (const [ca, scenario] of [
+    ['root', 'retire'],
+    ['root', 'abort'],
+    ['intermediate', 'retire'],
+    ['intermediate', 'abort'],
+  ] as const) {
+    it(`${ca} ${scenario}: every kill point resumes to a consistent store, nothing issued twice`, async () => {
+      const full = join(work, `${ca}-${scenario}-full`);
       await cp(template, full, { recursive: true, verbatimSymlinks: true });
-      const { out } = await runChild(full, scenario, 0);
+      const { out } = await runChild(full, scenario, 0, ca);
       const total = Number(/writes (\d+)/.exec(out)?.[1]);
       expect(total).toBeGreaterThan(10);
 
       const points = Array.from({ length: total }, (_, i) => i + 1);
       const results: { point: number; problems: string[] }[] = [];
       const runPoint = async (point: number) => {
-        const directory = join(work, `${scenario}-${point}`);
+        const directory = join(work, `${ca}-${scenario}-${point}`);
         await cp(template, directory, { recursive: true, verbatimSymlinks: true });
-        const killed = await runChild(directory, scenario, point);
+        const killed = await runChild(directory, scenario, point, ca);
         const problems: string[] = [];
         if (killed.signal !== 'SIGKILL') problems.push('not killed');
         const store = new FileSecretStore({ directory });
-        const before = await leftBehind(store);
-        const rec = await runScenario(store, new StoreIssuanceLedger({ store }), scenario);
-        problems.push(...(await resumedProblems(store, scenario, before, rec, A)));
+        const before = await leftBehind(store, ca);
+        const rec = await runScenario(store, new StoreIssuanceLedger({ store }), scenario, ca);
+        problems.push(...(await resumedProblems(store, scenario, before, rec, A, ca)));
         results.push({ point, problems });
       };
       for (let i = 0; i < points.length; i += PARALLEL) {
         await Promise.all(points.slice(i, i + PARALLEL).map(runPoint));
       }
-      console.log(`kill points (${scenario}): ${results.length} of ${total} writes, all resumed`);
+      console.log(`kill points (${ca} ${scenario}): ${results.length} of ${total} writes, all resumed`);
       expect(results.filter((r) => r.problems.length > 0)).toEqual([]);
       expect(results).toHaveLength(total);
-    }, 120_000);
+    }, 600_000);
   }
 });

@@ -49,8 +49,13 @@ async function copyOf(store: MemorySecretStore): Promise<MemorySecretStore> {
 }
 
 describe('CA rotation interrupted after every write of every phase, then resumed (in-process)', () => {
-  for (const scenario of ['retire', 'abort'] as const) {
-    it(`${scenario}: every interruption resumes to a consistent store, nothing issued twice`, async () => {
+  for (const [ca, scenario] of [
+    ['root', 'retire'],
+    ['root', 'abort'],
+    ['intermediate', 'retire'],
+    ['intermediate', 'abort'],
+  ] as const) {
+    it(`${ca} ${scenario}: every interruption resumes to a consistent store, nothing issued twice`, async () => {
       const template = new MemorySecretStore();
       await relayPki(template, systemClock);
       const A = await stateOfA(template);
@@ -68,19 +73,20 @@ describe('CA rotation interrupted after every write of every phase, then resumed
           return counter.delete(n, o);
         },
       };
-      await runScenario(counting, new StoreIssuanceLedger({ store: counting }), scenario);
+      await runScenario(counting, new StoreIssuanceLedger({ store: counting }), scenario, ca);
       expect(total).toBeGreaterThan(10);
       const failed: { point: number; problems: string[] }[] = [];
       for (let point = 1; point <= total; point++) {
         const store = await copyOf(template);
         const dying = dyingAfter(store, point);
-        await expect(runScenario(dying, new StoreIssuanceLedger({ store: dying }), scenario)).rejects.toThrow();
-        const before = await leftBehind(store);
-        const rec = await runScenario(store, new StoreIssuanceLedger({ store }), scenario);
-        const problems = await resumedProblems(store, scenario, before, rec, A);
+        await expect(runScenario(dying, new StoreIssuanceLedger({ store: dying }), scenario, ca)).rejects.toThrow();
+        const before = await leftBehind(store, ca);
+        const rec = await runScenario(store, new StoreIssuanceLedger({ store }), scenario, ca);
+        const problems = await resumedProblems(store, scenario, before, rec, A, ca);
         if (problems.length) failed.push({ point, problems });
       }
       expect(failed).toEqual([]);
+      expect(total).toBeGreaterThan(ca === 'root' ? 20 : 10);
     }, 60_000);
   }
 });

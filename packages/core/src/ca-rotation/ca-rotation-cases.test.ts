@@ -8,7 +8,9 @@ import { readTlsMaterial } from '../secret/tls-layout.js';
 import { MemoryIssuanceLedger } from '../store/issuance-ledger.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { inspectCertificate } from '../x509/inspect.js';
+import { trustBundleDigest } from './bundle-digest.js';
 import { CaRotation } from './ca-rotation.js';
+import { CaRotator } from './ca-rotator.js';
 import {
   DAY,
   expectOpensslVerifies,
@@ -129,5 +131,54 @@ describe('Rotator during a CA rotation', () => {
     }
     expect(events.filter((e) => e.type === 'succeeded').length).toBeLessThanOrEqual(3);
     await rotator.stop();
+  });
+});
+
+describe('CaRotator', () => {
+  it('acts only as leader, and never activates before every consumer holds {A,B}, dwell or not', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00Z');
+    const store = new MemorySecretStore();
+    await relayPki(store, clock, { root: 2 * YEAR, intermediate: YEAR, server: 30 * DAY });
+    const leader = new StaticLeaderElector({ identity: 'replica-1', clock });
+    let held = '';
+    const rotator = new CaRotator({
+      store,
+      clock,
+      leader,
+      cas: ['root'],
+      ledger: new MemoryIssuanceLedger(),
+      dwell: { convergeShare: 0.01 },
+      convergence: [
+        {
+          observations: async () =>
+            held
+              ? [
+                  {
+                    consumer: 'cluster-7',
+                    kind: 'agent',
+                    bundleDigest: trustBundleDigest(held),
+                    observedAt: clock.now(),
+                  },
+                ]
+              : [],
+        },
+      ],
+      expectedConsumers: [{ consumer: 'cluster-7', kind: 'agent' }],
+    });
+    held = await publishedBundle(store);
+    await clock.advance(YEAR * 1000 + DAY * 1000);
+    expect(await rotator.runOnce()).toEqual({});
+    leader.start();
+    expect(await rotator.runOnce()).toEqual({ root: 'prepared' });
+    await clock.advance(30 * DAY * 1000);
+    expect(await rotator.runOnce()).toEqual({ root: 'waiting' });
+    const record = await rotator.rotation('root')!.record();
+    expect(record?.convergence?.summary).toMatch(
+      /^0\/1 consumers hold \{A,B\}; waiting for cluster-7 \(last seen 0 s ago\)$/,
+    );
+    held = await publishedBundle(store); // cluster-7 takes {A,B}
+    expect(await rotator.runOnce()).toEqual({ root: 'activated' });
+    expect(await rotator.runOnce()).toEqual({ root: 'retired' }); // nothing was issued under A: nothing to drain
+    expect((await rotator.rotation('root')!.record())?.mode).toBe('automatic');
   });
 });

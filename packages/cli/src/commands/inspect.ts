@@ -19,8 +19,11 @@ import type { CliContext } from '../lib/context.js';
 import { cliError, EXIT, formatError } from '../lib/errors.js';
 import { outputStyle } from '../lib/globals.js';
 import { readInput, readTextInput } from '../lib/io.js';
+import { missingSecretError } from '../lib/missing-secret.js';
 import { addOutputOption, addStoreOptions, examples, storeFlags } from '../lib/options.js';
 import { renderData } from '../lib/render.js';
+import { storeArgs } from '../lib/store-args.js';
+import { secretNamed } from '../status/roles.js';
 import { openStore } from '../store-factory.js';
 
 interface Source {
@@ -31,11 +34,19 @@ interface Source {
   readonly tokenLength?: number;
 }
 
-async function fromSecret(context: CliContext, opts: Record<string, unknown>, name: string): Promise<Source> {
+async function fromSecret(context: CliContext, command: Command, word: string): Promise<Source> {
+  const opts = command.opts();
+  const name = secretNamed(word);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   try {
     const secret = await opened.store.get(name, { signal: context.signal });
-    if (!secret) throw cliError('CERTLOOP_NOT_FOUND', `the store (${opened.description}) has no secret ${name}`);
+    if (!secret) {
+      const flags = storeFlags(opts);
+      throw missingSecretError(name, {
+        description: opened.description,
+        storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env'),
+      });
+    }
     const token = secret.data[SECRET_KEYS.token];
     const m = readTlsMaterial(secret);
     if (!m.certificatePem) {
@@ -62,7 +73,7 @@ async function run(context: CliContext, command: Command, file: string | undefin
   }
   const trustFromFlag = opts.trust ? await readTextInput(String(opts.trust), context) : undefined;
   const source: Source = secretName
-    ? await fromSecret(context, opts, secretName)
+    ? await fromSecret(context, command, secretName)
     : {
         what: file!,
         input: await readInspectable(await readInput(file!, context), file === '-' ? 'standard input' : file!),
@@ -151,7 +162,10 @@ export const inspectCommand: CliCommand = {
     addStoreOptions(command);
     addOutputOption(command, ['text', 'json', 'yaml']);
     command
-      .option('--secret <name>', 'inspect a secret of the store instead of a file')
+      .option(
+        '--secret <name>',
+        'inspect a secret of the store instead of a file (its name or role: server, client, ...)',
+      )
       .option('--trust <file>', 'trust bundle (PEM) to validate the chain against')
       .addOption(new Option('--usage <usage>', 'also require this extended key usage').choices(['server', 'client']))
       .addHelpText(

@@ -30,7 +30,7 @@ async function init(): Promise<Scratch> {
   return made;
 }
 
-async function status(...extra: string[]): Promise<{ code: number; rows: Record<string, Row>; stderr: string }> {
+async function status(...extra: string[]): Promise<{ code: number | null; rows: Record<string, Row>; stderr: string }> {
   const r = await runInProcess(['status', '--dir', s.store, '-o', 'json', ...extra], { cwd: s.dir });
   const rows = Object.fromEntries((JSON.parse(r.stdout).secrets as Row[]).map((row) => [row.role, row]));
   return { code: r.code, rows, stderr: r.stderr };

@@ -34,6 +34,7 @@ describe('certloop demo', { timeout: 180_000 }, () => {
     const demo = await runCertloop(['demo', '--ca', 'vault', '--duration', '40s', '--no-serve'], {
       cwd: s.dir,
       timeoutMs: 120_000,
+      spawn: true, // the demo starts its replicas by running its own binary again
     });
     expect(demo.stderr).toBe('');
     expect(demo.code).toBe(0);
@@ -49,6 +50,7 @@ describe('certloop demo', { timeout: 180_000 }, () => {
     const demo = await runCertloop(['demo', '--store', 'file', '--dir', 'run', '--duration', '40s'], {
       cwd: s.dir,
       timeoutMs: 120_000,
+      spawn: true, // the demo starts its replicas by running its own binary again
     });
     expect(demo.stderr).toBe('');
     expect(demo.code).toBe(0);

@@ -30,7 +30,8 @@ beforeAll(async () => {
     'packages/agent-rotator',
     'packages/cli',
   ];
-  for (const dir of dirs) await npm(['run', 'build', '-w', dir], ROOT);
+  // .ci/run builds every package just before (and says so): no second build there
+  if (process.env.CERTLOOP_PACKAGES_BUILT !== '1') for (const dir of dirs) await npm(['run', 'build', '-w', dir], ROOT);
   const tarballs: string[] = [];
   for (const dir of dirs) {
     // pack a staged copy with the manifest the prepack hook writes, so the workspace's package.json (which other

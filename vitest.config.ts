@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Packages resolve to their TypeScript sources through the `source` export condition, so tests never need a build.
@@ -16,10 +17,15 @@ const packages = readdirSync(new URL('./packages', import.meta.url), { withFileT
   .map((entry) => entry.name)
   .sort();
 
+// At least two test files at a time: much of the suite waits on real sockets, child processes and the file system,
+// and vitest's default (one fewer than the cores) would run a 2-core machine's files one by one.
+const maxWorkers = Math.max(2, availableParallelism() - 1);
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
+    maxWorkers,
     projects: packages.map((name) => ({
       extends: true,
       test: {

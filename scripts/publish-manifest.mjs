@@ -3,7 +3,8 @@
 //   "postpack": "node ../../scripts/publish-manifest.mjs postpack"
 // prepack keeps the workspace manifest aside (.package.workspace.json, never packed) and writes one without the
 // `source` export condition (it points into src/, which is not published), without src/ in `files`, and with a
-// `default` condition wherever only `import` was given, so `require()` of the ESM build works on Node >= 20.19.
+// `default` condition wherever only `import` was given, so `require()` of the ESM build works on Node >= 20.19, and
+// with `publishConfig.bin` as its `bin`.
 // postpack puts the workspace manifest back. Run from the package's folder (npm does).
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +33,12 @@ export function publishManifest(pkg) {
     out.exports = Object.fromEntries(Object.entries(out.exports).map(([key, value]) => [key, cleanTarget(value)]));
   }
   if (Array.isArray(out.files)) out.files = out.files.filter((entry) => !/^!?src(\/|$)/.test(entry));
+  // the workspace's `bin` may be a launcher for clones (packages/cli/bin/certloop.js runs the sources when nothing is
+  // built); the published one is `publishConfig.bin` (as pnpm reads it), the built file
+  if (out.publishConfig?.bin) {
+    out.bin = out.publishConfig.bin;
+    delete out.publishConfig.bin;
+  }
   if (out.scripts) {
     delete out.scripts.prepack;
     delete out.scripts.postpack;

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'CERTLOOP_CA_EXPIRES_TOO_SOON',
   'CERTLOOP_CA_NOT_A_CA',
   // chain validation
+  /** A live endpoint's certificate does not name the host it was reached at (`certloop inspect https://host`). */
+  'CERTLOOP_CHAIN_HOSTNAME_MISMATCH',
   'CERTLOOP_CHAIN_UNTRUSTED',
   'CERTLOOP_CHAIN_SIGNATURE_INVALID',
   'CERTLOOP_CHAIN_EXPIRED',

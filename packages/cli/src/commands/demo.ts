@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { RelayServer } from '@certloop/agent-rotator';
 import { DEFAULT_RELAY_SECRET_NAMES } from '@certloop/core';
 import { Command, Option } from 'commander';
+import { type ReplicaOutcome, renderFates, replicaFate } from '../demo/fates.js';
 import { replaceServerCertificate, setUpPki, writeBringYourOwnClient } from '../demo/pki.js';
 import { type Replica, type ReplicaLine, startReplica, stopReplica } from '../demo/replicas.js';
 import { openDemoStore } from '../demo/store.js';
@@ -79,6 +80,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     throw err;
   }
   const replicas: Replica[] = [];
+  const killed = new Map<Replica, NonNullable<ReplicaOutcome['killed']>>();
   const counters = { reloads: 0, bootstraps: 0, renewals: 0, elections: 0, byoWrites: 0 };
   let leader: string | undefined;
   let server: RelayServer | undefined;
@@ -263,6 +265,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     await sleep(t.startedAt + durationMs * 0.62 - Date.now(), signal);
     const victim = replicas.find((r) => r.spec.name === leader && r.alive);
     if (!signal.aborted && victim) {
+      killed.set(victim, { atSeconds: (Date.now() - t.startedAt) / 1000, wasLeader: true });
       victim.child.kill('SIGKILL');
       t.event(operator, c.red(`killed the leader ${victim.spec.name} (SIGKILL)`));
     }
@@ -280,6 +283,15 @@ async function run(context: CliContext, command: Command): Promise<void> {
     const heartbeats = replicas.reduce((n, r) => n + r.heartbeats, 0);
     const failures = replicas.reduce((n, r) => n + r.failures, 0);
     const byoConnected = replicas.at(-1)!.heartbeats > 0;
+    const fates = replicas.map((r) =>
+      replicaFate({
+        name: r.spec.name,
+        killed: killed.get(r),
+        stoppedAtEnd: survivors.includes(r),
+        exitCode: r.exitCode,
+        signal: r.signal,
+      }),
+    );
     const uncleanStops = survivors.filter((r) => r.exitCode !== 0);
     const leaderChanges = Math.max(0, counters.elections - 1);
     const promises: [string, string | number, boolean][] = [
@@ -293,15 +305,26 @@ async function run(context: CliContext, command: Command): Promise<void> {
       [`${BYO_CLUSTER} (bring-your-own) connected`, byoConnected ? 'yes' : 'no', byoConnected],
       [`${BYO_CLUSTER}'s secret written by certloop`, counters.byoWrites, counters.byoWrites === 0],
       [
-        'replicas stopped cleanly on SIGTERM',
+        'survivors stopped cleanly on SIGTERM',
         `${survivors.length - uncleanStops.length}/${survivors.length}`,
         uncleanStops.length === 0,
+      ],
+      [
+        'replicas ending as the demo meant',
+        `${fates.filter((f) => f.expected).length}/${fates.length}`,
+        fates.every((f) => f.expected),
       ],
     ];
     out.write(`\n${c.bold('summary')}\n`);
     for (const [label, value, good] of promises) {
       out.write(`  ${label.padEnd(40)} ${good ? c.green(String(value)) : c.red(String(value))}\n`);
     }
+    out.write(`\n${c.bold('replicas')}\n`);
+    out.write(
+      renderFates(fates, (f, text) =>
+        f.kind === 'killed' ? c.yellow(text) : f.expected ? c.green(text) : c.red(text),
+      ),
+    );
     for (const r of replicas) {
       if (r.failures) out.write(c.red(`  ${r.spec.name} last error: ${r.lastError}\n`));
       if (r.stderr.trim()) out.write(c.red(`  ${r.spec.name} stderr: ${r.stderr.trim().split('\n').at(-1)}\n`));

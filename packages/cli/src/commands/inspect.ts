@@ -13,14 +13,18 @@ import {
 } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type InspectedInput, readInspectable } from '../inspect/read.js';
+import { endpointOf, hostnameProblem, readPresentedChain } from '../inspect/remote.js';
 import { renderCertificate, renderCsr, renderKey } from '../inspect/render.js';
 import type { CliCommand } from '../lib/command.js';
 import type { CliContext } from '../lib/context.js';
 import { cliError, EXIT, formatError } from '../lib/errors.js';
 import { outputStyle } from '../lib/globals.js';
 import { readInput, readTextInput } from '../lib/io.js';
+import { missingSecretError } from '../lib/missing-secret.js';
 import { addOutputOption, addStoreOptions, examples, storeFlags } from '../lib/options.js';
 import { renderData } from '../lib/render.js';
+import { storeArgs } from '../lib/store-args.js';
+import { secretNamed } from '../status/roles.js';
 import { openStore } from '../store-factory.js';
 
 interface Source {
@@ -31,11 +35,19 @@ interface Source {
   readonly tokenLength?: number;
 }
 
-async function fromSecret(context: CliContext, opts: Record<string, unknown>, name: string): Promise<Source> {
+async function fromSecret(context: CliContext, command: Command, word: string): Promise<Source> {
+  const opts = command.opts();
+  const name = secretNamed(word);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   try {
     const secret = await opened.store.get(name, { signal: context.signal });
-    if (!secret) throw cliError('CERTLOOP_NOT_FOUND', `the store (${opened.description}) has no secret ${name}`);
+    if (!secret) {
+      const flags = storeFlags(opts);
+      throw missingSecretError(name, {
+        description: opened.description,
+        storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env'),
+      });
+    }
     const token = secret.data[SECRET_KEYS.token];
     const m = readTlsMaterial(secret);
     if (!m.certificatePem) {
@@ -61,13 +73,21 @@ async function run(context: CliContext, command: Command, file: string | undefin
     );
   }
   const trustFromFlag = opts.trust ? await readTextInput(String(opts.trust), context) : undefined;
+  const endpoint = file === undefined ? undefined : endpointOf(file);
+  const presented = endpoint ? await readPresentedChain(endpoint, context.signal) : undefined;
   const source: Source = secretName
-    ? await fromSecret(context, opts, secretName)
-    : {
-        what: file!,
-        input: await readInspectable(await readInput(file!, context), file === '-' ? 'standard input' : file!),
-        trustBundlePem: undefined,
-      };
+    ? await fromSecret(context, command, secretName)
+    : presented
+      ? {
+          what: file!,
+          input: await readInspectable(new TextEncoder().encode(presented.certificatesPem), file!),
+          trustBundlePem: undefined,
+        }
+      : {
+          what: file!,
+          input: await readInspectable(await readInput(file!, context), file === '-' ? 'standard input' : file!),
+          trustBundlePem: undefined,
+        };
   const trustBundlePem = trustFromFlag ?? source.trustBundlePem;
   const input = source.input;
   const problems: CertloopError[] = [];
@@ -78,7 +98,11 @@ async function run(context: CliContext, command: Command, file: string | undefin
       const result = await validateChain({
         leafPem: input.certificatesPem,
         trustBundlePem,
-        ...(opts.usage ? { usage: opts.usage === 'server' ? 'serverAuth' : 'clientAuth' } : {}),
+        ...(opts.usage
+          ? { usage: opts.usage === 'server' ? 'serverAuth' : 'clientAuth' }
+          : endpoint
+            ? { usage: 'serverAuth' as const }
+            : {}),
       });
       chain = { verified: true, path: result.chain.map((c) => c.subjectText), anchor: result.anchor.subjectText };
     } catch (err) {
@@ -86,6 +110,19 @@ async function run(context: CliContext, command: Command, file: string | undefin
       chain = { verified: false, code: err.code, message: err.message };
       problems.push(err);
     }
+  }
+  const nameProblem =
+    endpoint && input?.certificates[0]
+      ? hostnameProblem(input.certificates[0].certificatePem, endpoint.host)
+      : undefined;
+  if (nameProblem) {
+    problems.push(
+      cliError(
+        'CERTLOOP_CHAIN_HOSTNAME_MISMATCH',
+        nameProblem,
+        `reach it by a name it holds, or re-issue it with that name (certloop init --server-dns ${endpoint!.host})`,
+      ),
+    );
   }
   let keyMatches: boolean | undefined;
   if (input?.privateKeyPem && input.certificates[0]) {
@@ -103,6 +140,17 @@ async function run(context: CliContext, command: Command, file: string | undefin
         : {
             ...shown,
             ...(keyMatches !== undefined ? { keyMatchesCertificate: keyMatches } : {}),
+            ...(presented && endpoint
+              ? {
+                  endpoint: {
+                    host: endpoint.host,
+                    port: endpoint.port,
+                    protocol: presented.protocol,
+                    cipher: presented.cipher,
+                    namesHost: nameProblem === undefined,
+                  },
+                }
+              : {}),
             ...(chain ? { chain } : {}),
           };
     context.stdout.write(renderData(opts.output, { source: source.what, ...data }));
@@ -111,6 +159,13 @@ async function run(context: CliContext, command: Command, file: string | undefin
     const out: string[] = [];
     if (source.tokenLength !== undefined)
       out.push(`${c.bold('Token:')}\n    ${source.tokenLength} bytes (not shown)\n`);
+    if (presented && endpoint) {
+      out.push(
+        `${c.bold('Endpoint:')} ${endpoint.host}:${endpoint.port} ${presented.protocol ?? ''} ${presented.cipher}, ` +
+          `${input?.certificates.length ?? 0} certificate(s) presented; ` +
+          `${nameProblem ? c.red(nameProblem) : c.green(`names ${endpoint.host}`)}\n`,
+      );
+    }
     const certs = input?.certificates ?? [];
     certs.forEach((cert, i) => {
       const title =
@@ -143,15 +198,20 @@ export const inspectCommand: CliCommand = {
         'Shows a certificate, a chain (leaf first), a CSR or a private key, from a PEM or DER file, standard\n' +
           'input (-) or a secret in the store (--secret NAME): subject, issuer, SANs, validity, key,\n' +
           "extensions and fingerprints. Private keys are never printed. With --trust (or a secret's own\n" +
-          'ca.crt) the chain is validated; a key beside a certificate is checked to match it.\n\n' +
-          'Exit status: 0 fine; 1 the chain, key match or CSR signature failed; 2 bad flags; 3 unreadable\n' +
-          'or invalid input; 4 store unreachable; 5 no such secret.',
+          'ca.crt) the chain is validated; a key beside a certificate is checked to match it.\n' +
+          'https://HOST:PORT reads the chain a live TLS endpoint presents (leaf first), checks that the leaf\n' +
+          'names HOST, and with --trust validates it for server use.\n\n' +
+          'Exit status: 0 fine; 1 the chain, host name, key match or CSR signature failed; 2 bad flags; 3\n' +
+          'unreadable or invalid input; 4 store or endpoint unreachable; 5 no such secret.',
       )
-      .argument('[file]', 'PEM or DER file, or - for standard input');
+      .argument('[file]', 'PEM or DER file, - for standard input, or https://HOST:PORT for a live TLS endpoint');
     addStoreOptions(command);
     addOutputOption(command, ['text', 'json', 'yaml']);
     command
-      .option('--secret <name>', 'inspect a secret of the store instead of a file')
+      .option(
+        '--secret <name>',
+        'inspect a secret of the store instead of a file (its name or role: server, client, ...)',
+      )
       .option('--trust <file>', 'trust bundle (PEM) to validate the chain against')
       .addOption(new Option('--usage <usage>', 'also require this extended key usage').choices(['server', 'client']))
       .addHelpText(
@@ -162,6 +222,7 @@ export const inspectCommand: CliCommand = {
           'cat agent.csr | certloop inspect -',
           'certloop inspect --secret relay-server-tls-secret --dir ./secrets',
           'certloop inspect chain.pem -o json',
+          'certloop inspect https://relay.example.com:9900 --trust ca.crt   # a live endpoint: chain, names, trust',
         ),
       )
       .action(async (file: string | undefined, _opts, cmd: Command) => run(context, cmd, file));

@@ -34,9 +34,12 @@ import type { CliCommand } from '../lib/command.js';
 import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
 import { cliError } from '../lib/errors.js';
+import { missingSecretError } from '../lib/missing-secret.js';
 import { addCaOptions, addOutputOption, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
 import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
+import { storeArgs } from '../lib/store-args.js';
+import { secretNamed } from '../status/roles.js';
 import { openStore } from '../store-factory.js';
 
 /** Why certloop may not write this secret, or undefined when it may. */
@@ -132,7 +135,8 @@ async function rootAuthority(store: SecretStore, signal: AbortSignal): Promise<C
   return authorityFromSecret(root);
 }
 
-async function run(context: CliContext, command: Command, name: string): Promise<void> {
+async function run(context: CliContext, command: Command, word: string): Promise<void> {
+  const name = secretNamed(word);
   const opts = command.opts();
   const lifetimeFlag = opts.lifetime ? parseDuration(String(opts.lifetime), '--lifetime') : undefined;
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
@@ -140,7 +144,13 @@ async function run(context: CliContext, command: Command, name: string): Promise
   try {
     const { store } = opened;
     const secret = await store.get(name, { signal: context.signal });
-    if (!secret) throw cliError('CERTLOOP_NOT_FOUND', `the store (${opened.description}) has no secret ${name}`);
+    if (!secret) {
+      const flags = storeFlags(opts);
+      throw missingSecretError(name, {
+        description: opened.description,
+        storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env'),
+      });
+    }
     const reason = bringYourOwnReason(secret);
     if (reason) throw cliError('CERTLOOP_READ_ONLY', `certloop does not rotate ${name}: ${reason}`);
     const { certificatePem } = readTlsMaterial(secret);
@@ -222,7 +232,10 @@ export const rotateCommand: CliCommand = {
           'Exit status: 0 rotated; 2 bad flags; 4 store unreachable; 5 refused (bring-your-own, root, no such\n' +
           'secret, CA policy, changed meanwhile); 6 CA kind not available in this build.',
       )
-      .argument('<name>', 'the secret, e.g. relay-server-tls-secret');
+      .argument(
+        '<name>',
+        'the secret: its name (relay-server-tls-secret) or its role (server, signing, client, token)',
+      );
     addStoreOptions(command);
     addCaOptions(command);
     addOutputOption(command);
@@ -233,6 +246,7 @@ export const rotateCommand: CliCommand = {
         'after',
         examples(
           'certloop rotate relay-server-tls-secret --dir ./secrets',
+          'certloop rotate server --dir ./secrets                 # the same, by role',
           'certloop rotate relay-client-tls-secret --dir ./secrets --lifetime 30d -o json',
           'certloop rotate relay-identity-token-secret --dir ./secrets',
         ),

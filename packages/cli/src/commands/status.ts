@@ -11,7 +11,10 @@ import { outputStyle, untilAborted } from '../lib/globals.js';
 import { createLogger } from '../lib/log.js';
 import { addOutputOption, addStoreOptions, collect, examples, type OutputFormat, storeFlags } from '../lib/options.js';
 import { renderData } from '../lib/render.js';
+import { storeArgs } from '../lib/store-args.js';
 import { truncate } from '../lib/terminal.js';
+import { type AdviceContext, adviceFor } from '../status/advice.js';
+import { renderAdvice } from '../status/advice-text.js';
 import { type SecretStatus, StatusBoard, UNHEALTHY_STATES } from '../status/board.js';
 import { parseRoles } from '../status/roles.js';
 import { startStatusServer } from '../status/serve.js';
@@ -39,19 +42,29 @@ function parsePort(text: string): number {
 }
 
 /** The problems of a snapshot, as one error, or undefined when every secret is usable. */
-export function unhealthy(rows: readonly SecretStatus[]) {
+export function unhealthy(rows: readonly SecretStatus[], format: OutputFormat = 'text') {
   const bad = rows.filter((r) => UNHEALTHY_STATES.includes(r.state));
   if (bad.length === 0) return undefined;
   const list = bad.map((r) => `${r.name} ${r.state}${r.errorCode && r.state === 'invalid' ? ` (${r.errorCode})` : ''}`);
   return cliError(
     'CERTLOOP_CHECK_FAILED',
     `${bad.length} of ${rows.length} secrets need attention: ${list.join(', ')}`,
+    format === 'text'
+      ? 'the advice under the table names the command for each'
+      : `each secret's advice names the command for it (.secrets[].advice)`,
   );
 }
 
-function renderRows(format: OutputFormat, rows: SecretStatus[], style: ReturnType<typeof outputStyle>): string {
-  if (format !== 'text') return renderData(format, { secrets: rows });
-  return renderStatusTable(rows, style);
+function renderRows(
+  format: OutputFormat,
+  rows: SecretStatus[],
+  style: ReturnType<typeof outputStyle>,
+  advice: AdviceContext,
+): string {
+  if (format !== 'text') {
+    return renderData(format, { secrets: rows.map((row) => ({ ...row, advice: adviceFor(row, rows, advice) })) });
+  }
+  return renderStatusTable(rows, style) + renderAdvice(rows, advice, style.colors);
 }
 
 async function run(context: CliContext, command: Command): Promise<void> {
@@ -61,14 +74,16 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const port = parsePort(String(opts.port));
   const format = opts.output as OutputFormat;
   const style = outputStyle(command, context);
-  const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  const flags = storeFlags(opts);
+  const opened = await openStore({ flags, cwd: context.cwd, create: false, signal: context.signal });
+  const advice = { storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env') };
   const board = new StatusBoard({ watcher: opened.store, roles, ratio });
   try {
     await board.start();
     if (!opts.watch && !opts.serve) {
       const rows = board.snapshot();
-      context.stdout.write(renderRows(format, rows, style));
-      const problem = unhealthy(rows);
+      context.stdout.write(renderRows(format, rows, style, advice));
+      const problem = unhealthy(rows, format);
       if (problem) {
         context.stderr.write(`${formatError(problem)}\n`);
         context.exitCode = EXIT.checkFailed;
@@ -165,6 +180,7 @@ export const statusCommand: CliCommand = {
     command
       .option('--secrets <list>', 'only these secrets: root,signing,server,client,token (or their names)', collect)
       .option('--ratio <ratio>', 'grace ratio for the renewal time', '0.1')
+      .option('--wide', 'never cut a column to fit the terminal (off a terminal nothing is cut anyway)')
       .option('-w, --watch', 'keep the table live (JSON lines when not on a terminal)')
       .option('--serve', 'serve a live web page of the secrets (server-sent events)')
       .addOption(new Option('--host <address>', 'address the page listens on').default('127.0.0.1'))
@@ -174,6 +190,7 @@ export const statusCommand: CliCommand = {
         examples(
           'certloop status --dir ./secrets',
           'certloop status --dir ./secrets --secrets root,signing,server,token',
+          'certloop status --dir ./secrets --wide',
           'certloop status --dir ./secrets -o json | jq .secrets[].state',
           'certloop status --dir ./secrets --watch',
           'certloop status --dir ./secrets --serve --port 8080   # then open http://127.0.0.1:8080/',

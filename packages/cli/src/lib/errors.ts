@@ -76,7 +76,18 @@ const HINTS: Partial<Record<CertloopErrorCode, string>> = {
   CERTLOOP_FILE_EXISTS: 'choose another path or pass --force to replace it',
   CERTLOOP_CONFLICT: 'someone else wrote it meanwhile: run the command again',
   CERTLOOP_NOT_IMPLEMENTED: 'use --store file and --ca local for now',
-  CERTLOOP_CHECK_FAILED: 'see the table above; `certloop rotate NAME` renews a managed secret',
+  CERTLOOP_CHECK_FAILED: '`certloop status` says what to do for each secret',
+  CERTLOOP_POLICY_LIFETIME_EXCEEDED: 'pass a --lifetime within the maximum',
+  CERTLOOP_POLICY_KEY_REJECTED: 'use an ECDSA P-256/P-384 key, Ed25519, or RSA of 2048 bits or more (--key-algorithm)',
+  CERTLOOP_POLICY_NAME_REJECTED: "name only what the signing CA's policy and name constraints allow",
+  CERTLOOP_POLICY_PROFILE_REJECTED: 'pick a --profile the signing CA issues: server, client or server+client',
+  CERTLOOP_CA_EXPIRES_TOO_SOON:
+    'ask for a shorter --lifetime, or rotate the signing CA first (`certloop rotate signing`)',
+  CERTLOOP_CHAIN_EXPIRED: 'renew it: `certloop rotate ROLE` for a managed secret, the owner’s tool otherwise',
+  CERTLOOP_CHAIN_NOT_YET_VALID: "check this machine's clock (date -u), or wait until its notBefore",
+  CERTLOOP_KEY_MISMATCH: 'give the key the certificate was issued for (or re-issue with `certloop rotate ROLE`)',
+  CERTLOOP_TOKEN_INVALID: 'give the token in relay-identity-token-secret (`certloop rotate token` makes a new one)',
+  CERTLOOP_LOCK_TIMEOUT: 'another certloop is writing the store: wait and run the command again',
 };
 
 /** A certloop error with a `hint` (what to do) in its details. */

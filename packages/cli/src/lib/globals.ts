@@ -7,14 +7,14 @@ import { type Colors, colors, useColor } from './terminal.js';
 
 export interface OutputStyle {
   readonly colors: Colors;
-  /** Table width: the terminal's, or 80 off a terminal. */
+  /** Table width: the terminal's; `Infinity` off a terminal or with `--wide` (nothing is cut). */
   readonly width: number;
 }
 
 export function outputStyle(command: Command, context: CliContext, stream: OutputStream = context.stdout): OutputStyle {
-  const globals = command.optsWithGlobals() as { color?: boolean };
+  const globals = command.optsWithGlobals() as { color?: boolean; wide?: boolean };
   const enabled = useColor({ isTTY: stream.isTTY, env: context.env, flag: globals.color });
-  const width = stream.isTTY ? Math.max(60, stream.columns ?? 80) : 80;
+  const width = stream.isTTY && globals.wide !== true ? Math.max(60, stream.columns ?? 80) : Number.POSITIVE_INFINITY;
   return { colors: colors(enabled), width };
 }
 

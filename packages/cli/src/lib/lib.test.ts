@@ -109,4 +109,13 @@ describe('publish manifest', () => {
       scripts: { build: 'tsup' },
     });
   });
+
+  it('publishes publishConfig.bin (the built file) as bin, in place of the clone launcher', () => {
+    const out = publishManifest({
+      name: 'x',
+      bin: { x: './bin/x.js' },
+      publishConfig: { access: 'public', bin: { x: './dist/bin.js' } },
+    });
+    expect(out).toEqual({ name: 'x', bin: { x: './dist/bin.js' }, publishConfig: { access: 'public' } });
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * `certloop` terminal output: colours only on a TTY and never with `NO_COLOR` (or `TERM=dumb`, or --no-color);
- * `FORCE_COLOR` forces them. Tables are fitted to a width (80 columns off a terminal).
+ * `FORCE_COLOR` forces them. Tables are fitted to a terminal's width; off a terminal nothing is cut.
  */
 import pc from 'picocolors';
 
@@ -38,11 +38,14 @@ export interface Column {
   readonly width?: number;
   /** Smallest width of a flexible column. */
   readonly min?: number;
+  /** Never cut: as wide as its widest cell (times, states), so the names are cut first. */
+  readonly keep?: boolean;
 }
 
 /**
  * Renders rows (plain text cells, then an optional colouring per cell) in columns `gap` spaces apart, no line wider
- * than `width`: flexible columns share what the fixed ones leave and cut their cells with an ellipsis.
+ * than `width`: flexible columns share what the fixed ones leave and cut their cells with an ellipsis. A width of
+ * `Infinity` cuts nothing.
  */
 export function renderTable(
   columns: readonly Column[],
@@ -55,15 +58,34 @@ export function renderTable(
   },
 ): string {
   const gap = options.gap ?? 2;
-  const fixed = columns.reduce((sum, c) => sum + (c.width ?? 0), 0) + gap * (columns.length - 1);
-  const flexible = columns.filter((c) => c.width === undefined);
   const natural = (i: number) => Math.max(columns[i]!.header.length, ...rows.map((r) => (r[i] ?? '').length));
-  const left = Math.max(0, options.width - fixed);
-  const widths = columns.map((c, i) => {
-    if (c.width !== undefined) return c.width;
-    const share = Math.floor(left / flexible.length);
-    return Math.max(c.min ?? 4, Math.min(natural(i), share));
-  });
+  let widths: number[];
+  if (!Number.isFinite(options.width)) {
+    // no width to fit (off a terminal, --wide): every cell whole
+    widths = columns.map((c, i) => Math.max(c.width ?? 0, natural(i)));
+  } else {
+    const set = columns.map((c, i) => c.width ?? (c.keep ? natural(i) : undefined));
+    const fixed = set.reduce((sum: number, w) => sum + (w ?? 0), 0) + gap * (columns.length - 1);
+    // flexible columns share what is left: the narrow ones take their natural width, the rest split the remainder
+    let left = Math.max(0, options.width - fixed);
+    const flexible = columns.flatMap((_c, i) => (set[i] === undefined ? [i] : []));
+    const share = new Map<number, number>();
+    let open = [...flexible].sort((a, b) => natural(a) - natural(b));
+    while (open.length > 0) {
+      const fair = Math.floor(left / open.length);
+      const narrow = open.filter((i) => natural(i) <= fair);
+      if (narrow.length === 0) {
+        for (const i of open) share.set(i, fair);
+        break;
+      }
+      for (const i of narrow) {
+        share.set(i, natural(i));
+        left -= natural(i);
+      }
+      open = open.filter((i) => !narrow.includes(i));
+    }
+    widths = columns.map((c, i) => set[i] ?? Math.max(c.min ?? 4, share.get(i) ?? 0));
+  }
   const line = (cells: readonly string[], paint?: (column: number, text: string) => string) =>
     cells
       .map((cell, i) => {

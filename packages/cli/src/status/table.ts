@@ -1,10 +1,12 @@
 /**
- * `certloop` status table: one line per relay secret, fitted to the width (80 columns off a terminal), coloured
- * by state when colours are on.
+ * `certloop` status table: one line per relay secret (its role and its name, either of which every command takes),
+ * coloured by state when colours are on. On a terminal it fits the width; off a terminal (or with `--wide`) nothing
+ * is cut. Ends are to the second for short lifetimes; renewal and time left are relative to now.
  */
 import { shortDuration } from '../lib/durations.js';
 import { type Colors, renderTable } from '../lib/terminal.js';
 import type { SecretStatus } from './board.js';
+import { endTime, relativeTime } from './times.js';
 
 /** `CN=relay-server` shows as `relay-server`; other names in full (RFC 4514). */
 export function shortName(dn: string | undefined): string {
@@ -12,8 +14,6 @@ export function shortName(dn: string | undefined): string {
   const m = /^CN=([^,]+)$/.exec(dn);
   return m ? m[1]! : dn;
 }
-
-const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '-');
 
 export function stateColor(c: Colors, state: string): (text: string) => string {
   switch (state) {
@@ -27,10 +27,20 @@ export function stateColor(c: Colors, state: string): (text: string) => string {
   }
 }
 
-export function renderStatusTable(rows: readonly SecretStatus[], options: { width: number; colors: Colors }): string {
+export interface StatusTableOptions {
+  /** Columns to fit; `Infinity` cuts nothing. */
+  readonly width: number;
+  readonly colors: Colors;
+  /** What relative times count from (default: the time of the call). */
+  readonly now?: Date;
+}
+
+export function renderStatusTable(rows: readonly SecretStatus[], options: StatusTableOptions): string {
   const c = options.colors;
+  const now = options.now ?? new Date();
   const cells = rows.map((r) => [
     r.role,
+    r.name,
     r.state,
     r.state === 'missing' ? '-' : r.managed ? 'certloop' : 'byo',
     r.role === 'token'
@@ -41,19 +51,20 @@ export function renderStatusTable(rows: readonly SecretStatus[], options: { widt
         ? r.errorCode
         : shortName(r.subject),
     shortName(r.issuer),
-    day(r.notAfter),
-    day(r.renewAt),
+    endTime(r.notAfter, r.notBefore),
+    relativeTime(r.renewAt, now),
     r.secondsLeft === undefined ? '-' : shortDuration(r.secondsLeft),
   ]);
   return renderTable(
     [
-      { header: 'SECRET', width: 7 },
+      { header: 'ROLE', width: 7 },
+      { header: 'NAME', min: 12 },
       { header: 'STATE', width: 13 },
       { header: 'OWNER', width: 8 },
       { header: 'SUBJECT', min: 8 },
       { header: 'ISSUER', min: 8 },
-      { header: 'NOT AFTER', width: 10 },
-      { header: 'RENEW AT', width: 10 },
+      { header: 'NOT AFTER', keep: true },
+      { header: 'RENEW AT', keep: true },
       { header: 'LEFT', width: 5 },
     ],
     cells,
@@ -62,9 +73,9 @@ export function renderStatusTable(rows: readonly SecretStatus[], options: { widt
       gap: 1,
       header: c.bold,
       paint: (row, column, text) =>
-        column === 1
+        column === 2
           ? stateColor(c, rows[row]!.state)(text)
-          : column === 2 && text.startsWith('byo')
+          : column === 3 && text.startsWith('byo')
             ? c.cyan(text)
             : text,
     },

@@ -1,12 +1,16 @@
 /**
- * Test support (not published): runs the `certloop` binary as a user would, in a child process with real files.
+ * Test support (not published): runs `certloop` as a user would, with real files.
  *
- * By default it runs the binary's entry (`src/bin.ts`) under tsx with the workspace's `source` condition, so tests
- * need no build; `CERTLOOP_CLI_BIN=/path/to/certloop` runs an installed or built binary instead.
+ * `runCertloop` runs a command to its end in this process through `runCli` (in-process.ts: what the binary runs,
+ * without a second of process start-up per command), unless `spawn: true` or `CERTLOOP_CLI_BIN` is set: then, as
+ * `startCertloop` always does, in a child process: the binary's entry (`src/bin.ts`) under tsx with the workspace's
+ * `source` condition, so tests need no build, or with `CERTLOOP_CLI_BIN=/path/to/certloop` an installed or built
+ * binary (`.ci/run` runs the command's tests so after the build).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runInProcess } from './in-process.js';
 
 const BIN = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
@@ -17,6 +21,8 @@ export interface RunOptions {
   /** Added to a clean environment (no NO_COLOR/FORCE_COLOR/CI leaking in from the test runner). */
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** Run the binary in a child process even without CERTLOOP_CLI_BIN (a command that starts itself again, say). */
+  readonly spawn?: boolean;
 }
 
 export interface RunResult {
@@ -51,8 +57,16 @@ export function startCertloop(args: readonly string[], options: RunOptions = {})
   return spawn(file, argv, { cwd: options.cwd, env: environment(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-/** Runs `certloop args...` to its end. */
+/** Runs `certloop args...` to its end: in this process, or in a child process (see the module's doc). */
 export function runCertloop(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  if (!options.spawn && !process.env.CERTLOOP_CLI_BIN) {
+    return runInProcess(args, {
+      cwd: options.cwd,
+      env: environment(options.env),
+      input: options.input,
+      timeoutMs: options.timeoutMs,
+    });
+  }
   const child = startCertloop(args, options);
   let stdout = '';
   let stderr = '';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/index.js';
-import { type CertloopErrorCode, isCertloopError } from '../errors.js';
+import { type CertloopError, type CertloopErrorCode, isCertloopError } from '../errors.js';
 import { createCsr } from '../x509/csr.js';
 import { basicConstraintsValue } from '../x509/extensions-writer.js';
 import { generateKeyPair } from '../x509/keys.js';
@@ -13,11 +13,11 @@ import { LocalCertificateAuthority } from './local-ca.js';
 import { DEFAULT_ISSUANCE_POLICY } from './policy.js';
 import { createTestPki, issueLeaf, openssl, type TestPki, tempDir } from './test-support.js';
 
-async function rejects(promise: Promise<unknown> | (() => unknown), code: CertloopErrorCode): Promise<void> {
+async function rejects(promise: Promise<unknown> | (() => unknown), code: CertloopErrorCode): Promise<CertloopError> {
   try {
     await (typeof promise === 'function' ? promise() : promise);
   } catch (err) {
-    if (isCertloopError(err, code)) return;
+    if (isCertloopError(err, code)) return err;
     throw new Error(`expected ${code}, got ${String((err as { code?: string }).code ?? err)}`, { cause: err });
   }
   throw new Error(`expected ${code}, but it succeeded`);
@@ -160,10 +160,16 @@ describe('LocalCertificateAuthority policy', () => {
       'CERTLOOP_POLICY_KEY_REJECTED',
     );
 
-    await rejects(
+    const tooLong = await rejects(
       pki.intermediateCa.sign({ csrPem: await csr(), lifetimeSeconds: 399 * 86_400, profile: 'client' }),
       'CERTLOOP_POLICY_LIFETIME_EXCEEDED',
     );
+    // the refusal states the limit (issue 17, item 4)
+    expect(tooLong.details).toMatchObject({
+      lifetimeSeconds: 399 * 86_400,
+      maxLifetimeSeconds: expect.any(Number),
+      profile: 'client',
+    });
     const dir = await tempDir();
     try {
       const k1 = await dir.write(

@@ -356,9 +356,11 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     }
     const max = policy.maxLifetimeSeconds[request.profile];
     if (lifetime > max) {
-      throw new CertloopError('CERTLOOP_POLICY_LIFETIME_EXCEEDED', 'the requested lifetime exceeds the policy', {
-        details: { lifetimeSeconds: lifetime, maxLifetimeSeconds: max, profile: request.profile },
-      });
+      throw new CertloopError(
+        'CERTLOOP_POLICY_LIFETIME_EXCEEDED',
+        `the requested lifetime of ${spelledSeconds(lifetime)} exceeds the policy's maximum of ${spelledSeconds(max)} for a ${request.profile} certificate; ask for ${spelledSeconds(max)} or less`,
+        { details: { lifetimeSeconds: lifetime, maxLifetimeSeconds: max, profile: request.profile } },
+      );
     }
     const ca = this.#material.certificate;
     const now = wholeSeconds(this.#clock.now());
@@ -401,4 +403,13 @@ function ownNameConstraints(material: CaMaterial): NameConstraints[] {
     if (ext) out.push(decodeNameConstraints(ext.value));
   }
   return out;
+}
+
+/** `31536000 s (365 days)`: exact seconds, and days or hours when whole, for messages. */
+function spelledSeconds(seconds: number): string {
+  const whole = Math.floor(seconds);
+  if (whole % 86_400 === 0) return `${whole / 86_400} days`;
+  if (whole % 3600 === 0) return `${whole / 3600} hours`;
+  if (whole >= 86_400) return `${whole} s (${(whole / 86_400).toFixed(1)} days)`;
+  return `${whole} s`;
 }

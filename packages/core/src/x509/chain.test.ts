@@ -246,9 +246,25 @@ describe('each failure is named by its code, with the certificate that failed', 
     expect(await opensslVerifies(dir, { leaf: leaf.pem, roots: foreign.pem, untrusted: intermediate.pem })).toBe(false);
   });
 
-  it('a missing intermediate → CERTLOOP_CHAIN_UNTRUSTED', async () => {
+  it('a missing intermediate → CERTLOOP_CHAIN_UNTRUSTED naming the missing issuer and what the bundle holds', async () => {
     const { root, leaf } = chains.get('ECDSA-P256')!;
-    await expect(validate(leaf, [], [root])).rejects.toMatchObject({ code: 'CERTLOOP_CHAIN_UNTRUSTED' });
+    const err = await failure(validate(leaf, [], [root]));
+    expect(err.code).toBe('CERTLOOP_CHAIN_UNTRUSTED');
+    expect(err.details).toMatchObject({
+      missingIssuer: 'O=certloop, CN=intermediate ECDSA-P256',
+      of: 'CN=leaf ECDSA-P256',
+      trustBundleSubjects: ['O=certloop, CN=root ECDSA-P256'],
+    });
+  });
+
+  it('a foreign root: the missing piece is the root that issued the intermediate (the deepest dead end)', async () => {
+    const { intermediate, leaf } = chains.get('ECDSA-P256')!;
+    const foreign = chains.get('ECDSA-P384')!.root;
+    const err = await failure(validate(leaf, [intermediate], [foreign]));
+    expect(err.details).toMatchObject({
+      missingIssuer: 'O=certloop, CN=root ECDSA-P256',
+      of: 'O=certloop, CN=intermediate ECDSA-P256',
+    });
   });
 
   it('an expired intermediate → CERTLOOP_CHAIN_EXPIRED at index 1', async () => {

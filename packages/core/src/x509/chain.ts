@@ -19,6 +19,7 @@ import type { CryptoEngine } from './crypto-engine.js';
 import { nodeCryptoEngine } from './crypto-engine.js';
 import { describeCertificate, type InspectedCertificate } from './inspect.js';
 import { checkRsaFloor } from './key-strength.js';
+import { decodeName } from './name.js';
 import { optionalClock, optionalEngine } from './options.js';
 import { splitCertificates } from './pem.js';
 
@@ -143,6 +144,7 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
   let complete = 0;
   const path: PoolEntry[] = [leaf!];
 
+  let deadEnd: { entry: PoolEntry; depth: number } | undefined;
   const search = async (): Promise<PoolEntry[] | undefined> => {
     if (++steps > MAX_SEARCH_STEPS || complete >= MAX_COMPLETE_PATHS) return undefined;
     const current = path[path.length - 1]!;
@@ -157,6 +159,10 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
       }
     }
     const candidates = issuersOf(current).filter((candidate) => !path.includes(candidate));
+    // the deepest certificate whose issuer is nowhere: what an UNTRUSTED error names as missing
+    if (candidates.length === 0 && (deadEnd === undefined || path.length > deadEnd.depth)) {
+      deadEnd = { entry: current, depth: path.length };
+    }
     // RFC 5280 6.1.4 (l): self-issued intermediates do not count towards the length.
     let counted = 1;
     for (let i = 1; i < path.length; i++) if (!path[i]!.selfIssued) counted++;
@@ -180,8 +186,29 @@ export async function validateChain(options: ValidateChainOptions): Promise<Chai
     if (tooLong) {
       throw chainError('CERTLOOP_CHAIN_TOO_LONG', `no path within ${maxLength} certificates`, leaf!, 0);
     }
-    throw chainError('CERTLOOP_CHAIN_UNTRUSTED', 'no path from the leaf to the trust bundle', leaf!, 0);
+    throw untrusted(leaf!, deadEnd?.entry ?? leaf!, anchors);
   }
   const chain = found.map((entry) => describeCertificate(entry.parsed, entry.ext));
   return { chain, anchor: chain[chain.length - 1]! };
+}
+
+/**
+ * CERTLOOP_CHAIN_UNTRUSTED naming the missing piece: the issuer that neither the chain nor the bundle holds, and
+ * what the bundle does hold (details: `missingIssuer`, `of`, `trustBundleSubjects`).
+ */
+function untrusted(leaf: PoolEntry, stuck: PoolEntry, anchors: readonly PoolEntry[]): Error {
+  const missing = decodeName(stuck.parsed.issuerNode).text;
+  const of = decodeName(stuck.parsed.subjectNode).text;
+  const held = anchors.map((a) => decodeName(a.parsed.subjectNode).text);
+  const bundle = held.length
+    ? `the trust bundle holds ${held.map((h) => JSON.stringify(h)).join(', ')}`
+    : 'the trust bundle is empty';
+  return chainError(
+    'CERTLOOP_CHAIN_UNTRUSTED',
+    `no path from the leaf to the trust bundle: no certificate of the issuer ${JSON.stringify(missing)} of ${JSON.stringify(of)} in the chain or the bundle (${bundle}); add that issuer's certificate to the chain, or its root to the trust bundle`,
+    leaf,
+    0,
+    undefined,
+    { missingIssuer: missing, of, trustBundleSubjects: held },
+  );
 }

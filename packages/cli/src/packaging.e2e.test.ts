@@ -1,12 +1,13 @@
 /**
  * Packaging as users install it: `npm pack` of @certloop/core and certloop (built first, with the manifest their
  * prepack writes), installed into an empty project, then used by `import`, by `require` from CommonJS (Node >= 20.19
- * loads the ESM build), and through the installed `certloop` binary. (`npm run lint:packages` packs through the
- * real prepack/postpack hooks.)
+ * loads the ESM build), and through the installed `certloop` binary; and installed globally the way the READMEs say
+ * (`npm install -g ./certloop-*.tgz`, into a scratch prefix). (`npm run lint:packages` packs through the real
+ * prepack/postpack hooks.) In `npm run test:e2e`: it builds every package.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,8 @@ beforeAll(async () => {
     'packages/agent-rotator',
     'packages/cli',
   ];
-  for (const dir of dirs) await npm(['run', 'build', '-w', dir], ROOT);
+  // .ci/run builds every package just before (and says so): no second build there
+  if (process.env.CERTLOOP_PACKAGES_BUILT !== '1') for (const dir of dirs) await npm(['run', 'build', '-w', dir], ROOT);
   const tarballs: string[] = [];
   for (const dir of dirs) {
     // pack a staged copy with the manifest the prepack hook writes, so the workspace's package.json (which other
@@ -99,5 +101,21 @@ console.log(JSON.stringify({ ca: typeof core.LocalCertificateAuthority, exit: cl
     );
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toMatch(/^certloop: CERTLOOP_CHECK_FAILED: /);
+  });
+
+  it('install globally from the tarballs as the READMEs say: npm install -g ./certloop-*.tgz', async () => {
+    const prefix = join(project, 'global');
+    const tarballs = (await readdir(project)).filter((f) => /^certloop-.*\.tgz$/.test(f));
+    expect(tarballs).toHaveLength(5);
+    await run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', ...tarballs],
+      {
+        cwd: project,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const version = await run(join(prefix, 'bin', 'certloop'), ['--version'], { cwd: project });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });

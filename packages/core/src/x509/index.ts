@@ -7,7 +7,10 @@ export {
   type EngineKeyPair,
   type EngineSignRequest,
   type EngineVerifyRequest,
+  type ExternalPrivateKey,
+  externalKeyEngine,
   type HashName,
+  isExternalPrivateKey,
   nodeCryptoEngine,
   type WebCryptoLike,
 } from './crypto-engine.js';

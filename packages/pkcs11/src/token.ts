@@ -130,7 +130,9 @@ export class Pkcs11Token {
 
   /**
    * Loads the module, finds the token and logs in (so a wrong PIN, a locked PIN or a missing token fails here, not
-   * at the first signature). The module stays loaded until every token opened on it is closed.
+   * at the first signature). The module stays loaded until every token opened on it is closed. PKCS#11 keeps the
+   * login per process and token: while another `Pkcs11Token` of this process is logged in to the same token, the
+   * token answers CKR_USER_ALREADY_LOGGED_IN and the PIN given here is not checked again.
    */
   static async open(options: OpenPkcs11TokenOptions, callOptions: CallOptions = {}): Promise<Pkcs11Token> {
     throwIfAborted(callOptions.signal);

@@ -6,6 +6,7 @@ import { benchFileWatchScale } from './file-watch-scale.js';
 import { benchIssuance } from './issuance.js';
 import { benchK8s } from './k8s.js';
 import { benchPathValidation } from './path-validation.js';
+import { benchPkcs11 } from './pkcs11.js';
 import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
@@ -19,6 +20,7 @@ const results = [
   ...(await benchReload()),
   ...(await benchWatchRss()),
   ...(await benchVault()),
+  ...(await benchPkcs11()),
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
   ...(await benchFileWatchScale()),

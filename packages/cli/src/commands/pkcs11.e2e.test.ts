@@ -2,7 +2,7 @@
  * End to end, in real time (so in `npm run test:e2e`): the relay with its signing key on SoftHSM2, from
  * `certloop init --key-store pkcs11` to renewed agents. `certloop server --ca pkcs11` signs with the intermediate's
  * key on the token; `certloop agent` bootstraps with the token, connects over mutual TLS and renews at the ratio.
- * The renewed certificate passes `openssl verify`; the PIN is in no log line.
+ * The renewed certificate passes `openssl verify`; the PIN is in no log line. And `certloop demo --ca pkcs11`.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -94,5 +94,20 @@ describe('certloop relay with the signing key on SoftHSM2', () => {
     expect(server.lines.at(-1)).toMatchObject({ msg: 'relay server stopped', bootstraps: 1 });
     const logs = JSON.stringify([...server.lines, ...agent.lines]) + server.stderr();
     expect(logs.includes(hsm.pin)).toBe(false);
+  });
+
+  it('demo --ca pkcs11 runs the relay with its CA keys on a SoftHSM2 token it makes', async () => {
+    s = await scratch();
+    const demo = await runCertloop(['demo', '--ca', 'pkcs11', '--store', 'file', '--duration', '60s', '--no-serve'], {
+      cwd: s.dir,
+      timeoutMs: 150_000,
+    });
+    expect(demo.stderr).toBe('');
+    expect(demo.stdout).toMatch(
+      /its key on SoftHSM2 \(pkcs11:token=certloop-demo;object=relay-signing;id=[%0-9A-F]+;type=private\)/,
+    );
+    expect(demo.stdout).toMatch(/signed a CSR for cluster-1 by Renew/);
+    expect(demo.stdout).toMatch(/every promise kept/);
+    expect(demo.code).toBe(0);
   });
 });

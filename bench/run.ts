@@ -7,6 +7,7 @@ import { benchIssuance } from './issuance.js';
 import { benchK8s } from './k8s.js';
 import { benchWatchChaos } from './k8s-watch-chaos.js';
 import { benchPathValidation } from './path-validation.js';
+import { benchPkcs11 } from './pkcs11.js';
 import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
@@ -20,6 +21,7 @@ const results = [
   ...(await benchReload()),
   ...(await benchWatchRss()),
   ...(await benchVault()),
+  ...(await benchPkcs11()),
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
   ...(await benchWatchChaos()),

@@ -5,7 +5,8 @@
  * its issuance policy). `--ca vault` (`--vault-addr`, `--vault-mount`, `--vault-role`, `--vault-auth`) signs
  * through Vault's PKI secrets engine with `@certloop/vault-signer`; its secrets come from the environment only
  * (`VAULT_TOKEN`; `VAULT_ROLE_ID` and `VAULT_SECRET_ID`), never from flags, so they stay out of `ps` and shell
- * history. {@link CA_OPENERS} holds one opener per kind.
+ * history. `--ca pkcs11` signs with the store's signing certificate and the key on a PKCS#11 token the
+ * `--pkcs11-uri` names (`@certloop/pkcs11`, loaded only then). {@link CA_OPENERS} holds one opener per kind.
  */
 import {
   authorityFromSecret,
@@ -20,8 +21,9 @@ import {
 } from '@certloop/core';
 import { type VaultAuth, VaultCertificateAuthority } from '@certloop/vault-signer';
 import { cliError } from './lib/errors.js';
+import { loadPkcs11, pkcs11Options, signingLabel } from './pkcs11.js';
 
-export const CA_KINDS = ['local', 'vault'] as const;
+export const CA_KINDS = ['local', 'vault', 'pkcs11'] as const;
 export type CaKind = (typeof CA_KINDS)[number];
 export const VAULT_AUTH_METHODS = ['token', 'kubernetes', 'approle'] as const;
 
@@ -39,6 +41,8 @@ export interface CaFlags {
   /** kubernetes auth: the service account token file. */
   readonly vaultJwtPath?: string | undefined;
   readonly vaultNamespace?: string | undefined;
+  /** pkcs11 CA: the signing key's RFC 7512 URI (token, object, module-path, pin-source). */
+  readonly pkcs11Uri?: string | undefined;
 }
 
 export interface OpenCaRequest {
@@ -177,10 +181,39 @@ async function openVaultCa({ flags, env = process.env }: OpenCaRequest): Promise
   };
 }
 
-/** One opener per CA kind: the place `@certloop/vault-signer` plugs in. */
+async function openPkcs11Ca({
+  flags,
+  store,
+  names = DEFAULT_RELAY_SECRET_NAMES,
+  signal,
+  env = process.env,
+}: OpenCaRequest): Promise<OpenedCa> {
+  const options = pkcs11Options(flags, env, '--ca pkcs11');
+  const pkcs11 = await loadPkcs11();
+  const secret = await store.get(names.signing, { signal });
+  if (!secret) {
+    throw cliError(
+      'CERTLOOP_NOT_FOUND',
+      `the store has no signing CA certificate (${names.signing})`,
+      'create it with `certloop init --key-store pkcs11 --pkcs11-uri ...`',
+    );
+  }
+  const token = await pkcs11.Pkcs11Token.open(options, { signal });
+  try {
+    const key = await token.key({ label: signingLabel(pkcs11, options.uri) }, { signal });
+    const ca = authorityFromSecret(secret, { privateKey: key, store });
+    return { ca, description: `local ${names.signing}, key ${key.description}`, close: () => token.close() };
+  } catch (err) {
+    token.close();
+    throw err;
+  }
+}
+
+/** One opener per CA kind: the place `@certloop/vault-signer` and `@certloop/pkcs11` plug in. */
 export const CA_OPENERS: Record<CaKind, CaOpener> = {
   local: openLocalCa,
   vault: openVaultCa,
+  pkcs11: openPkcs11Ca,
 };
 
 export async function openCertificateAuthority(request: OpenCaRequest): Promise<OpenedCa> {

@@ -78,6 +78,28 @@ export const ERROR_CODES = [
   /** Vault refused a request with a 400 that is no role refusal certloop classifies (message in details). */
   'CERTLOOP_VAULT_REQUEST_REJECTED',
 
+  // PKCS#11 adapter (@certloop/pkcs11): keys on a hardware token; no message or detail ever carries a PIN
+  /** A `pkcs11:` URI (RFC 7512) that does not parse, or names an attribute twice or one certloop does not know. */
+  'CERTLOOP_PKCS11_URI_INVALID',
+  /** The PKCS#11 module (the `.so`) is not at the path given. */
+  'CERTLOOP_PKCS11_MODULE_NOT_FOUND',
+  /** The module is there but cannot be loaded or initialised (wrong architecture, not PKCS#11, the addon missing). */
+  'CERTLOOP_PKCS11_MODULE_UNLOADABLE',
+  /** No slot holds a token matching the URI's token attributes. */
+  'CERTLOOP_PKCS11_TOKEN_NOT_FOUND',
+  /** No key (or certificate) on the token matches the label or id asked for. */
+  'CERTLOOP_PKCS11_OBJECT_NOT_FOUND',
+  /** The token refused the user PIN (CKR_PIN_INCORRECT). */
+  'CERTLOOP_PKCS11_PIN_INCORRECT',
+  /** The user PIN is locked on the token (CKR_PIN_LOCKED, or the token's USER_PIN_LOCKED flag). */
+  'CERTLOOP_PKCS11_PIN_LOCKED',
+  /** The token will open no more sessions (CKR_SESSION_COUNT), or too many callers wait for one. */
+  'CERTLOOP_PKCS11_SESSION_LIMIT',
+  /** A key on the token that certloop will not sign with: extractable, not sensitive, not for signing, weak. */
+  'CERTLOOP_PKCS11_KEY_REJECTED',
+  /** Any other PKCS#11 failure; `details.ckr` names the return value. */
+  'CERTLOOP_PKCS11_FAILED',
+
   // DER and PEM strictness
 
   // path validation: name constraints, key floors, revocation, PKCS#12

@@ -25,6 +25,7 @@ import {
   type CryptoEngine,
   Emitter,
   ExpiryMonitor,
+  type ExternalPrivateKey,
   type IssuancePolicyInput,
   isCertloopError,
   isRevokingAuthority,
@@ -100,6 +101,11 @@ export interface RelayServerOptions {
   readonly monitorExpiry?: boolean;
   readonly clock?: Clock;
   readonly engine?: CryptoEngine;
+  /**
+   * The signing CA's key where it is held (a key on a PKCS#11 token, `@certloop/pkcs11`): the local CA built from
+   * `relay-tls-signing-secret` signs through it, and that secret holds certificates only.
+   */
+  readonly signingKey?: ExternalPrivateKey;
 }
 
 export type RelayServerEvent =
@@ -307,6 +313,7 @@ export class RelayServer {
           engine: o.engine,
           policy: o.caPolicy,
           store: o.store,
+          signingKey: o.signingKey,
         });
         this.#ca = ca;
         this.#signingSerial = secret.annotations['certloop.io/serial'];

@@ -9,6 +9,7 @@ import {
   CertloopError,
   type Clock,
   type CryptoEngine,
+  type ExternalPrivateKey,
   type IssuancePolicyInput,
   joinPemBundle,
   REVOCATION_KEYS,
@@ -34,6 +35,8 @@ export interface AuthorityFromSecretOptions {
    * `RevokingAuthority`); without it, it only signs.
    */
   readonly store?: SecretStore | undefined;
+  /** The signing CA's key where it is held (a PKCS#11 token); the secret then needs no `tls.key`. */
+  readonly signingKey?: ExternalPrivateKey | undefined;
 }
 
 /** The CRL kept in the signing secret (`ca.crl`, PEM), or undefined when there is none (no revocation yet). */
@@ -53,6 +56,7 @@ export function signingFromSecret(
     ...(options.engine ? { engine: options.engine } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.store ? { store: options.store } : {}),
+    ...(options.signingKey ? { privateKey: options.signingKey } : {}),
   });
   const material = readTlsMaterial(secret);
   const certs = splitPemBundle(material.certificatePem ?? '');

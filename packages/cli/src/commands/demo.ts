@@ -74,7 +74,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
 
   let pki: Awaited<ReturnType<typeof setUpPki>>;
   try {
-    pki = await setUpPki(store, opts.ca === 'vault' ? 'vault' : 'local');
+    pki = await setUpPki(store, opts.ca === 'vault' || opts.ca === 'pkcs11' ? opts.ca : 'local');
   } catch (err) {
     await demoStore.close();
     throw err;
@@ -103,6 +103,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       store,
       address: '127.0.0.1:0',
       ...(pki.serverCa ? { ca: pki.serverCa } : {}),
+      ...(pki.signingKey ? { signingKey: pki.signingKey } : {}),
       ...(pki.clientIntermediatesPem ? { clientIntermediatesPem: pki.clientIntermediatesPem } : {}),
       caPolicy: { backdateSeconds: 1 },
       heartbeatIntervalMs: 1000,
@@ -377,7 +378,11 @@ export const demoCommand: CliCommand = {
       )
       .option('--dir <dir>', 'file store: keep it in this folder (default: a temporary one, removed at the end)')
       .option('--keep', 'keep the temporary folder')
-      .addOption(new Option('--ca <kind>', 'the signing CA').choices(['local', 'vault']).default('local'))
+      .addOption(
+        new Option('--ca <kind>', 'the signing CA (pkcs11: its keys on a SoftHSM2 token, when SoftHSM2 is installed)')
+          .choices(['local', 'vault', 'pkcs11'])
+          .default('local'),
+      )
       .option('--duration <duration>', 'how long the demo runs', '60s')
       .option('--no-serve', 'do not serve the status page')
       .option('--port <port>', 'status page port (0: any free one)', '0')

@@ -1,9 +1,17 @@
 /**
  * `certloop init`: bootstraps the relay PKI in a store: root CA, signing intermediate, management-server
  * certificate and bootstrap token, each only if missing. Bring-your-own pieces found in the store are used as
- * they are (an existing intermediate means no root is made at all).
+ * they are (an existing intermediate means no root is made at all). With `--key-store pkcs11` the root and
+ * intermediate keys are made on a PKCS#11 token (sensitive, never extractable) and the store keeps only their
+ * certificates; `@certloop/pkcs11` is loaded only then.
  */
-import { bootstrapRelayPki, type CertificateAuthority, KEY_ALGORITHMS, type KeyAlgorithm } from '@certloop/core';
+import {
+  bootstrapRelayPki,
+  type CertificateAuthority,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
+  type RelayCaKeys,
+} from '@certloop/core';
 import { Command, Option } from 'commander';
 import { openCertificateAuthority } from '../ca-factory.js';
 import type { CliCommand } from '../lib/command.js';
@@ -23,6 +31,7 @@ import {
 } from '../lib/options.js';
 import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
+import { loadPkcs11, pkcs11Options, signingLabel } from '../pkcs11.js';
 import { RELAY_ROLES } from '../status/roles.js';
 import { openStore } from '../store-factory.js';
 
@@ -34,10 +43,10 @@ async function run(context: CliContext, command: Command): Promise<void> {
     intermediateLifetimeSeconds: parseDuration(String(opts.intermediateLifetime), '--intermediate-lifetime'),
     serverLifetimeSeconds: parseDuration(String(opts.serverLifetime), '--server-lifetime'),
   };
-  let token: string | false | undefined = opts.token === false ? false : undefined;
+  let bootstrapToken: string | false | undefined = opts.token === false ? false : undefined;
   if (opts.tokenFile) {
-    token = (await readTextInput(String(opts.tokenFile), context)).trim();
-    if (token.length < 16) {
+    bootstrapToken = (await readTextInput(String(opts.tokenFile), context)).trim();
+    if (bootstrapToken.length < 16) {
       throw cliError(
         'CERTLOOP_USAGE',
         `the token in ${opts.tokenFile} is shorter than 16 characters`,
@@ -45,11 +54,31 @@ async function run(context: CliContext, command: Command): Promise<void> {
       );
     }
   }
+  if (opts.keyStore === 'pkcs11' && opts.ca === 'vault') {
+    throw cliError(
+      'CERTLOOP_USAGE',
+      '--key-store pkcs11 and --ca vault exclude each other',
+      'Vault keeps its own keys',
+    );
+  }
+  const hsm = opts.keyStore === 'pkcs11' ? pkcs11Options(caFlags(opts), context.env, '--key-store pkcs11') : undefined;
   const style = outputStyle(command, context);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: true, signal: context.signal });
   // --ca vault: the signing CA stays in Vault; only the server certificate and the token are stored
   let external: Awaited<ReturnType<typeof openCertificateAuthority>> | undefined;
+  let token: { close(): void; description: string } | undefined;
   try {
+    let caKeys: RelayCaKeys | undefined;
+    if (hsm) {
+      const pkcs11 = await loadPkcs11();
+      const opened = await pkcs11.Pkcs11Token.open(hsm, { signal: context.signal });
+      token = opened;
+      caKeys = pkcs11.pkcs11RelayCaKeys({
+        token: opened,
+        rootLabel: String(opts.pkcs11RootObject),
+        intermediateLabel: signingLabel(pkcs11, hsm.uri),
+      });
+    }
     if (opts.ca === 'vault') {
       external = await openCertificateAuthority({
         flags: caFlags(opts),
@@ -73,8 +102,9 @@ async function run(context: CliContext, command: Command): Promise<void> {
           dnsNames: opts.serverDns as string[],
           ipAddresses: opts.serverIp as string[],
         },
-        token,
+        token: bootstrapToken,
         signal: context.signal,
+        ...(caKeys ? { caKeys } : {}),
       }),
     );
     const secrets = await Promise.all(
@@ -87,11 +117,13 @@ async function run(context: CliContext, command: Command): Promise<void> {
       }),
     );
     if (opts.output !== 'text') {
-      context.stdout.write(renderData(opts.output, { store: opened.description, secrets }));
+      const keys = token ? { keyStore: token.description } : {};
+      context.stdout.write(renderData(opts.output, { store: opened.description, ...keys, secrets }));
       return;
     }
     const c = style.colors;
     context.stdout.write(`${c.bold('certloop init')}  ${opened.description}\n`);
+    if (token) context.stdout.write(`  CA keys on ${token.description} (the store holds their certificates only)\n`);
     for (const s of secrets) {
       const mark =
         s.outcome === 'created' ? c.green('created') : s.outcome === 'kept' ? c.cyan('kept   ') : c.dim('skipped');
@@ -105,6 +137,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     }
   } finally {
     external?.close();
+    token?.close();
     await opened.close();
   }
 }
@@ -130,6 +163,16 @@ export const initCommand: CliCommand = {
           .choices(KEY_ALGORITHMS)
           .default('ECDSA-P256'),
       )
+      .addOption(
+        new Option(
+          '--key-store <kind>',
+          'where the root and intermediate keys are made: in the store, or on a PKCS#11 token',
+        )
+          .choices(['store', 'pkcs11'])
+          .default('store')
+          .env('CERTLOOP_KEY_STORE'),
+      )
+      .option('--pkcs11-root-object <label>', 'key store pkcs11: label of the root key on the token', 'relay-root')
       .option('--root-cn <cn>', 'common name of the root CA', 'certloop relay root CA')
       .option('--intermediate-cn <cn>', 'common name of the signing intermediate', 'certloop relay signing CA')
       .option('--server-cn <cn>', "the management server's common name", 'relay-server')
@@ -146,6 +189,7 @@ export const initCommand: CliCommand = {
           'certloop init --dir ./secrets',
           'certloop init --dir ./secrets --server-dns relay.example.com --server-ip 10.0.0.5',
           'certloop init --store kubernetes --context mgmt --namespace gloo-mesh',
+          "certloop init --dir ./secrets --key-store pkcs11 --pkcs11-uri 'pkcs11:token=certloop;object=relay-signing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/secrets/pin'",
           'VAULT_TOKEN=... certloop init --dir ./secrets --ca vault --vault-addr https://vault:8200 --vault-mount pki_int --vault-role relay',
         ),
       )

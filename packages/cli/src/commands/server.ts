@@ -2,10 +2,12 @@
  * `certloop server`: runs the relay's management server (`RelayServer` of `@certloop/agent-rotator`) on a store:
  * its TLS identity from `relay-server-tls-secret` (hot-reloaded), agents' CSRs signed by the store's signing CA or
  * `--ca vault`, bootstrap tokens checked against `relay-identity-token-secret`. Settings come from flags,
- * `CERTLOOP_*` variables or `--config FILE`; it logs one JSON object per line when standard output is not a
+ * `CERTLOOP_*` variables or `--config FILE`; `--ca pkcs11` signs with the signing secret's certificate and the
+ * key on a PKCS#11 token (`--pkcs11-uri`); it logs one JSON object per line when standard output is not a
  * terminal. SIGTERM or SIGINT stops it cleanly: open streams are closed, then the store.
  */
 import { RelayServer } from '@certloop/agent-rotator';
+import type { ExternalPrivateKey } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type OpenedCa, openCertificateAuthority } from '../ca-factory.js';
 import type { CliCommand } from '../lib/command.js';
@@ -15,6 +17,7 @@ import { parseDuration } from '../lib/durations.js';
 import { untilAborted } from '../lib/globals.js';
 import { createLogger } from '../lib/log.js';
 import { addCaOptions, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
+import { loadPkcs11, pkcs11Options, signingLabel } from '../pkcs11.js';
 import { logServerEvent } from '../relay/events.js';
 import { openStore } from '../store-factory.js';
 
@@ -29,8 +32,17 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   let external: OpenedCa | undefined;
   let server: RelayServer | undefined;
+  let token: { close(): void } | undefined;
+  let signingKey: ExternalPrivateKey | undefined;
   try {
-    if (opts.ca === 'vault') {
+    if (opts.ca === 'pkcs11') {
+      // the server follows relay-tls-signing-secret as with --ca local; only the key is on the token
+      const hsm = pkcs11Options(caFlags(opts), context.env, '--ca pkcs11');
+      const pkcs11 = await loadPkcs11();
+      const opened = await pkcs11.Pkcs11Token.open(hsm, { signal: context.signal });
+      token = opened;
+      signingKey = await opened.key({ label: signingLabel(pkcs11, hsm.uri) }, { signal: context.signal });
+    } else if (opts.ca === 'vault') {
       external = await openCertificateAuthority({
         flags: caFlags(opts),
         store: opened.store,
@@ -43,6 +55,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       store: opened.store,
       address: String(opts.address),
       ...(external ? { ca: external.ca } : {}),
+      ...(signingKey ? { signingKey } : {}),
       ...(clientIntermediatesPem ? { clientIntermediatesPem } : {}),
       maxLifetimeSeconds,
       defaultLifetimeSeconds: Math.min(defaultLifetimeSeconds, maxLifetimeSeconds),
@@ -54,7 +67,11 @@ async function run(context: CliContext, command: Command): Promise<void> {
     log.log('info', 'relay server listening', {
       address,
       store: opened.description,
-      ca: external?.description ?? 'local relay-tls-signing-secret',
+      ca:
+        external?.description ??
+        (signingKey
+          ? `local relay-tls-signing-secret, key ${signingKey.description}`
+          : 'local relay-tls-signing-secret'),
       serverSerialNumber: server.metrics().serverSerialNumber,
     });
     await untilAborted(context.signal);
@@ -68,6 +85,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     });
   } finally {
     external?.close();
+    token?.close();
     await opened.close();
   }
 }
@@ -116,6 +134,7 @@ export const serverCommand: CliCommand = {
           'certloop server --dir ./secrets --address 127.0.0.1:9900',
           'CERTLOOP_DIR=/var/lib/relay certloop server --config relay.yaml',
           'VAULT_TOKEN=... certloop server --dir ./secrets --ca vault --vault-addr https://vault:8200 --vault-role relay',
+          "certloop server --dir ./secrets --ca pkcs11 --pkcs11-uri 'pkcs11:token=certloop;object=relay-signing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/secrets/pin'",
         ),
       )
       .action(async (_opts, cmd: Command) => run(context, cmd));

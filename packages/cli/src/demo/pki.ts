@@ -1,6 +1,7 @@
 /**
  * `certloop demo` PKI: the relay PKI bootstrapped in the demo's store, signing either with the local intermediate
- * or (`--ca vault`) through an embedded Vault emulator whose PKI mount is set up by Vault's own API; and the two
+ * or (`--ca vault`) through an embedded Vault emulator whose PKI mount is set up by Vault's own API, or
+ * (`--ca pkcs11`) with the root and intermediate keys on a SoftHSM2 token made for the demo; and the two
  * operator moves the demo makes: a bring-your-own client secret for the second cluster (as cert-manager would
  * write it: no certloop annotation) and a replacement server certificate.
  */
@@ -10,6 +11,7 @@ import {
   type CertificateAuthority,
   createCsr,
   DEFAULT_RELAY_SECRET_NAMES,
+  type ExternalPrivateKey,
   generateKeyPair,
   issuedTlsSecret,
   joinPemBundle,
@@ -17,6 +19,8 @@ import {
   tlsSecretData,
 } from '@certloop/core';
 import { VaultCertificateAuthority } from '@certloop/vault-signer';
+import { cliError } from '../lib/errors.js';
+import { loadPkcs11 } from '../pkcs11.js';
 
 const names = DEFAULT_RELAY_SECRET_NAMES;
 
@@ -25,6 +29,8 @@ export interface DemoPki {
   readonly ca: CertificateAuthority;
   /** Given to the RelayServer when the signing CA is not the store's own. */
   readonly serverCa: CertificateAuthority | undefined;
+  /** With PKCS#11: the intermediate's key on the token, which the RelayServer signs with. */
+  readonly signingKey?: ExternalPrivateKey | undefined;
   /** With Vault: its intermediate, which agents' certificates chain through to the root. */
   readonly clientIntermediatesPem: string | undefined;
   readonly description: string;
@@ -32,8 +38,9 @@ export interface DemoPki {
   close(): Promise<void>;
 }
 
-export async function setUpPki(store: SecretStore, kind: 'local' | 'vault'): Promise<DemoPki> {
+export async function setUpPki(store: SecretStore, kind: 'local' | 'vault' | 'pkcs11'): Promise<DemoPki> {
   const server = { commonName: 'relay-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+  if (kind === 'pkcs11') return setUpTokenPki(store, server);
   if (kind === 'local') {
     const result = await bootstrapRelayPki({ store, server });
     const signing = await store.get(names.signing);
@@ -78,6 +85,40 @@ export async function setUpPki(store: SecretStore, kind: 'local' | 'vault'): Pro
       await vault.close();
     },
   };
+}
+
+/** `--ca pkcs11`: a SoftHSM2 token made for the demo (loaded only when asked), the CA keys generated on it. */
+async function setUpTokenPki(
+  store: SecretStore,
+  server: { commonName: string; dnsNames: string[]; ipAddresses: string[] },
+): Promise<DemoPki> {
+  const pkcs11 = await loadPkcs11();
+  const { createSoftHsmToken } = await import('@certloop/pkcs11/testing');
+  let hsm: Awaited<ReturnType<typeof createSoftHsmToken>>;
+  try {
+    hsm = await createSoftHsmToken({ label: 'certloop-demo' });
+  } catch (err) {
+    throw cliError('CERTLOOP_USAGE', 'demo --ca pkcs11 needs SoftHSM2', (err as Error).message, err);
+  }
+  const token = await pkcs11.Pkcs11Token.open({ uri: hsm.uri() });
+  try {
+    const result = await bootstrapRelayPki({ store, server, caKeys: pkcs11.pkcs11RelayCaKeys({ token }) });
+    const signingKey = await token.key({ label: pkcs11.DEFAULT_RELAY_KEY_LABELS.intermediate });
+    const signing = await store.get(names.signing);
+    const ca = authorityFromSecret(signing!, { policy: { backdateSeconds: 1 }, privateKey: signingKey });
+    return {
+      ca,
+      serverCa: undefined,
+      signingKey,
+      clientIntermediatesPem: undefined,
+      description: `local intermediate in ${names.signing}, its key on SoftHSM2 (${signingKey.description})`,
+      created: result.created,
+      close: async () => token.close(),
+    };
+  } catch (err) {
+    token.close();
+    throw err;
+  }
 }
 
 async function issue(

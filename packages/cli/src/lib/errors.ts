@@ -51,6 +51,15 @@ const BY_CODE: Partial<Record<CertloopErrorCode, ExitStatus>> = {
   CERTLOOP_WATCH_FAILED: EXIT.unavailable,
   CERTLOOP_NOT_IMPLEMENTED: EXIT.notImplemented,
   CERTLOOP_CHECK_FAILED: EXIT.checkFailed,
+  CERTLOOP_PKCS11_URI_INVALID: EXIT.usage,
+  CERTLOOP_PKCS11_MODULE_NOT_FOUND: EXIT.unavailable,
+  CERTLOOP_PKCS11_MODULE_UNLOADABLE: EXIT.unavailable,
+  CERTLOOP_PKCS11_TOKEN_NOT_FOUND: EXIT.unavailable,
+  CERTLOOP_PKCS11_OBJECT_NOT_FOUND: EXIT.unavailable,
+  CERTLOOP_PKCS11_PIN_INCORRECT: EXIT.unavailable,
+  CERTLOOP_PKCS11_PIN_LOCKED: EXIT.unavailable,
+  CERTLOOP_PKCS11_SESSION_LIMIT: EXIT.unavailable,
+  CERTLOOP_PKCS11_FAILED: EXIT.unavailable,
 };
 
 /** The exit status for an error: by its code, `refused` for other certloop codes, `internal` for anything else. */
@@ -88,6 +97,16 @@ const HINTS: Partial<Record<CertloopErrorCode, string>> = {
   CERTLOOP_KEY_MISMATCH: 'give the key the certificate was issued for (or re-issue with `certloop rotate ROLE`)',
   CERTLOOP_TOKEN_INVALID: 'give the token in relay-identity-token-secret (`certloop rotate token` makes a new one)',
   CERTLOOP_LOCK_TIMEOUT: 'another certloop is writing the store: wait and run the command again',
+  CERTLOOP_PKCS11_URI_INVALID:
+    'write it as pkcs11:token=NAME;object=LABEL?module-path=/path/module.so&pin-source=/path/pin',
+  CERTLOOP_PKCS11_MODULE_NOT_FOUND: 'check module-path in the pkcs11: URI (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so)',
+  CERTLOOP_PKCS11_TOKEN_NOT_FOUND: 'check token= in the pkcs11: URI (pkcs11-tool --list-slots shows the tokens)',
+  CERTLOOP_PKCS11_OBJECT_NOT_FOUND:
+    'check object= in the pkcs11: URI, or make the keys with `certloop init --key-store pkcs11`',
+  CERTLOOP_PKCS11_PIN_INCORRECT:
+    'check the PIN in pin-source (or CERTLOOP_PKCS11_PIN); the token may lock after more tries',
+  CERTLOOP_PKCS11_PIN_LOCKED: "the token's user PIN is locked: unlock it with the SO PIN (token tools), then retry",
+  CERTLOOP_PKCS11_KEY_REJECTED: 'certloop signs only with sensitive, non-extractable P-256, P-384 or RSA >= 2048 keys',
 };
 
 /** A certloop error with a `hint` (what to do) in its details. */

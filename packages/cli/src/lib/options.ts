@@ -38,7 +38,13 @@ export function addCaOptions(command: Command): Command {
     .addOption(new Option('--vault-auth-mount <path>', 'vault CA: the auth mount (default kubernetes/approle)'))
     .addOption(new Option('--vault-k8s-role <name>', 'vault CA, kubernetes auth: the Vault role').env('VAULT_K8S_ROLE'))
     .addOption(new Option('--vault-jwt-path <file>', 'vault CA, kubernetes auth: the service account token file'))
-    .addOption(new Option('--vault-namespace <ns>', 'vault CA: Vault Enterprise namespace').env('VAULT_NAMESPACE'));
+    .addOption(new Option('--vault-namespace <ns>', 'vault CA: Vault Enterprise namespace').env('VAULT_NAMESPACE'))
+    .addOption(
+      new Option(
+        '--pkcs11-uri <uri>',
+        'pkcs11 CA or key store: RFC 7512 URI of the token and key (PIN from pin-source or CERTLOOP_PKCS11_PIN)',
+      ).env('CERTLOOP_PKCS11_URI'),
+    );
 }
 
 export const OUTPUT_FORMATS = ['text', 'json', 'yaml'] as const;
@@ -70,6 +76,7 @@ export function caFlags(opts: Record<string, unknown>): CaFlags {
     vaultK8sRole: opts.vaultK8sRole as string | undefined,
     vaultJwtPath: opts.vaultJwtPath as string | undefined,
     vaultNamespace: opts.vaultNamespace as string | undefined,
+    pkcs11Uri: opts.pkcs11Uri as string | undefined,
   };
 }
 

@@ -89,5 +89,5 @@ export function runCertloop(args: readonly string[], options: RunOptions = {}): 
 
 /** The certloop code of the one error line on stderr (`certloop: CODE: ...`). */
 export function errorCode(stderr: string): string | undefined {
-  return /^certloop: (CERTLOOP_[A-Z_]+):/m.exec(stderr)?.[1];
+  return /^certloop: (CERTLOOP_[A-Z0-9_]+):/m.exec(stderr)?.[1];
 }

@@ -4,16 +4,23 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CertloopError } from '../errors.js';
 import { bytesEqual, type ParsedCertificate, parseCertificate } from '../x509/certificate.js';
+import type { ExternalPrivateKey } from '../x509/crypto-engine.js';
 import { decodeExtensions } from '../x509/extensions.js';
 import { keyIdentifier } from '../x509/extensions-writer.js';
-import { type LoadedPrivateKey, loadPrivateKey, samePublicKey } from '../x509/keys.js';
+import { samePublicKey, signingKey } from '../x509/keys.js';
 import { optionalString } from '../x509/options.js';
 import { pemEncode, splitCertificates } from '../x509/pem.js';
+import type { PublicKeyInfo } from '../x509/types.js';
 
 export interface CaMaterial {
   readonly certificate: ParsedCertificate;
   readonly certificatePem: string;
-  readonly key: LoadedPrivateKey;
+  /** The CA key: its description, and either its PKCS#8 DER or the external key that signs for it. */
+  readonly key: {
+    readonly info: PublicKeyInfo;
+    readonly pkcs8Der?: Uint8Array | undefined;
+    readonly externalKey?: ExternalPrivateKey | undefined;
+  };
   /** The CA's subject key identifier (from its SKI extension, else computed). */
   readonly keyIdentifier: Uint8Array;
   /** The CA's pathLenConstraint, when it has one. */
@@ -25,7 +32,8 @@ export interface CaMaterial {
 
 export interface CaMaterialInput {
   readonly certificatePem: string;
-  readonly privateKeyPem: string;
+  /** PEM, or the key where it is held (e.g. on a PKCS#11 token). */
+  readonly privateKeyPem: string | ExternalPrivateKey;
   readonly chainPem?: string | undefined;
   readonly trustBundlePem: string;
 }
@@ -51,8 +59,9 @@ export function loadCaMaterial(input: CaMaterialInput): CaMaterial {
   if (!extensions.keyUsage?.includes('keyCertSign')) {
     throw new CertloopError('CERTLOOP_CA_NOT_A_CA', 'the CA certificate lacks keyUsage keyCertSign');
   }
-  const key = loadPrivateKey(input.privateKeyPem);
+  const key = signingKey(input.privateKeyPem);
   let certificateKey: KeyObject;
+  let publicKey: KeyObject;
   try {
     certificateKey = createPublicKey({ key: Buffer.from(certificate.spkiDer), format: 'der', type: 'spki' });
   } catch (err) {
@@ -60,7 +69,14 @@ export function loadCaMaterial(input: CaMaterialInput): CaMaterial {
       cause: err,
     });
   }
-  if (!samePublicKey(key.publicKeyObject, certificateKey)) {
+  try {
+    publicKey = createPublicKey({ key: Buffer.from(key.spkiDer), format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new CertloopError('CERTLOOP_INVALID_KEY', 'the CA key has a public half that cannot be loaded', {
+      cause: err,
+    });
+  }
+  if (!samePublicKey(publicKey, certificateKey)) {
     throw new CertloopError('CERTLOOP_KEY_MISMATCH', 'the private key does not belong to the CA certificate');
   }
   const trustDers = splitCertificates(input.trustBundlePem);
@@ -73,7 +89,7 @@ export function loadCaMaterial(input: CaMaterialInput): CaMaterial {
   return {
     certificate,
     certificatePem: pemEncode('CERTIFICATE', caDer!),
-    key,
+    key: { info: key.info, ...key.issuerKey },
     keyIdentifier: extensions.subjectKeyId
       ? new Uint8Array(Buffer.from(extensions.subjectKeyId, 'hex'))
       : keyIdentifier(certificate.spkiDer),

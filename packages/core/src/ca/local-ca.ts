@@ -20,7 +20,7 @@ import {
   serialHex,
   wholeSeconds,
 } from '../x509/certificate-builder.js';
-import type { CryptoEngine } from '../x509/crypto-engine.js';
+import type { CryptoEngine, ExternalPrivateKey } from '../x509/crypto-engine.js';
 import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
 import { parseDer } from '../x509/der.js';
 import { extension as encodeExtension, keyIdentifier } from '../x509/extensions-writer.js';
@@ -66,8 +66,11 @@ import type {
 export interface LocalCertificateAuthorityOptions {
   /** The CA certificate, PEM; may be followed by its own chain. */
   readonly certificatePem: string;
-  /** The CA's private key: PKCS#8, PKCS#1 or SEC1 PEM. */
-  readonly privateKeyPem: string;
+  /**
+   * The CA's private key: PKCS#8, PKCS#1 or SEC1 PEM; or an {@link ExternalPrivateKey} (a key on a PKCS#11 token,
+   * say) that signs every certificate and CRL this CA makes, its private half never in this process.
+   */
+  readonly privateKeyPem: string | ExternalPrivateKey;
   /** Intermediates above this CA, issuer first (roots are dropped from what `sign` returns). */
   readonly chainPem?: string | undefined;
   /** The roots relying parties trust, returned by `trustBundle()` and in every `SignResult`. */
@@ -383,6 +386,7 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
       nameDer: this.#material.certificate.subjectDer,
       keyIdentifier: this.#material.keyIdentifier,
       pkcs8Der: this.#material.key.pkcs8Der,
+      externalKey: this.#material.key.externalKey,
       info: this.#material.key.info,
       engine: this.#engine,
     });

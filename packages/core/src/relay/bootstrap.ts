@@ -23,7 +23,7 @@ import {
   SECRET_KEYS,
 } from '../secret/tls-layout.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
-import type { CryptoEngine } from '../x509/crypto-engine.js';
+import type { CryptoEngine, ExternalPrivateKey } from '../x509/crypto-engine.js';
 import { createCsr } from '../x509/csr.js';
 import { generateKeyPair } from '../x509/keys.js';
 import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
@@ -32,6 +32,26 @@ import type { KeyAlgorithm } from '../x509/types.js';
 import { DEFAULT_RELAY_SECRET_NAMES, type RelaySecretNames } from './layout.js';
 
 const YEAR = 365 * 24 * 3600;
+
+/** Which CA key: the root's (`relay-root-tls-secret`) or the signing intermediate's (`relay-tls-signing-secret`). */
+export type RelayCaKeyRole = 'root' | 'intermediate';
+
+/**
+ * Where the relay's CA keys live when they are not kept in the store (a PKCS#11 token, say): bootstrap creates
+ * the root and intermediate keys there, and the store keeps only their certificates (no `tls.key`).
+ *
+ * Contract: safe for concurrent use; `key` resolves the key of `role`, or `undefined` when there is none and
+ * `create` is not set; with `create` it makes the key (of `algorithm`) where it lives when missing and never
+ * replaces one that exists. A key it resolves never has its private half in this process.
+ */
+export interface RelayCaKeys {
+  /** Where the keys are, for people (no secret in it). */
+  readonly description: string;
+  key(
+    request: { readonly role: RelayCaKeyRole; readonly algorithm: KeyAlgorithm; readonly create?: boolean },
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<ExternalPrivateKey | undefined>;
+}
 
 export interface BootstrapRelayOptions {
   readonly store: SecretStore;
@@ -55,6 +75,11 @@ export interface BootstrapRelayOptions {
    * secret is created or read, and the server certificate is issued by CSR through it.
    */
   readonly signingCa?: CertificateAuthority;
+  /**
+   * Where the root and intermediate keys are made and kept instead of the store (see {@link RelayCaKeys}): the
+   * root and signing secrets then hold certificates only, and the signing CA signs through the external key.
+   */
+  readonly caKeys?: RelayCaKeys;
 }
 
 export interface BootstrapRelayResult<CA extends CertificateAuthority = LocalCertificateAuthority> {
@@ -80,16 +105,19 @@ export function authorityFromSecret(
     store?: SecretStore;
     /** Records every leaf the CA signs (see `LocalCertificateAuthorityOptions.ledger`). */
     ledger?: IssuanceLedger;
+    /** The CA's key where it is held (a token): used instead of any `tls.key`, so the secret needs none. */
+    privateKey?: ExternalPrivateKey;
   } = {},
 ): LocalCertificateAuthority {
   const m = readTlsMaterial(secret);
-  if (!m.certificatePem || !m.privateKeyPem) {
+  const privateKeyPem = options.privateKey ?? m.privateKeyPem;
+  if (!m.certificatePem || !privateKeyPem) {
     throw bootstrapError(`secret ${secret.name} has no CA key: it cannot sign (bring-your-own offline CA?)`);
   }
   const [certificatePem, ...chain] = splitPemBundle(m.certificatePem);
   return new LocalCertificateAuthority({
     certificatePem: certificatePem!,
-    privateKeyPem: m.privateKeyPem,
+    privateKeyPem,
     chainPem: chain.length ? joinPemBundle(chain) : undefined,
     trustBundlePem: m.trustBundlePem ?? certificatePem!,
     clock: options.clock,
@@ -192,12 +220,21 @@ export async function bootstrapRelayPki(
     return { created, existing, signingCa: external, trustBundlePem, names };
   }
 
+  const caKeys = options.caKeys;
+  /** The external key of `role` (made when `create`), or a typed error naming where it was looked for. */
+  const externalKey = async (role: RelayCaKeyRole, create: boolean): Promise<ExternalPrivateKey> => {
+    const key = await caKeys!.key({ role, algorithm, create }, { signal });
+    if (!key) throw bootstrapError(`the ${role} CA key is not in ${caKeys!.description}`);
+    return key;
+  };
+
   let signing = await store.get(names.signing, { signal });
   if (!signing) {
     const root = await ensure(names.root, async () => {
-      const key = await generateKeyPair({ algorithm, engine: options.engine });
+      const external = caKeys ? await externalKey('root', true) : undefined;
+      const key = external ? undefined : await generateKeyPair({ algorithm, engine: options.engine });
       const ca = await createSelfSignedCa({
-        privateKeyPem: key.privateKeyPem,
+        privateKeyPem: external ?? key!.privateKeyPem,
         subject: { commonName: options.rootCommonName ?? 'certloop relay root CA' },
         lifetimeSeconds: options.rootLifetimeSeconds ?? 10 * YEAR,
         pathLength: 1,
@@ -206,18 +243,37 @@ export async function bootstrapRelayPki(
       });
       // a root is its own trust bundle and has no chain above it
       const result = { ...ca, chainPem: '', trustBundlePem: ca.certificatePem };
-      return issuedTlsSecret({ role: 'root', privateKeyPem: key.privateKeyPem, result });
+      return issuedTlsSecret({ role: 'root', privateKeyPem: key?.privateKeyPem, result });
     });
-    const rootCa = authorityFromSecret(root, { clock, engine: options.engine });
-    signing = await ensure(names.signing, () =>
-      issue(rootCa, 'intermediate', options.intermediateLifetimeSeconds ?? 5 * YEAR, {
-        commonName: options.intermediateCommonName ?? 'certloop relay signing CA',
-      }),
-    );
+    const rootCa = authorityFromSecret(root, {
+      clock,
+      engine: options.engine,
+      ...(caKeys ? { privateKey: await externalKey('root', false) } : {}),
+    });
+    const intermediate = { commonName: options.intermediateCommonName ?? 'certloop relay signing CA' };
+    const intermediateLifetime = options.intermediateLifetimeSeconds ?? 5 * YEAR;
+    signing = await ensure(names.signing, async () => {
+      if (!caKeys) return issue(rootCa, 'intermediate', intermediateLifetime, intermediate);
+      // the intermediate's key is made on the token and certified by CSR: only its certificate reaches the store
+      const { csrPem } = await createCsr({
+        privateKeyPem: await externalKey('intermediate', true),
+        subject: intermediate,
+      });
+      const result = await rootCa.sign(
+        { csrPem, lifetimeSeconds: intermediateLifetime, profile: 'intermediate', pathLength: 0 },
+        { signal },
+      );
+      return issuedTlsSecret({ role: 'intermediate', result });
+    });
   } else {
     existing.push(names.signing);
   }
-  const signingCa = authorityFromSecret(signing, { clock, engine: options.engine, store });
+  const signingCa = authorityFromSecret(signing, {
+    clock,
+    engine: options.engine,
+    store,
+    ...(caKeys ? { privateKey: await externalKey('intermediate', false) } : {}),
+  });
   const trustBundlePem = await signingCa.trustBundle();
 
   await ensure(names.server, () => issue(signingCa, 'server', options.serverLifetimeSeconds ?? YEAR, server));

@@ -76,13 +76,12 @@ export function readTlsMaterial(secret: Pick<Secret, 'data'>): TlsSecretMaterial
 /** The data map of a TLS secret: leaf then chain in `tls.crt`, PKCS#8 in `tls.key`, roots in `ca.crt`. */
 export function tlsSecretData(material: {
   certificatePem: string;
-  privateKeyPem: string;
+  /** Absent for a CA whose key is held elsewhere (a PKCS#11 token): the secret then has no `tls.key`. */
+  privateKeyPem?: string | undefined;
   trustBundlePem?: string;
 }): Record<string, Uint8Array> {
-  const data: Record<string, Uint8Array> = {
-    [SECRET_KEYS.certificate]: encoder.encode(material.certificatePem),
-    [SECRET_KEYS.privateKey]: encoder.encode(material.privateKeyPem),
-  };
+  const data: Record<string, Uint8Array> = { [SECRET_KEYS.certificate]: encoder.encode(material.certificatePem) };
+  if (material.privateKeyPem !== undefined) data[SECRET_KEYS.privateKey] = encoder.encode(material.privateKeyPem);
   if (material.trustBundlePem) data[SECRET_KEYS.trustBundle] = encoder.encode(material.trustBundlePem);
   return data;
 }
@@ -107,7 +106,8 @@ export function managedAnnotations(input: {
  */
 export function issuedTlsSecret(input: {
   role: SecretRole;
-  privateKeyPem: string;
+  /** Absent for a CA whose key is held elsewhere (see {@link tlsSecretData}). */
+  privateKeyPem?: string | undefined;
   result: Pick<SignResult, 'certificatePem' | 'chainPem' | 'trustBundlePem' | 'serialNumber' | 'notAfter'>;
 }): SecretInput {
   const { result } = input;

@@ -1,7 +1,12 @@
 /**
- * `@certloop/core/testing`: shared contract suites (vitest) that every SecretStore and Watcher adapter runs.
+ * `@certloop/core/testing`: shared contract suites (vitest) that every SecretStore, Watcher and CertificateAuthority
+ * adapter runs.
  */
 
+export {
+  type CertificateAuthorityContractSubject,
+  describeCertificateAuthorityContract,
+} from './ca-contract.js';
 export { createTestPki, type TestLeaf, type TestLeafRequest, type TestPki, type TestPkiOptions } from './pki.js';
 export { describeSecretStoreContract, rejectionCode, type SecretStoreContractSubject } from './store-contract.js';
 export {

@@ -4,7 +4,13 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { CertloopError } from '../errors.js';
-import { type CryptoEngine, type EngineKey, nodeCryptoEngine } from './crypto-engine.js';
+import {
+  type CryptoEngine,
+  type EngineKey,
+  type ExternalPrivateKey,
+  externalKeyEngine,
+  nodeCryptoEngine,
+} from './crypto-engine.js';
 import { booleanTrue, contextTag, oid, smallInteger, Tag, time, unsignedInteger } from './der.js';
 import { type DerPart, derNode, encodeDer } from './der-tree.js';
 import {
@@ -35,13 +41,26 @@ export interface PreparedIssuer {
 export interface PrepareIssuerRequest {
   readonly nameDer: Uint8Array;
   readonly keyIdentifier?: Uint8Array | undefined;
-  readonly pkcs8Der: Uint8Array;
+  readonly pkcs8Der?: Uint8Array | undefined;
+  /** The issuer's key when it is held elsewhere (instead of `pkcs8Der`): signing goes through it. */
+  readonly externalKey?: ExternalPrivateKey | undefined;
   readonly info: PublicKeyInfo;
   readonly engine?: CryptoEngine | undefined;
 }
 
-/** Imports the issuer's key once and fixes the signature algorithm. */
+/** Imports the issuer's key once (or wraps its external key) and fixes the signature algorithm. */
 export async function prepareIssuer(request: PrepareIssuerRequest): Promise<PreparedIssuer> {
+  if (request.externalKey) {
+    const { engine, key } = externalKeyEngine(request.externalKey, request.engine);
+    return {
+      nameDer: request.nameDer,
+      keyIdentifier: request.keyIdentifier,
+      key,
+      algorithm: signatureAlgorithmForKey(request.externalKey.info),
+      engine,
+    };
+  }
+  if (!request.pkcs8Der) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'an issuer needs a private key');
   const engine = request.engine ?? nodeCryptoEngine;
   return {
     nameDer: request.nameDer,

@@ -55,6 +55,59 @@ export interface CryptoEngine {
   verify(request: EngineVerifyRequest): Promise<boolean>;
 }
 
+/**
+ * A private key held outside this process (a PKCS#11 token, a KMS): its public half and a way to sign with it. The
+ * key itself never crosses the seam, so code given one (a CA, a self-signed root, a CSR) signs through it instead of
+ * importing a PKCS#8 key into an engine.
+ *
+ * Contract: `sign` is safe for concurrent use; it hashes `data` with `hash` (Ed25519 has none) and gives the
+ * signature in its X.509 form (DER `Ecdsa-Sig-Value` for ECDSA, raw for RSA PKCS#1 v1.5 and Ed25519); it fails with
+ * a `CertloopError` that carries no key material and no secret (a PIN). `spkiDer` is the key's SubjectPublicKeyInfo
+ * and `info` describes it.
+ */
+export interface ExternalPrivateKey {
+  /** Where the key lives, for messages and events (e.g. a `pkcs11:` URI without its PIN). */
+  readonly description: string;
+  readonly spkiDer: Uint8Array;
+  readonly info: PublicKeyInfo;
+  sign(request: { readonly hash?: HashName; readonly data: Uint8Array }): Promise<Uint8Array>;
+}
+
+/** Whether `value` is an {@link ExternalPrivateKey} (a PEM string is not). */
+export function isExternalPrivateKey(value: unknown): value is ExternalPrivateKey {
+  const key = value as Partial<ExternalPrivateKey> | null;
+  return (
+    typeof key === 'object' &&
+    key !== null &&
+    typeof key.sign === 'function' &&
+    key.spkiDer instanceof Uint8Array &&
+    typeof key.info === 'object'
+  );
+}
+
+/**
+ * An engine that signs with `external` (given back as the returned `key`) and does all else with `base`. What the
+ * issuance code prepares an issuer with when the issuer's key is an {@link ExternalPrivateKey}.
+ */
+export function externalKeyEngine(
+  external: ExternalPrivateKey,
+  base: CryptoEngine = nodeCryptoEngine,
+): { engine: CryptoEngine; key: EngineKey } {
+  const key: EngineKey = Object.freeze({ kind: 'private' as const, info: external.info });
+  const engine: CryptoEngine = {
+    name: `${base.name}+external`,
+    generateKeyPair: (algorithm) => base.generateKeyPair(algorithm),
+    importPrivateKey: (der, info) => base.importPrivateKey(der, info),
+    importPublicKey: (der, info) => base.importPublicKey(der, info),
+    sign: (request) =>
+      request.key === key
+        ? external.sign({ ...(request.hash ? { hash: request.hash } : {}), data: request.data })
+        : base.sign(request),
+    verify: (request) => base.verify(request),
+  };
+  return { engine, key };
+}
+
 function invalidKey(cause: unknown): CertloopError {
   return new CertloopError('CERTLOOP_INVALID_KEY', 'the key could not be imported', { cause });
 }

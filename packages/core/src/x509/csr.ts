@@ -7,7 +7,13 @@
  */
 
 import { CertloopError } from '../errors.js';
-import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
+import {
+  type CryptoEngine,
+  type EngineKey,
+  type ExternalPrivateKey,
+  externalKeyEngine,
+  nodeCryptoEngine,
+} from './crypto-engine.js';
 import {
   bitString,
   checkWellFormed,
@@ -33,7 +39,7 @@ import { checkExtensionStructure } from './extension-structure.js';
 import { extension, subjectAltNameValue } from './extensions-writer.js';
 import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
 import { checkRsaFloor, keyWeakness } from './key-strength.js';
-import { loadPrivateKey } from './keys.js';
+import { signingKey } from './keys.js';
 import { decodeName, encodeName } from './name.js';
 import { OID } from './oids.js';
 import { optionalEngine, requireObject } from './options.js';
@@ -55,8 +61,8 @@ export interface RequestedExtension {
 }
 
 export interface CreateCsrRequest {
-  /** PKCS#8, PKCS#1 or SEC1 PEM. */
-  readonly privateKeyPem: string;
+  /** PKCS#8, PKCS#1 or SEC1 PEM; or the key where it is held (a token), which then signs the CSR. */
+  readonly privateKeyPem: string | ExternalPrivateKey;
   readonly subject: DistinguishedName;
   readonly dnsNames?: readonly string[] | undefined;
   readonly ipAddresses?: readonly string[] | undefined;
@@ -70,8 +76,7 @@ export interface CreateCsrRequest {
 /** Creates and signs a PKCS#10 CSR. */
 export async function createCsr(request: CreateCsrRequest): Promise<{ csrPem: string; csrDer: Uint8Array }> {
   requireObject(request, 'createCsr request');
-  const engine = optionalEngine(request.engine) ?? nodeCryptoEngine;
-  const key = loadPrivateKey(request.privateKeyPem);
+  const key = signingKey(request.privateKeyPem);
   const sans = {
     dnsNames: request.dnsNames ?? [],
     ipAddresses: request.ipAddresses ?? [],
@@ -83,8 +88,14 @@ export async function createCsr(request: CreateCsrRequest): Promise<{ csrPem: st
   for (const ext of request.extensions ?? []) extensions.push(extension(ext.oid, ext.critical, ext.valueDer));
   const attributes = extensions.length ? [seq(oid(OID.extensionRequest), setOf(seq(...extensions)))] : [];
   const info = seq(smallInteger(0), encodeName(request.subject), key.spkiDer, contextTag(0, true, ...attributes));
-  const signingKey = await engine.importPrivateKey(key.pkcs8Der, key.info);
-  const { signature, algorithm } = await signData({ key: signingKey, data: info, engine });
+  let engine = optionalEngine(request.engine) ?? nodeCryptoEngine;
+  let engineKey: EngineKey;
+  if ('externalKey' in key.issuerKey) {
+    ({ engine, key: engineKey } = externalKeyEngine(key.issuerKey.externalKey, engine));
+  } else {
+    engineKey = await engine.importPrivateKey(key.issuerKey.pkcs8Der, key.info);
+  }
+  const { signature, algorithm } = await signData({ key: engineKey, data: info, engine });
   const csrDer = seq(info, algorithm.der, bitString(signature));
   return { csrPem: pemEncode('CERTIFICATE REQUEST', csrDer), csrDer };
 }

@@ -1,3 +1,4 @@
+export { type ParsedCertificate, parseCertificate } from './certificate.js';
 export { type ChainValidationResult, type ValidateChainOptions, validateChain } from './chain.js';
 export { CRL_LIMITS, type CrlInput, type ParsedCrl, parseCrl, REVOCATION_REASONS, readCrls } from './crl.js';
 export {
@@ -7,7 +8,10 @@ export {
   type EngineKeyPair,
   type EngineSignRequest,
   type EngineVerifyRequest,
+  type ExternalPrivateKey,
+  externalKeyEngine,
   type HashName,
+  isExternalPrivateKey,
   nodeCryptoEngine,
   type WebCryptoLike,
 } from './crypto-engine.js';
@@ -20,6 +24,7 @@ export {
   type RequestedExtension,
   verifyCsr,
 } from './csr.js';
+export { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';
 export { canonicalIpAddress, decodeGeneralNames, encodeGeneralNames } from './general-names.js';
 export { type InspectedCertificate, inspectCertificate, inspectCertificates } from './inspect.js';
 export { ISSUER_KEY_CACHE_SIZE } from './issuer-key-cache.js';

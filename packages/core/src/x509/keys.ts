@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { CertloopError } from '../errors.js';
-import { type CryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
+import { type CryptoEngine, type ExternalPrivateKey, isExternalPrivateKey, nodeCryptoEngine } from './crypto-engine.js';
 import { optionalEngine, requireObject } from './options.js';
 import { PEM_LIMITS, pemEncode, pemSplit } from './pem.js';
 import { describePublicKey } from './spki.js';
@@ -131,4 +131,20 @@ export function importPrivateKey(pem: string): ImportedPrivateKey {
     ...(loaded.info.algorithm ? { algorithm: loaded.info.algorithm } : {}),
     publicKey: loaded.info,
   };
+}
+
+/** Internal: a signing key given as PEM or held elsewhere, in the form the issuance code prepares an issuer with. */
+export interface SigningKeyParts {
+  readonly spkiDer: Uint8Array;
+  readonly info: PublicKeyInfo;
+  readonly issuerKey: { readonly pkcs8Der: Uint8Array } | { readonly externalKey: ExternalPrivateKey };
+}
+
+/** Reads a PEM key (as {@link loadPrivateKey}) or takes an external key's public half. */
+export function signingKey(key: string | ExternalPrivateKey): SigningKeyParts {
+  if (isExternalPrivateKey(key)) {
+    return { spkiDer: key.spkiDer, info: key.info, issuerKey: { externalKey: key } };
+  }
+  const loaded = loadPrivateKey(key);
+  return { spkiDer: loaded.spkiDer, info: loaded.info, issuerKey: { pkcs8Der: loaded.pkcs8Der } };
 }

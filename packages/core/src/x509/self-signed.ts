@@ -11,9 +11,9 @@ import {
   serialHex,
   wholeSeconds,
 } from './certificate-builder.js';
-import type { CryptoEngine } from './crypto-engine.js';
+import type { CryptoEngine, ExternalPrivateKey } from './crypto-engine.js';
 import { keyIdentifier } from './extensions-writer.js';
-import { loadPrivateKey } from './keys.js';
+import { signingKey } from './keys.js';
 import { encodeName } from './name.js';
 import { optionalClock, optionalEngine, optionalObject, requireObject } from './options.js';
 import type { DistinguishedName } from './types.js';
@@ -22,8 +22,8 @@ import type { DistinguishedName } from './types.js';
 export const DEFAULT_BACKDATE_SECONDS = 60;
 
 export interface CreateSelfSignedCaRequest {
-  /** PKCS#8, PKCS#1 or SEC1 PEM. */
-  readonly privateKeyPem: string;
+  /** PKCS#8, PKCS#1 or SEC1 PEM; or the key where it is held (a token), which then signs the certificate. */
+  readonly privateKeyPem: string | ExternalPrivateKey;
   /** Must name the CA: a commonName is required. */
   readonly subject: DistinguishedName;
   /** Validity from now; notAfter = now + lifetimeSeconds. */
@@ -64,7 +64,7 @@ export async function createSelfSignedCa(request: CreateSelfSignedCaRequest): Pr
   if (request.pathLength !== undefined && (!Number.isSafeInteger(request.pathLength) || request.pathLength < 0)) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'pathLength must be a non-negative integer');
   }
-  const key = loadPrivateKey(request.privateKeyPem);
+  const key = signingKey(request.privateKeyPem);
   const now = wholeSeconds((request.clock ?? systemClock).now());
   const notBefore = wholeSeconds(request.notBefore ?? new Date(now.getTime() - DEFAULT_BACKDATE_SECONDS * 1000));
   const notAfter = new Date(now.getTime() + Math.floor(request.lifetimeSeconds) * 1000);
@@ -73,7 +73,7 @@ export async function createSelfSignedCa(request: CreateSelfSignedCaRequest): Pr
   const issuer = await prepareIssuer({
     nameDer,
     keyIdentifier: keyId,
-    pkcs8Der: key.pkcs8Der,
+    ...key.issuerKey,
     info: key.info,
     engine: request.engine,
   });

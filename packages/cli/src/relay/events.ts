@@ -72,8 +72,13 @@ export function logAgentEvent(log: Logger, event: RelayAgentEvent): void {
       const e = event.event;
       if (e.type === 'heartbeat') log.log('debug', 'heartbeat');
       else if (e.type === 'connected') log.log('info', 'connected', { clientSerialNumber: e.clientSerialNumber });
+      else if (e.type === 'renew-now')
+        log.log('info', 'renew now', { reason: e.reason, activeIssuerKeyId: e.activeIssuerKeyId });
       else log.log('warn', e.type, { code: e.error?.code });
       break;
     }
+    case 'trust-bundle':
+      log.log('info', 'trust bundle changed', { digest: event.digest });
+      break;
   }
 }

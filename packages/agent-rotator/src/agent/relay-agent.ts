@@ -292,6 +292,8 @@ export class RelayAgent {
       this.#unsubscribers.push(
         connection.subscribe((event) => {
           if (event.type === 'renew-now' && this.#drain.request(event.activeIssuerKeyId)) this.#rotator?.poke();
+          const refusal = event.type === 'connect-failed' || event.type === 'disconnected' ? event.error : undefined;
+          if (refusal?.code === 'CERTLOOP_UNAUTHENTICATED' && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
           this.#events.emit({ type: 'connection', event });
         }),
       );

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayAgent, RelayAgentEvent } from '../agent/relay-agent.js';
 import { RelayServer } from '../server/relay-server.js';
 import { startTestRelay, type TestRelay, until } from '../testing/index.js';
-import { BundleTable, clusterObservations } from './bundle-table.js';
+import { type BundleEntry, BundleTable, clusterObservations } from './bundle-table.js';
 import { prepareHandRotation } from './hand-rotation.test-support.js';
 import { bundleTableSecretName, decodeSnapshot, StoreConvergenceSource } from './published-table.js';
 import { RENEWAL_REQUEST_SECRET, StoreRenewalRequester } from './renewal.js';
@@ -65,11 +65,11 @@ describe('the bundle table', () => {
 
   it('a Renew report counts until a stream of the same cluster reports later', async () => {
     const clock = new ManualClock(Date.parse('2026-12-01T00:00:00Z'));
-    const entries = [
+    const entries: BundleEntry[] = [
       {
         cluster: 'c1',
         reporter: 'renew',
-        via: 'renew' as const,
+        via: 'renew',
         digest: D1,
         since: new Date(1000),
         lastSeen: new Date(1000),

@@ -1,17 +1,28 @@
 /**
- * `@certloop/agent-rotator` issuer drain: the agent's memory of a CA rotation's drain. A `RenewNow` names the CA
- * that signs now; until the stored client certificate was issued by it, the rotator renews early (through the
- * elected replica only: the others remember it, so a replica that becomes leader renews). After one successful
- * renewal for a given issuer it stops asking, so a server still signing with the old CA cannot cause a loop.
+ * `@certloop/agent-rotator` issuer drain: the agent's memory of a CA rotation's drain, as the active issuer key id
+ * core's `Rotator` compares its stored certificate with (`activeIssuerKeyId`). A `RenewNow` names the CA that signs
+ * now; every replica remembers it, so whichever replica leads renews (the rotator renews a certificate once per
+ * issuer change, so a server still signing with the old CA cannot cause a loop).
  *
  * It also remembers that the server refused the certificate as untrusted (`CERTLOOP_UNAUTHENTICATED`: its CA was
  * retired while the agent was away): the rotator then renews at once, which the CA client turns into a token
  * bootstrap when the server refuses the renewal the same way.
  */
+
+/** Matches no authority key identifier: "whatever issued the stored certificate, it is not trusted any more". */
+const UNTRUSTED = 'untrusted';
+
 export class IssuerDrain {
   #active: string | undefined;
-  #renewedFor: string | undefined;
   #untrusted = false;
+
+  /** A RenewNow for `activeIssuerKeyId`; true when it is news (the rotator should look again). */
+  request(activeIssuerKeyId: string): boolean {
+    const id = activeIssuerKeyId.toLowerCase();
+    if (!/^[0-9a-f]+$/.test(id) || id === this.#active) return false;
+    this.#active = id;
+    return true;
+  }
 
   /** The server refused the client certificate as untrusted; true when it is news. */
   refusedAsUntrusted(): boolean {
@@ -20,29 +31,13 @@ export class IssuerDrain {
     return true;
   }
 
-  /** A RenewNow for `activeIssuerKeyId`; true when it is news (the rotator should look again). */
-  request(activeIssuerKeyId: string): boolean {
-    const id = activeIssuerKeyId.toLowerCase();
-    if (!/^[0-9a-f]+$/.test(id) || id === this.#active) return false;
-    this.#active = id;
-    this.#renewedFor = undefined;
-    return true;
-  }
-
-  /** Should a certificate whose authorityKeyIdentifier is `issuerKeyId` be renewed now? */
-  shouldRenew(issuerKeyId: string | undefined): boolean {
-    if (this.#untrusted) return true;
-    const active = this.#active;
-    return active !== undefined && this.#renewedFor !== active && issuerKeyId !== active;
-  }
-
-  /** A renewal succeeded (whatever issuer signed it). */
+  /** A renewal succeeded: the refusal was answered. */
   renewed(): void {
     this.#untrusted = false;
-    if (this.#active !== undefined) this.#renewedFor = this.#active;
   }
 
-  get activeIssuerKeyId(): string | undefined {
-    return this.#active;
+  /** For core's `Rotator`: the key id the stored certificate's issuer must have, when the agent knows one. */
+  activeIssuerKeyId(): string | undefined {
+    return this.#untrusted ? UNTRUSTED : this.#active;
   }
 }

@@ -249,7 +249,7 @@ export class RelayAgent {
         ...(o.rotationBackoff ? { backoff: o.rotationBackoff } : {}),
         ...(o.random ? { random: o.random } : {}),
         ...(o.engine ? { engine: o.engine } : {}),
-        renewEarly: (leaf) => this.#drain.shouldRenew(leaf.authorityKeyId),
+        activeIssuerKeyId: () => this.#drain.activeIssuerKeyId(),
         clock: this.#clock,
       });
       this.#rotator = rotator;

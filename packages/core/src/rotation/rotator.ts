@@ -59,12 +59,6 @@ export interface RotatorOptions {
   readonly role?: SecretRole;
   /** How often an idle rotator re-reads the secret to notice changes made elsewhere (default 60 s). */
   readonly recheckIntervalMs?: number;
-  /**
-   * Also rotate now, before the grace ratio, when this says so for the stored certificate (e.g. a CA rotation's
-   * drain: its issuer is no longer the active CA). Asked on every pass; after a rotation it is asked about the new
-   * certificate, so it must say no once the new one is what it wants (or the rotator renews again at once).
-   */
-  readonly renewEarly?: (leaf: ReturnType<typeof inspectCertificate>) => boolean;
   readonly backoff?: BackoffOptions;
   readonly clock?: Clock;
   readonly random?: () => number;
@@ -209,7 +203,6 @@ export class Rotator {
     }
     const renewAt = this.#renewAt(leaf.serialNumber, leaf.notBefore, leaf.notAfter);
     if (renewAt.getTime() <= now.getTime()) return { kind: 'rotate', secret };
-    if (this.#o.renewEarly?.(leaf)) return { kind: 'rotate', secret };
     this.#notice(
       { type: 'scheduled', name: this.name, renewAt, serialNumber: leaf.serialNumber },
       `scheduled:${leaf.serialNumber}`,

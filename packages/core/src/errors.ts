@@ -99,6 +99,10 @@ export const ERROR_CODES = [
   'CERTLOOP_FILE_UNREADABLE',
   'CERTLOOP_FILE_EXISTS',
   'CERTLOOP_CHECK_FAILED',
+
+  // CA rotation (`ca-rotation/`)
+  /** A rotation step was refused; `details.refusal` says why (a `CaRotationRefusal`), `details.hint` what to do. */
+  'CERTLOOP_CA_ROTATION_REFUSED',
 ] as const;
 
 /** The union of stable error codes, so `switch (err.code)` narrows. */

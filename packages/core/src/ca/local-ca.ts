@@ -6,6 +6,8 @@
  * ({@link RevokingAuthority}). The issuer's name, key identifier and imported key are prepared once, so each
  * issuance costs about one signature verification plus one signature.
  */
+
+import type { IssuanceLedger } from '../ca-rotation/types.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
 import { bytesEqual, parseCertificate } from '../x509/certificate.js';
@@ -78,6 +80,11 @@ export interface LocalCertificateAuthorityOptions {
    * `ca.revocations` and `ca.crl` are written beside `tls.key`). Without it the CA cannot revoke (`canRevoke` false).
    */
   readonly revocation?: RevocationStoreOptions | undefined;
+  /**
+   * Where every leaf it signs is recorded (serial, this CA's key id, holder, notAfter) before `sign` resolves, so a
+   * CA rotation's drain can count the leaves still live under this CA. Without it nothing is recorded.
+   */
+  readonly ledger?: IssuanceLedger | undefined;
 }
 
 export type LocalIssueRequest = Parameters<KeyIssuingAuthority['issue']>[0] & {
@@ -108,8 +115,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
   readonly #engine: CryptoEngine | undefined;
   readonly #issueKeyAlgorithm: KeyAlgorithm;
   #issuer: Promise<PreparedIssuer> | undefined;
+  readonly #o: LocalCertificateAuthorityOptions;
 
   constructor(options: LocalCertificateAuthorityOptions) {
+    this.#o = options;
     this.#material = loadCaMaterial(options);
     this.#policy = resolveIssuancePolicy(options.policy);
     this.#clock = options.clock ?? systemClock;
@@ -223,6 +232,18 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
       spkiDer,
       extensions,
     });
+    if (this.#o.ledger && !isCa) {
+      await this.#o.ledger.record(
+        {
+          serialNumber: serialHex(serialNumber),
+          issuerKeyId: Buffer.from(this.#material.keyIdentifier).toString('hex'),
+          holder: csr.subject.commonName ?? csr.sans.dnsNames[0] ?? csr.sans.uris[0] ?? serialHex(serialNumber),
+          notAfter: validity.notAfter,
+          issuedAt: this.#clock.now(),
+        },
+        options,
+      );
+    }
     return {
       certificatePem: pem,
       chainPem: this.#material.chainPem,

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { LocalCertificateAuthority } from '../ca/local-ca.js';
 import type { IssuancePolicyInput } from '../ca/policy.js';
 import type { CertificateAuthority, CertificateProfile } from '../ca/types.js';
+import type { IssuanceLedger } from '../ca-rotation/types.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError } from '../errors.js';
 import {
@@ -72,7 +73,14 @@ function bootstrapError(message: string, cause?: unknown): CertloopError {
 /** Builds a LocalCertificateAuthority from a CA secret (`tls.crt` CA then chain, `tls.key`, `ca.crt`). */
 export function authorityFromSecret(
   secret: Secret,
-  options: { clock?: Clock; engine?: CryptoEngine; policy?: IssuancePolicyInput; store?: SecretStore } = {},
+  options: {
+    clock?: Clock;
+    engine?: CryptoEngine;
+    policy?: IssuancePolicyInput;
+    store?: SecretStore;
+    /** Records every leaf the CA signs (see `LocalCertificateAuthorityOptions.ledger`). */
+    ledger?: IssuanceLedger;
+  } = {},
 ): LocalCertificateAuthority {
   const m = readTlsMaterial(secret);
   if (!m.certificatePem || !m.privateKeyPem) {
@@ -87,6 +95,7 @@ export function authorityFromSecret(
     clock: options.clock,
     engine: options.engine,
     policy: options.policy,
+    ledger: options.ledger,
     // with the store, the CA keeps its revocations and CRL in this same secret (never in a bring-your-own one)
     revocation:
       options.store && isManagedSecret(secret) ? { store: options.store, secretName: secret.name } : undefined,

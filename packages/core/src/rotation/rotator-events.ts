@@ -33,6 +33,18 @@ export type RotatorEvent =
       readonly error: CertloopError;
       readonly retryAt: Date;
     }
+  /**
+   * The stored certificate was issued by another CA than the one now active (a CA rotation's drain): it is renewed
+   * now, whatever its renewal time. Reported once per certificate.
+   */
+  | {
+      readonly type: 'issuer-changed';
+      readonly name: string;
+      readonly serialNumber: string;
+      /** The stored certificate's authorityKeyIdentifier (lower-case hex), when it has one. */
+      readonly issuerKeyId: string | undefined;
+      readonly activeIssuerKeyId: string;
+    }
   | { readonly type: 'skipped-not-leader'; readonly name: string }
   | { readonly type: 'skipped-bring-your-own'; readonly name: string }
   /** Someone else stored a newer certificate first; ours was discarded. */

@@ -63,9 +63,19 @@ export interface RotatorOptions {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly engine?: CryptoEngine;
+  /**
+   * The subject key identifier (lower-case hex) of the CA that signs now, when known: from the trust bundle or the
+   * signing chain, or from the server's renewal request during a CA rotation's drain. A stored certificate whose
+   * authorityKeyIdentifier differs is renewed at once (once per certificate: if the CA still answers with the old
+   * issuer, the rotator waits for the normal renewal time instead of looping). Undefined: no opinion.
+   */
+  readonly activeIssuerKeyId?: () => string | undefined | Promise<string | undefined>;
 }
 
-type Plan = { kind: 'wait'; until: Date } | { kind: 'rotate'; secret: Secret | undefined } | { kind: 'idle' };
+type Plan =
+  | { kind: 'wait'; until: Date }
+  | { kind: 'rotate'; secret: Secret | undefined; issuerChange?: boolean }
+  | { kind: 'idle' };
 
 export class Rotator {
   readonly name: string;
@@ -81,6 +91,8 @@ export class Rotator {
   #failures = 0;
   #lastNotice = '';
   #unsubscribeLeader: (() => void) | undefined;
+  /** Serials this rotator renewed because of an issuer change, and the serial it got back. */
+  readonly #issuerRenewals = new Set<string>();
 
   constructor(options: RotatorOptions) {
     assertGraceRatio(options.ratio);
@@ -165,7 +177,12 @@ export class Rotator {
     const term = leader?.leadershipSignal();
     const rotationSignal = term ? AbortSignal.any([signal, term]) : signal;
     this.#events.emit({ type: 'started', name: this.name, attempt: this.#failures + 1 });
-    await this.#rotate(plan.secret, rotationSignal);
+    const serial = await this.#rotate(plan.secret, rotationSignal);
+    // the certificate we got back is not renewed again for an issuer change (a CA still on the old issuer)
+    if (plan.issuerChange && serial) {
+      if (this.#issuerRenewals.size > 64) this.#issuerRenewals.clear();
+      this.#issuerRenewals.add(serial);
+    }
     this.#failures = 0;
     return 0;
   }
@@ -203,6 +220,17 @@ export class Rotator {
     }
     const renewAt = this.#renewAt(leaf.serialNumber, leaf.notBefore, leaf.notAfter);
     if (renewAt.getTime() <= now.getTime()) return { kind: 'rotate', secret };
+    const active = await this.#o.activeIssuerKeyId?.();
+    if (active && leaf.authorityKeyId !== active && !this.#issuerRenewals.has(leaf.serialNumber)) {
+      this.#events.emit({
+        type: 'issuer-changed',
+        name: this.name,
+        serialNumber: leaf.serialNumber,
+        issuerKeyId: leaf.authorityKeyId,
+        activeIssuerKeyId: active,
+      });
+      return { kind: 'rotate', secret, issuerChange: true };
+    }
     this.#notice(
       { type: 'scheduled', name: this.name, renewAt, serialNumber: leaf.serialNumber },
       `scheduled:${leaf.serialNumber}`,
@@ -236,7 +264,7 @@ export class Rotator {
     };
   }
 
-  async #rotate(current: Secret | undefined, signal: AbortSignal): Promise<void> {
+  async #rotate(current: Secret | undefined, signal: AbortSignal): Promise<string | undefined> {
     const o = this.#o;
     const issued = await requestCertificate({
       ca: o.ca,
@@ -293,6 +321,7 @@ export class Rotator {
         notAfter: leaf.notAfter,
         version: stored.version,
       });
+      return leaf.serialNumber;
     } catch (err) {
       if (!isCertloopError(err, 'CERTLOOP_CONFLICT')) throw err;
       // Someone wrote first. If what is stored now is at least as new as ours, ours is not needed.
@@ -301,7 +330,7 @@ export class Rotator {
       const theirLeaf = theirs ? safeInspect(theirs) : undefined;
       if (theirLeaf && theirLeaf.notAfter.getTime() >= leaf.notAfter.getTime() - 1000) {
         this.#events.emit({ type: 'superseded', name: this.name, serialNumber: leaf.serialNumber });
-        return;
+        return undefined;
       }
       throw err;
     }

@@ -1,4 +1,9 @@
 export { FileSecretStore, type FileSecretStoreOptions } from './file-store.js';
+export {
+  DEFAULT_ISSUANCE_LEDGER_SECRET,
+  StoreIssuanceLedger,
+  type StoreIssuanceLedgerOptions,
+} from './issuance-ledger.js';
 export { MemorySecretStore } from './memory-store.js';
 export {
   assertDataKey,

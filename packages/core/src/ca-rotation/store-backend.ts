@@ -1,0 +1,317 @@
+/**
+ * `@certloop/core` StoreCaKeyBackend: CA keys kept in the secret store (files, Kubernetes Secrets), as bootstrap
+ * keeps them.
+ *
+ * The CA in force lives where it always does (`relay-root-tls-secret`, `relay-tls-signing-secret`), so
+ * `RelayServer` and `LocalCertificateAuthority` follow it unchanged. Every other CA of a rotation lives in a secret
+ * of its own named after its slot (`relay-ca-rotation-<rotation id>-<purpose>`): the new CA from `create`, the
+ * old one from `snapshot` (kept so that abort can put it back after activate). Each is created once, with
+ * compare-and-swap on absence, so a resumed step finds what an interrupted one made. `destroy` deletes that secret.
+ */
+
+import type { LocalCertificateAuthority } from '../ca/local-ca.js';
+import { REVOCATION_KEYS } from '../ca/revocation.js';
+import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/clock.js';
+import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
+import { authorityFromSecret } from '../relay/bootstrap.js';
+import { DEFAULT_RELAY_SECRET_NAMES, type RelaySecretNames } from '../relay/layout.js';
+import {
+  isManagedSecret,
+  managedAnnotations,
+  readTlsMaterial,
+  SECRET_KEYS,
+  tlsSecretData,
+} from '../secret/tls-layout.js';
+import type { Secret, SecretInput, SecretStore } from '../store/types.js';
+import type { CryptoEngine } from '../x509/crypto-engine.js';
+import { createCsr } from '../x509/csr.js';
+import { inspectCertificate } from '../x509/inspect.js';
+import { generateKeyPair } from '../x509/keys.js';
+import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
+import { createSelfSignedCa } from '../x509/self-signed.js';
+import { DEFAULT_CA_ROTATION_SECRET } from './options.js';
+import { refuse } from './refusal.js';
+import type {
+  BackendCallOptions,
+  CaHandle,
+  CaKeyBackend,
+  CaSlot,
+  CreateCaRequest,
+  CrossSignRequest,
+  InstallRequest,
+} from './types.js';
+
+export interface StoreCaKeyBackendOptions {
+  readonly store: SecretStore;
+  readonly names?: Partial<RelaySecretNames>;
+  /** Prefix of the slot secrets (default `relay-ca-rotation`). */
+  readonly slotPrefix?: string;
+  readonly clock?: Clock;
+  readonly engine?: CryptoEngine;
+}
+
+/** Optional ability: the backend gives a `CertificateAuthority` for a CA it holds (used to re-issue leaves). */
+export interface AuthorityBackend extends CaKeyBackend {
+  authority(handle: CaHandle, options?: BackendCallOptions): Promise<LocalCertificateAuthority>;
+}
+
+export function isAuthorityBackend(backend: CaKeyBackend): backend is AuthorityBackend {
+  return typeof (backend as Partial<AuthorityBackend>).authority === 'function';
+}
+
+const SLOT_ANNOTATION = 'certloop.io/ca-rotation-slot';
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const MAX_ATTEMPTS = 8;
+const CENTURY = 100 * 365 * 86_400;
+
+export class StoreCaKeyBackend implements AuthorityBackend {
+  readonly kind = 'store';
+  readonly #store: SecretStore;
+  readonly #names: RelaySecretNames;
+  readonly #prefix: string;
+  readonly #clock: Clock;
+  readonly #engine: CryptoEngine | undefined;
+
+  constructor(options: StoreCaKeyBackendOptions) {
+    this.#store = options.store;
+    this.#names = { ...DEFAULT_RELAY_SECRET_NAMES, ...options.names };
+    this.#prefix = options.slotPrefix ?? DEFAULT_CA_ROTATION_SECRET;
+    this.#clock = options.clock ?? systemClock;
+    this.#engine = options.engine;
+  }
+
+  #slotName(slotId: string): string {
+    if (!/^[a-z0-9][a-z0-9-]{0,80}$/.test(slotId)) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a slot id is lower-case alphanumerics and dashes');
+    }
+    return `${this.#prefix}-${slotId}`;
+  }
+
+  #liveName(slot: CaSlot): string {
+    return slot === 'root' ? this.#names.root : this.#names.signing;
+  }
+
+  async current(slot: CaSlot, options: BackendCallOptions = {}): Promise<CaHandle | undefined> {
+    const name = this.#liveName(slot);
+    const secret = await this.#store.get(name, { signal: options.signal });
+    if (!secret) return undefined;
+    if (!isManagedSecret(secret)) {
+      refuse('bring-your-own', `${name} is bring-your-own: certloop never writes it`, 'rotate it where it is issued');
+    }
+    return handleOf(secret, name);
+  }
+
+  async snapshot(slot: CaSlot, slotId: string, options: BackendCallOptions = {}): Promise<CaHandle> {
+    const name = this.#slotName(slotId);
+    return this.#once(name, slotId, options, async () => {
+      const live = await this.current(slot, options);
+      if (!live) throw new CertloopError('CERTLOOP_NOT_FOUND', `${this.#liveName(slot)} is missing`);
+      const secret = await this.#store.get(this.#liveName(slot), { signal: options.signal });
+      const m = readTlsMaterial(secret!);
+      return this.#slotSecret(slotId, m.certificatePem!, m.privateKeyPem!, m.trustBundlePem);
+    });
+  }
+
+  async create(request: CreateCaRequest, options: BackendCallOptions = {}): Promise<CaHandle> {
+    const name = this.#slotName(request.slotId);
+    return this.#once(name, request.slotId, options, async () => {
+      const key = await generateKeyPair({ algorithm: request.keyAlgorithm, engine: this.#engine });
+      if (!request.parent) {
+        const ca = await createSelfSignedCa({
+          privateKeyPem: key.privateKeyPem,
+          subject: { commonName: request.commonName },
+          lifetimeSeconds: request.lifetimeSeconds,
+          pathLength: request.pathLength ?? 1,
+          clock: this.#clock,
+          engine: this.#engine,
+        });
+        return this.#slotSecret(request.slotId, ca.certificatePem, key.privateKeyPem, ca.certificatePem);
+      }
+      const parent = await this.authority(request.parent, options);
+      const { csrPem } = await createCsr({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: request.commonName },
+        engine: this.#engine,
+      });
+      const issued = await parent.sign(
+        {
+          csrPem,
+          profile: 'intermediate',
+          lifetimeSeconds: request.lifetimeSeconds,
+          pathLength: request.pathLength ?? 0,
+        },
+        options,
+      );
+      return this.#slotSecret(
+        request.slotId,
+        joinPemBundle([issued.certificatePem, issued.chainPem]),
+        key.privateKeyPem,
+        issued.trustBundlePem,
+      );
+    });
+  }
+
+  async crossSign(request: CrossSignRequest, options: BackendCallOptions = {}): Promise<string> {
+    const name = this.#slotName(request.slotId);
+    const handle = await this.#once(name, request.slotId, options, async () => {
+      const subject = await this.#read(request.subject.keyRef, options);
+      const m = readTlsMaterial(subject);
+      const issuer = await this.authority(request.issuer, options);
+      const inspected = inspectCertificate(request.subject.certificatePem);
+      const { csrPem } = await createCsr({
+        privateKeyPem: m.privateKeyPem!,
+        subject: inspected.subject as { commonName: string },
+        engine: this.#engine,
+      });
+      const issued = await issuer.sign(
+        {
+          csrPem,
+          profile: 'intermediate',
+          lifetimeSeconds: request.lifetimeSeconds,
+          pathLength: request.pathLength ?? 0,
+        },
+        options,
+      );
+      // a certificate only: the key stays in the subject's own slot
+      return {
+        type: 'Opaque',
+        data: { [SECRET_KEYS.certificate]: encoder.encode(issued.certificatePem) },
+        annotations: { ...managedAnnotations({ role: 'intermediate' }), [SLOT_ANNOTATION]: request.slotId },
+      };
+    });
+    return handle.certificatePem;
+  }
+
+  async install(request: InstallRequest, options: BackendCallOptions = {}): Promise<void> {
+    const name = this.#liveName(request.slot);
+    const source = await this.#read(request.ca.keyRef, options);
+    const privateKeyPem = readTlsMaterial(source).privateKeyPem;
+    if (!privateKeyPem) refuse('no-key', `${request.ca.keyRef} holds no key`, 'the key was destroyed');
+    const certificatePem = joinPemBundle(
+      [request.ca.certificatePem, request.ca.chainPem, request.extraChainPem ?? ''].filter((p) => p.trim()),
+    );
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(options.signal);
+      const live = await this.#store.get(name, { signal: options.signal });
+      if (live && !isManagedSecret(live)) {
+        refuse('bring-your-own', `${name} is bring-your-own: certloop never writes it`, 'rotate it where it is issued');
+      }
+      const m = live ? readTlsMaterial(live) : undefined;
+      if (
+        m &&
+        m.privateKeyPem === privateKeyPem &&
+        m.certificatePem === certificatePem &&
+        m.trustBundlePem === request.trustBundlePem
+      ) {
+        return;
+      }
+      const sameKey = m?.privateKeyPem === privateKeyPem;
+      const data: Record<string, Uint8Array> = {
+        ...(sameKey ? (live?.data ?? {}) : keepOther(live)),
+        ...tlsSecretData({ certificatePem, privateKeyPem, trustBundlePem: request.trustBundlePem }),
+      };
+      const leaf = inspectCertificate(request.ca.certificatePem);
+      const input: SecretInput = {
+        type: live?.type ?? 'kubernetes.io/tls',
+        data,
+        labels: live?.labels ?? {},
+        annotations: {
+          ...(live?.annotations ?? {}),
+          ...managedAnnotations({
+            role: request.slot === 'root' ? 'root' : 'intermediate',
+            serialNumber: leaf.serialNumber,
+            notAfter: leaf.notAfter,
+          }),
+        },
+      };
+      try {
+        await this.#store.put(name, input, { expectedVersion: live?.version ?? null, signal: options.signal });
+        return;
+      } catch (err) {
+        if (!isCertloopError(err, 'CERTLOOP_CONFLICT') || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async destroy(slotId: string, options: BackendCallOptions = {}): Promise<boolean> {
+    // every slot secret is a copy or a staging place: the key in force lives in the root or signing secret
+    return this.#store.delete(this.#slotName(slotId), { signal: options.signal });
+  }
+
+  async authority(handle: CaHandle, options: BackendCallOptions = {}): Promise<LocalCertificateAuthority> {
+    const secret = await this.#read(handle.keyRef, options);
+    return authorityFromSecret(secret, {
+      clock: this.#clock,
+      engine: this.#engine,
+      policy: {
+        beyondCaNotAfter: 'truncate',
+        maxLifetimeSeconds: { intermediate: CENTURY, server: CENTURY, client: CENTURY, 'server+client': CENTURY },
+      },
+    });
+  }
+
+  async #read(name: string, options: BackendCallOptions): Promise<Secret> {
+    const secret = await this.#store.get(name, { signal: options.signal });
+    if (!secret)
+      throw new CertloopError('CERTLOOP_NOT_FOUND', `the CA secret ${name} is missing`, { details: { name } });
+    return secret;
+  }
+
+  #slotSecret(slotId: string, certificatePem: string, privateKeyPem: string, bundle?: string): SecretInput {
+    const leaf = inspectCertificate(certificatePem);
+    return {
+      type: 'kubernetes.io/tls',
+      data: tlsSecretData({ certificatePem, privateKeyPem, trustBundlePem: bundle }),
+      annotations: {
+        ...managedAnnotations({
+          role: leaf.selfSigned ? 'root' : 'intermediate',
+          serialNumber: leaf.serialNumber,
+          notAfter: leaf.notAfter,
+        }),
+        [SLOT_ANNOTATION]: slotId,
+      },
+    };
+  }
+
+  /** The slot's secret: the one already there, or the one `make` builds, created with compare-and-swap on absence. */
+  async #once(
+    name: string,
+    slotId: string,
+    options: BackendCallOptions,
+    make: () => Promise<SecretInput>,
+  ): Promise<CaHandle> {
+    throwIfAborted(options.signal);
+    const found = await this.#store.get(name, { signal: options.signal });
+    if (found) return handleOf(found, name);
+    const input = await make();
+    throwIfAborted(options.signal);
+    try {
+      return handleOf(await this.#store.put(name, input, { expectedVersion: null, signal: options.signal }), name);
+    } catch (err) {
+      if (!isCertloopError(err, 'CERTLOOP_CONFLICT')) throw err;
+      const raced = await this.#read(name, options);
+      if (raced.annotations[SLOT_ANNOTATION] !== slotId) throw err;
+      return handleOf(raced, name);
+    }
+  }
+}
+
+/** A live secret's data minus what belonged to its old key (the CRL and the revocations of that CA). */
+function keepOther(live: Secret | undefined): Record<string, Uint8Array> {
+  if (!live) return {};
+  const out: Record<string, Uint8Array> = { ...live.data };
+  delete out[REVOCATION_KEYS.crl];
+  delete out[REVOCATION_KEYS.revocations];
+  return out;
+}
+
+function handleOf(secret: Secret, keyRef: string): CaHandle {
+  const pem = secret.data[SECRET_KEYS.certificate];
+  if (!pem || pem.length === 0) {
+    throw new CertloopError('CERTLOOP_CREDENTIAL_INVALID', `secret ${secret.name} has no certificate`);
+  }
+  const [certificatePem, ...chain] = splitPemBundle(decoder.decode(pem));
+  return { keyRef, certificatePem: certificatePem!, chainPem: joinPemBundle(chain) };
+}

@@ -8,11 +8,6 @@
  * The secrets' side of the rotation is done by hand here (`prepareHandRotation`), as core's `CaRotation` writes it,
  * so this tests the relay alone.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as tls from 'node:tls';
 import {
   type BundleObservation,
   InProcessLeaderElector,
@@ -25,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayAgent, RelayAgentEvent } from '../agent/relay-agent.js';
 import { startTestRelay, type TestRelay, until } from '../testing/index.js';
 import { prepareHandRotation } from './hand-rotation.test-support.js';
+import { expectServedChainVerifies, verifyServedChain } from './served-chain.test-support.js';
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -87,71 +83,6 @@ async function converged(r: TestRelay, digest: string): Promise<void> {
       all.filter((o) => o.kind !== 'agent').every((o) => o.bundleDigest === digest)
     );
   });
-}
-
-function run(file: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
-    );
-  });
-}
-
-/** The chain the server serves in a real handshake, checked by `openssl verify` against `bundlePem`. */
-async function verifyServedChain(address: string, bundlePem: string): Promise<{ code: number; out: string }> {
-  const [host, port] = [
-    address.slice(0, address.lastIndexOf(':')),
-    Number(address.slice(address.lastIndexOf(':') + 1)),
-  ];
-  const chain = await new Promise<string[]>((resolve, reject) => {
-    const socket = tls.connect({
-      host,
-      port,
-      servername: 'localhost',
-      rejectUnauthorized: false,
-      ALPNProtocols: ['h2'],
-    });
-    socket.once('secureConnect', () => {
-      const pems: string[] = [];
-      let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-      const seen = new Set<string>();
-      while (cert?.raw && !seen.has(cert.fingerprint256)) {
-        seen.add(cert.fingerprint256);
-        pems.push(
-          `-----BEGIN CERTIFICATE-----\n${cert.raw.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`.replace(
-            '\n\n',
-            '\n',
-          ),
-        );
-        cert = cert.issuerCertificate;
-      }
-      socket.destroy();
-      resolve(pems);
-    });
-    socket.once('error', reject);
-  });
-  const dir = await mkdtemp(join(tmpdir(), 'certloop-served-'));
-  try {
-    await writeFile(join(dir, 'leaf.pem'), chain[0]!);
-    await writeFile(join(dir, 'chain.pem'), chain.slice(1).join('') || chain[0]!);
-    await writeFile(join(dir, 'bundle.pem'), bundlePem);
-    return await run('openssl', [
-      'verify',
-      '-CAfile',
-      join(dir, 'bundle.pem'),
-      '-untrusted',
-      join(dir, 'chain.pem'),
-      join(dir, 'leaf.pem'),
-    ]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function expectServedChainVerifies(r: TestRelay, bundlePem: string): Promise<void> {
-  const result = await verifyServedChain(r.address, bundlePem);
-  expect(result.out).toContain(': OK');
-  expect(result.code).toBe(0);
 }
 
 async function issuerOfStoredClient(r: TestRelay, name: string): Promise<string | undefined> {

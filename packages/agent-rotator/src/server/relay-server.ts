@@ -26,6 +26,7 @@ import {
   type CryptoEngine,
   Emitter,
   ExpiryMonitor,
+  type IssuanceLedger,
   type IssuancePolicyInput,
   isCertloopError,
   isRevokingAuthority,
@@ -78,6 +79,11 @@ export interface RelayServerOptions {
   readonly clientTrustBundlePem?: string;
   /** Intermediates between agent certificates and the roots, with an injected CA. */
   readonly clientIntermediatesPem?: string;
+  /**
+   * Where the local CA built from the signing secret records every leaf it signs (core's `StoreIssuanceLedger`), so a
+   * CA rotation's drain counts the agents' certificates still under the old CA. An injected `ca` records on its own.
+   */
+  readonly ledger?: IssuanceLedger;
   /** Issuance policy of the local CA built from the signing secret. */
   readonly caPolicy?: IssuancePolicyInput;
   /** Lifetime given when the agent asks for none (default 365 days). */
@@ -335,6 +341,7 @@ export class RelayServer {
           engine: o.engine,
           policy: o.caPolicy,
           store: o.store,
+          ledger: o.ledger,
         });
         this.#ca = ca;
         this.#signingSerial = secret.annotations['certloop.io/serial'];

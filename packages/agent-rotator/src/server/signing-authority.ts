@@ -9,6 +9,7 @@ import {
   CertloopError,
   type Clock,
   type CryptoEngine,
+  type IssuanceLedger,
   type IssuancePolicyInput,
   joinPemBundle,
   REVOCATION_KEYS,
@@ -34,6 +35,8 @@ export interface AuthorityFromSecretOptions {
    * `RevokingAuthority`); without it, it only signs.
    */
   readonly store?: SecretStore | undefined;
+  /** Where every leaf the CA signs is recorded, so a CA rotation's drain can count those still under the old CA. */
+  readonly ledger?: IssuanceLedger | undefined;
 }
 
 /** The CRL kept in the signing secret (`ca.crl`, PEM), or undefined when there is none (no revocation yet). */
@@ -53,6 +56,7 @@ export function signingFromSecret(
     ...(options.engine ? { engine: options.engine } : {}),
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.store ? { store: options.store } : {}),
+    ...(options.ledger ? { ledger: options.ledger } : {}),
   });
   const material = readTlsMaterial(secret);
   const certs = splitPemBundle(material.certificatePem ?? '');

@@ -658,6 +658,16 @@ export class CaRotation {
       { signal },
     );
     throwIfAborted(signal);
+    await this.#o.ledger?.record(
+      {
+        serialNumber: issued.serialNumber,
+        issuerKeyId: signingKeyId ?? '',
+        holder: leaf.subject.commonName ?? 'relay-server',
+        notAfter: issued.notAfter,
+        issuedAt: this.#clock.now(),
+      },
+      { signal },
+    );
     const input = issuedTlsSecret({ role: 'server', privateKeyPem: issued.privateKeyPem, result: issued });
     await this.#store.put(
       this.#names.server,

@@ -125,7 +125,9 @@ export class CaRotator {
     if (!status.underWay || !rec) {
       if (!status.due) return 'idle';
       const other = this.#rotations.get(ca === 'root' ? 'intermediate' : 'root');
-      if (ca === 'intermediate' && other && (await other.status(opts)).due) return 'idle'; // the root goes first
+      const otherStatus = other ? await other.status(opts) : undefined;
+      if (otherStatus?.underWay) return this.#waiting(ca, rec ?? otherStatus.record!, `the ${other!.ca} is rotating`);
+      if (ca === 'intermediate' && otherStatus?.due) return 'idle'; // the root goes first (it replaces both)
       const record = await rotation.prepare({
         ...opts,
         mode: 'automatic',

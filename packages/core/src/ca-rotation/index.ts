@@ -2,6 +2,7 @@
  * `@certloop/core` CA rotation: replacing the root or the intermediate in phases, with overlapping trust bundles.
  */
 export { trustBundleDigest } from './bundle-digest.js';
+export { ByoRootFollower, type ByoRootFollowerOptions, type ByoRootSync } from './byo-root.js';
 export { CaRotation, isUnderWay, newSigningKeyId, oldSigningKeyId, unionBundle } from './ca-rotation.js';
 export { CaRotator, type CaRotatorEvent, type CaRotatorStep } from './ca-rotator.js';
 export type {

@@ -186,7 +186,18 @@ export class StoreCaKeyBackend implements AuthorityBackend {
 
   async install(request: InstallRequest, options: BackendCallOptions = {}): Promise<void> {
     const name = this.#liveName(request.slot);
-    const source = await this.#read(request.ca.keyRef, options);
+    let source = await this.#store.get(request.ca.keyRef, { signal: options.signal });
+    if (!source) {
+      // the slot was already removed (a resumed retire or abort): fine when the CA is already the one in force
+      const live = await this.#store.get(name, { signal: options.signal });
+      const liveCert = live ? readTlsMaterial(live).certificatePem : undefined;
+      if (!live || !liveCert || !sameFirstCertificate(liveCert, request.ca.certificatePem)) {
+        throw new CertloopError('CERTLOOP_NOT_FOUND', `the CA secret ${request.ca.keyRef} is missing`, {
+          details: { name: request.ca.keyRef },
+        });
+      }
+      source = live;
+    }
     const privateKeyPem = readTlsMaterial(source).privateKeyPem;
     if (!privateKeyPem) refuse('no-key', `${request.ca.keyRef} holds no key`, 'the key was destroyed');
     const certificatePem = joinPemBundle(
@@ -305,6 +316,10 @@ function keepOther(live: Secret | undefined): Record<string, Uint8Array> {
   delete out[REVOCATION_KEYS.crl];
   delete out[REVOCATION_KEYS.revocations];
   return out;
+}
+
+function sameFirstCertificate(a: string, b: string): boolean {
+  return inspectCertificate(a).fingerprintSha256 === inspectCertificate(b).fingerprintSha256;
 }
 
 function handleOf(secret: Secret, keyRef: string): CaHandle {

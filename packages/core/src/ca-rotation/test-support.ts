@@ -5,7 +5,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { LocalCertificateAuthority } from '../ca/local-ca.js';
 import { openssl, tempDir } from '../ca/test-support.js';
+import type { CaCallOptions, CertificateAuthority, SignRequest, SignResult } from '../ca/types.js';
 import type { Clock } from '../clock/clock.js';
 import { CertloopError } from '../errors.js';
 import { authorityFromSecret, bootstrapRelayPki } from '../relay/bootstrap.js';
@@ -13,7 +15,9 @@ import { DEFAULT_RELAY_SECRET_NAMES } from '../relay/layout.js';
 import { readTlsMaterial } from '../secret/tls-layout.js';
 import type { SecretStore } from '../store/types.js';
 import { validateChain } from '../x509/chain.js';
+import { inspectCertificate } from '../x509/inspect.js';
 import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
+import type { IssuanceLedger } from './types.js';
 
 export const NAMES = DEFAULT_RELAY_SECRET_NAMES;
 export const DAY = 86_400;
@@ -52,7 +56,6 @@ export async function issueClient(store: SecretStore, clock: Clock, cn: string, 
     policy: { beyondCaNotAfter: 'truncate', maxLifetimeSeconds: { client: 100 * YEAR } },
   });
   const issued = await ca.issue({ commonName: cn, profile: 'client', lifetimeSeconds: lifetime });
-  const { inspectCertificate } = await import('../x509/inspect.js');
   return {
     tlsCrt: joinPemBundle([issued.certificatePem, issued.chainPem]),
     keyPem: issued.privateKeyPem,
@@ -107,4 +110,43 @@ export async function expectOpensslVerifies(tlsCrt: string, bundle: string, at: 
   } finally {
     await dir.remove();
   }
+}
+
+/**
+ * A CA that signs with whatever `relay-tls-signing-secret` holds now (as `RelayServer` does), recording every leaf
+ * in `ledger`.
+ */
+export class FollowingAuthority implements CertificateAuthority {
+  #cached: { version: string; ca: LocalCertificateAuthority } | undefined;
+  constructor(
+    readonly store: SecretStore,
+    readonly clock: Clock,
+    readonly ledger?: IssuanceLedger,
+  ) {}
+  async #ca(): Promise<LocalCertificateAuthority> {
+    const secret = await this.store.get(NAMES.signing);
+    if (!secret) throw new CertloopError('CERTLOOP_NOT_FOUND', 'no signing secret');
+    if (this.#cached?.version !== secret.version) {
+      const ca = authorityFromSecret(secret, {
+        clock: this.clock,
+        ...(this.ledger ? { ledger: this.ledger } : {}),
+        policy: { beyondCaNotAfter: 'truncate', maxLifetimeSeconds: { client: 100 * YEAR, server: 100 * YEAR } },
+      });
+      this.#cached = { version: secret.version, ca };
+    }
+    return this.#cached.ca;
+  }
+  async sign(request: SignRequest, options?: CaCallOptions): Promise<SignResult> {
+    return (await this.#ca()).sign(request, options);
+  }
+  async trustBundle(): Promise<string> {
+    return (await this.#ca()).trustBundle();
+  }
+}
+
+/** The subject key id of the CA in `relay-tls-signing-secret` now. */
+export async function signingKeyId(store: SecretStore): Promise<string | undefined> {
+  const secret = await store.get(NAMES.signing);
+  const pem = secret ? readTlsMaterial(secret).certificatePem : undefined;
+  return pem ? inspectCertificate(pem).subjectKeyId : undefined;
 }

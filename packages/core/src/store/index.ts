@@ -1,6 +1,7 @@
 export { FileSecretStore, type FileSecretStoreOptions } from './file-store.js';
 export {
   DEFAULT_ISSUANCE_LEDGER_SECRET,
+  MemoryIssuanceLedger,
   StoreIssuanceLedger,
   type StoreIssuanceLedgerOptions,
 } from './issuance-ledger.js';

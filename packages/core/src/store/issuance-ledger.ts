@@ -110,3 +110,30 @@ function readRows(secret: Secret): Row[] {
     });
   }
 }
+
+/** An {@link IssuanceLedger} in this process's memory (tests, single-process servers). */
+export class MemoryIssuanceLedger implements IssuanceLedger {
+  readonly #rows = new Map<string, Row>();
+
+  async record(leaf: IssuedLeaf, options: BackendCallOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    const row: Row = {
+      s: leaf.serialNumber.toLowerCase(),
+      i: leaf.issuerKeyId.toLowerCase(),
+      h: leaf.holder,
+      n: leaf.notAfter.getTime(),
+      t: leaf.issuedAt.getTime(),
+    };
+    this.#rows.set(`${row.i}/${row.s}`, row);
+  }
+
+  async live(query: { readonly issuerKeyId: string; readonly at: Date }, options: BackendCallOptions = {}) {
+    throwIfAborted(options.signal);
+    const id = query.issuerKeyId.toLowerCase();
+    let count = 0;
+    for (const row of latestPerHolder([...this.#rows.values()]).values()) {
+      if (row.i === id && row.n > query.at.getTime()) count++;
+    }
+    return count;
+  }
+}

@@ -34,6 +34,15 @@ export function logServerEvent(log: Logger, event: RelayServerEvent): void {
     case 'connections':
       log.log('debug', 'connections', { count: event.count });
       break;
+    case 'renew-now':
+      log.log('info', 'renewal request passed on', {
+        activeIssuerKeyId: event.activeIssuerKeyId,
+        notified: event.notified,
+      });
+      break;
+    case 'bundle-table-publish-failed':
+      log.log('warn', 'bundle table not published', { code: event.error.code });
+      break;
   }
 }
 

@@ -9,6 +9,7 @@ export {
   RelayConnection,
   type RelayConnectionOptions,
 } from './agent/connection.js';
+export { IssuerDrain } from './agent/issuer-drain.js';
 export {
   RelayAgent,
   type RelayAgentEvent,
@@ -16,6 +17,36 @@ export {
   type RelayAgentStatus,
 } from './agent/relay-agent.js';
 export { RelayCaClient, type RelayCaClientOptions, type SignPath } from './agent/relay-ca-client.js';
+export {
+  type BundleEntry,
+  type BundleReport,
+  BundleTable,
+  type BundleTableOptions,
+  clusterObservations,
+  MIXED_DIGEST_PREFIX,
+} from './convergence/bundle-table.js';
+export {
+  BUNDLE_TABLE_LABEL,
+  BUNDLE_TABLE_PREFIX,
+  BundleTablePublisher,
+  type BundleTablePublisherOptions,
+  type BundleTableSnapshot,
+  bundleTableSecretName,
+  decodeSnapshot,
+  encodeSnapshot,
+  mergeSnapshots,
+  StoreConvergenceSource,
+  type StoreConvergenceSourceOptions,
+} from './convergence/published-table.js';
+export {
+  RENEWAL_REQUEST_SECRET,
+  RenewalBroadcast,
+  renewalRequestOf,
+  type StoredRenewalRequest,
+  StoreRenewalRequester,
+  type StoreRenewalRequesterOptions,
+} from './convergence/renewal.js';
+export type { ConvergenceEvent, ServerConvergenceOptions } from './convergence/server-convergence.js';
 export { type CheckedClient, ClientCertificateCheck, type ClientCheckOptions } from './server/client-check.js';
 export {
   PeerRateLimiter,

@@ -30,6 +30,12 @@ VAULT_ROLE_ID, VAULT_SECRET_ID, CERTLOOP_VAULT_MOUNT, CERTLOOP_VAULT_ROLE, CERTL
 NO_COLOR (no colours), FORCE_COLOR, CERTLOOP_DEBUG=1 (as --debug).
 `;
 
+/** Gives a command and its subcommands (`certloop ca status`...) the program's settings: exitOverride, output. */
+function inherit(command: Command, parent: Command): void {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inherit(sub, command);
+}
+
 export function createProgram(context: CliContext, commands: readonly CliCommand[] = COMMANDS): Command {
   const program = new Command('certloop')
     .description('certloop: the certificates of a management-server/agent relay, from bootstrap to rotation')
@@ -46,7 +52,7 @@ export function createProgram(context: CliContext, commands: readonly CliCommand
     .addHelpText('after', EXIT_TEXT);
   for (const definition of commands) {
     const command = definition.create(context);
-    command.copyInheritedSettings(program);
+    inherit(command, program);
     program.addCommand(command);
   }
   return program;

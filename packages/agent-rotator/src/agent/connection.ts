@@ -32,6 +32,11 @@ export interface RelayConnectionOptions extends ChannelTarget {
   readonly provider: CredentialProvider;
   /** The roots that authenticate the server. */
   readonly trustBundlePem: () => string | undefined;
+  /**
+   * Digest of the trust bundle the agent holds (core's `trustBundleDigest`), sent in Hello and heartbeats for a CA
+   * rotation's convergence check; `reportBundle()` sends it at once when it changes. Absent: not reported.
+   */
+  readonly bundleDigest?: () => string;
   /** How often the agent sends a heartbeat (default 30 s). */
   readonly heartbeatIntervalMs?: number;
   /** Reconnect backoff (default 500 ms doubling to 30 s). */
@@ -51,7 +56,13 @@ export type ConnectionEvent =
     }
   | { readonly type: 'disconnected'; readonly clientSerialNumber: string; readonly error: CertloopError | undefined }
   | { readonly type: 'connect-failed'; readonly attempt: number; readonly error: CertloopError; readonly retryAt: Date }
-  | { readonly type: 'heartbeat'; readonly sequence: number };
+  | { readonly type: 'heartbeat'; readonly sequence: number }
+  | {
+      /** The server asked agents whose certificate another CA issued to renew now (a CA rotation's drain). */
+      readonly type: 'renew-now';
+      readonly reason: string;
+      readonly activeIssuerKeyId: string;
+    };
 
 interface Attempt {
   readonly client: grpc.Client;
@@ -162,7 +173,9 @@ export class RelayConnection {
     stream.on('data', (message: ServerMessage) => this.#onMessage(attempt, message));
     stream.on('error', (err) => this.#onEnd(attempt, fromServiceError(err)));
     stream.on('end', () => this.#onEnd(attempt, undefined));
-    stream.write({ hello: { cluster: this.#o.cluster, agent: this.#o.agent ?? '' } });
+    stream.write({
+      hello: { cluster: this.#o.cluster, agent: this.#o.agent ?? '', trustBundleDigest: this.#digest() },
+    });
   }
 
   #onMessage(attempt: Attempt, message: ServerMessage): void {
@@ -186,13 +199,25 @@ export class RelayConnection {
       this.#everConnected = true;
     } else if (message.heartbeat) {
       this.#events.emit({ type: 'heartbeat', sequence: Number(message.heartbeat.sequence) });
+    } else if (message.renewNow) {
+      this.#events.emit({
+        type: 'renew-now',
+        reason: message.renewNow.reason,
+        activeIssuerKeyId: message.renewNow.activeIssuerKeyId,
+      });
     }
   }
 
   #beat(attempt: Attempt): void {
     attempt.heartbeat = this.#clock.setTimeout(() => {
       if (attempt.closed) return;
-      attempt.stream.write({ heartbeat: { sequence: ++attempt.sequence, sentAtMs: this.#clock.now().getTime() } });
+      attempt.stream.write({
+        heartbeat: {
+          sequence: ++attempt.sequence,
+          sentAtMs: this.#clock.now().getTime(),
+          trustBundleDigest: this.#digest(),
+        },
+      });
       this.#beat(attempt);
     }, this.#o.heartbeatIntervalMs ?? 30_000);
   }
@@ -236,6 +261,22 @@ export class RelayConnection {
     attempt.stream.cancel();
     attempt.client.close();
     attempt.source.close();
+  }
+
+  #digest(): string {
+    try {
+      return this.#o.bundleDigest?.() ?? '';
+    } catch {
+      return '';
+    }
+  }
+
+  /** Sends the trust bundle's digest now on the open stream (the bundle changed); a no-op when not connected. */
+  reportBundle(): void {
+    const c = this.#current;
+    if (!c?.welcomed || c.closed) return;
+    const digest = this.#digest();
+    if (digest) c.stream.write({ bundleReport: { trustBundleDigest: digest } });
   }
 
   /** Closes the stream and stops reconnecting. Idempotent. */

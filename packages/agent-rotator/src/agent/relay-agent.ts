@@ -28,11 +28,13 @@ import {
   readTlsMaterial,
   type SecretStore,
   systemClock,
+  trustBundleDigest,
   type Watcher,
 } from '@certloop/core';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { assertClusterName, resolveRelayNames } from '../shared/names.js';
 import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';
+import { IssuerDrain } from './issuer-drain.js';
 import { RelayCaClient } from './relay-ca-client.js';
 
 const YEAR = 365 * 86_400;
@@ -84,7 +86,12 @@ export type RelayAgentEvent =
   | { readonly type: 'certificate-expired'; readonly serialNumber: string }
   | { readonly type: 'rotation'; readonly event: RotatorEvent; readonly path: 'renew' | 'bootstrap' | undefined }
   | { readonly type: 'leader'; readonly event: LeaderEvent }
-  | { readonly type: 'connection'; readonly event: ConnectionEvent };
+  | { readonly type: 'connection'; readonly event: ConnectionEvent }
+  | {
+      /** The trust bundle the agent authenticates the server with changed (a CA rotation's prepare or retire). */
+      readonly type: 'trust-bundle';
+      readonly digest: string;
+    };
 
 export interface RelayAgentStatus {
   readonly cluster: string;
@@ -122,6 +129,8 @@ export class RelayAgent {
   #unsubscribers: Array<() => void> = [];
   #mode: RelayAgentStatus['mode'] = 'stopped';
   #lastRotation: RelayAgentStatus['lastRotation'];
+  readonly #drain = new IssuerDrain();
+  #bundleDigest: { pem: string | undefined; digest: string } = { pem: undefined, digest: '' };
   #started = false;
 
   constructor(options: RelayAgentOptions) {
@@ -156,7 +165,7 @@ export class RelayAgent {
       const fixed = o.trustBundlePem;
       trust = () => fixed;
     } else {
-      const root = new FollowedSecret({ watcher, name: this.names.root });
+      const root = new FollowedSecret({ watcher, name: this.names.root, onChange: () => this.#bundleChanged() });
       this.#followed.push(root);
       await root.start();
       trust = () => {
@@ -202,7 +211,10 @@ export class RelayAgent {
     );
     await provider.start();
 
+    this.#trust = trust;
+    this.#digestOf();
     const caClient = new RelayCaClient({
+      bundleDigest: () => this.#digestOf(),
       serverAddress: o.serverAddress,
       serverName: o.serverName,
       cluster: this.cluster,
@@ -237,12 +249,14 @@ export class RelayAgent {
         ...(o.rotationBackoff ? { backoff: o.rotationBackoff } : {}),
         ...(o.random ? { random: o.random } : {}),
         ...(o.engine ? { engine: o.engine } : {}),
+        activeIssuerKeyId: () => this.#drain.activeIssuerKeyId(),
         clock: this.#clock,
       });
       this.#rotator = rotator;
       this.#unsubscribers.push(
         rotator.subscribe((event) => {
           const path = event.type === 'succeeded' || event.type === 'failed' ? caClient.lastPath : undefined;
+          if (event.type === 'succeeded') this.#drain.renewed();
           if (event.type === 'succeeded' || event.type === 'superseded' || event.type === 'failed') {
             this.#lastRotation = {
               at: this.#clock.now(),
@@ -266,6 +280,7 @@ export class RelayAgent {
         serverName: o.serverName,
         cluster: this.cluster,
         agent: o.agentName,
+        bundleDigest: () => this.#digestOf(),
         provider,
         trustBundlePem: trust,
         ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
@@ -274,9 +289,46 @@ export class RelayAgent {
         clock: this.#clock,
       });
       this.#connection = connection;
-      this.#unsubscribers.push(connection.subscribe((event) => this.#events.emit({ type: 'connection', event })));
+      this.#unsubscribers.push(
+        connection.subscribe((event) => {
+          if (event.type === 'renew-now' && this.#drain.request(event.activeIssuerKeyId)) this.#rotator?.poke();
+          const refusal = event.type === 'connect-failed' || event.type === 'disconnected' ? event.error : undefined;
+          if (refusal?.code === 'CERTLOOP_UNAUTHENTICATED' && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
+          this.#events.emit({ type: 'connection', event });
+        }),
+      );
       connection.start();
     }
+  }
+
+  #trust: () => string | undefined = () => undefined;
+
+  /** Digest of the bundle the agent authenticates the server with now ('' when it has none). */
+  #digestOf(): string {
+    const pem = this.#trust();
+    if (pem !== this.#bundleDigest.pem) {
+      let digest = '';
+      try {
+        digest = pem ? trustBundleDigest(pem) : '';
+      } catch {
+        // an unreadable bundle reports nothing
+      }
+      this.#bundleDigest = { pem, digest };
+    }
+    return this.#bundleDigest.digest;
+  }
+
+  #bundleChanged(): void {
+    const before = this.#bundleDigest.digest;
+    const digest = this.#digestOf();
+    if (digest === before) return;
+    this.#events.emit({ type: 'trust-bundle', digest });
+    this.#connection?.reportBundle();
+  }
+
+  /** Digest of the trust bundle this agent holds and reports (core's `trustBundleDigest`; '' before it has one). */
+  get trustBundleDigest(): string {
+    return this.#digestOf();
   }
 
   status(): RelayAgentStatus {

@@ -38,7 +38,15 @@ export interface RelayCaClientOptions extends ChannelTarget {
   readonly clock?: Clock;
   /** Deadline of one call (default 30 s). */
   readonly callTimeoutMs?: number;
+  /** Digest of the trust bundle the agent holds, sent with every Renew (a CA rotation's convergence check). */
+  readonly bundleDigest?: () => string;
 }
+
+/**
+ * Refusals of a Renew that mean the server no longer trusts the client certificate's CA (it was retired while the
+ * agent was away): with a token, the agent recovers by bootstrapping.
+ */
+const UNTRUSTED_CERTIFICATE = new Set(['CERTLOOP_UNAUTHENTICATED', 'CERTLOOP_CHAIN_UNTRUSTED']);
 
 export type SignPath = 'renew' | 'bootstrap';
 
@@ -77,29 +85,30 @@ export class RelayCaClient implements CertificateAuthority {
   async sign(request: SignRequest, options: CaCallOptions = {}): Promise<SignResult> {
     throwIfAborted(options.signal);
     const signal = this.#withTimeout(options.signal);
-    const path = this.path();
+    let path = this.path();
     let response: SignResponse;
     try {
       if (path === 'renew') {
-        const body: RenewRequest = { csrPem: request.csrPem, lifetimeSeconds: request.lifetimeSeconds };
-        response = await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
+        const body: RenewRequest = {
+          csrPem: request.csrPem,
+          lifetimeSeconds: request.lifetimeSeconds,
+          trustBundleDigest: this.#o.bundleDigest?.() ?? '',
+        };
+        try {
+          response = await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
+        } catch (err) {
+          const refusal = fromServiceError(err);
+          const token = UNTRUSTED_CERTIFICATE.has(refusal.code) ? await this.#o.token?.() : undefined;
+          if (!token) throw refusal;
+          response = await this.#bootstrap(request, token, signal);
+          path = 'bootstrap';
+        }
       } else {
         const token = await this.#o.token?.();
         if (!token) {
           throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'no client certificate and no bootstrap token to get one');
         }
-        const body: BootstrapRequest = {
-          token,
-          cluster: this.#o.cluster,
-          csrPem: request.csrPem,
-          lifetimeSeconds: request.lifetimeSeconds,
-        };
-        const client = bootstrapClient(this.#o, this.#trust());
-        try {
-          response = await unary<BootstrapRequest, SignResponse>(client, 'Bootstrap', body, signal);
-        } finally {
-          client.close();
-        }
+        response = await this.#bootstrap(request, token, signal);
       }
     } catch (err) {
       throw fromServiceError(err);
@@ -113,6 +122,21 @@ export class RelayCaClient implements CertificateAuthority {
       notAfter: new Date(Number(response.notAfterSeconds) * 1000),
       serialNumber: response.serialNumber,
     };
+  }
+
+  async #bootstrap(request: SignRequest, token: string, signal: AbortSignal): Promise<SignResponse> {
+    const body: BootstrapRequest = {
+      token,
+      cluster: this.#o.cluster,
+      csrPem: request.csrPem,
+      lifetimeSeconds: request.lifetimeSeconds,
+    };
+    const client = bootstrapClient(this.#o, this.#trust());
+    try {
+      return await unary<BootstrapRequest, SignResponse>(client, 'Bootstrap', body, signal);
+    } finally {
+      client.close();
+    }
   }
 
   async trustBundle(options: CaCallOptions = {}): Promise<string> {

@@ -104,6 +104,7 @@ export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImpl
       const result = await sign(ctx, csrPem, lifetimeOf(ctx, call.request.lifetimeSeconds), client.identity);
       ctx.counters.renewals++;
       ctx.issued(result, { peer, method: 'Renew', cluster: client.cluster });
+      ctx.convergence?.renewed(client.cluster, call.request.trustBundleDigest ?? '');
       return toResponse(result);
     })().then(
       (response) => callback(null, response),

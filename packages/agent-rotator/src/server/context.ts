@@ -3,6 +3,7 @@
  * limits, the counters), handed to each service by the RelayServer.
  */
 import type { CertificateAuthority, CertloopError, CertloopErrorCode, Clock, SignResult } from '@certloop/core';
+import type { ConvergenceHooks } from '../convergence/hooks.js';
 import type { ClientCertificateCheck } from './client-check.js';
 import type { PeerRateLimiter } from './rate-limit.js';
 import type { TokenVerifier } from './token.js';
@@ -33,5 +34,7 @@ export interface ServerContext {
   serverSerialNumber(): string;
   readonly counters: RelayCounters;
   refused(error: CertloopError, call: { peer: string; method: string }): void;
+  /** The CA rotation's view of the agents: bundle reports and renew-now (absent: nothing is recorded). */
+  readonly convergence?: ConvergenceHooks;
   issued(result: SignResult, call: { peer: string; method: string; cluster: string }): void;
 }

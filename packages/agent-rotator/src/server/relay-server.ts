@@ -16,6 +16,7 @@
  */
 
 import {
+  type BundleObservation,
   type CertificateAuthority,
   type CertificateStatus,
   CertloopError,
@@ -26,12 +27,14 @@ import {
   Emitter,
   ExpiryMonitor,
   type ExternalPrivateKey,
+  type IssuanceLedger,
   type IssuancePolicyInput,
   isCertloopError,
   isRevokingAuthority,
   joinPemBundle,
   type ParsedCrl,
   type RelaySecretNames,
+  type RenewalRequest,
   type Secret,
   type SecretStore,
   splitPemBundle,
@@ -40,6 +43,13 @@ import {
   type Watcher,
 } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
+import type { BundleEntry } from '../convergence/bundle-table.js';
+import type { BundleTableSnapshot } from '../convergence/published-table.js';
+import {
+  type ConvergenceEvent,
+  ServerConvergence,
+  type ServerConvergenceOptions,
+} from '../convergence/server-convergence.js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { resolveRelayNames } from '../shared/names.js';
@@ -70,6 +80,11 @@ export interface RelayServerOptions {
   readonly clientTrustBundlePem?: string;
   /** Intermediates between agent certificates and the roots, with an injected CA. */
   readonly clientIntermediatesPem?: string;
+  /**
+   * Where the local CA built from the signing secret records every leaf it signs (core's `StoreIssuanceLedger`), so a
+   * CA rotation's drain counts the agents' certificates still under the old CA. An injected `ca` records on its own.
+   */
+  readonly ledger?: IssuanceLedger;
   /** Issuance policy of the local CA built from the signing secret. */
   readonly caPolicy?: IssuancePolicyInput;
   /** Lifetime given when the agent asks for none (default 365 days). */
@@ -99,6 +114,11 @@ export interface RelayServerOptions {
   readonly republishCrl?: boolean;
   /** Watch the expiry of the server's own secrets (default true). */
   readonly monitorExpiry?: boolean;
+  /**
+   * The CA rotation's view of this replica: its name, whether it publishes its bundle table to the store (needed
+   * when several replicas serve and the rotation runs elsewhere), whether it follows the store's renewal request.
+   */
+  readonly convergence?: ServerConvergenceOptions;
   readonly clock?: Clock;
   readonly engine?: CryptoEngine;
   /**
@@ -132,7 +152,8 @@ export type RelayServerEvent =
     }
   | { readonly type: 'crl-rejected'; readonly error: CertloopError }
   | { readonly type: 'crl-published'; readonly crlNumber: number; readonly nextUpdate: Date | undefined }
-  | { readonly type: 'crl-publish-failed'; readonly error: CertloopError };
+  | { readonly type: 'crl-publish-failed'; readonly error: CertloopError }
+  | ConvergenceEvent;
 
 export interface RelayServerMetrics {
   readonly issued: number;
@@ -166,6 +187,7 @@ export class RelayServer {
   readonly #counters: RelayCounters = { issued: 0, bootstraps: 0, renewals: 0, refused: {} };
   readonly #clientCheck: ClientCertificateCheck;
   readonly #table: ConnectionTable;
+  readonly #convergence: ServerConvergence;
   #server: grpc.Server | undefined;
   #provider: CredentialProvider | undefined;
   #source: CertificateSource | undefined;
@@ -190,9 +212,18 @@ export class RelayServer {
       engine: options.engine,
       crlGraceSeconds: options.crlGraceSeconds,
     });
-    this.#table = new ConnectionTable(this.#clock, () =>
-      this.#events.emit({ type: 'connections', count: this.#table.size }),
+    this.#table = new ConnectionTable(
+      this.#clock,
+      () => this.#events.emit({ type: 'connections', count: this.#table.size }),
+      (agent) => this.#convergence.hooks.closed(agent),
     );
+    this.#convergence = new ServerConvergence({
+      options: options.convergence ?? {},
+      clock: this.#clock,
+      target: this.#table,
+      serverSecret: this.names.server,
+      emit: (event) => this.#events.emit(event),
+    });
   }
 
   subscribe(listener: (event: RelayServerEvent) => void): () => void {
@@ -219,6 +250,7 @@ export class RelayServer {
       await this.#startCredentials(watcher);
       await this.#startSigning(watcher);
       const tokenVerifier = o.tokenVerifier ?? (await this.#startToken(watcher));
+      await this.#convergence.start(o.store, watcher);
       if (o.monitorExpiry !== false) {
         const secrets = [this.names.server, ...(o.ca ? [] : [this.names.signing, this.names.root])];
         this.#monitor = new ExpiryMonitor({ watcher, secrets, clock: this.#clock });
@@ -266,6 +298,7 @@ export class RelayServer {
     this.#provider = provider;
     provider.subscribe((event) => {
       if (event.type === 'updated') {
+        this.#convergence.setProviderTrust(event.material.trustBundlePem);
         this.#events.emit({
           type: 'server-certificate',
           serialNumber: event.material.leaf.serialNumber,
@@ -288,6 +321,7 @@ export class RelayServer {
     const current = trust.intermediatesPem ? splitPemBundle(trust.intermediatesPem) : [];
     this.#knownIntermediates = [...new Set([...current, ...this.#knownIntermediates])].slice(0, 8);
     this.#source?.setTrustBundle(trust.trustBundlePem);
+    this.#convergence.setClientTrust(trust.trustBundlePem);
     await this.#clientCheck.setTrust({
       trustBundlePem: trust.trustBundlePem,
       intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
@@ -314,6 +348,7 @@ export class RelayServer {
           policy: o.caPolicy,
           store: o.store,
           signingKey: o.signingKey,
+          ledger: o.ledger,
         });
         this.#ca = ca;
         this.#signingSerial = secret.annotations['certloop.io/serial'];
@@ -431,6 +466,7 @@ export class RelayServer {
       defaultLifetimeSeconds: Math.min(o.defaultLifetimeSeconds ?? 365 * DAY, maxLifetimeSeconds),
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? 30_000,
       serverSerialNumber: () => this.#provider?.current()?.leaf.serialNumber ?? '',
+      convergence: this.#convergence.hooks,
       counters: this.#counters,
       refused: (error, call) => {
         const refused = this.#counters.refused;
@@ -465,6 +501,43 @@ export class RelayServer {
       (a) => a.cluster === cluster && (serialNumber === undefined || a.serialNumber === serialNumber),
       new CertloopError('CERTLOOP_FORBIDDEN', 'the server ended this agent stream'),
     );
+  }
+
+  /**
+   * core's `ConvergenceSource` for this replica: one observation per cluster connected here (the bundle its
+   * replicas reported; offline ones as last seen), this replica and its credential provider. With several
+   * replicas, read every replica's published table instead (`StoreConvergenceSource` with `local: server`).
+   */
+  observations(): Promise<readonly BundleObservation[]> {
+    return this.#convergence.observations();
+  }
+
+  /** The bundle table's reporters (per cluster and agent replica), for status pages. */
+  bundleTable(): BundleEntry[] {
+    return this.#convergence.entries();
+  }
+
+  /** What this replica publishes (for `StoreConvergenceSource`'s `local`). */
+  snapshot(): BundleTableSnapshot {
+    return this.#convergence.snapshot();
+  }
+
+  /** This replica's name in the published tables. */
+  get replicaId(): string {
+    return this.#convergence.replicaId;
+  }
+
+  /**
+   * core's `RenewalRequester` for this replica's streams: `RenewNow` to every agent whose client certificate was not
+   * issued by `activeIssuerKeyId`, now and when it connects later. Other replicas: `StoreRenewalRequester`.
+   */
+  requestRenewal(request: RenewalRequest): Promise<{ readonly notified: number }> {
+    return this.#convergence.requestRenewal(request);
+  }
+
+  /** Writes this replica's bundle table to the store now (when publishing). */
+  flushBundleTable(): Promise<void> {
+    return this.#convergence.flush();
   }
 
   metrics(): RelayServerMetrics {
@@ -512,6 +585,7 @@ export class RelayServer {
         });
       });
     }
+    await this.#convergence.stop();
     this.#monitor?.stop();
     this.#monitor = undefined;
     await Promise.all(this.#followed.map((f) => f.stop()));

@@ -8,7 +8,7 @@
  * server sees a new CRL listing its serial: UNAUTHENTICATED / `CERTLOOP_CHAIN_REVOKED`), and by `disconnect`.
  */
 
-import { CertloopError, type Clock, type TimerHandle } from '@certloop/core';
+import { CertloopError, type Clock, type RenewalRequest, type TimerHandle } from '@certloop/core';
 import type * as grpc from '@grpc/grpc-js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { asRefusal, toServiceError } from '../shared/status.js';
@@ -40,6 +40,7 @@ export class ConnectionTable {
   constructor(
     private readonly clock: Clock,
     private readonly onChange: () => void,
+    private readonly onRemoved?: (agent: ConnectedAgent) => void,
   ) {}
 
   add(info: Omit<ConnectedAgent, 'id'>, stream: Stream, timer: TimerHandle | undefined): ConnectedAgent {
@@ -67,6 +68,7 @@ export class ConnectionTable {
     if (!entry) return;
     if (entry.timer) this.clock.clearTimeout(entry.timer);
     this.#byId.delete(id);
+    this.onRemoved?.(entry.info);
     this.onChange();
   }
 
@@ -76,6 +78,17 @@ export class ConnectionTable {
 
   get size(): number {
     return this.#byId.size;
+  }
+
+  /** Sends `RenewNow` on the streams `match` selects; resolves how many. */
+  sendRenewNow(match: (agent: ConnectedAgent) => boolean, request: RenewalRequest): number {
+    let n = 0;
+    for (const entry of this.#byId.values()) {
+      if (!match(entry.info)) continue;
+      entry.stream.write({ renewNow: { reason: request.reason, activeIssuerKeyId: request.activeIssuerKeyId } });
+      n++;
+    }
+    return n;
   }
 
   /** Ends the streams `match` selects with the given refusal; resolves how many were ended. */
@@ -165,9 +178,13 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
                 },
               });
               table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
+              const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
+              if (renewNow) stream.write({ renewNow });
               return;
             }
             if (message.heartbeat) table.touch(id, ctx.clock.now());
+            const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
+            if (digest) ctx.convergence?.reported(id, digest);
           },
           (err) => fail(err),
         )

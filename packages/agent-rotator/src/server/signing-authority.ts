@@ -10,6 +10,7 @@ import {
   type Clock,
   type CryptoEngine,
   type ExternalPrivateKey,
+  type IssuanceLedger,
   type IssuancePolicyInput,
   joinPemBundle,
   REVOCATION_KEYS,
@@ -37,6 +38,8 @@ export interface AuthorityFromSecretOptions {
   readonly store?: SecretStore | undefined;
   /** The signing CA's key where it is held (a PKCS#11 token); the secret then needs no `tls.key`. */
   readonly signingKey?: ExternalPrivateKey | undefined;
+  /** Where every leaf the CA signs is recorded, so a CA rotation's drain can count those still under the old CA. */
+  readonly ledger?: IssuanceLedger | undefined;
 }
 
 /** The CRL kept in the signing secret (`ca.crl`, PEM), or undefined when there is none (no revocation yet). */
@@ -57,6 +60,7 @@ export function signingFromSecret(
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.store ? { store: options.store } : {}),
     ...(options.signingKey ? { privateKey: options.signingKey } : {}),
+    ...(options.ledger ? { ledger: options.ledger } : {}),
   });
   const material = readTlsMaterial(secret);
   const certs = splitPemBundle(material.certificatePem ?? '');

@@ -22,6 +22,8 @@ export interface BootstrapRequest {
 export interface RenewRequest {
   csrPem: string;
   lifetimeSeconds: number;
+  /** Digest of the trust bundle the agent holds (`trustBundleDigest`); empty or absent when it does not say. */
+  trustBundleDigest?: string;
 }
 
 export interface SignResponse {
@@ -36,11 +38,22 @@ export interface SignResponse {
 export interface Heartbeat {
   sequence: number;
   sentAtMs: number;
+  trustBundleDigest?: string;
 }
 
 export interface Hello {
   cluster: string;
   agent: string;
+  trustBundleDigest?: string;
+}
+
+export interface BundleReport {
+  trustBundleDigest: string;
+}
+
+export interface RenewNow {
+  reason: string;
+  activeIssuerKeyId: string;
 }
 
 export interface Welcome {
@@ -50,8 +63,18 @@ export interface Welcome {
   heartbeatIntervalMs: number;
 }
 
-export type AgentMessage = { hello?: Hello; heartbeat?: Heartbeat; kind?: 'hello' | 'heartbeat' };
-export type ServerMessage = { welcome?: Welcome; heartbeat?: Heartbeat; kind?: 'welcome' | 'heartbeat' };
+export type AgentMessage = {
+  hello?: Hello;
+  heartbeat?: Heartbeat;
+  bundleReport?: BundleReport;
+  kind?: 'hello' | 'heartbeat' | 'bundleReport';
+};
+export type ServerMessage = {
+  welcome?: Welcome;
+  heartbeat?: Heartbeat;
+  renewNow?: RenewNow;
+  kind?: 'welcome' | 'heartbeat' | 'renewNow';
+};
 
 export interface RelayProtocol {
   readonly Certificates: grpc.ServiceClientConstructor;

@@ -5,6 +5,7 @@
  */
 import type { CliCommand } from '../lib/command.js';
 import { agentCommand } from './agent.js';
+import { caCommand } from './ca.js';
 import { csrCommand } from './csr.js';
 import { demoCommand } from './demo.js';
 import { initCommand } from './init.js';
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CliCommand[] = [
   signCommand,
   issueCommand,
   rotateCommand,
+  caCommand,
   revokeCommand,
   serverCommand,
   agentCommand,

@@ -165,8 +165,8 @@ async function run(context: CliContext, command: Command, word: string): Promise
     } else if (role === 'root') {
       throw cliError(
         'CERTLOOP_READ_ONLY',
-        `certloop does not rotate the root CA ${name}: a new root changes what every peer trusts`,
-        'publish the new root beside the old one in every ca.crt first, then replace it by hand',
+        `certloop rotate does not replace the root CA ${name}: a new root changes what every peer trusts`,
+        'rotate it in phases with `certloop ca prepare --ca root` (then `ca status`, `activate`, `drain`, `retire`)',
       );
     } else {
       if (!leaf) throw cliError('CERTLOOP_INVALID_PEM', `${name} holds no certificate to rotate`);
@@ -228,7 +228,7 @@ export const rotateCommand: CliCommand = {
           'for the same identity (same lifetime unless --lifetime) from the signing CA; the intermediate is\n' +
           're-issued by the root; the token is replaced. The write is a compare-and-swap: if the secret changed\n' +
           "meanwhile, nothing is written. A bring-your-own secret (no certloop annotation, or cert-manager's) and\n" +
-          'the root CA are refused, with the reason.\n\n' +
+          'the root CA are refused, with the reason (the root is rotated in phases by `certloop ca`).\n\n' +
           'Exit status: 0 rotated; 2 bad flags; 4 store unreachable; 5 refused (bring-your-own, root, no such\n' +
           'secret, CA policy, changed meanwhile); 6 CA kind not available in this build.',
       )

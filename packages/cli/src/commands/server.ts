@@ -6,8 +6,9 @@
  * key on a PKCS#11 token (`--pkcs11-uri`); it logs one JSON object per line when standard output is not a
  * terminal. SIGTERM or SIGINT stops it cleanly: open streams are closed, then the store.
  */
+import { hostname } from 'node:os';
 import { RelayServer } from '@certloop/agent-rotator';
-import type { ExternalPrivateKey } from '@certloop/core';
+import { type ExternalPrivateKey, StoreIssuanceLedger } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type OpenedCa, openCertificateAuthority } from '../ca-factory.js';
 import type { CliCommand } from '../lib/command.js';
@@ -61,6 +62,15 @@ async function run(context: CliContext, command: Command): Promise<void> {
       defaultLifetimeSeconds: Math.min(defaultLifetimeSeconds, maxLifetimeSeconds),
       heartbeatIntervalMs,
       ...(backdateSeconds !== undefined ? { caPolicy: { backdateSeconds } } : {}),
+      // a CA rotation run anywhere (certloop ca, another replica) sees this replica's agents and reaches them
+      convergence: {
+        replicaId: String(opts.replicaId ?? `${hostname()}-${process.pid}`),
+        publish: opts.publishBundleTable !== false,
+      },
+      // the drain counts the leaves still under the old CA from these records
+      ...(external || opts.issuanceLedger === false
+        ? {}
+        : { ledger: new StoreIssuanceLedger({ store: opened.store }) }),
     });
     server.subscribe((event) => logServerEvent(log, event));
     const address = await server.start();
@@ -99,8 +109,10 @@ export const serverCommand: CliCommand = {
         "Runs the relay's management server on a store made by `certloop init`: it serves the certificate of\n" +
           "relay-server-tls-secret (a new one is taken without a restart), signs agents' CSRs (Bootstrap with the\n" +
           "token, Renew with the current client certificate) with the store's signing CA or --ca vault, and holds\n" +
-          "agents' relay streams. Settings: flags, CERTLOOP_* variables, or --config FILE (YAML or JSON with the\n" +
-          'flags in camelCase). Logs JSON lines when standard output is not a terminal. SIGTERM stops it cleanly.\n\n' +
+          "agents' relay streams. For a CA rotation (`certloop ca`) it publishes which trust bundle each agent\n" +
+          'holds (relay-bundle-observations-<replica>), records what it issues (relay-issuance-ledger) and passes\n' +
+          'renewal requests on to its agents. Settings: flags, CERTLOOP_* variables, or --config FILE (YAML or JSON\n' +
+          'with the flags in camelCase). Logs JSON lines when standard output is not a terminal. SIGTERM stops it cleanly.\n\n' +
           'Exit status: 0 stopped by a signal; 2 bad flags or config; 4 store or CA unreachable, address in use.',
       );
     addStoreOptions(command);
@@ -123,6 +135,13 @@ export const serverCommand: CliCommand = {
           .default('30s')
           .env('CERTLOOP_HEARTBEAT_INTERVAL'),
       )
+      .addOption(
+        new Option('--replica-id <name>', 'this replica in the bundle tables (default: host-pid)').env(
+          'CERTLOOP_REPLICA_ID',
+        ),
+      )
+      .option('--no-publish-bundle-table', "do not publish the agents' trust bundles to the store (CA rotation)")
+      .option('--no-issuance-ledger', 'do not record issued certificates in the store (CA rotation drain)')
       .addOption(
         new Option('--backdate <duration>', "local CA: how far before now a certificate's validity starts").env(
           'CERTLOOP_BACKDATE',

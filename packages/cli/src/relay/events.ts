@@ -34,6 +34,15 @@ export function logServerEvent(log: Logger, event: RelayServerEvent): void {
     case 'connections':
       log.log('debug', 'connections', { count: event.count });
       break;
+    case 'renew-now':
+      log.log('info', 'renewal request passed on', {
+        activeIssuerKeyId: event.activeIssuerKeyId,
+        notified: event.notified,
+      });
+      break;
+    case 'bundle-table-publish-failed':
+      log.log('warn', 'bundle table not published', { code: event.error.code });
+      break;
   }
 }
 
@@ -72,8 +81,13 @@ export function logAgentEvent(log: Logger, event: RelayAgentEvent): void {
       const e = event.event;
       if (e.type === 'heartbeat') log.log('debug', 'heartbeat');
       else if (e.type === 'connected') log.log('info', 'connected', { clientSerialNumber: e.clientSerialNumber });
+      else if (e.type === 'renew-now')
+        log.log('info', 'renew now', { reason: e.reason, activeIssuerKeyId: e.activeIssuerKeyId });
       else log.log('warn', e.type, { code: e.error?.code });
       break;
     }
+    case 'trust-bundle':
+      log.log('info', 'trust bundle changed', { digest: event.digest });
+      break;
   }
 }

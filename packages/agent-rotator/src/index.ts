@@ -9,6 +9,7 @@ export {
   RelayConnection,
   type RelayConnectionOptions,
 } from './agent/connection.js';
+export type { HaltReason } from './agent/halt.js';
 export {
   RelayAgent,
   type RelayAgentEvent,
@@ -16,6 +17,7 @@ export {
   type RelayAgentStatus,
 } from './agent/relay-agent.js';
 export { RelayCaClient, type RelayCaClientOptions, type SignPath } from './agent/relay-ca-client.js';
+export { BootstrapFailureLimiter, type BootstrapLimitOptions } from './server/bootstrap-limits.js';
 export { type CheckedClient, ClientCertificateCheck, type ClientCheckOptions } from './server/client-check.js';
 export {
   PeerRateLimiter,

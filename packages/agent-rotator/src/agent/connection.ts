@@ -213,6 +213,7 @@ export class RelayConnection {
   }
 
   #failed(error: CertloopError): void {
+    if (this.#state === 'stopped') return;
     this.#failures++;
     const delay = backoffDelay(this.#failures, { initialMs: 500, maxMs: 30_000, ...this.#o.backoff }, this.#random);
     this.#events.emit({

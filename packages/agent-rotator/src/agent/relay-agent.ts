@@ -10,6 +10,8 @@
  *   reconnecting with whatever is current when the stream drops, and moving to a new certificate when the
  *   provider swaps (replicas that are not leader see it through the watcher).
  * - The server is authenticated with `ca.crt` of `relay-root-tls-secret` (or `trustBundlePem`).
+ * - Halts (see `halt.ts`): a revoked certificate, or a lifetime the server will not issue (due at once), stops the
+ *   retries in a `halted` state until the client secret or the token changes.
  */
 import {
   type BackoffOptions,
@@ -33,6 +35,7 @@ import {
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { assertClusterName, resolveRelayNames } from '../shared/names.js';
 import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';
+import { type HaltReason, type HaltState, haltReasonOf, resumedBy } from './halt.js';
 import { RelayCaClient } from './relay-ca-client.js';
 
 const YEAR = 365 * 86_400;
@@ -84,7 +87,10 @@ export type RelayAgentEvent =
   | { readonly type: 'certificate-expired'; readonly serialNumber: string }
   | { readonly type: 'rotation'; readonly event: RotatorEvent; readonly path: 'renew' | 'bootstrap' | undefined }
   | { readonly type: 'leader'; readonly event: LeaderEvent }
-  | { readonly type: 'connection'; readonly event: ConnectionEvent };
+  | { readonly type: 'connection'; readonly event: ConnectionEvent }
+  /** A refusal retrying cannot cure: the agent stops trying until its material changes. */
+  | { readonly type: 'halted'; readonly reason: HaltReason; readonly error: CertloopError }
+  | { readonly type: 'resumed'; readonly reason: HaltReason; readonly by: 'client-secret' | 'token' };
 
 export interface RelayAgentStatus {
   readonly cluster: string;
@@ -102,6 +108,8 @@ export interface RelayAgentStatus {
   readonly lastRotation:
     | { readonly at: Date; readonly result: 'succeeded' | 'failed' | 'superseded'; readonly code?: string }
     | undefined;
+  /** Set while the agent has stopped retrying (revoked, or a lifetime the server will not issue). */
+  readonly halted: { readonly reason: HaltReason; readonly code: string; readonly since: Date } | undefined;
 }
 
 function isWatcher(value: unknown): value is Watcher {
@@ -123,6 +131,13 @@ export class RelayAgent {
   #mode: RelayAgentStatus['mode'] = 'stopped';
   #lastRotation: RelayAgentStatus['lastRotation'];
   #started = false;
+  #token: FollowedSecret | undefined;
+  #halted: HaltState | undefined;
+  /** Settles when a halted rotator has stopped. */
+  #rotatorStopped: Promise<void> = Promise.resolve();
+  /** After a revoked agent resumed with a new token: connect once the new certificate is in. */
+  #connectOnNextCertificate = false;
+  #trust: () => string | undefined = () => undefined;
 
   constructor(options: RelayAgentOptions) {
     assertClusterName(options.cluster);
@@ -166,10 +181,16 @@ export class RelayAgent {
         return m.trustBundlePem ?? m.certificatePem;
       };
     }
-    const token = new FollowedSecret({ watcher, name: this.names.token });
+    const token = new FollowedSecret({
+      watcher,
+      name: this.names.token,
+      onChange: (secret) => this.#materialChanged('token', secret?.version),
+    });
+    this.#token = token;
     this.#followed.push(token);
     await token.start();
 
+    this.#trust = trust;
     const provider = new CredentialProvider({
       name: this.names.client,
       watcher,
@@ -189,6 +210,11 @@ export class RelayAgent {
             version: event.material.version,
           });
           this.#rotator?.poke();
+          this.#materialChanged('client-secret', event.material.version);
+          if (this.#connectOnNextCertificate && !this.#halted) {
+            this.#connectOnNextCertificate = false;
+            this.#startConnection();
+          }
         } else if (event.type === 'rejected') {
           this.#events.emit({ type: 'certificate-rejected', error: event.error });
           this.#rotator?.poke();
@@ -214,6 +240,7 @@ export class RelayAgent {
       },
       clock: this.#clock,
       callTimeoutMs: o.callTimeoutMs,
+      ratio: o.ratio,
     });
     this.#caClient = caClient;
 
@@ -251,6 +278,10 @@ export class RelayAgent {
             };
           }
           this.#events.emit({ type: 'rotation', event, path });
+          if (event.type === 'failed') {
+            const reason = haltReasonOf(event.error);
+            if (reason) this.#halt(reason, event.error);
+          }
         }),
       );
     }
@@ -260,23 +291,82 @@ export class RelayAgent {
     }
     this.#rotator?.start();
 
-    if (o.connect !== false) {
+    this.#startConnection();
+  }
+
+  /** Opens the relay stream (unless `connect: false`), replacing a stopped connection. */
+  #startConnection(): void {
+    const o = this.#o;
+    const provider = this.#provider;
+    if (o.connect === false || !provider || !this.#started) return;
+    {
+      this.#connection?.stop();
       const connection = new RelayConnection({
         serverAddress: o.serverAddress,
         serverName: o.serverName,
         cluster: this.cluster,
         agent: o.agentName,
         provider,
-        trustBundlePem: trust,
+        trustBundlePem: this.#trust,
         ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
         ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
         ...(o.random ? { random: o.random } : {}),
         clock: this.#clock,
       });
       this.#connection = connection;
-      this.#unsubscribers.push(connection.subscribe((event) => this.#events.emit({ type: 'connection', event })));
+      this.#unsubscribers.push(
+        connection.subscribe((event) => {
+          this.#events.emit({ type: 'connection', event });
+          if (connection !== this.#connection) return;
+          const error = event.type === 'disconnected' || event.type === 'connect-failed' ? event.error : undefined;
+          if (haltReasonOf(error) === 'revoked') this.#halt('revoked', error!);
+        }),
+      );
       connection.start();
     }
+  }
+
+  /** Stops retrying: the rotator (and, when revoked, the stream) until the material changes. */
+  #halt(reason: HaltReason, error: CertloopError): void {
+    if (this.#halted || !this.#started) return;
+    const material = this.#provider?.current();
+    this.#halted = {
+      reason,
+      code: error.code,
+      since: this.#clock.now(),
+      serialNumber: material?.leaf.serialNumber,
+      clientVersion: material?.version,
+      tokenVersion: this.#token?.current()?.version,
+    };
+    const rotator = this.#rotator;
+    if (rotator) this.#rotatorStopped = rotator.stop();
+    if (reason === 'revoked') {
+      this.#connection?.stop();
+      this.#caClient?.setRevoked(material?.leaf.serialNumber);
+    }
+    this.#events.emit({ type: 'halted', reason, error });
+  }
+
+  /** A new client secret or token: a halted agent tries again (a revoked one bootstraps with a new token). */
+  #materialChanged(kind: 'client-secret' | 'token', version: string | undefined): void {
+    const halt = this.#halted;
+    if (!halt) return;
+    const by = resumedBy(halt, { kind, version });
+    if (!by) return;
+    this.#halted = undefined;
+    void this.#rotatorStopped.then(() => {
+      if (!this.#started || this.#halted) return;
+      const rotator = this.#rotator;
+      if (halt.reason === 'revoked' && by === 'token') {
+        // the revoked certificate may not renew: bootstrap with the new token now, connect with what it brings
+        rotator?.renewNow();
+        this.#connectOnNextCertificate = true;
+      } else if (halt.reason === 'revoked') {
+        this.#startConnection();
+      }
+      rotator?.start();
+      this.#events.emit({ type: 'resumed', reason: halt.reason, by });
+    });
   }
 
   status(): RelayAgentStatus {
@@ -301,6 +391,9 @@ export class RelayAgent {
         serverSerialNumber: connection?.serverSerialNumber,
       },
       lastRotation: this.#lastRotation,
+      halted: this.#halted
+        ? { reason: this.#halted.reason, code: this.#halted.code, since: this.#halted.since }
+        : undefined,
     };
   }
 
@@ -324,5 +417,7 @@ export class RelayAgent {
     this.#provider?.close();
     this.#caClient?.close();
     this.#mode = 'stopped';
+    this.#halted = undefined;
+    this.#connectOnNextCertificate = false;
   }
 }

@@ -37,7 +37,12 @@ export interface RelayCaClientOptions extends ChannelTarget {
   readonly token?: () => string | undefined | Promise<string | undefined>;
   readonly clock?: Clock;
   /** Deadline of one call (default 30 s). */
-  readonly callTimeoutMs?: number;
+  readonly callTimeoutMs?: number | undefined;
+  /**
+   * The agent's grace ratio, sent with each request so the server can refuse a certificate that would be due for
+   * renewal at once (`CERTLOOP_LIFETIME_TOO_SHORT`) instead of issuing it.
+   */
+  readonly ratio?: number | undefined;
 }
 
 export type SignPath = 'renew' | 'bootstrap';
@@ -49,6 +54,7 @@ export class RelayCaClient implements CertificateAuthority {
   #mutual: grpc.Client | undefined;
   #mutualTrust: string | undefined;
   #mutualVersion: string | undefined;
+  #revokedSerial: string | undefined;
   /** How the last `sign` went: `renew` or `bootstrap`. */
   lastPath: SignPath | undefined;
 
@@ -69,9 +75,17 @@ export class RelayCaClient implements CertificateAuthority {
   path(): SignPath {
     const material = this.#o.provider?.current();
     const now = this.#clock.now().getTime();
-    return material && material.leaf.notBefore.getTime() <= now && now < material.leaf.notAfter.getTime()
+    return material &&
+      material.leaf.serialNumber !== this.#revokedSerial &&
+      material.leaf.notBefore.getTime() <= now &&
+      now < material.leaf.notAfter.getTime()
       ? 'renew'
       : 'bootstrap';
+  }
+
+  /** Says the certificate with this serial was revoked: it no longer authenticates a renewal (bootstrap instead). */
+  setRevoked(serialNumber: string | undefined): void {
+    this.#revokedSerial = serialNumber;
   }
 
   async sign(request: SignRequest, options: CaCallOptions = {}): Promise<SignResult> {
@@ -81,7 +95,11 @@ export class RelayCaClient implements CertificateAuthority {
     let response: SignResponse;
     try {
       if (path === 'renew') {
-        const body: RenewRequest = { csrPem: request.csrPem, lifetimeSeconds: request.lifetimeSeconds };
+        const body: RenewRequest = {
+          csrPem: request.csrPem,
+          lifetimeSeconds: request.lifetimeSeconds,
+          renewalRatio: this.#o.ratio ?? 0,
+        };
         response = await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
       } else {
         const token = await this.#o.token?.();
@@ -93,6 +111,7 @@ export class RelayCaClient implements CertificateAuthority {
           cluster: this.#o.cluster,
           csrPem: request.csrPem,
           lifetimeSeconds: request.lifetimeSeconds,
+          renewalRatio: this.#o.ratio ?? 0,
         };
         const client = bootstrapClient(this.#o, this.#trust());
         try {

@@ -198,9 +198,12 @@ export class ClientCertificateCheck {
 
   /**
    * Checks the call's client certificate. Throws `CERTLOOP_UNAUTHENTICATED` when there is none (or TLS did not
-   * verify it), or the `CERTLOOP_CHAIN_*` code of the failed check.
+   * verify it: then `tlsRefusal`, when given, says why, e.g. `CERTLOOP_CHAIN_EXPIRED`), or the `CERTLOOP_CHAIN_*`
+   * code of the failed check.
    */
-  async check(auth: PeerAuth | null | undefined): Promise<CheckedClient> {
+  async check(auth: PeerAuth | null | undefined, tlsRefusal?: () => CertloopError): Promise<CheckedClient> {
+    const raw = auth?.sslPeerCertificate?.raw;
+    if ((!raw || raw.length === 0) && tlsRefusal) throw tlsRefusal();
     const checked = await this.#check(auth);
     // a verdict made while a new CRL arrived: the serial is looked up in the CRLs in force now
     if (this.#crls.size > 0 && this.isRevoked(checked)) {

@@ -3,6 +3,7 @@
  * limits, the counters), handed to each service by the RelayServer.
  */
 import type { CertificateAuthority, CertloopError, CertloopErrorCode, Clock, SignResult } from '@certloop/core';
+import type { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import type { ClientCertificateCheck } from './client-check.js';
 import type { PeerRateLimiter } from './rate-limit.js';
 import type { TokenVerifier } from './token.js';
@@ -23,8 +24,10 @@ export interface ServerContext {
   readonly tokenVerifier: TokenVerifier;
   /** Every call of a peer, checked before anything is parsed. */
   readonly callLimiter: PeerRateLimiter;
-  /** Failed bootstrap attempts of a peer. */
-  readonly failureLimiter: PeerRateLimiter;
+  /** Failed bootstrap attempts: per (address, cluster) and in all. */
+  readonly bootstrapLimits: BootstrapFailureLimiter;
+  /** How far the CA backdates notBefore (0 when unknown: an injected CA), for the issuance window. */
+  readonly backdateSeconds: number;
   readonly maxCsrBytes: number;
   readonly maxLifetimeSeconds: number;
   readonly defaultLifetimeSeconds: number;

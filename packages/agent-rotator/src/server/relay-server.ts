@@ -23,6 +23,7 @@ import {
   type Clock,
   CredentialProvider,
   type CryptoEngine,
+  DEFAULT_ISSUANCE_POLICY,
   Emitter,
   ExpiryMonitor,
   type IssuancePolicyInput,
@@ -43,6 +44,7 @@ import { CertificateSource } from '../shared/certificate-source.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { resolveRelayNames } from '../shared/names.js';
 import { relayProtocol } from '../shared/proto.js';
+import { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import { certificatesService } from './certificates-service.js';
 import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
@@ -81,8 +83,16 @@ export interface RelayServerOptions {
   readonly maxMessageBytes?: number;
   /** Calls per peer address (default burst 200, 100 per second). */
   readonly callRateLimit?: RateLimitOptions;
-  /** Failed bootstrap attempts per peer address (default burst 5, one more per 12 s). */
+  /**
+   * Failed bootstrap attempts per (peer address, cluster) (default burst 5, one more per 12 s): one client behind a
+   * shared address exhausts only its own cluster's budget.
+   */
   readonly failedBootstrapRateLimit?: RateLimitOptions;
+  /**
+   * Failed bootstrap attempts in all, whatever the address or cluster (default burst 100, one more per second): the
+   * bound on guessing tokens. Once spent, bootstraps are refused until it refills.
+   */
+  readonly failedBootstrapBudget?: RateLimitOptions;
   /** How often the server sends a heartbeat on each stream (default 30 s). */
   readonly heartbeatIntervalMs?: number;
   /**
@@ -415,10 +425,13 @@ export class RelayServer {
       clientCheck: this.#clientCheck,
       tokenVerifier,
       callLimiter: new PeerRateLimiter({ ...(o.callRateLimit ?? { burst: 200, perSecond: 100 }), clock: this.#clock }),
-      failureLimiter: new PeerRateLimiter({
-        ...(o.failedBootstrapRateLimit ?? { burst: 5, perSecond: 1 / 12 }),
+      bootstrapLimits: new BootstrapFailureLimiter({
+        perCluster: o.failedBootstrapRateLimit,
+        global: o.failedBootstrapBudget,
         clock: this.#clock,
       }),
+      // the local CA's backdate is known; an injected CA's is not (its answer is checked after signing)
+      backdateSeconds: o.ca ? 0 : (o.caPolicy?.backdateSeconds ?? DEFAULT_ISSUANCE_POLICY.backdateSeconds),
       maxCsrBytes: o.maxCsrBytes ?? 16 * 1024,
       maxLifetimeSeconds,
       defaultLifetimeSeconds: Math.min(o.defaultLifetimeSeconds ?? 365 * DAY, maxLifetimeSeconds),

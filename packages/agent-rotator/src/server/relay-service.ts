@@ -13,6 +13,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { asRefusal, toServiceError } from '../shared/status.js';
 import type { ServerContext } from './context.js';
+import { tlsRefusal, tlsSocketOf } from './peer-tls.js';
 import { peerAddress } from './rate-limit.js';
 
 /** One open relay stream, as the server sees it. */
@@ -119,7 +120,7 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
       fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
-    const client = ctx.clientCheck.check(stream.getAuthContext());
+    const client = ctx.clientCheck.check(stream.getAuthContext(), () => tlsRefusal(tlsSocketOf(stream)));
     client.catch(fail);
     stream.on('data', (message: AgentMessage) => {
       void client

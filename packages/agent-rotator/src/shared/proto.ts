@@ -17,11 +17,15 @@ export interface BootstrapRequest {
   cluster: string;
   csrPem: string;
   lifetimeSeconds: number;
+  /** The agent's grace ratio (0: not said). */
+  renewalRatio?: number;
 }
 
 export interface RenewRequest {
   csrPem: string;
   lifetimeSeconds: number;
+  /** The agent's grace ratio (0: not said). */
+  renewalRatio?: number;
 }
 
 export interface SignResponse {

@@ -80,6 +80,8 @@ export class Rotator {
   /** Consecutive failed passes; drives the backoff. */
   #failures = 0;
   #lastNotice = '';
+  /** A renewal asked for by `renewNow()`, pending until one succeeds. */
+  #forced = false;
   #unsubscribeLeader: (() => void) | undefined;
 
   constructor(options: RotatorOptions) {
@@ -121,6 +123,15 @@ export class Rotator {
 
   /** Re-reads the secret now (e.g. after a watcher saw it change). */
   poke(): void {
+    this.#poke();
+  }
+
+  /**
+   * Renews at the next pass whatever the renewal time says (e.g. the current certificate was revoked), still only
+   * while leader and only for a managed secret; the request holds until a renewal succeeds.
+   */
+  renewNow(): void {
+    this.#forced = true;
     this.#poke();
   }
 
@@ -167,6 +178,7 @@ export class Rotator {
     this.#events.emit({ type: 'started', name: this.name, attempt: this.#failures + 1 });
     await this.#rotate(plan.secret, rotationSignal);
     this.#failures = 0;
+    this.#forced = false;
     return 0;
   }
 
@@ -179,6 +191,7 @@ export class Rotator {
       this.#notice({ type: 'skipped-bring-your-own', name: this.name }, `byo:${secret.version}`);
       return { kind: 'idle' };
     }
+    if (this.#forced) return { kind: 'rotate', secret };
     const { certificatePem } = readTlsMaterial(secret);
     let leaf: ReturnType<typeof inspectCertificate>;
     try {

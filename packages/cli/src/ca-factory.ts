@@ -18,7 +18,8 @@ import {
   type SecretStore,
   splitPemBundle,
 } from '@certloop/core';
-import { type VaultAuth, VaultCertificateAuthority } from '@certloop/vault-signer';
+// the Vault adapter (and node-vault) is loaded only by --ca vault
+import type { VaultAuth } from '@certloop/vault-signer';
 import { cliError } from './lib/errors.js';
 
 export const CA_KINDS = ['local', 'vault'] as const;
@@ -142,6 +143,7 @@ async function openVaultCa({ flags, env = process.env }: OpenCaRequest): Promise
     );
   }
   const mount = flags.vaultMount ?? 'pki';
+  const { VaultCertificateAuthority } = await import('@certloop/vault-signer');
   const ca = new VaultCertificateAuthority({
     endpoint: flags.vaultAddr.replace(/\/+$/, ''),
     auth: vaultAuth(flags, env),

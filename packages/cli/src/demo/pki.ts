@@ -16,7 +16,6 @@ import {
   type SecretStore,
   tlsSecretData,
 } from '@certloop/core';
-import { VaultCertificateAuthority } from '@certloop/vault-signer';
 
 const names = DEFAULT_RELAY_SECRET_NAMES;
 
@@ -50,6 +49,7 @@ export async function setUpPki(store: SecretStore, kind: 'local' | 'vault'): Pro
   }
   // loaded only when asked: the emulator is the demo's embedded Vault
   const { setupPki, startVaultEmulator } = await import('@certloop/vault-signer/testing');
+  const { VaultCertificateAuthority } = await import('@certloop/vault-signer');
   const vault = await startVaultEmulator();
   const pki = await setupPki({
     endpoint: vault.endpoint,

@@ -94,4 +94,31 @@ describe('RelayAgent halts', () => {
     expect(rotations.map((e) => e.type === 'rotation' && e.path)).toEqual(['bootstrap', 'bootstrap']);
     expect(relay.server.metrics()).toMatchObject({ bootstraps: 2, renewals: 0 });
   });
+
+  it('does not halt when only the older certificate its connection was opened with is revoked: it reconnects with the current one', async () => {
+    const clock = new ManualClock(Date.now() - 50 * MINUTE);
+    relay = await startTestRelay({ clock });
+    const agent = relay.agent({
+      cluster: 'cluster-1',
+      ratio: 0.5,
+      jitter: 0,
+      lifetimeSeconds: 3600,
+      reconnectBackoff: { initialMs: 500, maxMs: 2000 },
+    });
+    const events = record(agent);
+    await agent.start();
+    await until(() => agent.status().connection.state === 'connected');
+    const first = agent.status().certificate!;
+    await clock.advanceTo(first.notAfter.getTime() - 29 * MINUTE);
+    await until(() => agent.status().certificate?.serialNumber !== first.serialNumber);
+    const second = agent.status().certificate!.serialNumber;
+    expect(agent.status().connection.clientSerialNumber).toBe(first.serialNumber); // the connection stayed
+    const ca = relay.pki.signingCa;
+    if (!isRevokingAuthority(ca)) throw new Error('the test relay signs with a revoking CA');
+    await ca.revoke({ serialNumber: first.serialNumber, reason: 'superseded' });
+    await until(() => agent.status().connection.clientSerialNumber === second);
+    expect(agent.status().halted).toBeUndefined();
+    expect(events.filter((e) => e.type === 'halted')).toEqual([]);
+    expect(relay.server.connections()).toMatchObject([{ serialNumber: second }]);
+  });
 });

@@ -36,6 +36,7 @@ import { FollowedSecret } from '../shared/followed-secret.js';
 import { assertClusterName, resolveRelayNames } from '../shared/names.js';
 import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';
 import { type HaltReason, type HaltState, haltReasonOf, resumedBy } from './halt.js';
+import { MutualChannel } from './mutual-channel.js';
 import { RelayCaClient } from './relay-ca-client.js';
 
 const YEAR = 365 * 86_400;
@@ -138,6 +139,7 @@ export class RelayAgent {
   /** After a revoked agent resumed with a new token: connect once the new certificate is in. */
   #connectOnNextCertificate = false;
   #trust: () => string | undefined = () => undefined;
+  #channel: MutualChannel | undefined;
 
   constructor(options: RelayAgentOptions) {
     assertClusterName(options.cluster);
@@ -228,7 +230,17 @@ export class RelayAgent {
     );
     await provider.start();
 
+    // one mutual-TLS connection for renewals and the relay stream
+    const channel = new MutualChannel({
+      serverAddress: o.serverAddress,
+      serverName: o.serverName,
+      provider,
+      trustBundlePem: trust,
+      clock: this.#clock,
+    });
+    this.#channel = channel;
     const caClient = new RelayCaClient({
+      channel,
       serverAddress: o.serverAddress,
       serverName: o.serverName,
       cluster: this.cluster,
@@ -308,6 +320,7 @@ export class RelayAgent {
         agent: o.agentName,
         provider,
         trustBundlePem: this.#trust,
+        channel: this.#channel,
         ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
         ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
         ...(o.random ? { random: o.random } : {}),
@@ -319,7 +332,13 @@ export class RelayAgent {
           this.#events.emit({ type: 'connection', event });
           if (connection !== this.#connection) return;
           const error = event.type === 'disconnected' || event.type === 'connect-failed' ? event.error : undefined;
-          if (haltReasonOf(error) === 'revoked') this.#halt('revoked', error!);
+          if (haltReasonOf(error) !== 'revoked') return;
+          // a revoked certificate older than the current one (the stream's connection was opened before a
+          // renewal) is cured by a fresh connection, which the connection makes; the current one halts the agent
+          const current = this.#provider?.current()?.leaf.serialNumber;
+          if (event.type === 'disconnected' && event.clientSerialNumber !== current) return;
+          if (this.#channel?.mayBeBehind()) this.#channel.refresh();
+          else this.#halt('revoked', error!);
         }),
       );
       connection.start();
@@ -362,6 +381,7 @@ export class RelayAgent {
         rotator?.renewNow();
         this.#connectOnNextCertificate = true;
       } else if (halt.reason === 'revoked') {
+        this.#channel?.refresh();
         this.#startConnection();
       }
       rotator?.start();
@@ -416,6 +436,8 @@ export class RelayAgent {
     this.#followed = [];
     this.#provider?.close();
     this.#caClient?.close();
+    this.#channel?.close();
+    this.#channel = undefined;
     this.#mode = 'stopped';
     this.#halted = undefined;
     this.#connectOnNextCertificate = false;

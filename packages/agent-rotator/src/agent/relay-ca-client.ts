@@ -19,12 +19,13 @@ import {
   systemClock,
   throwIfAborted,
 } from '@certloop/core';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { assertClusterName } from '../shared/names.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { fromServiceError } from '../shared/status.js';
 import { bootstrapClient, type ChannelTarget, certificatesClient, mutualCredentials, unary } from './channel.js';
+import type { MutualChannel } from './mutual-channel.js';
 
 export interface RelayCaClientOptions extends ChannelTarget {
   /** The agent's cluster name: the identity a bootstrap asks for. */
@@ -43,6 +44,11 @@ export interface RelayCaClientOptions extends ChannelTarget {
    * renewal at once (`CERTLOOP_LIFETIME_TOO_SHORT`) instead of issuing it.
    */
   readonly ratio?: number | undefined;
+  /**
+   * The agent's one mutual-TLS connection (shared with its relay stream). Without it, renewals open a connection of
+   * their own per certificate.
+   */
+  readonly channel?: MutualChannel | undefined;
 }
 
 export type SignPath = 'renew' | 'bootstrap';
@@ -100,7 +106,9 @@ export class RelayCaClient implements CertificateAuthority {
           lifetimeSeconds: request.lifetimeSeconds,
           renewalRatio: this.#o.ratio ?? 0,
         };
-        response = await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
+        response = this.#o.channel
+          ? await this.#renewOver(this.#o.channel, body, signal)
+          : await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
       } else {
         const token = await this.#o.token?.();
         if (!token) {
@@ -132,6 +140,30 @@ export class RelayCaClient implements CertificateAuthority {
       notAfter: new Date(Number(response.notAfterSeconds) * 1000),
       serialNumber: response.serialNumber,
     };
+  }
+
+  /**
+   * Renew over the shared connection. When the server refuses the connection's certificate (UNAUTHENTICATED) and the
+   * connection was opened before the current certificate, it is replaced by one with the current certificate and
+   * the call made once more.
+   */
+  async #renewOver(channel: MutualChannel, body: RenewRequest, signal: AbortSignal): Promise<SignResponse> {
+    const call = async () => {
+      const lease = channel.acquire();
+      try {
+        return await unary<RenewRequest, SignResponse>(lease.certificates, 'Renew', body, signal);
+      } finally {
+        lease.release();
+      }
+    };
+    try {
+      return await call();
+    } catch (err) {
+      const refusal = fromServiceError(err);
+      if (refusal.details?.grpcStatus !== grpc.status.UNAUTHENTICATED || !channel.mayBeBehind()) throw err;
+      channel.refresh();
+      return await call();
+    }
   }
 
   async trustBundle(options: CaCallOptions = {}): Promise<string> {

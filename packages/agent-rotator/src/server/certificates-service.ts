@@ -64,6 +64,8 @@ async function sign(ctx: ServerContext, csrPem: string, lifetimeSeconds: number,
   const result = await ctx.authority().sign({ csrPem, lifetimeSeconds, profile: 'client', identity });
   const issued = { notBefore: result.notBefore.getTime(), notAfter: result.notAfter.getTime() };
   assertNotDueAtIssuance(issued, agentRatio, ctx.clock.now().getTime());
+  // the server's own CA made this signature: its verdict is known, the agent's first call is a lookup
+  if (ctx.rememberIssued) ctx.clientCheck.remember(result.certificatePem);
   return result;
 }
 
@@ -113,7 +115,8 @@ export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImpl
     const peer = peerAddress(call.getPeer());
     void (async () => {
       if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
-      const client = await ctx.clientCheck.check(call.getAuthContext(), () => tlsRefusal(tlsSocketOf(call)));
+      const socket = tlsSocketOf(call);
+      const client = await ctx.clientCheck.checkCall(call, socket, () => tlsRefusal(socket));
       const csrPem = checkCsrShape(ctx, call.request.csrPem);
       const lifetime = lifetimeOf(ctx, call.request.lifetimeSeconds);
       const result = await sign(ctx, csrPem, lifetime, client.identity, call.request.renewalRatio);

@@ -26,6 +26,8 @@ export interface ServerContext {
   readonly callLimiter: PeerRateLimiter;
   /** Failed bootstrap attempts: per (address, cluster) and in all. */
   readonly bootstrapLimits: BootstrapFailureLimiter;
+  /** Whether issued certificates' verdicts go into the client check's cache (the server's own CA signs). */
+  readonly rememberIssued: boolean;
   /** How far the CA backdates notBefore (0 when unknown: an injected CA), for the issuance window. */
   readonly backdateSeconds: number;
   readonly maxCsrBytes: number;

@@ -149,6 +149,11 @@ export interface RelayServerMetrics {
   readonly crlNumber: number | undefined;
   /** Expiry state of the server's own secrets (server, signing, root), from core's monitor. */
   readonly secrets: readonly CertificateStatus[];
+  /**
+   * Mutual-TLS connections whose client certificate passed (each agent renews and holds its stream over one), and
+   * verdicts put in the cache when the server's own CA issued the certificate.
+   */
+  readonly clientCheck: { readonly connections: number; readonly remembered: number };
 }
 
 /** A CRL's cRLNumber as a number (undefined without one, or beyond the safe integers). */
@@ -431,6 +436,7 @@ export class RelayServer {
         clock: this.#clock,
       }),
       // the local CA's backdate is known; an injected CA's is not (its answer is checked after signing)
+      rememberIssued: !o.ca,
       backdateSeconds: o.ca ? 0 : (o.caPolicy?.backdateSeconds ?? DEFAULT_ISSUANCE_POLICY.backdateSeconds),
       maxCsrBytes: o.maxCsrBytes ?? 16 * 1024,
       maxLifetimeSeconds,
@@ -484,6 +490,7 @@ export class RelayServer {
       serverSerialNumber: this.#provider?.current()?.leaf.serialNumber,
       crlNumber: crlNumberOf(this.#clientCheck.currentCrl),
       secrets: this.#monitor?.snapshot() ?? [],
+      clientCheck: this.#clientCheck.stats,
     };
   }
 

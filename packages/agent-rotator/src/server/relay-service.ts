@@ -120,7 +120,8 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
       fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
-    const client = ctx.clientCheck.check(stream.getAuthContext(), () => tlsRefusal(tlsSocketOf(stream)));
+    const socket = tlsSocketOf(stream);
+    const client = ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
     client.catch(fail);
     stream.on('data', (message: AgentMessage) => {
       void client

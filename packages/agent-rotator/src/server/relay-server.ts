@@ -48,8 +48,9 @@ import { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import { certificatesService } from './certificates-service.js';
 import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
+import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
-import { type ConnectedAgent, ConnectionTable, relayService } from './relay-service.js';
+import { type ConnectedAgent, ConnectionTable, relayService, type StreamHeartbeats } from './relay-service.js';
 import { crlOfSecret, type SigningTrust, signingFromSecret } from './signing-authority.js';
 import { sharedTokenVerifier, type TokenVerifier } from './token.js';
 
@@ -185,6 +186,7 @@ export class RelayServer {
   #address: string | undefined;
   #knownIntermediates: string[] = [];
   #crlTimer: TimerHandle | undefined;
+  #heartbeats: StreamHeartbeats | undefined;
   #stopped = false;
 
   constructor(options: RelayServerOptions) {
@@ -242,7 +244,8 @@ export class RelayServer {
       const protocol = relayProtocol();
       const ctx = this.#context(tokenVerifier);
       server.addService(protocol.Certificates.service, certificatesService(ctx));
-      server.addService(protocol.Relay.service, relayService(ctx, this.#table));
+      this.#heartbeats = new HeartbeatSweep(this.#clock, ctx.heartbeatIntervalMs, (beat) => beat());
+      server.addService(protocol.Relay.service, relayService(ctx, this.#table, this.#heartbeats));
       // one source for both roles: our certificate (identity) and the roots client certificates chain to (ca);
       // client certificates are requested but not required at the TLS level, so Bootstrap works without one
       const credentials = grpc.experimental.createCertificateProviderServerCredentials(
@@ -525,6 +528,8 @@ export class RelayServer {
         });
       });
     }
+    this.#heartbeats?.close();
+    this.#heartbeats = undefined;
     this.#monitor?.stop();
     this.#monitor = undefined;
     await Promise.all(this.#followed.map((f) => f.stop()));

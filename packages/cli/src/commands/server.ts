@@ -13,7 +13,7 @@ import { applyConfigFile } from '../lib/config.js';
 import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
 import { untilAborted } from '../lib/globals.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { addCaOptions, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
 import { logServerEvent } from '../relay/events.js';
 import { openStore } from '../store-factory.js';
@@ -25,7 +25,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const defaultLifetimeSeconds = parseDuration(String(opts.defaultLifetime), '--default-lifetime');
   const heartbeatIntervalMs = parseDuration(String(opts.heartbeatInterval), '--heartbeat-interval') * 1000;
   const backdateSeconds = opts.backdate ? parseDuration(String(opts.backdate), '--backdate') : undefined;
-  const log = createLogger(context.stdout);
+  const log = createLogger(context.stdout, { level: opts.logLevel as LogLevel });
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   let external: OpenedCa | undefined;
   let server: RelayServer | undefined;
@@ -104,6 +104,12 @@ export const serverCommand: CliCommand = {
         new Option('--heartbeat-interval <duration>', 'heartbeat on each relay stream')
           .default('30s')
           .env('CERTLOOP_HEARTBEAT_INTERVAL'),
+      )
+      .addOption(
+        new Option('--log-level <level>', 'lowest level logged (per-connection lines are debug)')
+          .choices(LOG_LEVELS)
+          .default('info')
+          .env('CERTLOOP_LOG_LEVEL'),
       )
       .addOption(
         new Option('--backdate <duration>', "local CA: how far before now a certificate's validity starts").env(

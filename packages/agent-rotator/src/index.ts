@@ -33,6 +33,13 @@ export {
 } from './server/relay-server.js';
 export type { ConnectedAgent } from './server/relay-service.js';
 export {
+  forkRelayReplicas,
+  REPLICA_INDEX_ENV,
+  type RelayReplicas,
+  type RelayReplicasOptions,
+  replicaIndex,
+} from './server/replicas.js';
+export {
   perClusterTokenVerifier,
   sharedTokenVerifier,
   type TokenCheckRequest,

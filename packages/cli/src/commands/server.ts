@@ -5,13 +5,15 @@
  * `CERTLOOP_*` variables or `--config FILE`; it logs one JSON object per line when standard output is not a
  * terminal. SIGTERM or SIGINT stops it cleanly: open streams are closed, then the store.
  */
-import { RelayServer } from '@certloop/agent-rotator';
+import cluster from 'node:cluster';
+import { forkRelayReplicas, RelayServer, replicaIndex } from '@certloop/agent-rotator';
 import { Command, Option } from 'commander';
 import { type OpenedCa, openCertificateAuthority } from '../ca-factory.js';
 import type { CliCommand } from '../lib/command.js';
 import { applyConfigFile } from '../lib/config.js';
 import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
+import { cliError } from '../lib/errors.js';
 import { untilAborted } from '../lib/globals.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { addCaOptions, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
@@ -26,6 +28,23 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const heartbeatIntervalMs = parseDuration(String(opts.heartbeatInterval), '--heartbeat-interval') * 1000;
   const backdateSeconds = opts.backdate ? parseDuration(String(opts.backdate), '--backdate') : undefined;
   const log = createLogger(context.stdout, { level: opts.logLevel as LogLevel });
+  const replicas = Number(opts.replicas ?? 1);
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw cliError('CERTLOOP_USAGE', `--replicas ${opts.replicas} is not a whole number >= 1`);
+  }
+  if (replicas > 1 && cluster.isPrimary) {
+    // the primary only holds the shared socket and supervises: each worker is a whole server on the same store
+    const set = forkRelayReplicas({
+      count: replicas,
+      onExit: (index, code) => log.log('warn', 'replica exited', { replica: index, code }),
+    });
+    log.log('info', 'relay replicas started', { replicas, address: String(opts.address) });
+    await untilAborted(context.signal);
+    await set.stop({ graceMs: Number(opts.graceMs ?? 2000) + 1000 });
+    log.log('info', 'relay replicas stopped', { replicas });
+    return;
+  }
+  const replica = replicaIndex(context.env);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   let external: OpenedCa | undefined;
   let server: RelayServer | undefined;
@@ -48,6 +67,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
       defaultLifetimeSeconds: Math.min(defaultLifetimeSeconds, maxLifetimeSeconds),
       heartbeatIntervalMs,
       ...(backdateSeconds !== undefined ? { caPolicy: { backdateSeconds } } : {}),
+      // one CRL writer among replicas: replica 0
+      republishCrl: replica === undefined || replica === 0,
     });
     server.subscribe((event) => logServerEvent(log, event));
     const address = await server.start();
@@ -55,6 +76,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       address,
       store: opened.description,
       ca: external?.description ?? 'local relay-tls-signing-secret',
+      ...(replica !== undefined ? { replica } : {}),
       serverSerialNumber: server.metrics().serverSerialNumber,
     });
     await untilAborted(context.signal);
@@ -104,6 +126,11 @@ export const serverCommand: CliCommand = {
         new Option('--heartbeat-interval <duration>', 'heartbeat on each relay stream')
           .default('30s')
           .env('CERTLOOP_HEARTBEAT_INTERVAL'),
+      )
+      .addOption(
+        new Option('--replicas <n>', 'server processes sharing the address (node:cluster; 1: this process)')
+          .default('1')
+          .env('CERTLOOP_REPLICAS'),
       )
       .addOption(
         new Option('--log-level <level>', 'lowest level logged (per-connection lines are debug)')

@@ -1,24 +1,24 @@
 /**
- * Bench child (relay fleet): a share of the simulated agents, in a process apart from the server. Keys and CSRs are
- * made before the clock starts (that work happens on agents' own machines, not on the server; keys come from a small
- * pool, each CSR is distinct). Each agent then bootstraps with the token (Bootstrap calls of this process share one server-authenticated
- * connection: the token, not TLS, is their credential), then makes a second key and CSR and renews over its own
- * mutual-TLS connection with the first certificate, then opens its relay stream over a third connection with the
- * renewed certificate and waits for Welcome. Streams stay open until the parent says `stop`.
+ * Bench child (relay fleet): a share of the simulated agents, in a process apart from the server (their CPU is
+ * reported apart). Keys and CSRs are made before the clock starts (that work happens on agents' own machines; keys
+ * come from a small pool, each CSR is distinct). Each agent then does what a real agent does, with the protocol's
+ * minimum of connections:
+ * - `relay`: Bootstrap with the token over a server-authenticated connection of its own (closed after), then ONE
+ *   mutual-TLS connection (a grpc-js channel shared by the Certificates and Relay clients) over which it renews
+ *   and opens its relay stream; it keeps that connection after the renewal (the relay's rule), waits for Welcome.
+ * - `bare`: the same against the bare `node:http2` bound (relay-fleet-bare-server.ts): POST /bootstrap over
+ *   server-authenticated TLS, then one mutual-TLS session for POST /renew and the held POST /connect stream.
+ * Streams stay open until the parent says `stop`.
  */
-
+import { connect as http2Connect } from 'node:http2';
 import { createCsr, generateKeyPair } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
-import {
-  bootstrapClient,
-  certificatesClient,
-  relayClient,
-  unary,
-} from '../packages/agent-rotator/src/agent/channel.js';
-import type { SignResponse } from '../packages/agent-rotator/src/shared/proto.js';
+import { bootstrapClient, channelOptions, unary } from '../packages/agent-rotator/src/agent/channel.js';
+import { relayProtocol, type SignResponse } from '../packages/agent-rotator/src/shared/proto.js';
 
 interface Job {
   kind: 'run';
+  mode: 'relay' | 'bare';
   address: string;
   token: string;
   trustBundlePem: string;
@@ -34,7 +34,6 @@ const open: Array<() => void> = [];
 interface Prepared {
   readonly k1: { privateKeyPem: string };
   readonly c1: { csrPem: string };
-  readonly k2: { privateKeyPem: string };
   readonly c2: { csrPem: string };
 }
 
@@ -48,55 +47,55 @@ async function prepare(job: Job): Promise<Map<number, Prepared>> {
     const subject = { commonName: cluster };
     const c1 = await createCsr({ privateKeyPem: k1.privateKeyPem, subject, dnsNames: [cluster] });
     const c2 = await createCsr({ privateKeyPem: k2.privateKeyPem, subject, dnsNames: [cluster] });
-    out.set(n, { k1, c1, k2, c2 });
+    out.set(n, { k1, c1, c2 });
   }
   return out;
 }
 
-async function agent(
-  job: Job,
-  n: number,
-  boot: grpc.Client,
-  lat: { handshake: number[]; signing: number[] },
-  prepared: Prepared,
-) {
+type Latencies = { handshake: number[]; signing: number[] };
+
+async function relayAgent(job: Job, n: number, lat: Latencies, prepared: Prepared): Promise<void> {
   const cluster = `agent-${n}`;
   const target = { serverAddress: job.address, serverName: 'localhost' };
   const trust = Buffer.from(job.trustBundlePem);
-  const { k1, c1, k2, c2 } = prepared;
-  const first = await unary<unknown, SignResponse>(boot, 'Bootstrap', {
-    token: job.token,
-    cluster,
-    csrPem: c1.csrPem,
-    lifetimeSeconds: 86_400,
-  });
-  const mtls1 = grpc.credentials.createSsl(
+  const { k1, c1, c2 } = prepared;
+  const boot = bootstrapClient(target, job.trustBundlePem);
+  let first: SignResponse;
+  try {
+    first = await unary<unknown, SignResponse>(boot, 'Bootstrap', {
+      token: job.token,
+      cluster,
+      csrPem: c1.csrPem,
+      lifetimeSeconds: 86_400,
+      renewalRatio: 0.1,
+    });
+  } finally {
+    boot.close();
+  }
+  const mtls = grpc.credentials.createSsl(
     trust,
     Buffer.from(k1.privateKeyPem),
     Buffer.from(first.certificatePem + first.chainPem),
   );
-  const renewClient = certificatesClient(target, mtls1);
+  const channel = new grpc.Channel(job.address, mtls, channelOptions(target));
+  const protocol = relayProtocol();
+  const override = { channelOverride: channel };
+  const certificates = new protocol.Certificates(job.address, grpc.credentials.createInsecure(), override);
+  const relay = new protocol.Relay(job.address, grpc.credentials.createInsecure(), override);
   const h0 = performance.now();
   await new Promise<void>((resolve, reject) =>
-    renewClient.waitForReady(Date.now() + 60_000, (err) => (err ? reject(err) : resolve())),
+    certificates.waitForReady(Date.now() + 60_000, (err) => (err ? reject(err) : resolve())),
   );
   const s0 = performance.now();
   lat.handshake.push(s0 - h0);
-  const second = await unary<unknown, SignResponse>(renewClient, 'Renew', {
+  await unary<unknown, SignResponse>(certificates, 'Renew', {
     csrPem: c2.csrPem,
     lifetimeSeconds: 86_400,
+    renewalRatio: 0.1,
   });
   lat.signing.push(performance.now() - s0);
-  renewClient.close();
-  const mtls2 = grpc.credentials.createSsl(
-    trust,
-    Buffer.from(k2.privateKeyPem),
-    Buffer.from(second.certificatePem + second.chainPem),
-  );
-  const client = relayClient(target, mtls2);
-  const stream = (
-    client as unknown as { Connect(): grpc.ClientDuplexStream<unknown, { welcome?: unknown }> }
-  ).Connect();
+  // the renewed certificate is for the next connection: this one stays (an established connection stays valid)
+  const stream = (relay as unknown as { Connect(): grpc.ClientDuplexStream<unknown, { welcome?: unknown }> }).Connect();
   await new Promise<void>((resolve, reject) => {
     stream.on('data', (m) => {
       if (m.welcome) resolve();
@@ -107,7 +106,62 @@ async function agent(
   stream.on('error', () => undefined);
   open.push(() => {
     stream.cancel();
-    client.close();
+    channel.close();
+  });
+}
+
+interface PoolCert {
+  keyPem: string;
+  certPem: string;
+}
+
+function post(session: ReturnType<typeof http2Connect>, path: string, body: unknown): Promise<PoolCert> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () =>
+      status === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString())) : reject(new Error(`${path} ${status}`)),
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+async function bareAgent(job: Job, n: number, lat: Latencies, prepared: Prepared): Promise<void> {
+  const url = `https://${job.address}`;
+  const tls = { ca: job.trustBundlePem, servername: 'localhost' };
+  const boot = http2Connect(url, tls);
+  let first: PoolCert;
+  try {
+    first = await post(boot, '/bootstrap', { token: job.token, cluster: `agent-${n}`, csrPem: prepared.c1.csrPem });
+  } finally {
+    boot.close();
+  }
+  const h0 = performance.now();
+  const session = http2Connect(url, { ...tls, key: first.keyPem, cert: first.certPem });
+  await new Promise<void>((resolve, reject) => {
+    session.once('connect', () => resolve());
+    session.once('error', reject);
+  });
+  const s0 = performance.now();
+  lat.handshake.push(s0 - h0);
+  await post(session, '/renew', { csrPem: prepared.c2.csrPem });
+  lat.signing.push(performance.now() - s0);
+  const stream = session.request({ ':method': 'POST', ':path': '/connect' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('data', () => resolve());
+    stream.once('error', reject);
+    stream.write('hello\n');
+  });
+  stream.on('error', () => undefined);
+  open.push(() => {
+    stream.close();
+    session.close();
   });
 }
 
@@ -124,17 +178,20 @@ process.on('message', async (m: Job | { kind: 'stop' } | (Omit<Job, 'kind'> & { 
     return;
   }
   const job = m;
-  const boot = bootstrapClient({ serverAddress: job.address, serverName: 'localhost' }, job.trustBundlePem);
-  const lat = { handshake: [] as number[], signing: [] as number[] };
+  const lat: Latencies = { handshake: [], signing: [] };
+  const agent = job.mode === 'bare' ? bareAgent : relayAgent;
   let next = job.from;
   let failed = 0;
+  let done = 0;
   let lastError = '';
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   const worker = async () => {
     while (next < job.from + job.count && performance.now() - started < job.budgetMs) {
       const n = next++;
       try {
-        await agent(job, n, boot, lat, prepared!.get(n)!);
+        await agent(job, n, lat, prepared!.get(n)!);
+        done++;
       } catch (err) {
         failed++;
         lastError = String((err as Error).message ?? err);
@@ -142,12 +199,11 @@ process.on('message', async (m: Job | { kind: 'stop' } | (Omit<Job, 'kind'> & { 
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
-  boot.close();
   process.send?.({
     kind: 'done',
-    cpu: process.cpuUsage(),
+    cpu: process.cpuUsage(cpu0),
     ms: performance.now() - started,
-    done: lat.signing.length,
+    done,
     failed,
     lastError,
     ...lat,

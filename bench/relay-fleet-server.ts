@@ -1,43 +1,149 @@
 /**
- * Bench child (relay fleet): the RelayServer alone in its own process, so its RSS is its own. Bootstraps a relay
- * PKI in a memory store, serves on loopback with per-peer limits lifted (every simulated agent shares 127.0.0.1),
- * tells the parent its address over IPC, and on `stop` reports its peak RSS and counters.
+ * Bench child (relay fleet): the RelayServer in processes of its own, so its CPU and RSS are its own. Bootstraps a
+ * relay PKI in a file store (replicas share it), serves on loopback with per-peer limits lifted (every simulated
+ * agent shares 127.0.0.1). With `CERTLOOP_BENCH_REPLICAS` > 1 this process is the cluster primary
+ * (`forkRelayReplicas`): it only supervises, and sums its workers' CPU, RSS and streams. Messages: `ready`,
+ * `sample` (CPU so far, streams, RSS), `stop` (peak RSS, CPU, counters).
  */
-import { bootstrapRelayPki, MemorySecretStore, readTlsMaterial } from '@certloop/core';
-import { RelayServer } from '../packages/agent-rotator/src/index.js';
+import cluster from 'node:cluster';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bootstrapRelayPki, FileSecretStore, readTlsMaterial } from '@certloop/core';
+import { forkRelayReplicas, RelayServer, replicaIndex } from '../packages/agent-rotator/src/index.js';
 
-const store = new MemorySecretStore();
-const pki = await bootstrapRelayPki({ store, token: 'bench-relay-fleet-token-0123456789' });
-const server = new RelayServer({
-  store,
-  address: '127.0.0.1:0',
-  monitorExpiry: false,
-  callRateLimit: { burst: 1e9, perSecond: 1e9 },
-  heartbeatIntervalMs: 60_000,
-});
-const address = await server.start();
-const root = readTlsMaterial((await store.get(pki.names.root))!);
-const baselineRss = process.memoryUsage.rss();
-process.send?.({
-  kind: 'ready',
-  address,
-  token: 'bench-relay-fleet-token-0123456789',
-  trustBundlePem: root.trustBundlePem,
-  baselineRss,
-});
-process.on('message', async (m: { kind: string }) => {
-  if (m.kind === 'sample') {
-    process.send?.({ kind: 'sample', connected: server.metrics().connectedAgents, memory: process.memoryUsage() });
-    return;
-  }
-  if (m.kind !== 'stop') return;
-  // the kernel's high-water mark of this process's resident set
-  const peakRss = Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
-  const metrics = server.metrics();
-  process.send?.(
-    { kind: 'stopped', peakRss, baselineRss, cpu: process.cpuUsage(), metrics: { ...metrics, secrets: [] } },
-    () => {
-      void server.stop({ graceMs: 100 }).finally(() => process.exit(0));
+const TOKEN = 'bench-relay-fleet-token-0123456789';
+const replicas = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);
+
+interface Sample {
+  connected: number;
+  rss: number;
+  peakRss: number;
+  cpu: NodeJS.CpuUsage;
+  issued: number;
+  refused: Record<string, number>;
+}
+
+async function serve(directory: string): Promise<{ address: string; sample(): Sample; stop(): Promise<void> }> {
+  const store = new FileSecretStore({ directory, pollIntervalMs: 500 });
+  const server = new RelayServer({
+    store,
+    address: '127.0.0.1:0',
+    monitorExpiry: false,
+    callRateLimit: { burst: 1e9, perSecond: 1e9 },
+    heartbeatIntervalMs: 60_000,
+    republishCrl: (replicaIndex() ?? 0) === 0,
+  });
+  const address = await server.start();
+  return {
+    address,
+    sample: () => {
+      const m = server.metrics();
+      return {
+        connected: m.connectedAgents,
+        rss: process.memoryUsage.rss(),
+        peakRss: Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024),
+        cpu: process.cpuUsage(),
+        issued: m.issued,
+        refused: m.refused as Record<string, number>,
+      };
     },
-  );
-});
+    stop: async () => {
+      await server.stop({ graceMs: 100 });
+      await store.close();
+    },
+  };
+}
+
+if (cluster.isWorker) {
+  const local = await serve(process.env.CERTLOOP_BENCH_DIR!);
+  process.send?.({ kind: 'listening', address: local.address });
+  process.on('message', async (m: { kind: string }) => {
+    if (m.kind === 'sample') process.send?.({ kind: 'sample', sample: local.sample() });
+  });
+  process.on('SIGTERM', () => void local.stop().finally(() => process.exit(0)));
+} else {
+  const directory = mkdtempSync(join(tmpdir(), 'relay-fleet-'));
+  process.env.CERTLOOP_BENCH_DIR = directory;
+  const store = new FileSecretStore({ directory });
+  const pki = await bootstrapRelayPki({ store, token: TOKEN });
+  const root = readTlsMaterial((await store.get(pki.names.root))!);
+  await store.close();
+  let samples: () => Promise<Sample[]>;
+  let stopAll: () => Promise<void>;
+  let address: string;
+  if (replicas > 1) {
+    const replies: Array<{ index: number; message: { kind: string; sample?: Sample; address?: string } }> = [];
+    const set = forkRelayReplicas({
+      count: replicas,
+      exec: fileURLToPath(import.meta.url),
+      onMessage: (index, message) => replies.push({ index, message: message as { kind: string } }),
+    });
+    const wait = async (pred: () => boolean) => {
+      while (!pred()) await new Promise((r) => setTimeout(r, 10));
+    };
+    await wait(() => replies.filter((r) => r.message.kind === 'listening').length === replicas);
+    address = replies.find((r) => r.message.kind === 'listening')!.message.address!;
+    samples = async () => {
+      const before = replies.length;
+      set.broadcast({ kind: 'sample' });
+      await wait(() => replies.slice(before).filter((r) => r.message.kind === 'sample').length === replicas);
+      return replies
+        .slice(before)
+        .filter((r) => r.message.kind === 'sample')
+        .map((r) => r.message.sample!);
+    };
+    stopAll = () => set.stop({ graceMs: 2000 });
+  } else {
+    const local = await serve(directory);
+    address = local.address;
+    samples = async () => [local.sample()];
+    stopAll = () => local.stop();
+  }
+  const total = async (): Promise<Sample & { processes: number }> => {
+    const all = await samples();
+    const own = process.cpuUsage();
+    const sum = (f: (s: Sample) => number) => all.reduce((t, s) => t + f(s), 0);
+    return {
+      processes: all.length,
+      connected: sum((s) => s.connected),
+      rss: sum((s) => s.rss),
+      peakRss: sum((s) => s.peakRss),
+      issued: sum((s) => s.issued),
+      refused: Object.assign({}, ...all.map((s) => s.refused)),
+      cpu:
+        replicas > 1
+          ? { user: sum((s) => s.cpu.user) + own.user, system: sum((s) => s.cpu.system) + own.system }
+          : all[0]!.cpu,
+    };
+  };
+  const idle = await total();
+  process.send?.({
+    kind: 'ready',
+    address,
+    token: TOKEN,
+    trustBundlePem: root.trustBundlePem ?? root.certificatePem,
+    baselineRss: idle.rss,
+    cpu: idle.cpu,
+  });
+  process.on('message', async (m: { kind: string }) => {
+    if (m.kind === 'sample') {
+      const t = await total();
+      process.send?.({ kind: 'sample', connected: t.connected, memory: { rss: t.rss }, cpu: t.cpu });
+      return;
+    }
+    if (m.kind !== 'stop') return;
+    const t = await total();
+    process.send?.(
+      {
+        kind: 'stopped',
+        peakRss: t.peakRss,
+        baselineRss: idle.rss,
+        cpu: t.cpu,
+        metrics: { issued: t.issued, refused: t.refused },
+      },
+      () => void stopAll().finally(() => process.exit(0)),
+    );
+  });
+}

@@ -10,6 +10,7 @@ export {
   type RelayConnectionOptions,
 } from './agent/connection.js';
 export { IssuerDrain } from './agent/issuer-drain.js';
+export type { HaltReason } from './agent/halt.js';
 export {
   RelayAgent,
   type RelayAgentEvent,
@@ -47,6 +48,7 @@ export {
   type StoreRenewalRequesterOptions,
 } from './convergence/renewal.js';
 export type { ConvergenceEvent, ServerConvergenceOptions } from './convergence/server-convergence.js';
+export { BootstrapFailureLimiter, type BootstrapLimitOptions } from './server/bootstrap-limits.js';
 export { type CheckedClient, ClientCertificateCheck, type ClientCheckOptions } from './server/client-check.js';
 export {
   PeerRateLimiter,
@@ -61,6 +63,13 @@ export {
   type RelayServerOptions,
 } from './server/relay-server.js';
 export type { ConnectedAgent } from './server/relay-service.js';
+export {
+  forkRelayReplicas,
+  REPLICA_INDEX_ENV,
+  type RelayReplicas,
+  type RelayReplicasOptions,
+  replicaIndex,
+} from './server/replicas.js';
 export {
   perClusterTokenVerifier,
   sharedTokenVerifier,

@@ -19,7 +19,8 @@ import {
   type SecretStore,
   splitPemBundle,
 } from '@certloop/core';
-import { type VaultAuth, VaultCertificateAuthority } from '@certloop/vault-signer';
+// the Vault adapter (and node-vault) is loaded only by --ca vault
+import type { VaultAuth } from '@certloop/vault-signer';
 import { cliError } from './lib/errors.js';
 import { loadPkcs11, pkcs11Options, signingLabel } from './pkcs11.js';
 
@@ -146,6 +147,7 @@ async function openVaultCa({ flags, env = process.env }: OpenCaRequest): Promise
     );
   }
   const mount = flags.vaultMount ?? 'pki';
+  const { VaultCertificateAuthority } = await import('@certloop/vault-signer');
   const ca = new VaultCertificateAuthority({
     endpoint: flags.vaultAddr.replace(/\/+$/, ''),
     auth: vaultAuth(flags, env),

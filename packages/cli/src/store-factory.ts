@@ -15,7 +15,8 @@ import {
   type SecretStore,
   type Watcher,
 } from '@certloop/core';
-import { type KubeConfig, KubernetesSecretStore, loadKubeConfig } from '@certloop/k8s-store';
+// the Kubernetes adapter (and @kubernetes/client-node, axios...) is loaded only by --store kubernetes
+import type { KubeConfig } from '@certloop/k8s-store';
 import { cliError } from './lib/errors.js';
 
 export const STORE_KINDS = ['file', 'kubernetes'] as const;
@@ -85,6 +86,7 @@ async function openFileStore({ flags, cwd, create }: OpenStoreRequest): Promise<
 
 async function openKubernetesStore({ flags, cwd, signal }: OpenStoreRequest): Promise<OpenedStore> {
   const namespace = flags.namespace ?? DEFAULT_RELAY_NAMESPACE;
+  const { KubernetesSecretStore, loadKubeConfig } = await import('@certloop/k8s-store');
   let kubeConfig: KubeConfig;
   try {
     kubeConfig = loadKubeConfig({

@@ -117,6 +117,11 @@ export const ERROR_CODES = [
   'CERTLOOP_CREDENTIAL_EXPIRES_TOO_SOON',
 
   // relay (@certloop/agent-rotator)
+  /**
+   * The certificate a request would get is due for renewal as soon as it is issued (its lifetime is too short for
+   * the CA's backdate and the agent's grace ratio, or the CA's own notAfter cuts it): refused rather than issued.
+   */
+  'CERTLOOP_LIFETIME_TOO_SHORT',
 
   // command line (certloop)
   'CERTLOOP_USAGE',

@@ -14,7 +14,8 @@ export interface ChannelTarget {
   readonly serverName?: string | undefined;
 }
 
-function channelOptions(target: ChannelTarget): grpc.ChannelOptions {
+/** Options of every agent channel. */
+export function channelOptions(target: ChannelTarget): grpc.ChannelOptions {
   return {
     ...(target.serverName ? { 'grpc.ssl_target_name_override': target.serverName } : {}),
     // each agent channel is its own connection: never share a subchannel between identities

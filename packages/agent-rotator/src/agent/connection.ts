@@ -4,8 +4,14 @@
  * It connects with the provider's current certificate and, when the stream drops, reconnects (with backoff) with
  * whatever is current then. An established stream outlives its certificate's expiry; a reconnect with an expired
  * certificate is not attempted and is reported (`connect-failed`, `CERTLOOP_CHAIN_EXPIRED`) until a valid one
- * arrives. When the provider swaps to a new certificate (rotated here or by another replica), a new stream is
- * opened with it and the old one is closed once the new one is welcomed (make before break).
+ * arrives.
+ *
+ * With a {@link MutualChannel} (as `RelayAgent` runs it), the stream rides the agent's one mutual-TLS connection,
+ * shared with its renewals: a swapped certificate leaves the open stream and its connection alone (an established
+ * connection stays valid; the next handshake takes the new certificate), and the stream moves (make before break)
+ * only when the channel is refreshed. A stream refused for the connection's certificate while a newer one is in
+ * force refreshes the channel. Without a channel, each stream has a connection of its own, and a swapped
+ * certificate opens a new stream with it, closing the old one once the new one is welcomed (make before break).
  */
 
 import {
@@ -18,11 +24,12 @@ import {
   systemClock,
   type TimerHandle,
 } from '@certloop/core';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { fromServiceError } from '../shared/status.js';
 import { type ChannelTarget, mutualCredentials, relayClient } from './channel.js';
+import type { Lease, MutualChannel } from './mutual-channel.js';
 
 export interface RelayConnectionOptions extends ChannelTarget {
   readonly cluster: string;
@@ -43,6 +50,8 @@ export interface RelayConnectionOptions extends ChannelTarget {
   readonly backoff?: BackoffOptions;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** The agent's one mutual-TLS connection, shared with its renewals (see the module doc). */
+  readonly channel?: MutualChannel | undefined;
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'stopped';
@@ -65,11 +74,14 @@ export type ConnectionEvent =
     };
 
 interface Attempt {
-  readonly client: grpc.Client;
+  /** Its own client and source (no channel), or a lease on the shared channel. */
+  readonly client: grpc.Client | undefined;
+  readonly source: CertificateSource | undefined;
+  readonly lease: Lease | undefined;
   readonly stream: grpc.ClientDuplexStream<AgentMessage, ServerMessage>;
-  readonly source: CertificateSource;
   readonly version: string;
-  readonly serialNumber: string;
+  /** The client certificate's serial (on a shared channel: as the server saw it in Welcome). */
+  serialNumber: string;
   welcomed: boolean;
   closed: boolean;
   heartbeat: TimerHandle | undefined;
@@ -114,14 +126,29 @@ export class RelayConnection {
   start(): void {
     if (this.#state !== 'idle') return;
     this.#state = 'connecting';
-    this.#unsubscribe = this.#o.provider.subscribe((event) => {
+    const channel = this.#o.channel;
+    const offRefresh = channel?.onRefresh((generation) => {
+      if (this.#state === 'stopped') return;
+      // move to the new connection unless already there
+      const on = this.#pending?.lease ?? this.#current?.lease;
+      if (on && on.generation >= generation) return;
+      this.#cancelRetry();
+      this.#open();
+    });
+    const offProvider = this.#o.provider.subscribe((event) => {
       if (event.type !== 'updated' || this.#state === 'stopped') return;
+      // on the shared connection, a new certificate leaves an open stream alone
+      if (channel && (this.#current?.welcomed || this.#pending)) return;
       if (this.#current?.version === event.material.version || this.#pending?.version === event.material.version) {
         return;
       }
       this.#cancelRetry();
       this.#open();
     });
+    this.#unsubscribe = () => {
+      offRefresh?.();
+      offProvider();
+    };
     this.#open();
   }
 
@@ -153,12 +180,25 @@ export class RelayConnection {
       return;
     }
     if (this.#pending) this.#close(this.#pending);
-    const source = new CertificateSource({ trustBundlePem: trust });
-    source.setMaterial(material);
-    const client = relayClient(this.#o, mutualCredentials(source));
-    const stream = (client as unknown as { Connect(): Attempt['stream'] }).Connect();
+    let client: grpc.Client | undefined;
+    let source: CertificateSource | undefined;
+    let lease: Lease | undefined;
+    if (this.#o.channel) {
+      try {
+        lease = this.#o.channel.acquire();
+      } catch (err) {
+        this.#failed(fromServiceError(err));
+        return;
+      }
+    } else {
+      source = new CertificateSource({ trustBundlePem: trust });
+      source.setMaterial(material);
+      client = relayClient(this.#o, mutualCredentials(source));
+    }
+    const stream = ((lease?.relay ?? client) as unknown as { Connect(): Attempt['stream'] }).Connect();
     const attempt: Attempt = {
       client,
+      lease,
       stream,
       source,
       version: material.version,
@@ -182,6 +222,8 @@ export class RelayConnection {
     if (attempt.closed) return;
     if (message.welcome && !attempt.welcomed) {
       attempt.welcomed = true;
+      if (attempt.lease && message.welcome.clientSerialNumber)
+        attempt.serialNumber = message.welcome.clientSerialNumber;
       this.#serverSerial = message.welcome.serverSerialNumber;
       const previous = this.#current;
       this.#current = attempt;
@@ -226,6 +268,26 @@ export class RelayConnection {
     if (attempt.closed) return;
     this.#close(attempt);
     if (this.#state === 'stopped') return;
+    const channel = this.#o.channel;
+    if (
+      channel &&
+      attempt.lease &&
+      error?.details?.grpcStatus === grpc.status.UNAUTHENTICATED &&
+      attempt.lease.generation === channel.generation &&
+      channel.mayBeBehind()
+    ) {
+      // refused for the connection's (older) certificate: a connection with the current one is the cure; the
+      // refresh reopens the stream on it (onRefresh)
+      channel.refresh();
+      if (channel.generation !== attempt.lease.generation) {
+        if (attempt === this.#current) {
+          this.#current = undefined;
+          this.#events.emit({ type: 'disconnected', clientSerialNumber: attempt.serialNumber, error });
+          this.#state = 'connecting';
+        }
+        return;
+      }
+    }
     if (attempt === this.#current) {
       this.#current = undefined;
       this.#events.emit({ type: 'disconnected', clientSerialNumber: attempt.serialNumber, error });
@@ -238,6 +300,7 @@ export class RelayConnection {
   }
 
   #failed(error: CertloopError): void {
+    if (this.#state === 'stopped') return;
     this.#failures++;
     const delay = backoffDelay(this.#failures, { initialMs: 500, maxMs: 30_000, ...this.#o.backoff }, this.#random);
     this.#events.emit({
@@ -259,8 +322,9 @@ export class RelayConnection {
     attempt.closed = true;
     if (attempt.heartbeat) this.#clock.clearTimeout(attempt.heartbeat);
     attempt.stream.cancel();
-    attempt.client.close();
-    attempt.source.close();
+    attempt.client?.close();
+    attempt.source?.close();
+    attempt.lease?.release();
   }
 
   #digest(): string {

@@ -29,10 +29,12 @@ const rotations = (events: RelayAgentEvent[], type: string) =>
   events.filter((e) => e.type === 'rotation' && e.event.type === type);
 
 describe('RelayAgent', () => {
-  it('bootstraps with the token, connects, then renews by CSR at the grace ratio and reconnects with the new certificate', async () => {
+  it('bootstraps with the token, connects, then renews by CSR at the grace ratio over its one mutual-TLS connection, keeping its stream', async () => {
     const clock = new ManualClock(Date.now() - 50 * MINUTE);
     relay = await startTestRelay({ clock });
-    const agent = relay.agent({ cluster: 'cluster-1', ratio: 0.5, lifetimeSeconds: 3600 });
+    // no jitter: the second certificate is not due again before the first expires (TLS judges on the real clock,
+    // which this test's clock runs ahead of at the end)
+    const agent = relay.agent({ cluster: 'cluster-1', ratio: 0.5, jitter: 0, lifetimeSeconds: 3600 });
     const events = record(agent);
     await agent.start();
     await until(() => agent.status().connection.state === 'connected');
@@ -41,19 +43,35 @@ describe('RelayAgent', () => {
     expect(rotations(events, 'succeeded')[0]).toMatchObject({ path: 'bootstrap' });
     expect(agent.status().connection.clientSerialNumber).toBe(first.serialNumber);
 
-    // half the lifetime later (the jitter only moves it earlier), the leader renews through Certificates.Renew
+    // half the lifetime later (the jitter only moves it earlier), the leader renews through Certificates.Renew,
+    // over the connection its stream rides
     await clock.advanceTo(first.notAfter.getTime() - 29 * MINUTE);
-    await until(() => agent.status().connection.clientSerialNumber !== first.serialNumber);
+    await until(() => agent.status().certificate?.serialNumber !== first.serialNumber);
     const second = agent.status().certificate!;
-    expect(second.serialNumber).not.toBe(first.serialNumber);
     expect(rotations(events, 'succeeded')[1]).toMatchObject({ path: 'renew' });
-    // the new stream opens before the old one closes: wait for the old to go
-    const server = relay.server;
-    await until(() => server.metrics().connectedAgents === 1);
-    expect(relay.server.metrics()).toMatchObject({ bootstraps: 1, renewals: 1, refused: {}, connectedAgents: 1 });
     const stored = await relay.store.get('relay-client-tls-secret');
     expect(stored?.annotations['certloop.io/serial']).toBe(second.serialNumber);
+    // the established connection stays valid: same stream, same connection, no disconnection
+    expect(events.filter((e) => e.type === 'connection' && e.event.type === 'disconnected')).toEqual([]);
+    expect(agent.status().connection).toMatchObject({ state: 'connected', clientSerialNumber: first.serialNumber });
+    expect(relay.server.metrics()).toMatchObject({
+      bootstraps: 1,
+      renewals: 1,
+      refused: {},
+      connectedAgents: 1,
+      // one mutual-TLS connection for the stream and the renewal; the renewed certificate's verdict was cached
+      // when the server issued it
+      clientCheck: { connections: 1, remembered: 2 },
+    });
+    expect(relay.server.connections()).toMatchObject([{ cluster: 'cluster-1', serialNumber: first.serialNumber }]);
+
+    // shortly before the first certificate expires, the connection moves to the current one (make before break)
+    await clock.advanceTo(first.notAfter.getTime() - 30_000);
+    await until(() => agent.status().connection.clientSerialNumber === second.serialNumber);
+    const server = relay.server;
+    await until(() => server.metrics().connectedAgents === 1);
     expect(relay.server.connections()).toMatchObject([{ cluster: 'cluster-1', serialNumber: second.serialNumber }]);
+    expect(relay.server.metrics()).toMatchObject({ refused: {}, clientCheck: { connections: 2 } });
   });
 
   it('reports a refused bootstrap (wrong token) with its code and writes nothing', async () => {

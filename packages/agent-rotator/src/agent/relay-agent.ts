@@ -10,6 +10,8 @@
  *   reconnecting with whatever is current when the stream drops, and moving to a new certificate when the
  *   provider swaps (replicas that are not leader see it through the watcher).
  * - The server is authenticated with `ca.crt` of `relay-root-tls-secret` (or `trustBundlePem`).
+ * - Halts (see `halt.ts`): a revoked certificate, or a lifetime the server will not issue (due at once), stops the
+ *   retries in a `halted` state until the client secret or the token changes.
  */
 import {
   type BackoffOptions,
@@ -35,9 +37,14 @@ import { FollowedSecret } from '../shared/followed-secret.js';
 import { assertClusterName, resolveRelayNames } from '../shared/names.js';
 import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';
 import { IssuerDrain } from './issuer-drain.js';
+import { type HaltReason, type HaltState, haltReasonOf, resumedBy } from './halt.js';
+import { MutualChannel } from './mutual-channel.js';
 import { RelayCaClient } from './relay-ca-client.js';
 
 const YEAR = 365 * 86_400;
+
+/** Refusals of the stream that mean the server no longer trusts the client certificate's CA (a retired CA). */
+const UNTRUSTED_CLIENT = new Set<string>(['CERTLOOP_UNAUTHENTICATED', 'CERTLOOP_CHAIN_UNTRUSTED']);
 
 export interface RelayAgentOptions {
   /** Where the agent's secrets are (memory, file, Kubernetes...). */
@@ -91,7 +98,10 @@ export type RelayAgentEvent =
       /** The trust bundle the agent authenticates the server with changed (a CA rotation's prepare or retire). */
       readonly type: 'trust-bundle';
       readonly digest: string;
-    };
+    }
+  /** A refusal retrying cannot cure: the agent stops trying until its material changes. */
+  | { readonly type: 'halted'; readonly reason: HaltReason; readonly error: CertloopError }
+  | { readonly type: 'resumed'; readonly reason: HaltReason; readonly by: 'client-secret' | 'token' };
 
 export interface RelayAgentStatus {
   readonly cluster: string;
@@ -109,6 +119,8 @@ export interface RelayAgentStatus {
   readonly lastRotation:
     | { readonly at: Date; readonly result: 'succeeded' | 'failed' | 'superseded'; readonly code?: string }
     | undefined;
+  /** Set while the agent has stopped retrying (revoked, or a lifetime the server will not issue). */
+  readonly halted: { readonly reason: HaltReason; readonly code: string; readonly since: Date } | undefined;
 }
 
 function isWatcher(value: unknown): value is Watcher {
@@ -132,6 +144,14 @@ export class RelayAgent {
   readonly #drain = new IssuerDrain();
   #bundleDigest: { pem: string | undefined; digest: string } = { pem: undefined, digest: '' };
   #started = false;
+  #token: FollowedSecret | undefined;
+  #halted: HaltState | undefined;
+  /** Settles when a halted rotator has stopped. */
+  #rotatorStopped: Promise<void> = Promise.resolve();
+  /** After a revoked agent resumed with a new token: connect once the new certificate is in. */
+  #connectOnNextCertificate = false;
+  #trust: () => string | undefined = () => undefined;
+  #channel: MutualChannel | undefined;
 
   constructor(options: RelayAgentOptions) {
     assertClusterName(options.cluster);
@@ -175,10 +195,16 @@ export class RelayAgent {
         return m.trustBundlePem ?? m.certificatePem;
       };
     }
-    const token = new FollowedSecret({ watcher, name: this.names.token });
+    const token = new FollowedSecret({
+      watcher,
+      name: this.names.token,
+      onChange: (secret) => this.#materialChanged('token', secret?.version),
+    });
+    this.#token = token;
     this.#followed.push(token);
     await token.start();
 
+    this.#trust = trust;
     const provider = new CredentialProvider({
       name: this.names.client,
       watcher,
@@ -198,6 +224,11 @@ export class RelayAgent {
             version: event.material.version,
           });
           this.#rotator?.poke();
+          this.#materialChanged('client-secret', event.material.version);
+          if (this.#connectOnNextCertificate && !this.#halted) {
+            this.#connectOnNextCertificate = false;
+            this.#startConnection();
+          }
         } else if (event.type === 'rejected') {
           this.#events.emit({ type: 'certificate-rejected', error: event.error });
           this.#rotator?.poke();
@@ -211,9 +242,18 @@ export class RelayAgent {
     );
     await provider.start();
 
-    this.#trust = trust;
     this.#digestOf();
+    // one mutual-TLS connection for renewals and the relay stream
+    const channel = new MutualChannel({
+      serverAddress: o.serverAddress,
+      serverName: o.serverName,
+      provider,
+      trustBundlePem: trust,
+      clock: this.#clock,
+    });
+    this.#channel = channel;
     const caClient = new RelayCaClient({
+      channel,
       bundleDigest: () => this.#digestOf(),
       serverAddress: o.serverAddress,
       serverName: o.serverName,
@@ -226,6 +266,7 @@ export class RelayAgent {
       },
       clock: this.#clock,
       callTimeoutMs: o.callTimeoutMs,
+      ratio: o.ratio,
     });
     this.#caClient = caClient;
 
@@ -265,6 +306,10 @@ export class RelayAgent {
             };
           }
           this.#events.emit({ type: 'rotation', event, path });
+          if (event.type === 'failed') {
+            const reason = haltReasonOf(event.error);
+            if (reason) this.#halt(reason, event.error);
+          }
         }),
       );
     }
@@ -274,7 +319,16 @@ export class RelayAgent {
     }
     this.#rotator?.start();
 
-    if (o.connect !== false) {
+    this.#startConnection();
+  }
+
+  /** Opens the relay stream (unless `connect: false`), replacing a stopped connection. */
+  #startConnection(): void {
+    const o = this.#o;
+    const provider = this.#provider;
+    if (o.connect === false || !provider || !this.#started) return;
+    {
+      this.#connection?.stop();
       const connection = new RelayConnection({
         serverAddress: o.serverAddress,
         serverName: o.serverName,
@@ -282,7 +336,8 @@ export class RelayAgent {
         agent: o.agentName,
         bundleDigest: () => this.#digestOf(),
         provider,
-        trustBundlePem: trust,
+        trustBundlePem: this.#trust,
+        channel: this.#channel,
         ...(o.heartbeatIntervalMs ? { heartbeatIntervalMs: o.heartbeatIntervalMs } : {}),
         ...(o.reconnectBackoff ? { backoff: o.reconnectBackoff } : {}),
         ...(o.random ? { random: o.random } : {}),
@@ -292,16 +347,22 @@ export class RelayAgent {
       this.#unsubscribers.push(
         connection.subscribe((event) => {
           if (event.type === 'renew-now' && this.#drain.request(event.activeIssuerKeyId)) this.#rotator?.poke();
-          const refusal = event.type === 'connect-failed' || event.type === 'disconnected' ? event.error : undefined;
-          if (refusal?.code === 'CERTLOOP_UNAUTHENTICATED' && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
+          const error = event.type === 'disconnected' || event.type === 'connect-failed' ? event.error : undefined;
+          if (error && UNTRUSTED_CLIENT.has(error.code) && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
           this.#events.emit({ type: 'connection', event });
+          if (connection !== this.#connection) return;
+          if (haltReasonOf(error) !== 'revoked') return;
+          // a revoked certificate older than the current one (the stream's connection was opened before a
+          // renewal) is cured by a fresh connection, which the connection makes; the current one halts the agent
+          const current = this.#provider?.current()?.leaf.serialNumber;
+          if (event.type === 'disconnected' && event.clientSerialNumber !== current) return;
+          if (this.#channel?.mayBeBehind()) this.#channel.refresh();
+          else this.#halt('revoked', error!);
         }),
       );
       connection.start();
     }
   }
-
-  #trust: () => string | undefined = () => undefined;
 
   /** Digest of the bundle the agent authenticates the server with now ('' when it has none). */
   #digestOf(): string {
@@ -331,6 +392,50 @@ export class RelayAgent {
     return this.#digestOf();
   }
 
+  /** Stops retrying: the rotator (and, when revoked, the stream) until the material changes. */
+  #halt(reason: HaltReason, error: CertloopError): void {
+    if (this.#halted || !this.#started) return;
+    const material = this.#provider?.current();
+    this.#halted = {
+      reason,
+      code: error.code,
+      since: this.#clock.now(),
+      serialNumber: material?.leaf.serialNumber,
+      clientVersion: material?.version,
+      tokenVersion: this.#token?.current()?.version,
+    };
+    const rotator = this.#rotator;
+    if (rotator) this.#rotatorStopped = rotator.stop();
+    if (reason === 'revoked') {
+      this.#connection?.stop();
+      this.#caClient?.setRevoked(material?.leaf.serialNumber);
+    }
+    this.#events.emit({ type: 'halted', reason, error });
+  }
+
+  /** A new client secret or token: a halted agent tries again (a revoked one bootstraps with a new token). */
+  #materialChanged(kind: 'client-secret' | 'token', version: string | undefined): void {
+    const halt = this.#halted;
+    if (!halt) return;
+    const by = resumedBy(halt, { kind, version });
+    if (!by) return;
+    this.#halted = undefined;
+    void this.#rotatorStopped.then(() => {
+      if (!this.#started || this.#halted) return;
+      const rotator = this.#rotator;
+      if (halt.reason === 'revoked' && by === 'token') {
+        // the revoked certificate may not renew: bootstrap with the new token now, connect with what it brings
+        rotator?.renewNow();
+        this.#connectOnNextCertificate = true;
+      } else if (halt.reason === 'revoked') {
+        this.#channel?.refresh();
+        this.#startConnection();
+      }
+      rotator?.start();
+      this.#events.emit({ type: 'resumed', reason: halt.reason, by });
+    });
+  }
+
   status(): RelayAgentStatus {
     const material = this.#provider?.current();
     const now = this.#clock.now().getTime();
@@ -353,6 +458,9 @@ export class RelayAgent {
         serverSerialNumber: connection?.serverSerialNumber,
       },
       lastRotation: this.#lastRotation,
+      halted: this.#halted
+        ? { reason: this.#halted.reason, code: this.#halted.code, since: this.#halted.since }
+        : undefined,
     };
   }
 
@@ -375,6 +483,10 @@ export class RelayAgent {
     this.#followed = [];
     this.#provider?.close();
     this.#caClient?.close();
+    this.#channel?.close();
+    this.#channel = undefined;
     this.#mode = 'stopped';
+    this.#halted = undefined;
+    this.#connectOnNextCertificate = false;
   }
 }

@@ -19,12 +19,13 @@ import {
   systemClock,
   throwIfAborted,
 } from '@certloop/core';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { assertClusterName } from '../shared/names.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { fromServiceError } from '../shared/status.js';
 import { bootstrapClient, type ChannelTarget, certificatesClient, mutualCredentials, unary } from './channel.js';
+import type { MutualChannel } from './mutual-channel.js';
 
 export interface RelayCaClientOptions extends ChannelTarget {
   /** The agent's cluster name: the identity a bootstrap asks for. */
@@ -37,7 +38,17 @@ export interface RelayCaClientOptions extends ChannelTarget {
   readonly token?: () => string | undefined | Promise<string | undefined>;
   readonly clock?: Clock;
   /** Deadline of one call (default 30 s). */
-  readonly callTimeoutMs?: number;
+  readonly callTimeoutMs?: number | undefined;
+  /**
+   * The agent's grace ratio, sent with each request so the server can refuse a certificate that would be due for
+   * renewal at once (`CERTLOOP_LIFETIME_TOO_SHORT`) instead of issuing it.
+   */
+  readonly ratio?: number | undefined;
+  /**
+   * The agent's one mutual-TLS connection (shared with its relay stream). Without it, renewals open a connection of
+   * their own per certificate.
+   */
+  readonly channel?: MutualChannel | undefined;
   /** Digest of the trust bundle the agent holds, sent with every Renew (a CA rotation's convergence check). */
   readonly bundleDigest?: () => string;
 }
@@ -57,6 +68,7 @@ export class RelayCaClient implements CertificateAuthority {
   #mutual: grpc.Client | undefined;
   #mutualTrust: string | undefined;
   #mutualVersion: string | undefined;
+  #revokedSerial: string | undefined;
   /** How the last `sign` went: `renew` or `bootstrap`. */
   lastPath: SignPath | undefined;
 
@@ -77,9 +89,17 @@ export class RelayCaClient implements CertificateAuthority {
   path(): SignPath {
     const material = this.#o.provider?.current();
     const now = this.#clock.now().getTime();
-    return material && material.leaf.notBefore.getTime() <= now && now < material.leaf.notAfter.getTime()
+    return material &&
+      material.leaf.serialNumber !== this.#revokedSerial &&
+      material.leaf.notBefore.getTime() <= now &&
+      now < material.leaf.notAfter.getTime()
       ? 'renew'
       : 'bootstrap';
+  }
+
+  /** Says the certificate with this serial was revoked: it no longer authenticates a renewal (bootstrap instead). */
+  setRevoked(serialNumber: string | undefined): void {
+    this.#revokedSerial = serialNumber;
   }
 
   async sign(request: SignRequest, options: CaCallOptions = {}): Promise<SignResult> {
@@ -93,9 +113,12 @@ export class RelayCaClient implements CertificateAuthority {
           csrPem: request.csrPem,
           lifetimeSeconds: request.lifetimeSeconds,
           trustBundleDigest: this.#o.bundleDigest?.() ?? '',
+          renewalRatio: this.#o.ratio ?? 0,
         };
         try {
-          response = await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
+          response = this.#o.channel
+            ? await this.#renewOver(this.#o.channel, body, signal)
+            : await unary<RenewRequest, SignResponse>(this.#mutualClient(), 'Renew', body, signal);
         } catch (err) {
           const refusal = fromServiceError(err);
           const token = UNTRUSTED_CERTIFICATE.has(refusal.code) ? await this.#o.token?.() : undefined;
@@ -130,12 +153,37 @@ export class RelayCaClient implements CertificateAuthority {
       cluster: this.#o.cluster,
       csrPem: request.csrPem,
       lifetimeSeconds: request.lifetimeSeconds,
+      renewalRatio: this.#o.ratio ?? 0,
     };
     const client = bootstrapClient(this.#o, this.#trust());
     try {
       return await unary<BootstrapRequest, SignResponse>(client, 'Bootstrap', body, signal);
     } finally {
       client.close();
+    }
+  }
+
+  /**
+   * Renew over the shared connection. When the server refuses the connection's certificate (UNAUTHENTICATED) and the
+   * connection was opened before the current certificate, it is replaced by one with the current certificate and
+   * the call made once more.
+   */
+  async #renewOver(channel: MutualChannel, body: RenewRequest, signal: AbortSignal): Promise<SignResponse> {
+    const call = async () => {
+      const lease = channel.acquire();
+      try {
+        return await unary<RenewRequest, SignResponse>(lease.certificates, 'Renew', body, signal);
+      } finally {
+        lease.release();
+      }
+    };
+    try {
+      return await call();
+    } catch (err) {
+      const refusal = fromServiceError(err);
+      if (refusal.details?.grpcStatus !== grpc.status.UNAUTHENTICATED || !channel.mayBeBehind()) throw err;
+      channel.refresh();
+      return await call();
     }
   }
 

@@ -12,9 +12,9 @@ import { CredentialProvider, issuedTlsSecret, ManualClock, type Secret } from '@
 import { createTestPki } from '@certloop/core/testing';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bootstrapClient, certificatesClient, unary } from '../agent/channel.js';
+import { bootstrapClient, certificatesClient, relayClient, unary } from '../agent/channel.js';
 import { RelayCaClient } from '../agent/relay-ca-client.js';
-import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
+import type { AgentMessage, BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
 import { startTestRelay, TEST_TOKEN, type TestRelay } from '../testing/index.js';
 import { csrFor } from './test-support.js';
@@ -149,7 +149,7 @@ describe('Certificates.Bootstrap and Renew', () => {
     expect(relay.server.metrics()).toMatchObject({ issued: 1, refused: { CERTLOOP_TOKEN_INVALID: 1 } });
   });
 
-  it('rate-limits failed bootstrap attempts per peer, even once the token is right', async () => {
+  it('rate-limits failed bootstrap attempts per address and cluster, even once the token is right', async () => {
     relay = await startTestRelay({ failedBootstrapRateLimit: { burst: 3, perSecond: 0.001 } });
     const { csrPem } = await csrFor('cluster-1');
     for (let i = 0; i < 3; i++) {
@@ -158,7 +158,11 @@ describe('Certificates.Bootstrap and Renew', () => {
     }
     const limited = await refusal(bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem }));
     expect(limited).toMatchObject({ status: 'RESOURCE_EXHAUSTED', code: 'CERTLOOP_RATE_LIMITED' });
-    expect(relay.server.metrics().issued).toBe(0);
+    // another cluster behind the same address is not locked out
+    const other = await csrFor('cluster-2');
+    const issued = await bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-2', csrPem: other.csrPem });
+    expect(issued.serialNumber).toMatch(/^[0-9a-f]+$/);
+    expect(relay.server.metrics().issued).toBe(1);
   });
 
   it('rate-limits calls per peer before looking at them', async () => {
@@ -185,8 +189,10 @@ describe('Certificates.Bootstrap and Renew', () => {
     expect(relay.server.metrics().issued).toBe(0);
   });
 
-  it('refuses renewal without a client certificate, from a foreign CA, or serverAuth-only', async () => {
-    relay = await startTestRelay();
+  it('refuses renewal without a client certificate, from a foreign CA, serverAuth-only or expired, saying which', async () => {
+    // the relay's clock (and so its PKI) starts three hours back: a one-hour certificate issued then has expired
+    // on the real clock TLS checks with
+    relay = await startTestRelay({ clock: new ManualClock(Date.now() - 3 * 3600_000) });
     const before = await snapshot(relay);
     const { csrPem } = await csrFor('cluster-1');
     const none = await refusal(renewWith(relay, undefined, csrPem));
@@ -197,12 +203,12 @@ describe('Certificates.Bootstrap and Renew', () => {
     const fromForeign = await refusal(
       renewWith(relay, { key: stranger.privateKeyPem, cert: stranger.certificatePem }, csrPem),
     );
-    expect(fromForeign).toMatchObject({ status: 'UNAUTHENTICATED', code: 'CERTLOOP_UNAUTHENTICATED' });
+    expect(fromForeign).toMatchObject({ status: 'UNAUTHENTICATED', code: 'CERTLOOP_CHAIN_UNTRUSTED' });
 
     const serverOnly = await relay.pki.signingCa.issue({
       commonName: 'cluster-1',
       dnsNames: ['cluster-1'],
-      lifetimeSeconds: 3600,
+      lifetimeSeconds: 7 * 86_400,
       profile: 'server',
     });
     const withServerCert = await refusal(
@@ -212,10 +218,44 @@ describe('Certificates.Bootstrap and Renew', () => {
         csrPem,
       ),
     );
-    // TLS already refuses to verify it for client use (OpenSSL's ssl_client purpose), so the server sees no
-    // verified certificate; certloop's own EKU check of the same case is in client-check.test.ts
-    expect(withServerCert).toMatchObject({ status: 'UNAUTHENTICATED', code: 'CERTLOOP_UNAUTHENTICATED' });
-    expect(relay.server.metrics().issued).toBe(0);
+    // TLS refuses to verify it for client use (OpenSSL's ssl_client purpose); the refusal says so
+    expect(withServerCert).toMatchObject({ status: 'UNAUTHENTICATED', code: 'CERTLOOP_CHAIN_EXT_KEY_USAGE' });
+
+    const old = await relay.pki.signingCa.issue({
+      commonName: 'cluster-1',
+      dnsNames: ['cluster-1'],
+      lifetimeSeconds: 3600,
+      profile: 'client',
+    });
+    const expired = await refusal(
+      renewWith(relay, { key: old.privateKeyPem, cert: old.certificatePem + old.chainPem }, csrPem),
+    );
+    expect(expired).toMatchObject({ status: 'UNAUTHENTICATED', code: 'CERTLOOP_CHAIN_EXPIRED' });
+    expect(expired.details).toContain('CERT_HAS_EXPIRED');
+    // Relay.Connect refuses the same way
+    const relayStream = relayClient(
+      { serverAddress: relay.address },
+      grpc.credentials.createSsl(
+        Buffer.from(relay.trustBundlePem),
+        Buffer.from(old.privateKeyPem),
+        Buffer.from(old.certificatePem + old.chainPem),
+      ),
+    );
+    clients.push(relayStream);
+    const stream = (relayStream as unknown as { Connect(): grpc.ClientDuplexStream<AgentMessage, unknown> }).Connect();
+    const streamRefusal = new Promise<string>((resolve) =>
+      stream.on('error', (err: grpc.ServiceError) => resolve(String(err.metadata?.get(ERROR_CODE_TRAILER)[0]))),
+    );
+    stream.write({ hello: { cluster: 'cluster-1', agent: 'test' } });
+    expect(await streamRefusal).toBe('CERTLOOP_CHAIN_EXPIRED');
+    const metrics = relay.server.metrics();
+    expect(metrics.issued).toBe(0);
+    expect(metrics.refused).toMatchObject({
+      CERTLOOP_UNAUTHENTICATED: 1,
+      CERTLOOP_CHAIN_UNTRUSTED: 1,
+      CERTLOOP_CHAIN_EXT_KEY_USAGE: 1,
+      CERTLOOP_CHAIN_EXPIRED: 2,
+    });
     expect(await snapshot(relay)).toEqual(before);
   });
 

@@ -3,9 +3,10 @@
  * (client certificate, checked by certloop on every call). Both sign a CSR for exactly the identity the caller
  * proved, with the `client` profile, whatever the CA backend would allow.
  *
- * Order of checks, cheapest first and nothing parsed before the limits: per-peer call rate, failed-attempt rate
- * (Bootstrap), request shape and CSR size, authentication (token or client certificate), then the CA (which
- * verifies the CSR's signature and binds it to the identity).
+ * Order of checks, cheapest first and nothing parsed before the limits: per-peer call rate, cluster name and
+ * failed-attempt limits (Bootstrap: per address and cluster, and a global budget), request shape and CSR size,
+ * authentication (token or client certificate), whether the certificate would be due at once (the issuance
+ * window), then the CA (which verifies the CSR's signature and binds it to the identity).
  */
 
 import { CertloopError, type Identity, type SignResult } from '@certloop/core';
@@ -14,6 +15,8 @@ import { clusterIdentity, isValidClusterName } from '../shared/names.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { asRefusal, toServiceError } from '../shared/status.js';
 import type { ServerContext } from './context.js';
+import { assertNotDueAtIssuance, requestedRatio } from './issuance-window.js';
+import { tlsRefusal, tlsSocketOf } from './peer-tls.js';
 import { peerAddress } from './rate-limit.js';
 
 type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
@@ -30,7 +33,9 @@ function toResponse(result: SignResult): SignResponse {
 }
 
 function rateLimited(what: string): CertloopError {
-  return new CertloopError('CERTLOOP_RATE_LIMITED', `too many ${what} from this address`);
+  return new CertloopError('CERTLOOP_RATE_LIMITED', `too many ${what} from this address`, {
+    details: { scope: 'address' },
+  });
 }
 
 export function checkCsrShape(ctx: ServerContext, csrPem: unknown): string {
@@ -50,8 +55,18 @@ function lifetimeOf(ctx: ServerContext, requested: unknown): number {
   return Math.min(n || ctx.defaultLifetimeSeconds, ctx.maxLifetimeSeconds);
 }
 
-async function sign(ctx: ServerContext, csrPem: string, lifetimeSeconds: number, identity: Identity) {
-  return ctx.authority().sign({ csrPem, lifetimeSeconds, profile: 'client', identity });
+/** Signs, refusing (before and after) a certificate that would be due for renewal as soon as it is issued. */
+async function sign(ctx: ServerContext, csrPem: string, lifetimeSeconds: number, identity: Identity, ratio: unknown) {
+  const agentRatio = requestedRatio(ratio);
+  const now = ctx.clock.now().getTime();
+  const predicted = { notBefore: now - ctx.backdateSeconds * 1000, notAfter: now + lifetimeSeconds * 1000 };
+  assertNotDueAtIssuance(predicted, agentRatio, now);
+  const result = await ctx.authority().sign({ csrPem, lifetimeSeconds, profile: 'client', identity });
+  const issued = { notBefore: result.notBefore.getTime(), notAfter: result.notAfter.getTime() };
+  assertNotDueAtIssuance(issued, agentRatio, ctx.clock.now().getTime());
+  // the server's own CA made this signature: its verdict is known, the agent's first call is a lookup
+  if (ctx.rememberIssued) ctx.clientCheck.remember(result.certificatePem);
+  return result;
 }
 
 export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImplementation {
@@ -65,14 +80,14 @@ export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImpl
     const peer = peerAddress(call.getPeer());
     void (async () => {
       if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
-      if (!ctx.failureLimiter.allows(peer)) throw rateLimited('failed bootstrap attempts');
       const { token, cluster } = call.request;
       if (!isValidClusterName(cluster)) {
         throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the cluster name must be a lower-case DNS subdomain');
       }
+      ctx.bootstrapLimits.admit(peer, cluster);
       const csrPem = checkCsrShape(ctx, call.request.csrPem);
       if (typeof token !== 'string' || token.length === 0) {
-        ctx.failureLimiter.charge(peer);
+        ctx.bootstrapLimits.failed(peer, cluster);
         throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'a bootstrap token is required');
       }
       let good: boolean;
@@ -82,10 +97,11 @@ export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImpl
         throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the bootstrap token could not be checked', { cause: err });
       }
       if (!good) {
-        ctx.failureLimiter.charge(peer);
+        ctx.bootstrapLimits.failed(peer, cluster);
         throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'the bootstrap token is not valid for this cluster');
       }
-      const result = await sign(ctx, csrPem, lifetimeOf(ctx, call.request.lifetimeSeconds), clusterIdentity(cluster));
+      const lifetime = lifetimeOf(ctx, call.request.lifetimeSeconds);
+      const result = await sign(ctx, csrPem, lifetime, clusterIdentity(cluster), call.request.renewalRatio);
       ctx.counters.bootstraps++;
       ctx.issued(result, { peer, method: 'Bootstrap', cluster });
       return toResponse(result);
@@ -99,9 +115,11 @@ export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImpl
     const peer = peerAddress(call.getPeer());
     void (async () => {
       if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
-      const client = await ctx.clientCheck.check(call.getAuthContext());
+      const socket = tlsSocketOf(call);
+      const client = await ctx.clientCheck.checkCall(call, socket, () => tlsRefusal(socket));
       const csrPem = checkCsrShape(ctx, call.request.csrPem);
-      const result = await sign(ctx, csrPem, lifetimeOf(ctx, call.request.lifetimeSeconds), client.identity);
+      const lifetime = lifetimeOf(ctx, call.request.lifetimeSeconds);
+      const result = await sign(ctx, csrPem, lifetime, client.identity, call.request.renewalRatio);
       ctx.counters.renewals++;
       ctx.issued(result, { peer, method: 'Renew', cluster: client.cluster });
       ctx.convergence?.renewed(client.cluster, call.request.trustBundleDigest ?? '');

@@ -9,6 +9,17 @@
  * only the verdict (identity, serial, validity), keyed by a SHA-256 of the certificate, so 10,000 agents cost a
  * few megabytes.
  *
+ * Per connection: an agent renews and holds its stream over one mutual-TLS connection, so the verdict is also kept
+ * for the connection (a `WeakMap` keyed by the TLS socket, gone with the socket): later calls on it skip reading and
+ * hashing the peer certificate, and still check, on every call, that the verdict's validity window holds now and
+ * that the serial is not revoked. The peer certificate of a connection cannot change under it: TLS 1.3 has no
+ * renegotiation, and a TLS 1.2 connection has renegotiation disabled when it is first seen.
+ *
+ * Issued here: when the server's own CA (the key of the signing secret) issues a client certificate, `remember`
+ * puts its verdict in the cache at once (the server made that signature; it chains to an anchor by construction),
+ * so the agent's first call with it costs a lookup, not a path validation (each certificate is presented once or
+ * twice in a fleet, so the cache never hit before).
+ *
  * Revocation: `setCrl` gives the CRL of the signing CA (`ca.crl` of the signing secret). A client certificate whose
  * issuer has a CRL here is validated with it (`CERTLOOP_CHAIN_REVOKED`, `CERTLOOP_CHAIN_CRL_EXPIRED` past its
  * nextUpdate plus the grace); one whose issuer has none is validated without (before the first revocation, there
@@ -18,6 +29,7 @@
  * it any more, its nextUpdate is not enforced.
  */
 import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import {
   CertloopError,
   type Clock,
@@ -28,6 +40,7 @@ import {
   isCertloopError,
   joinPemBundle,
   type ParsedCrl,
+  pemDecode,
   pemEncode,
   readCrls,
   splitPemBundle,
@@ -96,6 +109,13 @@ export class ClientCertificateCheck {
   #crls = new Map<string, HeldCrl>();
   #currentCrlPem: string | undefined;
   #currentCrl: ParsedCrl | undefined;
+  /** Verdicts by connection (the TLS socket), with the generation they were made in. */
+  #bySocket = new WeakMap<TLSSocket, Entry>();
+  /** Anchors by subject key id (validity, epoch ms), for `remember`. */
+  #anchorWindows = new Map<string, { notBefore: number; notAfter: number }>();
+  #rootsWindow = { notBefore: Number.NEGATIVE_INFINITY, notAfter: Number.POSITIVE_INFINITY };
+  #connections = 0;
+  #remembered = 0;
 
   constructor(options: ClientCheckOptions) {
     this.#clock = options.clock;
@@ -132,6 +152,7 @@ export class ClientCertificateCheck {
     this.#currentCrlPem = crlPem;
     this.#generation++;
     this.#cache.clear();
+    this.#bySocket = new WeakMap();
     this.#currentCrl = parsed;
     return true;
   }
@@ -185,11 +206,31 @@ export class ClientCertificateCheck {
       }
     }
     if (request !== this.#requests) return; // a newer setTrust won
+    const windows = new Map<string, { notBefore: number; notAfter: number }>();
+    let roots = { notBefore: Number.NEGATIVE_INFINITY, notAfter: Number.POSITIVE_INFINITY };
+    for (const pem of anchors) {
+      try {
+        const c = inspectCertificate(pem);
+        const window = { notBefore: c.notBefore.getTime(), notAfter: c.notAfter.getTime() };
+        if (c.subjectKeyId) windows.set(c.subjectKeyId, window);
+        if (c.selfSigned) {
+          roots = {
+            notBefore: Math.max(roots.notBefore, window.notBefore),
+            notAfter: Math.min(roots.notAfter, window.notAfter),
+          };
+        }
+      } catch {
+        // unreadable here means unusable for `remember` only; validateChain judges it on each check
+      }
+    }
+    this.#anchorWindows = windows;
+    this.#rootsWindow = roots;
     this.#generation++;
     this.#trustBundlePem = input.trustBundlePem;
     this.#intermediatesPem = input.intermediatesPem;
     this.#anchorsPem = joinPemBundle(anchors);
     this.#cache.clear();
+    this.#bySocket = new WeakMap();
   }
 
   get trustBundlePem(): string | undefined {
@@ -197,10 +238,102 @@ export class ClientCertificateCheck {
   }
 
   /**
-   * Checks the call's client certificate. Throws `CERTLOOP_UNAUTHENTICATED` when there is none (or TLS did not
-   * verify it), or the `CERTLOOP_CHAIN_*` code of the failed check.
+   * Checks a call's client certificate on the connection `socket` (see the module doc: the verdict is kept per
+   * connection). Same result and refusals as {@link check}; `tlsRefusal` says why TLS refused a certificate.
    */
-  async check(auth: PeerAuth | null | undefined): Promise<CheckedClient> {
+  async checkCall(
+    call: { getAuthContext(): PeerAuth | null | undefined },
+    socket: TLSSocket | undefined,
+    tlsRefusal?: () => CertloopError,
+  ): Promise<CheckedClient> {
+    if (socket) {
+      const held = this.#bySocket.get(socket);
+      const now = this.#clock.now().getTime();
+      if (held && held.generation === this.#generation && now >= held.notBefore && now <= held.notAfter) {
+        const checked = await held.result;
+        if (this.#crls.size > 0 && this.isRevoked(checked)) {
+          throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked', {
+            details: { serialNumber: checked.serialNumber },
+          });
+        }
+        return checked;
+      }
+    }
+    const auth = call.getAuthContext();
+    const checked = await this.check(auth, tlsRefusal);
+    if (socket) {
+      const raw = auth?.sslPeerCertificate?.raw;
+      const entry = raw ? this.#cache.get(createHash('sha256').update(raw).digest('base64')) : undefined;
+      if (entry && !this.#bySocket.has(socket)) {
+        this.#connections++;
+        // the certificate of this connection is fixed from now on (TLS 1.2 renegotiation could replace it)
+        if (socket.getProtocol() !== 'TLSv1.3') socket.disableRenegotiation();
+      }
+      if (entry) this.#bySocket.set(socket, entry);
+    }
+    return checked;
+  }
+
+  /**
+   * Puts the verdict for a certificate the server's own CA just issued in the cache (see the module doc): only a
+   * clientAuth certificate with a CN whose authorityKeyIdentifier names one of the anchors, not revoked. Anything
+   * else is left to the full check. Never throws.
+   */
+  remember(certificatePem: string): void {
+    if (!this.#anchorsPem) return;
+    try {
+      const leaf = inspectCertificate(certificatePem);
+      const issuer = leaf.authorityKeyId ? this.#anchorWindows.get(leaf.authorityKeyId) : undefined;
+      const cluster = leaf.subject.commonName;
+      if (!issuer || !cluster || !leaf.extKeyUsage.includes('clientAuth')) return;
+      const crl = this.#crls.size > 0 ? this.#crlsFor(leaf.authorityKeyId) : undefined;
+      if (crl?.parsed.revoked.has(leaf.serialNumber)) return;
+      const der = pemDecode(certificatePem, ['CERTIFICATE']).der;
+      const key = createHash('sha256').update(der).digest('base64');
+      let notAfter = Math.min(leaf.notAfter.getTime(), issuer.notAfter, this.#rootsWindow.notAfter);
+      const crlNext = crl && !crl.retired ? crl.parsed.nextUpdate : undefined;
+      if (crlNext) notAfter = Math.min(notAfter, crlNext.getTime() + this.#crlGraceSeconds * 1000);
+      const verdict: CheckedClient = {
+        identity: {
+          commonName: cluster,
+          dnsNames: leaf.sans.dnsNames,
+          ipAddresses: leaf.sans.ipAddresses,
+          uris: leaf.sans.uris,
+        },
+        cluster,
+        serialNumber: leaf.serialNumber,
+        notAfter: leaf.notAfter,
+        issuerKeyId: leaf.authorityKeyId,
+      };
+      if (this.#cache.size >= this.#cacheSize) {
+        const oldest = this.#cache.keys().next().value;
+        if (oldest !== undefined) this.#cache.delete(oldest);
+      }
+      this.#cache.set(key, {
+        generation: this.#generation,
+        result: Promise.resolve(verdict),
+        notBefore: Math.max(leaf.notBefore.getTime(), issuer.notBefore, this.#rootsWindow.notBefore),
+        notAfter,
+      });
+      this.#remembered++;
+    } catch {
+      // not remembered: the first call with it is checked the long way
+    }
+  }
+
+  /** Mutual-TLS connections seen (distinct sockets whose certificate passed), and verdicts filled at issuance. */
+  get stats(): { readonly connections: number; readonly remembered: number } {
+    return { connections: this.#connections, remembered: this.#remembered };
+  }
+
+  /**
+   * Checks the call's client certificate. Throws `CERTLOOP_UNAUTHENTICATED` when there is none (or TLS did not
+   * verify it: then `tlsRefusal`, when given, says why, e.g. `CERTLOOP_CHAIN_EXPIRED`), or the `CERTLOOP_CHAIN_*`
+   * code of the failed check.
+   */
+  async check(auth: PeerAuth | null | undefined, tlsRefusal?: () => CertloopError): Promise<CheckedClient> {
+    const raw = auth?.sslPeerCertificate?.raw;
+    if ((!raw || raw.length === 0) && tlsRefusal) throw tlsRefusal();
     const checked = await this.#check(auth);
     // a verdict made while a new CRL arrived: the serial is looked up in the CRLs in force now
     if (this.#crls.size > 0 && this.isRevoked(checked)) {

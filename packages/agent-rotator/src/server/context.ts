@@ -4,6 +4,7 @@
  */
 import type { CertificateAuthority, CertloopError, CertloopErrorCode, Clock, SignResult } from '@certloop/core';
 import type { ConvergenceHooks } from '../convergence/hooks.js';
+import type { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import type { ClientCertificateCheck } from './client-check.js';
 import type { PeerRateLimiter } from './rate-limit.js';
 import type { TokenVerifier } from './token.js';
@@ -24,8 +25,12 @@ export interface ServerContext {
   readonly tokenVerifier: TokenVerifier;
   /** Every call of a peer, checked before anything is parsed. */
   readonly callLimiter: PeerRateLimiter;
-  /** Failed bootstrap attempts of a peer. */
-  readonly failureLimiter: PeerRateLimiter;
+  /** Failed bootstrap attempts: per (address, cluster) and in all. */
+  readonly bootstrapLimits: BootstrapFailureLimiter;
+  /** Whether issued certificates' verdicts go into the client check's cache (the server's own CA signs). */
+  readonly rememberIssued: boolean;
+  /** How far the CA backdates notBefore (0 when unknown: an injected CA), for the issuance window. */
+  readonly backdateSeconds: number;
   readonly maxCsrBytes: number;
   readonly maxLifetimeSeconds: number;
   readonly defaultLifetimeSeconds: number;

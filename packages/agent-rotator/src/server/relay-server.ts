@@ -24,6 +24,7 @@ import {
   type Clock,
   CredentialProvider,
   type CryptoEngine,
+  DEFAULT_ISSUANCE_POLICY,
   Emitter,
   ExpiryMonitor,
   type ExternalPrivateKey,
@@ -54,11 +55,13 @@ import { CertificateSource } from '../shared/certificate-source.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { resolveRelayNames } from '../shared/names.js';
 import { relayProtocol } from '../shared/proto.js';
+import { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import { certificatesService } from './certificates-service.js';
 import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
+import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
-import { type ConnectedAgent, ConnectionTable, relayService } from './relay-service.js';
+import { type ConnectedAgent, ConnectionTable, relayService, type StreamHeartbeats } from './relay-service.js';
 import { crlOfSecret, type SigningTrust, signingFromSecret } from './signing-authority.js';
 import { sharedTokenVerifier, type TokenVerifier } from './token.js';
 
@@ -97,8 +100,16 @@ export interface RelayServerOptions {
   readonly maxMessageBytes?: number;
   /** Calls per peer address (default burst 200, 100 per second). */
   readonly callRateLimit?: RateLimitOptions;
-  /** Failed bootstrap attempts per peer address (default burst 5, one more per 12 s). */
+  /**
+   * Failed bootstrap attempts per (peer address, cluster) (default burst 5, one more per 12 s): one client behind a
+   * shared address exhausts only its own cluster's budget.
+   */
   readonly failedBootstrapRateLimit?: RateLimitOptions;
+  /**
+   * Failed bootstrap attempts in all, whatever the address or cluster (default burst 100, one more per second): the
+   * bound on guessing tokens. Once spent, bootstraps are refused until it refills.
+   */
+  readonly failedBootstrapBudget?: RateLimitOptions;
   /** How often the server sends a heartbeat on each stream (default 30 s). */
   readonly heartbeatIntervalMs?: number;
   /**
@@ -166,6 +177,11 @@ export interface RelayServerMetrics {
   readonly crlNumber: number | undefined;
   /** Expiry state of the server's own secrets (server, signing, root), from core's monitor. */
   readonly secrets: readonly CertificateStatus[];
+  /**
+   * Mutual-TLS connections whose client certificate passed (each agent renews and holds its stream over one), and
+   * verdicts put in the cache when the server's own CA issued the certificate.
+   */
+  readonly clientCheck: { readonly connections: number; readonly remembered: number };
 }
 
 /** A CRL's cRLNumber as a number (undefined without one, or beyond the safe integers). */
@@ -198,6 +214,7 @@ export class RelayServer {
   #address: string | undefined;
   #knownIntermediates: string[] = [];
   #crlTimer: TimerHandle | undefined;
+  #heartbeats: StreamHeartbeats | undefined;
   #stopped = false;
 
   constructor(options: RelayServerOptions) {
@@ -265,7 +282,8 @@ export class RelayServer {
       const protocol = relayProtocol();
       const ctx = this.#context(tokenVerifier);
       server.addService(protocol.Certificates.service, certificatesService(ctx));
-      server.addService(protocol.Relay.service, relayService(ctx, this.#table));
+      this.#heartbeats = new HeartbeatSweep(this.#clock, ctx.heartbeatIntervalMs, (beat) => beat());
+      server.addService(protocol.Relay.service, relayService(ctx, this.#table, this.#heartbeats));
       // one source for both roles: our certificate (identity) and the roots client certificates chain to (ca);
       // client certificates are requested but not required at the TLS level, so Bootstrap works without one
       const credentials = grpc.experimental.createCertificateProviderServerCredentials(
@@ -457,10 +475,14 @@ export class RelayServer {
       clientCheck: this.#clientCheck,
       tokenVerifier,
       callLimiter: new PeerRateLimiter({ ...(o.callRateLimit ?? { burst: 200, perSecond: 100 }), clock: this.#clock }),
-      failureLimiter: new PeerRateLimiter({
-        ...(o.failedBootstrapRateLimit ?? { burst: 5, perSecond: 1 / 12 }),
+      bootstrapLimits: new BootstrapFailureLimiter({
+        perCluster: o.failedBootstrapRateLimit,
+        global: o.failedBootstrapBudget,
         clock: this.#clock,
       }),
+      // the local CA's backdate is known; an injected CA's is not (its answer is checked after signing)
+      rememberIssued: !o.ca,
+      backdateSeconds: o.ca ? 0 : (o.caPolicy?.backdateSeconds ?? DEFAULT_ISSUANCE_POLICY.backdateSeconds),
       maxCsrBytes: o.maxCsrBytes ?? 16 * 1024,
       maxLifetimeSeconds,
       defaultLifetimeSeconds: Math.min(o.defaultLifetimeSeconds ?? 365 * DAY, maxLifetimeSeconds),
@@ -551,6 +573,7 @@ export class RelayServer {
       serverSerialNumber: this.#provider?.current()?.leaf.serialNumber,
       crlNumber: crlNumberOf(this.#clientCheck.currentCrl),
       secrets: this.#monitor?.snapshot() ?? [],
+      clientCheck: this.#clientCheck.stats,
     };
   }
 
@@ -586,6 +609,8 @@ export class RelayServer {
       });
     }
     await this.#convergence.stop();
+    this.#heartbeats?.close();
+    this.#heartbeats = undefined;
     this.#monitor?.stop();
     this.#monitor = undefined;
     await Promise.all(this.#followed.map((f) => f.stop()));

@@ -13,6 +13,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { asRefusal, toServiceError } from '../shared/status.js';
 import type { ServerContext } from './context.js';
+import type { HeartbeatSweep } from './heartbeat-sweep.js';
+import { tlsRefusal, tlsSocketOf } from './peer-tls.js';
 import { peerAddress } from './rate-limit.js';
 
 /** One open relay stream, as the server sees it. */
@@ -104,7 +106,14 @@ export class ConnectionTable {
   }
 }
 
-export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.UntypedServiceImplementation {
+/** Heartbeats of every stream on one timer (see heartbeat-sweep.ts); keys are the streams' beat functions. */
+export type StreamHeartbeats = HeartbeatSweep<() => void>;
+
+export function relayService(
+  ctx: ServerContext,
+  table: ConnectionTable,
+  heartbeats: StreamHeartbeats,
+): grpc.UntypedServiceImplementation {
   const connect = (stream: Stream) => {
     const peer = peerAddress(stream.getPeer());
     let id: number | undefined;
@@ -115,24 +124,29 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
       ended = true;
       const refusal = asRefusal(err);
       ctx.refused(refusal, { peer, method: 'Connect' });
+      heartbeats.delete(beat);
       if (id !== undefined) table.remove(id);
       stream.emit('error', toServiceError(refusal));
     };
     const close = () => {
       if (ended) return;
       ended = true;
+      heartbeats.delete(beat);
       if (id !== undefined) table.remove(id);
     };
-    const beat = () => {
-      if (ended || id === undefined) return;
+    function beat(): void {
+      if (ended || id === undefined) {
+        heartbeats.delete(beat);
+        return;
+      }
       stream.write({ heartbeat: { sequence: ++sequence, sentAtMs: ctx.clock.now().getTime() } });
-      table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
-    };
+    }
     if (!ctx.callLimiter.take(peer)) {
       fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
-    const client = ctx.clientCheck.check(stream.getAuthContext());
+    const socket = tlsSocketOf(stream);
+    const client = ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
     client.catch(fail);
     stream.on('data', (message: AgentMessage) => {
       void client
@@ -177,7 +191,7 @@ export function relayService(ctx: ServerContext, table: ConnectionTable): grpc.U
                   heartbeatIntervalMs: ctx.heartbeatIntervalMs,
                 },
               });
-              table.setTimer(id, ctx.clock.setTimeout(beat, ctx.heartbeatIntervalMs));
+              heartbeats.add(beat);
               const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
               if (renewNow) stream.write({ renewNow });
               return;

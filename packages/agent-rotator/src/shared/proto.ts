@@ -17,6 +17,8 @@ export interface BootstrapRequest {
   cluster: string;
   csrPem: string;
   lifetimeSeconds: number;
+  /** The agent's grace ratio (0: not said). */
+  renewalRatio?: number;
 }
 
 export interface RenewRequest {
@@ -24,6 +26,8 @@ export interface RenewRequest {
   lifetimeSeconds: number;
   /** Digest of the trust bundle the agent holds (`trustBundleDigest`); empty or absent when it does not say. */
   trustBundleDigest?: string;
+  /** The agent's grace ratio (0: not said). */
+  renewalRatio?: number;
 }
 
 export interface SignResponse {

@@ -28,6 +28,7 @@ export function statusForCode(code: CertloopErrorCode): grpc.status {
   if (PERMISSION_DENIED.has(code) || code.startsWith('CERTLOOP_POLICY_')) return grpc.status.PERMISSION_DENIED;
   if (INVALID_ARGUMENT.has(code)) return grpc.status.INVALID_ARGUMENT;
   if (code === 'CERTLOOP_RATE_LIMITED') return grpc.status.RESOURCE_EXHAUSTED;
+  if (code === 'CERTLOOP_LIFETIME_TOO_SHORT') return grpc.status.FAILED_PRECONDITION;
   return grpc.status.UNAVAILABLE;
 }
 

@@ -16,7 +16,7 @@ import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
 import { cliError } from '../lib/errors.js';
 import { untilAborted } from '../lib/globals.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { addStoreOptions, examples, storeFlags } from '../lib/options.js';
 import { logAgentEvent } from '../relay/events.js';
 import { LEADER_ELECTORS } from '../relay/leader.js';
@@ -41,7 +41,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const lifetimeSeconds = parseDuration(String(opts.lifetime), '--lifetime');
   const heartbeatIntervalMs = parseDuration(String(opts.heartbeatInterval), '--heartbeat-interval') * 1000;
   const identity = String(opts.identity ?? `${hostname()}-${process.pid}`);
-  const log = createLogger(context.stdout);
+  const log = createLogger(context.stdout, { level: opts.logLevel as LogLevel });
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   try {
     const leader: LeaderElector | undefined = await LEADER_ELECTORS[
@@ -106,6 +106,12 @@ export const agentCommand: CliCommand = {
     addStoreOptions(command);
     command
       .addOption(new Option('--config <file>', 'settings file (YAML or JSON)').env('CERTLOOP_CONFIG'))
+      .addOption(
+        new Option('--log-level <level>', 'lowest level logged (heartbeats are debug)')
+          .choices(LOG_LEVELS)
+          .default('info')
+          .env('CERTLOOP_LOG_LEVEL'),
+      )
       .addOption(
         new Option('--cluster <name>', "this cluster's name (its certificate's identity)").env('CERTLOOP_CLUSTER'),
       )

@@ -6,8 +6,9 @@
  * key on a PKCS#11 token (`--pkcs11-uri`); it logs one JSON object per line when standard output is not a
  * terminal. SIGTERM or SIGINT stops it cleanly: open streams are closed, then the store.
  */
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
-import { RelayServer } from '@certloop/agent-rotator';
+import { forkRelayReplicas, RelayServer, replicaIndex } from '@certloop/agent-rotator';
 import { type ExternalPrivateKey, StoreIssuanceLedger } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type OpenedCa, openCertificateAuthority } from '../ca-factory.js';
@@ -15,8 +16,9 @@ import type { CliCommand } from '../lib/command.js';
 import { applyConfigFile } from '../lib/config.js';
 import type { CliContext } from '../lib/context.js';
 import { parseDuration } from '../lib/durations.js';
+import { cliError } from '../lib/errors.js';
 import { untilAborted } from '../lib/globals.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { addCaOptions, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
 import { loadPkcs11, pkcs11Options, signingLabel } from '../pkcs11.js';
 import { logServerEvent } from '../relay/events.js';
@@ -29,7 +31,24 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const defaultLifetimeSeconds = parseDuration(String(opts.defaultLifetime), '--default-lifetime');
   const heartbeatIntervalMs = parseDuration(String(opts.heartbeatInterval), '--heartbeat-interval') * 1000;
   const backdateSeconds = opts.backdate ? parseDuration(String(opts.backdate), '--backdate') : undefined;
-  const log = createLogger(context.stdout);
+  const log = createLogger(context.stdout, { level: opts.logLevel as LogLevel });
+  const replicas = Number(opts.replicas ?? 1);
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw cliError('CERTLOOP_USAGE', `--replicas ${opts.replicas} is not a whole number >= 1`);
+  }
+  if (replicas > 1 && cluster.isPrimary) {
+    // the primary only holds the shared socket and supervises: each worker is a whole server on the same store
+    const set = forkRelayReplicas({
+      count: replicas,
+      onExit: (index, code) => log.log('warn', 'replica exited', { replica: index, code }),
+    });
+    log.log('info', 'relay replicas started', { replicas, address: String(opts.address) });
+    await untilAborted(context.signal);
+    await set.stop({ graceMs: Number(opts.graceMs ?? 2000) + 1000 });
+    log.log('info', 'relay replicas stopped', { replicas });
+    return;
+  }
+  const replica = replicaIndex(context.env);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   let external: OpenedCa | undefined;
   let server: RelayServer | undefined;
@@ -71,6 +90,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
       ...(external || opts.issuanceLedger === false
         ? {}
         : { ledger: new StoreIssuanceLedger({ store: opened.store }) }),
+      // one CRL writer among replicas: replica 0
+      republishCrl: replica === undefined || replica === 0,
     });
     server.subscribe((event) => logServerEvent(log, event));
     const address = await server.start();
@@ -82,6 +103,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
         (signingKey
           ? `local relay-tls-signing-secret, key ${signingKey.description}`
           : 'local relay-tls-signing-secret'),
+      ...(replica !== undefined ? { replica } : {}),
       serverSerialNumber: server.metrics().serverSerialNumber,
     });
     await untilAborted(context.signal);
@@ -142,6 +164,17 @@ export const serverCommand: CliCommand = {
       )
       .option('--no-publish-bundle-table', "do not publish the agents' trust bundles to the store (CA rotation)")
       .option('--no-issuance-ledger', 'do not record issued certificates in the store (CA rotation drain)')
+      .addOption(
+        new Option('--replicas <n>', 'server processes sharing the address (node:cluster; 1: this process)')
+          .default('1')
+          .env('CERTLOOP_REPLICAS'),
+      )
+      .addOption(
+        new Option('--log-level <level>', 'lowest level logged (per-connection lines are debug)')
+          .choices(LOG_LEVELS)
+          .default('info')
+          .env('CERTLOOP_LOG_LEVEL'),
+      )
       .addOption(
         new Option('--backdate <duration>', "local CA: how far before now a certificate's validity starts").env(
           'CERTLOOP_BACKDATE',

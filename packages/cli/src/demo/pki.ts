@@ -18,7 +18,6 @@ import {
   type SecretStore,
   tlsSecretData,
 } from '@certloop/core';
-import { VaultCertificateAuthority } from '@certloop/vault-signer';
 import { cliError } from '../lib/errors.js';
 import { loadPkcs11 } from '../pkcs11.js';
 
@@ -57,6 +56,7 @@ export async function setUpPki(store: SecretStore, kind: 'local' | 'vault' | 'pk
   }
   // loaded only when asked: the emulator is the demo's embedded Vault
   const { setupPki, startVaultEmulator } = await import('@certloop/vault-signer/testing');
+  const { VaultCertificateAuthority } = await import('@certloop/vault-signer');
   const vault = await startVaultEmulator();
   const pki = await setupPki({
     endpoint: vault.endpoint,

@@ -6,15 +6,26 @@ import type { OutputStream } from './context.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
 export interface Logger {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(stream: OutputStream, options: { json?: boolean; now?: () => Date } = {}): Logger {
+/**
+ * `level` (default `info`) drops lines below it: per-connection lines (connection counts, heartbeats) are `debug`,
+ * so a fleet of thousands of agents does not cost a log line per stream unless asked.
+ */
+export function createLogger(
+  stream: OutputStream,
+  options: { json?: boolean; now?: () => Date; level?: LogLevel } = {},
+): Logger {
   const json = options.json ?? stream.isTTY !== true;
   const now = options.now ?? (() => new Date());
+  const floor = LOG_LEVELS.indexOf(options.level ?? 'info');
   return {
     log(level, msg, fields = {}) {
+      if (LOG_LEVELS.indexOf(level) < floor) return;
       if (json) {
         stream.write(`${JSON.stringify({ time: now().toISOString(), level, msg, ...fields })}\n`);
         return;

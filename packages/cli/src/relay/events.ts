@@ -32,6 +32,7 @@ export function logServerEvent(log: Logger, event: RelayServerEvent): void {
       log.log('error', 'signing authority update refused', { code: event.error.code });
       break;
     case 'connections':
+      // one per stream opened or closed: debug
       log.log('debug', 'connections', { count: event.count });
       break;
     case 'renew-now':
@@ -77,12 +78,22 @@ export function logAgentEvent(log: Logger, event: RelayAgentEvent): void {
       else if (e.type === 'lost') log.log('warn', 'lost leadership', { reason: e.reason });
       break;
     }
+    case 'halted':
+      log.log('error', 'halted: not retrying until the client secret or the token changes', {
+        reason: event.reason,
+        code: event.error.code,
+      });
+      break;
+    case 'resumed':
+      log.log('info', 'resumed', { reason: event.reason, by: event.by });
+      break;
     case 'connection': {
       const e = event.event;
       if (e.type === 'heartbeat') log.log('debug', 'heartbeat');
       else if (e.type === 'connected') log.log('info', 'connected', { clientSerialNumber: e.clientSerialNumber });
       else if (e.type === 'renew-now')
         log.log('info', 'renew now', { reason: e.reason, activeIssuerKeyId: e.activeIssuerKeyId });
+      else if (e.type === 'disconnected' && !e.error) log.log('info', 'disconnected');
       else log.log('warn', e.type, { code: e.error?.code });
       break;
     }

@@ -5,7 +5,6 @@
  */
 import { resolve } from 'node:path';
 import { FileLeaseElector, type LeaderElector } from '@certloop/core';
-import { KubernetesLeaseElector } from '@certloop/k8s-store';
 import { parseDuration } from '../lib/durations.js';
 import { cliError } from '../lib/errors.js';
 import type { OpenedStore } from '../store-factory.js';
@@ -39,6 +38,7 @@ export const LEADER_ELECTORS: Record<string, ElectorFactory> = {
         'or use --leader-election file',
       );
     }
+    const { KubernetesLeaseElector } = await import('@certloop/k8s-store');
     return new KubernetesLeaseElector({
       kubeConfig: opened.kubernetes.kubeConfig,
       namespace: opened.kubernetes.namespace,

@@ -293,3 +293,20 @@ describe('Rotator under wall-clock steps (issue 11)', () => {
     expect(events.filter((e) => e.type === 'not-yet-valid')).toHaveLength(1);
   });
 });
+
+describe('Rotator.renewNow', () => {
+  it('renews a certificate that is not due yet, once, and then schedules the new one as usual', async () => {
+    clock.jumpTo(T0);
+    const store = new MemorySecretStore();
+    const { r, events } = rotator({ store });
+    r.start();
+    await until(() => events.some((e) => e.type === 'scheduled'));
+    const first = await leafOf(store);
+    r.renewNow();
+    await until(() => events.filter((e) => e.type === 'succeeded').length === 2);
+    const second = await leafOf(store);
+    expect(second?.serialNumber).not.toBe(first?.serialNumber);
+    await until(() => events.filter((e) => e.type === 'scheduled').length === 2);
+    expect(events.filter((e) => e.type === 'started')).toHaveLength(2);
+  });
+});

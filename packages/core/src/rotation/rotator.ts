@@ -90,6 +90,8 @@ export class Rotator {
   /** Consecutive failed passes; drives the backoff. */
   #failures = 0;
   #lastNotice = '';
+  /** A renewal asked for by `renewNow()`, pending until one succeeds. */
+  #forced = false;
   #unsubscribeLeader: (() => void) | undefined;
   /** Serials this rotator renewed because of an issuer change, and the serial it got back. */
   readonly #issuerRenewals = new Set<string>();
@@ -133,6 +135,15 @@ export class Rotator {
 
   /** Re-reads the secret now (e.g. after a watcher saw it change). */
   poke(): void {
+    this.#poke();
+  }
+
+  /**
+   * Renews at the next pass whatever the renewal time says (e.g. the current certificate was revoked), still only
+   * while leader and only for a managed secret; the request holds until a renewal succeeds.
+   */
+  renewNow(): void {
+    this.#forced = true;
     this.#poke();
   }
 
@@ -184,6 +195,7 @@ export class Rotator {
       this.#issuerRenewals.add(serial);
     }
     this.#failures = 0;
+    this.#forced = false;
     return 0;
   }
 
@@ -196,6 +208,7 @@ export class Rotator {
       this.#notice({ type: 'skipped-bring-your-own', name: this.name }, `byo:${secret.version}`);
       return { kind: 'idle' };
     }
+    if (this.#forced) return { kind: 'rotate', secret };
     const { certificatePem } = readTlsMaterial(secret);
     let leaf: ReturnType<typeof inspectCertificate>;
     try {

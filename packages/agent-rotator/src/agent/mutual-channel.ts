@@ -7,6 +7,8 @@
  * provider rule says, and the server still checks the certificate bound to it on every call (expiry, revocation).
  * A reconnect (grpc-js's own, after a drop) takes the current certificate.
  *
+ * A certificate from another CA (a CA rotation) moves the connection at once, so retiring the old CA cuts no stream.
+ *
  * Before the certificate a connection was opened with expires, while a newer one is in force (the agent renewed),
  * the channel refreshes by itself (at notAfter minus 1 % of the lifetime, at least a minute, at most a day), so no
  * stream is held on an expired certificate when a valid one exists; without a newer certificate (bring-your-own,
@@ -35,6 +37,8 @@ interface Generation {
   readonly id: number;
   /** The provider's material version when this connection was opened. */
   readonly version: string | undefined;
+  /** Who issued that certificate (authorityKeyIdentifier, hex): a CA rotation moves the connection to the new CA. */
+  readonly issuerKeyId: string | undefined;
   readonly channel: grpc.Channel;
   readonly source: CertificateSource;
   readonly certificates: grpc.Client;
@@ -67,9 +71,12 @@ export class MutualChannel {
   constructor(options: MutualChannelOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    // a certificate that arrives after the connection's is already due to move (renewed late): move now
+    // a certificate that arrives after the connection's is already due to move (renewed late): move now; so does one
+    // from another CA (a CA rotation's drain), so that retiring the old CA never cuts a held stream
     this.#unsubscribe = options.provider.subscribe((event) => {
-      if (event.type === 'updated' && this.#current && this.#clock.now().getTime() >= this.#moveAt) this.refresh();
+      if (event.type !== 'updated' || !this.#current) return;
+      const issuer = options.provider.current()?.leaf.authorityKeyId;
+      if (this.#clock.now().getTime() >= this.#moveAt || issuer !== this.#current.issuerKeyId) this.refresh();
     });
   }
 
@@ -140,6 +147,7 @@ export class MutualChannel {
     this.#current = {
       id: this.#nextId++,
       version: this.#o.provider.current()?.version,
+      issuerKeyId: this.#o.provider.current()?.leaf.authorityKeyId,
       channel,
       source,
       certificates: new protocol.Certificates(this.#o.serverAddress, grpc.credentials.createInsecure(), override),

@@ -27,10 +27,24 @@ const NOT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
     'secureContextOptions()',
     'list()',
     'X509Certificate',
+    // CaRotation's methods
+    'confirm()',
+    'resume()',
+    'status()',
   ],
-  'k8s-store': ['AbortSignal'],
+  'k8s-store': ['AbortSignal', 'cutAll()'],
   'vault-signer': ['trustBundle()', 'AbortSignal', 'close()'],
-  'agent-rotator': ['agent()', 'monotonicNow()', 'connections()', 'metrics()', 'health()', 'status()'],
+  // BootstrapRequest and RenewRequest: messages of the shipped .proto
+  'agent-rotator': [
+    'BootstrapRequest',
+    'RenewRequest',
+    'agent()',
+    'monotonicNow()',
+    'connections()',
+    'metrics()',
+    'health()',
+    'status()',
+  ],
   cli: [],
 };
 

@@ -140,7 +140,10 @@ function decodeRequestedExtensions(attributes: DerNode | undefined): RequestedEx
     if (extensionRequest) invalidCsr('extensionRequest appears twice');
     extensionRequest = true;
     if (valueList.length !== 1) invalidCsr('extensionRequest must hold one value');
-    for (const ext of children(expectTag(valueList[0], Tag.SEQUENCE, 'Extensions'))) {
+    const extensions = children(expectTag(valueList[0], Tag.SEQUENCE, 'Extensions'));
+    // Extensions ::= SEQUENCE SIZE (1..MAX): an empty one is refused, as in a certificate (pkijs cannot read it)
+    if (extensions.length === 0) invalidCsr('empty extensionRequest');
+    for (const ext of extensions) {
       const parts = children(expectTag(ext, Tag.SEQUENCE, 'Extension'));
       const extOid = readOid(parts[0]!);
       let critical = false;

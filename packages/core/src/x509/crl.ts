@@ -143,11 +143,15 @@ function parseCrlDer(der: Uint8Array): ParsedCrl {
   if (fields[i]?.tag === Tag.UTC_TIME || fields[i]?.tag === Tag.GENERALIZED_TIME) nextUpdate = readTime(fields[i++]!);
   const unknownCritical: string[] = [];
   const revoked = new Map<string, RevokedEntry>();
+  const listed = new Set<string>();
   if (fields[i]?.tag === Tag.SEQUENCE) {
     for (const entry of children(fields[i++]!)) {
       const parts = children(expectTag(entry, Tag.SEQUENCE, 'revokedCertificate'));
       if (parts.length < 2 || parts.length > 3) invalid('revokedCertificate must hold a serial, a date and extensions');
       const serial = serialHex(expectTag(parts[0], Tag.INTEGER, 'userCertificate'));
+      // a serial listed twice has two dates (and perhaps reasons): which one counts would be the reader's guess
+      if (listed.has(serial)) invalid(`serial ${serial} listed twice`);
+      listed.add(serial);
       const revokedAt = readTime(parts[1]!);
       let reason: RevocationReason | undefined;
       let removed = false;

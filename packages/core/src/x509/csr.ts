@@ -146,12 +146,17 @@ function decodeRequestedExtensions(attributes: DerNode | undefined): RequestedEx
     const type = readOid(expectTag(typeNode, Tag.OID, 'attribute type'));
     const valueList = children(expectTag(values, Tag.SET, 'attribute values'));
     if (valueList.length === 0) invalidCsr(`attribute ${type} has no value`);
-    for (const value of valueList) checkWellFormed(whole(value));
-    if (type !== OID.extensionRequest) continue;
+    if (type !== OID.extensionRequest) {
+      for (const value of valueList) checkWellFormed(whole(value));
+      continue;
+    }
     if (extensionRequest) invalidCsr('extensionRequest appears twice');
     extensionRequest = true;
     if (valueList.length !== 1) invalidCsr('extensionRequest must hold one value');
-    for (const ext of children(expectTag(valueList[0], Tag.SEQUENCE, 'Extensions'))) {
+    const extensions = children(expectTag(valueList[0], Tag.SEQUENCE, 'Extensions'));
+    // Extensions ::= SEQUENCE SIZE (1..MAX): an empty one is refused, as in a certificate (pkijs cannot read it)
+    if (extensions.length === 0) invalidCsr('empty extensionRequest');
+    for (const ext of extensions) {
       const parts = children(expectTag(ext, Tag.SEQUENCE, 'Extension'));
       const extOid = readOid(parts[0]!);
       let critical = false;
@@ -163,8 +168,11 @@ function decodeRequestedExtensions(attributes: DerNode | undefined): RequestedEx
       const value = expectTag(parts[index], Tag.OCTET_STRING, 'extnValue');
       if (index + 1 !== parts.length) invalidCsr('extension has extra fields');
       if (out.some((e) => e.oid === extOid)) invalidCsr(`extension ${extOid} requested twice`);
-      checkWellFormed(content(value));
-      checkExtensionStructure(extOid, content(value));
+      // subjectAltName and basicConstraints are decoded strictly below; every other value is checked here
+      if (extOid !== OID.subjectAltName && extOid !== OID.basicConstraints) {
+        checkWellFormed(content(value));
+        checkExtensionStructure(extOid, content(value));
+      }
       out.push({ oid: extOid, critical, valueDer: content(value) });
     }
   }

@@ -189,9 +189,31 @@ export function whole(node: DerNode): Uint8Array {
   return node.bytes.subarray(node.start, node.end);
 }
 
+// The few OIDs a certificate or CSR holds recur in every one: their dotted text is kept by content (a bounded map).
+const oidText = new Map<string, string>();
+const MAX_CACHED_OIDS = 512;
+
 export function readOid(node: DerNode): string {
   expectTag(node, Tag.OID, 'object identifier');
-  const c = content(node);
+  const length = node.end - node.contentStart;
+  if (length > 0 && length <= 16) {
+    const key = latin1Key(node.bytes, node.contentStart, node.end);
+    const cached = oidText.get(key);
+    if (cached !== undefined) return cached;
+    const text = decodeOid(content(node));
+    if (oidText.size < MAX_CACHED_OIDS) oidText.set(key, text);
+    return text;
+  }
+  return decodeOid(content(node));
+}
+
+function latin1Key(bytes: Uint8Array, start: number, end: number): string {
+  let key = '';
+  for (let i = start; i < end; i++) key += String.fromCharCode(bytes[i]!);
+  return key;
+}
+
+function decodeOid(c: Uint8Array): string {
   if (c.length === 0) fail('empty OID', 'oid');
   const parts: number[] = [];
   let value = 0;

@@ -121,6 +121,17 @@ export function encodeGeneralNames(names: Partial<SubjectAltNames>): Uint8Array 
 
 const latin1 = new TextDecoder('latin1');
 
+/**
+ * The text of an IA5String GeneralName (dNSName, rfc822Name, URI): 7-bit, no NUL. A NUL inside a name is the
+ * null-prefix attack (`good.example\0.evil.test`), which OpenSSL refuses to match or print; a byte above 0x7f is
+ * not IA5 at all.
+ */
+function ia5Text(node: DerNode): string {
+  const bytes = content(node);
+  for (const byte of bytes) if (byte === 0 || byte > 0x7f) derError('a GeneralName that is not IA5 text', 'string');
+  return latin1.decode(bytes);
+}
+
 /** Checks one GeneralName element, given as a node (wrapped so the GeneralNames decoder checks it). */
 export function checkGeneralName(node: DerNode): void {
   decodeGeneralNames({ ...node, tag: Tag.SEQUENCE, start: node.start, contentStart: node.start, end: node.end });
@@ -138,16 +149,16 @@ export function decodeGeneralNames(generalNames: DerNode | Uint8Array): DecodedG
   for (const name of children(expectTag(node, Tag.SEQUENCE, 'GeneralNames'))) {
     switch (name.tag) {
       case GN.dNSName:
-        dnsNames.push(latin1.decode(content(name)));
+        dnsNames.push(ia5Text(name));
         break;
       case GN.iPAddress:
         ipAddresses.push(formatIpAddress(content(name)));
         break;
       case GN.uniformResourceIdentifier:
-        uris.push(latin1.decode(content(name)));
+        uris.push(ia5Text(name));
         break;
       case GN.rfc822Name:
-        emails.push(latin1.decode(content(name)));
+        emails.push(ia5Text(name));
         break;
       default:
         // A name of an unknown kind is malformed, not skipped: skipping it would let the others count alone.

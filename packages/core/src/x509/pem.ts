@@ -66,10 +66,16 @@ export function decodeBase64Body(text: string, start: number, end: number): Uint
   return new Uint8Array(der.buffer, der.byteOffset, der.byteLength);
 }
 
+/** Labels already found valid (a few: certificates, keys, CRLs), so the issuance path checks its label once. */
+const CHECKED_LABELS = new Set<string>();
+
 /** Encodes DER as one PEM block, 64-character lines, trailing newline. */
 export function pemEncode(label: string, der: Uint8Array): string {
-  if (typeof label !== 'string' || !/^[\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*$/.test(label)) {
-    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a PEM label is printable ASCII (RFC 7468)');
+  if (!CHECKED_LABELS.has(label)) {
+    if (typeof label !== 'string' || !/^[\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*$/.test(label)) {
+      throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a PEM label is printable ASCII (RFC 7468)');
+    }
+    if (CHECKED_LABELS.size < 32) CHECKED_LABELS.add(label);
   }
   requireBytes(der, 'der');
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');

@@ -11,6 +11,7 @@ import type { ParsedCrl } from '../crl.js';
 import { buildCrl, type CrlEntryInput } from '../crl-writer.js';
 import { oid, seq, setOf, utf8String } from '../der.js';
 import { cloneTree, type EditNode, encodeTree } from './der-edit.js';
+import { serialText } from './oracle.js';
 import { signedPart, signWrapped } from './resign.js';
 
 export interface CrlFixture {
@@ -68,7 +69,16 @@ export interface CrlFields {
 }
 
 const hex = (bytes: ArrayLike<number>) => Buffer.from(bytes as Uint8Array).toString('hex');
-const magnitude = (text: string) => text.toLowerCase().replace(/^(00)+(?=.)/, '') || '00';
+/** A serial as certloop shows it (magnitude hex, `-` first when negative), from hex text with or without a sign. */
+const magnitude = (text: string) => {
+  const negative = text.startsWith('-');
+  const digits =
+    text
+      .replace(/^-/, '')
+      .toLowerCase()
+      .replace(/^(00)+(?=.)/, '') || '00';
+  return negative ? `-${digits}` : digits;
+};
 
 export function certloopCrlFields(crl: ParsedCrl): CrlFields {
   return {
@@ -88,7 +98,7 @@ export function pkijsCrlFields(der: Uint8Array): CrlFields {
     thisUpdate: crl.thisUpdate.value.getTime(),
     nextUpdate: crl.nextUpdate?.value.getTime(),
     revoked: (crl.revokedCertificates ?? [])
-      .map((entry) => magnitude(hex(entry.userCertificate.valueBlock.valueHexView)))
+      .map((entry) => serialText(new Uint8Array(entry.userCertificate.valueBlock.valueHexView)))
       .sort(),
     crlNumber: numberValue?.valueBlock?.valueHexView
       ? BigInt(`0x${hex(numberValue.valueBlock.valueHexView) || '0'}`).toString(16)
@@ -112,7 +122,7 @@ export function opensslCrlFields(der: Uint8Array): CrlFields {
   return {
     thisUpdate: date('Last Update')!,
     nextUpdate: date('Next Update'),
-    revoked: [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) => magnitude(m[1]!)).sort(),
+    revoked: [...text.matchAll(/Serial Number: (-?[0-9A-F]+)/g)].map((m) => magnitude(m[1]!)).sort(),
     crlNumber: number === undefined ? undefined : BigInt(number).toString(16),
   };
 }

@@ -62,13 +62,18 @@ const syncedMs = performance.now() - started;
 // the parent has the emulator's process write every Secret once more
 process.stderr.write('synced\n');
 await allUpdated;
-await new Promise((r) => setTimeout(r, 300));
+// CERTLOOP_BENCH_SETTLE_MS: how long the process idles before measuring (default 300 ms)
+await new Promise((r) => setTimeout(r, Number(process.env.CERTLOOP_BENCH_SETTLE_MS ?? 300)));
 globalThis.gc?.();
 await new Promise((r) => setTimeout(r, 100));
-const { rss } = process.memoryUsage();
+const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
 process.stdout.write(
   JSON.stringify({
     rss,
+    heapUsed,
+    heapTotal,
+    external,
+    arrayBuffers,
     baseline,
     syncedMs,
     lists: store.informer.reflector.stats.lists,

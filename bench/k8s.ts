@@ -81,23 +81,14 @@ export async function benchWatchedRss(): Promise<BenchResult[]> {
       line += chunk;
     }
     const { kubeconfigPath } = JSON.parse(line) as { kubeconfigPath: string };
-    const watchScript = fileURLToPath(new URL('./k8s-watch-child.mjs', import.meta.url));
-    const watcher = spawn(process.execPath, ['--expose-gc', watchScript, kubeconfigPath, String(WATCHED)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    watcher.stdout.setEncoding('utf8');
-    watcher.stdout.on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    watcher.stderr.setEncoding('utf8');
-    watcher.stderr.on('data', (chunk: string) => {
-      if (chunk.includes('synced')) child.stdin.write('touch\n');
-      else process.stderr.write(chunk);
-    });
-    const [code] = (await once(watcher, 'exit')) as [number];
-    if (code !== 0) throw new Error(`the watching child exited with ${code}`);
-    const { rss, baseline, syncedMs, lists, watches } = JSON.parse(stdout) as Record<string, number>;
+    const { rss, baseline, syncedMs, lists, watches, heapUsed, heapTotal, arrayBuffers } = await watchingRss(
+      child,
+      kubeconfigPath,
+      'full',
+    );
+    const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(1);
+    // the prototype beside it: the same watch with client-node (and its generated API) never loaded
+    const lite = await watchingRss(child, kubeconfigPath, `lite:${await liteBundle()}`);
     const mb = rss! / (1024 * 1024);
     const floor = await floorRss(kubeconfigPath);
     return [
@@ -110,6 +101,18 @@ export async function benchWatchedRss(): Promise<BenchResult[]> {
       },
       { name: 'RSS of the same process before any Secret', value: baseline! / (1024 * 1024), unit: ' MiB' },
       {
+        name: `where it is after a GC: V8 heap used ${mib(heapUsed!)} of ${mib(heapTotal!)} MiB, ArrayBuffers (the Secrets' bytes) ${mib(arrayBuffers!)} MiB; the rest of the RSS is code, module sources, and freed memory the allocator keeps`,
+        value: mb - (heapTotal! + arrayBuffers!) / (1024 * 1024),
+        unit: ' MiB rest',
+      },
+      {
+        name: `prototype: RSS watching ${WATCHED} Secrets, the store alone without client-node's KubeConfig (no generated API): before any Secret ${mib(lite.baseline!)} MiB, V8 heap used ${mib(lite.heapUsed!)} MiB, ArrayBuffers ${mib(lite.arrayBuffers!)} MiB`,
+        value: lite.rss! / (1024 * 1024),
+        unit: ' MiB',
+        target: '< 150 MiB',
+        ok: lite.rss! / (1024 * 1024) < 150,
+      },
+      {
         name: `floor: RSS of the same imports holding ${WATCHED} copies of one Secret in a Map (no list, no watch)`,
         value: floor / (1024 * 1024),
         unit: ' MiB',
@@ -121,6 +124,51 @@ export async function benchWatchedRss(): Promise<BenchResult[]> {
     child.stdin.end();
     await once(child, 'exit');
   }
+}
+
+/** Runs bench/k8s-watch-child.mjs (`variant`: `full`, or `lite:<bundle>`) against the emulator child. */
+async function watchingRss(
+  emulator: ReturnType<typeof spawn>,
+  kubeconfigPath: string,
+  variant: string,
+): Promise<Record<string, number>> {
+  const watchScript = fileURLToPath(new URL('./k8s-watch-child.mjs', import.meta.url));
+  const watcher = spawn(process.execPath, ['--expose-gc', watchScript, kubeconfigPath, String(WATCHED), variant], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  watcher.stdout.setEncoding('utf8');
+  watcher.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  watcher.stderr.setEncoding('utf8');
+  watcher.stderr.on('data', (chunk: string) => {
+    if (chunk.includes('synced')) emulator.stdin?.write('touch\n');
+    else process.stderr.write(chunk);
+  });
+  const [code] = (await once(watcher, 'exit')) as [number];
+  if (code !== 0) throw new Error(`the watching child exited with ${code}`);
+  return JSON.parse(stdout) as Record<string, number>;
+}
+
+/**
+ * An esbuild bundle of k8s-store's secret-store.ts alone (it imports client-node for types only), under
+ * node_modules/.cache so that `@certloop/core` resolves to the built package: the store without client-node.
+ */
+async function liteBundle(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = fileURLToPath(new URL('../node_modules/.cache/certloop-bench/secret-store.mjs', import.meta.url));
+  await build({
+    entryPoints: [fileURLToPath(new URL('../packages/k8s-store/src/secret-store.ts', import.meta.url))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    external: ['@certloop/core', '@kubernetes/client-node'],
+    logLevel: 'error',
+  });
+  return outfile;
 }
 
 /** RSS of bench/k8s-floor-child.mjs: the same imports and kubeconfig holding the bytes alone. */

@@ -5,6 +5,7 @@
 import { benchFileWatchScale } from './file-watch-scale.js';
 import { benchIssuance } from './issuance.js';
 import { benchK8s } from './k8s.js';
+import { benchImportCost } from './k8s-import-cost.js';
 import { benchWatchChaos } from './k8s-watch-chaos.js';
 import { benchPathValidation } from './path-validation.js';
 import { benchPkcs11 } from './pkcs11.js';
@@ -25,6 +26,7 @@ const results = [
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
   ...(await benchWatchChaos()),
+  ...(await benchImportCost()),
   ...(await benchFileWatchScale()),
 ];
 console.log(formatResults(results));

@@ -20,6 +20,11 @@ export {
   type ExpectedConsumer,
 } from './options.js';
 export {
+  RECORD_KEYS as CA_ROTATION_RECORD_KEYS,
+  type RecordsSnapshot as CaRotationRecords,
+  readRecords as readCaRotationRecords,
+} from './record.js';
+export {
   type AuthorityBackend,
   isAuthorityBackend,
   StoreCaKeyBackend,

@@ -56,15 +56,16 @@ export async function reissueServer(
     { signal },
   );
   throwIfAborted(signal);
-  await input.ledger?.record(
-    { serialNumber: issued.serialNumber, issuerKeyId, holder, notAfter: issued.notAfter, issuedAt: input.clock.now() },
-    { signal },
-  );
   const secret = issuedTlsSecret({ role: 'server', privateKeyPem: issued.privateKeyPem, result: issued });
   await store.put(
     input.name,
     { ...secret, labels: server.labels, annotations: { ...server.annotations, ...secret.annotations } },
     { expectedVersion: server.version, signal },
+  );
+  // recorded once stored: a certificate that lost the compare-and-swap was never used
+  await input.ledger?.record(
+    { serialNumber: issued.serialNumber, issuerKeyId, holder, notAfter: issued.notAfter, issuedAt: input.clock.now() },
+    { signal },
   );
   return { serialNumber: issued.serialNumber, issuerKeyId };
 }

@@ -182,3 +182,32 @@ describe('CaRotator', () => {
     expect((await rotator.rotation('root')!.record())?.mode).toBe('automatic');
   });
 });
+
+describe('CaRotation: two processes at once', () => {
+  it('two replicas preparing, activating and retiring at the same moment make one rotation and one B', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00Z');
+    const store = new MemorySecretStore();
+    await relayPki(store, clock);
+    const ledger = new MemoryIssuanceLedger();
+    const [one, two] = [1, 2].map(() => new CaRotation({ ca: 'root', store, clock, ledger }));
+    const [p1, p2] = await Promise.all([one!.prepare({ crossSign: true }), two!.prepare({ crossSign: true })]);
+    expect(p1.id).toBe(p2.id);
+    expect(p1.new?.fingerprintSha256).toBe(p2.new?.fingerprintSha256);
+    expect(p1.newIntermediate?.fingerprintSha256).toBe(p2.newIntermediate?.fingerprintSha256);
+    const slotsNow = (await store.list()).map((s) => s.name).filter((n) => n.startsWith('relay-ca-rotation-'));
+    expect(slotsNow.sort()).toEqual(
+      ['cross', 'int', 'old-int', 'old-root', 'root'].map((s) => `relay-ca-rotation-${p1.id}-${s}`).sort(),
+    );
+    const serverBefore = inspectCertificate(await servedChain(store));
+    const [a1, a2] = await Promise.all([one!.activate(), two!.activate()]);
+    expect(a1.revision).toBe(a2.revision);
+    const serverAfter = inspectCertificate(await servedChain(store));
+    expect(serverAfter.serialNumber).not.toBe(serverBefore.serialNumber);
+    await Promise.all([one!.drain(), two!.drain()]);
+    const [r1, r2] = await Promise.all([one!.retire(), two!.retire()]);
+    expect(r1).toEqual(r2);
+    // the server certificate was re-issued once: the one in force is the only one the ledger holds under B
+    expect(await ledger.live({ issuerKeyId: r1.newIntermediate!.keyId, at: clock.now() })).toBe(1);
+    expect(inspectCertificate(await servedChain(store)).serialNumber).toBe(serverAfter.serialNumber);
+  });
+});

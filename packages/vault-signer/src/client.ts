@@ -8,12 +8,16 @@ import { createRequire } from 'node:module';
 import { abortError, throwIfAborted } from '@certloop/core';
 import nodeVault from 'node-vault';
 import { type VaultCallKind, vaultError } from './errors.js';
+import { schemaChecker } from './schema-check.js';
+import { requestLayer } from './transport.js';
 
 export interface VaultClientOptions {
   readonly endpoint: string;
   readonly namespace?: string | undefined;
   readonly timeoutMs: number;
   readonly requestOptions?: Readonly<Record<string, unknown>> | undefined;
+  /** `certloop` (default): the lean layer of transport.ts; `node-vault`: node-vault's own (axios). */
+  readonly httpLayer?: 'certloop' | 'node-vault' | undefined;
 }
 
 export interface CallOptions {
@@ -61,6 +65,8 @@ export class VaultClient {
     this.#requestOptions = { ...(this.#agent ? { httpAgent: this.#agent } : {}), ...options.requestOptions };
     this.#vault = nodeVault({
       apiVersion: 'v1',
+      // node-vault's own request layer (axios) cost as much CPU as the signer's checks: a lean one on node:http
+      ...(options.httpLayer === 'node-vault' ? {} : { 'request-promise': requestLayer, tv4: schemaChecker() }),
       endpoint: options.endpoint,
       noCustomHTTPVerbs: true,
       mustache: templateEngine(),
@@ -131,6 +137,8 @@ export class VaultClient {
       ...this.#requestOptions,
       timeout: this.#timeoutMs,
       headers: token ? { 'X-Vault-Token': token } : {},
+      // the request layer destroys the request on abort (the wait below is also raced against it)
+      ...(signal ? { signal } : {}),
     };
     this.#vault.token = '';
     const pending = call(requestOptions).finally(() => {

@@ -59,8 +59,14 @@ export const requestLayer = {
       }
       return agent;
     };
-    return (options: RequestLayerOptions): Promise<RequestLayerAnswer> =>
+    const layer = (options: RequestLayerOptions): Promise<RequestLayerAnswer> =>
       send(options, options.uri, httpsAgentFor, options.timeout ?? defaults.timeout, MAX_REDIRECTS);
+    /** Closes the kept-alive HTTPS connections of the agents this layer made (not those the caller passed). */
+    layer.close = () => {
+      for (const agent of httpsAgents.values()) agent.destroy();
+      httpsAgents.clear();
+    };
+    return layer;
   },
 };
 

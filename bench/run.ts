@@ -13,6 +13,7 @@ import { benchRelayFleet } from './relay-fleet.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchVault } from './vault.js';
+import { benchVaultClientCpu } from './vault-client-cpu.js';
 import { benchWatchRss } from './watch-rss.js';
 
 const started = performance.now();
@@ -23,6 +24,7 @@ const results = [
   ...(await benchWatchRss()),
   ...(await benchVault()),
   ...(await benchPkcs11()),
+  ...(await benchVaultClientCpu()),
   ...(await benchRelayFleet()),
   ...(await benchK8s()),
   ...(await benchWatchChaos()),

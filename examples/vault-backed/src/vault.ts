@@ -58,7 +58,7 @@ export async function connectVault(env: NodeJS.ProcessEnv = process.env): Promis
   const pki = await setupPki({
     ...root,
     roleFields: { allow_any_name: true, key_type: 'any', max_ttl: '1h', not_before_duration: '1s' },
-    policy: 'relay-pki',
+    policy: 'relay-pki', // the ACL policy the AppRole below carries: sign and issue with the role, read the chain
   });
   const approle = await setupAppRole({ ...root, role: 'relay', policies: ['relay-pki'] });
   const signer = new VaultCertificateAuthority({

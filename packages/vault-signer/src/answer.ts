@@ -186,8 +186,10 @@ export async function verifyAnswer(input: {
   let leaf: InspectedCertificate;
   let parts: CertificateParts;
   try {
-    leaf = inspectCertificate(answer.certificatePem);
-    parts = certificateParts(pemDecode(answer.certificatePem, ['CERTIFICATE']).der);
+    // one PEM decode for both readings of the certificate
+    const der = pemDecode(answer.certificatePem, ['CERTIFICATE']).der;
+    leaf = inspectCertificate(der);
+    parts = certificateParts(der);
   } catch (err) {
     invalid('vault returned an unreadable certificate', undefined, err);
   }

@@ -8,12 +8,16 @@ import { createRequire } from 'node:module';
 import { abortError, throwIfAborted } from '@certloop/core';
 import nodeVault from 'node-vault';
 import { type VaultCallKind, vaultError } from './errors.js';
+import { schemaChecker } from './schema-check.js';
+import { requestLayer } from './transport.js';
 
 export interface VaultClientOptions {
   readonly endpoint: string;
   readonly namespace?: string | undefined;
   readonly timeoutMs: number;
   readonly requestOptions?: Readonly<Record<string, unknown>> | undefined;
+  /** `certloop` (default): the lean layer of transport.ts; `node-vault`: node-vault's own (axios). */
+  readonly httpLayer?: 'certloop' | 'node-vault' | undefined;
 }
 
 export interface CallOptions {
@@ -51,16 +55,30 @@ export class VaultClient {
   readonly #timeoutMs: number;
   readonly #requestOptions: Readonly<Record<string, unknown>>;
   readonly #agent: Agent | undefined;
+  #closeLayer: (() => void) | undefined;
 
   constructor(options: VaultClientOptions) {
     this.#timeoutMs = options.timeoutMs;
     // plain-HTTP Vaults (dev servers, sidecar agents) get kept-alive connections unless the caller brings an agent;
-    // for HTTPS pass `httpsAgent` (with keepAlive) in requestOptions
+    // over HTTPS the request layer keeps one kept-alive agent per TLS setting (or uses `httpsAgent` when given)
     const plain = options.endpoint.startsWith('http://') && options.requestOptions?.httpAgent === undefined;
     this.#agent = plain ? new Agent({ keepAlive: true }) : undefined;
     this.#requestOptions = { ...(this.#agent ? { httpAgent: this.#agent } : {}), ...options.requestOptions };
     this.#vault = nodeVault({
       apiVersion: 'v1',
+      // node-vault's own request layer (axios) cost as much CPU as the signer's checks: a lean one on node:http
+      ...(options.httpLayer === 'node-vault'
+        ? {}
+        : {
+            'request-promise': {
+              defaults: (defaults: Parameters<typeof requestLayer.defaults>[0]) => {
+                const layer = requestLayer.defaults(defaults);
+                this.#closeLayer = layer.close;
+                return layer;
+              },
+            },
+            tv4: schemaChecker() as never,
+          }),
       endpoint: options.endpoint,
       noCustomHTTPVerbs: true,
       mustache: templateEngine(),
@@ -74,6 +92,7 @@ export class VaultClient {
   /** Closes idle kept-alive connections. */
   close(): void {
     this.#agent?.destroy();
+    this.#closeLayer?.();
   }
 
   write(path: string, data: Record<string, unknown>, options: CallOptions = {}): Promise<VaultAnswer> {
@@ -131,6 +150,8 @@ export class VaultClient {
       ...this.#requestOptions,
       timeout: this.#timeoutMs,
       headers: token ? { 'X-Vault-Token': token } : {},
+      // the request layer destroys the request on abort (the wait below is also raced against it)
+      ...(signal ? { signal } : {}),
     };
     this.#vault.token = '';
     const pending = call(requestOptions).finally(() => {

@@ -72,6 +72,12 @@ export interface VaultCertificateAuthorityOptions {
   readonly renewFraction?: number;
   /** TLS and agent options passed to node-vault's `requestOptions` (`ca`, `cert`, `key`, `strictSSL`…). */
   readonly requestOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * node-vault's HTTP layer: `certloop` (default), a lean one on `node:http(s)` with the same agents and TLS options;
+   * `node-vault`, its own (axios), e.g. to honour `HTTP(S)_PROXY` variables. Requests and answer handling are
+   * node-vault's either way.
+   */
+  readonly httpLayer?: 'certloop' | 'node-vault';
   readonly clock?: Clock;
   readonly random?: () => number;
   /** Receives warnings, logins, renewals and retries (never a token or secret). */

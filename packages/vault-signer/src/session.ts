@@ -20,6 +20,7 @@ export interface VaultSessionOptions {
   readonly retry?: VaultRetryOptions;
   readonly renewFraction?: number;
   readonly requestOptions?: Readonly<Record<string, unknown>>;
+  readonly httpLayer?: 'certloop' | 'node-vault';
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly onEvent?: (event: VaultSignerEvent) => void;
@@ -47,6 +48,7 @@ export class VaultSession {
       namespace: options.namespace,
       timeoutMs: options.requestTimeoutMs ?? 10_000,
       requestOptions: options.requestOptions,
+      httpLayer: options.httpLayer,
     });
     this.#tokens = new TokenLifecycle({
       client: this.#client,

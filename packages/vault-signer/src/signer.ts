@@ -77,6 +77,7 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
       namespace: options.namespace,
       timeoutMs: options.requestTimeoutMs ?? 10_000,
       requestOptions: options.requestOptions,
+      httpLayer: options.httpLayer,
     });
     const emit = (event: VaultSignerEvent) => this.#emit(event);
     this.#tokens = new TokenLifecycle({

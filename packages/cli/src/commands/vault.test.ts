@@ -27,7 +27,7 @@ beforeAll(async () => {
       token: vault.rootToken,
       mount: 'pki_int',
       role: 'relay',
-      policy: 'relay-signer',
+      policy: 'relay-signer', // the ACL policy the AppRole test's token carries
     })
   ).rootPem;
 });

@@ -8,6 +8,7 @@ import { COMMANDS } from './commands/index.js';
 import type { CliCommand } from './lib/command.js';
 import type { CliContext } from './lib/context.js';
 import { cliError, EXIT, exitStatusOf, formatDebug, formatError } from './lib/errors.js';
+import { fitHelpToTerminal } from './lib/help-width.js';
 
 /** The package version (read when asked, not at import). */
 export function cliVersion(): string {
@@ -49,6 +50,7 @@ export function createProgram(context: CliContext, commands: readonly CliCommand
     command.copyInheritedSettings(program);
     program.addCommand(command);
   }
+  fitHelpToTerminal(program, context);
   return program;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { CliCommand } from '../lib/command.js';
 import { agentCommand } from './agent.js';
+import { contextCommand } from './context.js';
 import { csrCommand } from './csr.js';
 import { demoCommand } from './demo.js';
 import { initCommand } from './init.js';
@@ -28,4 +29,5 @@ export const COMMANDS: readonly CliCommand[] = [
   serverCommand,
   agentCommand,
   demoCommand,
+  contextCommand,
 ];

@@ -71,7 +71,20 @@ console.log(JSON.stringify({ created: r.created.length, commands: COMMANDS.map((
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: project });
     expect(JSON.parse(stdout)).toEqual({
       created: 4,
-      commands: ['init', 'status', 'inspect', 'csr', 'sign', 'issue', 'rotate', 'revoke', 'server', 'agent', 'demo'],
+      commands: [
+        'init',
+        'status',
+        'inspect',
+        'csr',
+        'sign',
+        'issue',
+        'rotate',
+        'revoke',
+        'server',
+        'agent',
+        'demo',
+        'context',
+      ],
       runCli: 'function',
     });
   });

@@ -8,6 +8,8 @@ import { COMMANDS } from './commands/index.js';
 import type { CliCommand } from './lib/command.js';
 import type { CliContext } from './lib/context.js';
 import { cliError, EXIT, exitStatusOf, formatDebug, formatError } from './lib/errors.js';
+import { fitHelpToTerminal } from './lib/help-width.js';
+import { applyStoreContext } from './lib/store-context.js';
 
 /** The package version (read when asked, not at import). */
 export function cliVersion(): string {
@@ -25,7 +27,7 @@ Exit status:
   6  not available in this build
   70 internal error (run with --debug and report it)
 
-Environment: CERTLOOP_STORE, CERTLOOP_DIR, CERTLOOP_NAMESPACE, CERTLOOP_CA, KUBECONFIG, VAULT_ADDR, VAULT_TOKEN,
+Environment: CERTLOOP_STORE, CERTLOOP_DIR, CERTLOOP_CONTEXT and CERTLOOP_HOME (certloop context), CERTLOOP_NAMESPACE, CERTLOOP_CA, KUBECONFIG, VAULT_ADDR, VAULT_TOKEN,
 VAULT_ROLE_ID, VAULT_SECRET_ID, CERTLOOP_VAULT_MOUNT, CERTLOOP_VAULT_ROLE, CERTLOOP_CONFIG (server, agent),
 NO_COLOR (no colours), FORCE_COLOR, CERTLOOP_DEBUG=1 (as --debug).
 `;
@@ -55,6 +57,11 @@ export function createProgram(context: CliContext, commands: readonly CliCommand
     inherit(command, program);
     program.addCommand(command);
   }
+  // the default store (certloop context): fills the store flags the command line and the environment left unset
+  program.hook('preAction', (_program, action) =>
+    action.parent?.name() === 'context' ? undefined : applyStoreContext(action, context),
+  );
+  fitHelpToTerminal(program, context);
   return program;
 }
 

@@ -142,11 +142,27 @@ async function run(context: CliContext, command: Command): Promise<void> {
     if (opts.serve !== false) {
       page = await startStatusServer({
         board,
+        moreBoards: [byoBoard],
+        clusters: () =>
+          [CLUSTER, BYO_CLUSTER].map((cluster) => ({
+            cluster,
+            secret: cluster === CLUSTER ? names.client : BYO_SECRET,
+            managed: cluster === CLUSTER,
+            replicas: replicas
+              .filter((r) => r.spec.cluster === cluster)
+              .map((r) => ({
+                name: r.spec.name,
+                alive: r.alive,
+                leader: cluster === CLUSTER && r.spec.name === leader && r.alive,
+                connected: r.connected,
+                ...(r.lastHeartbeatAt ? { lastHeartbeat: new Date(r.lastHeartbeatAt).toISOString() } : {}),
+              })),
+          })),
         host: '127.0.0.1',
         port: Number(opts.port),
         storeDescription: demoStore.description,
       });
-      t.event(c.bold('status page'), `${page.url} (validity bars, renewal points, live)`);
+      t.event(c.bold('status page'), `${page.url} (each certificate on its own scale, renewals, clusters, live)`);
     }
     const table = () => {
       const rows = [...board!.snapshot(), ...byoBoard!.snapshot().map((r) => ({ ...r, role: 'client' as const }))];

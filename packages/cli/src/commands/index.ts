@@ -6,6 +6,7 @@
 import type { CliCommand } from '../lib/command.js';
 import { agentCommand } from './agent.js';
 import { caCommand } from './ca.js';
+import { contextCommand } from './context.js';
 import { csrCommand } from './csr.js';
 import { demoCommand } from './demo.js';
 import { initCommand } from './init.js';
@@ -30,4 +31,5 @@ export const COMMANDS: readonly CliCommand[] = [
   serverCommand,
   agentCommand,
   demoCommand,
+  contextCommand,
 ];

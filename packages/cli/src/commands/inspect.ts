@@ -45,7 +45,7 @@ async function fromSecret(context: CliContext, command: Command, word: string): 
       const flags = storeFlags(opts);
       throw missingSecretError(name, {
         description: opened.description,
-        storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env'),
+        storeArgs: storeArgs(flags, (flag) => ['env', 'config'].includes(command.getOptionValueSource(flag) ?? '')),
       });
     }
     const token = secret.data[SECRET_KEYS.token];

@@ -148,7 +148,7 @@ async function run(context: CliContext, command: Command, word: string): Promise
       const flags = storeFlags(opts);
       throw missingSecretError(name, {
         description: opened.description,
-        storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env'),
+        storeArgs: storeArgs(flags, (flag) => ['env', 'config'].includes(command.getOptionValueSource(flag) ?? '')),
       });
     }
     const reason = bringYourOwnReason(secret);

@@ -76,7 +76,9 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const style = outputStyle(command, context);
   const flags = storeFlags(opts);
   const opened = await openStore({ flags, cwd: context.cwd, create: false, signal: context.signal });
-  const advice = { storeArgs: storeArgs(flags, (flag) => command.getOptionValueSource(flag) === 'env') };
+  const advice = {
+    storeArgs: storeArgs(flags, (flag) => ['env', 'config'].includes(command.getOptionValueSource(flag) ?? '')),
+  };
   const board = new StatusBoard({ watcher: opened.store, roles, ratio });
   try {
     await board.start();

@@ -30,6 +30,8 @@ describe('demo summary: what happened to each replica', () => {
     const hung = replicaFate({ name: 'r', stoppedAtEnd: true, exitCode: null, signal: 'SIGKILL' });
     expect(hung).toMatchObject({ kind: 'unexpected', expected: false });
     expect(hung.text).toContain('did not stop cleanly on SIGTERM (killed by SIGKILL after the grace period)');
+    const early = replicaFate({ name: 'r', stoppedAtEnd: true, exitCode: null, signal: 'SIGTERM' });
+    expect(early.text).toContain('ended by SIGTERM before it could stop cleanly');
     const crashed = replicaFate({ name: 'r', stoppedAtEnd: false, exitCode: 70, signal: null });
     expect(crashed).toMatchObject({ kind: 'unexpected', expected: false });
     expect(crashed.text).toContain('exit status 70');

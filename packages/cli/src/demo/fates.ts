@@ -38,7 +38,12 @@ export function replicaFate(r: ReplicaOutcome): Fate {
   }
   if (r.exitCode === 0)
     return { name: r.name, text: 'stopped cleanly on SIGTERM (exit 0)', kind: 'stopped', expected: true };
-  const how = r.signal ? `killed by ${r.signal} after the grace period` : `exit status ${r.exitCode}`;
+  const how =
+    r.signal === 'SIGKILL'
+      ? 'killed by SIGKILL after the grace period'
+      : r.signal
+        ? `ended by ${r.signal} before it could stop cleanly`
+        : `exit status ${r.exitCode}`;
   return { name: r.name, text: `did not stop cleanly on SIGTERM (${how})`, kind: 'unexpected', expected: false };
 }
 

@@ -23,6 +23,10 @@ export interface Replica {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   heartbeats: number;
+  /** Its relay stream is up (from its log: connected, then disconnected or connect-failed). */
+  connected: boolean;
+  /** Date.now() of its last heartbeat on the stream. */
+  lastHeartbeatAt?: number;
   failures: number;
   lastError?: string;
   stderr: string;
@@ -50,6 +54,7 @@ export function startReplica(
     exitCode: null,
     signal: null,
     heartbeats: 0,
+    connected: false,
     failures: 0,
     stderr: '',
     exited: new Promise<void>((resolve) => {
@@ -68,8 +73,12 @@ export function startReplica(
       } catch {
         continue;
       }
-      if (line.msg === 'heartbeat') replica.heartbeats++;
-      else if (line.msg === 'connect-failed' || (line.msg === 'disconnected' && line.code)) {
+      if (line.msg === 'connected') replica.connected = true;
+      if (line.msg === 'connect-failed' || line.msg === 'disconnected') replica.connected = false;
+      if (line.msg === 'heartbeat') {
+        replica.heartbeats++;
+        replica.lastHeartbeatAt = Date.now();
+      } else if (line.msg === 'connect-failed' || (line.msg === 'disconnected' && line.code)) {
         replica.failures++;
         replica.lastError = String(line.code);
       }
@@ -81,6 +90,7 @@ export function startReplica(
   });
   child.once('exit', (code, signal) => {
     replica.alive = false;
+    replica.connected = false;
     replica.exitCode = code;
     replica.signal = signal;
     resolveExit();

@@ -7,11 +7,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_RELAY_SECRET_NAMES as N } from '@certloop/core';
+import { FileSecretStore, DEFAULT_RELAY_SECRET_NAMES as N } from '@certloop/core';
+import { createTestPki } from '@certloop/core/testing';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCertloop, startCertloop } from '../testing/spawn.js';
 import { initialised, type Scratch } from '../testing/workspace.js';
+import { StatusBoard } from './board.js';
+import { RELAY_ROLES } from './roles.js';
+import { startStatusServer } from './serve.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -87,7 +91,7 @@ async function serve(s: Scratch): Promise<string> {
 }
 
 describe('certloop status --serve in headless chromium', { timeout: 120_000 }, () => {
-  it('draws every secret on one time axis and follows a rotation live', async () => {
+  it('`status --serve` draws every certificate and follows a rotation live', async () => {
     requireChromium();
     const s = await initialised();
     cleanups.push(() => s.remove());
@@ -96,11 +100,11 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
     const page = await browser.newPage();
     await page.setViewport({ width: 1100, height: 420 });
     await page.goto(url, { waitUntil: 'domcontentloaded' });
-    const lane = `.lane[data-secret="${N.server}"]`;
+    const lane = `.row[data-secret="${N.server}"]`;
     await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.serial, { timeout: 20_000 }, lane);
 
     const before = await page.$eval(lane, (e) => (e as unknown as PageElement).dataset.serial!);
-    const rows = await page.$$eval('.lane', (lanes) =>
+    const rows = await page.$$eval('.row', (lanes) =>
       lanes.map((e) => [(e as unknown as PageElement).dataset.secret, (e as unknown as PageElement).dataset.state]),
     );
     expect(rows).toEqual([
@@ -112,7 +116,7 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
     // bars, renewal marks and the now line, for each certificate
     expect(await page.$$eval('.lane .bar', (bars) => bars.length)).toBe(3);
     expect(await page.$$eval('.lane .renew', (marks) => marks.length)).toBe(3);
-    expect(await page.$$eval('.lane .now', (lines) => lines.length)).toBe(4);
+    expect(await page.$$eval('.lane .now', (lines) => lines.length)).toBe(3);
     const serverBar = await page.$eval(
       `${lane} .bar`,
       (e) => (e as unknown as PageElement).getBoundingClientRect().width,
@@ -133,11 +137,142 @@ describe('certloop status --serve in headless chromium', { timeout: 120_000 }, (
       after,
     );
     const facts = await page.$eval(`${lane} .facts`, (e) => e.textContent ?? '');
-    expect(facts).toContain(`serial ${after.slice(0, 16)}`);
+    expect(facts).toContain(`serial ${after.slice(0, 12)}`);
     expect(facts).toContain('CN=relay-server');
     expect(await page.$eval(lane, (e) => (e as unknown as PageElement).dataset.state)).toBe('ok');
     const shot = join(SCREENSHOTS.pathname, 'status-page-after.png');
     await page.screenshot({ path: shot });
+    expect((await stat(shot)).size).toBeGreaterThan(5_000);
+  });
+
+  it('the demo view: each certificate on its own scale, a renewal fading the old one out, events, bring-your-own rows, clusters; at 1280 and 390 px', async () => {
+    requireChromium();
+    const s = await initialised();
+    cleanups.push(() => s.remove());
+    const store = new FileSecretStore({ directory: s.store });
+    cleanups.push(() => store.close());
+    // a managed client certificate of 20 s (as the demo rotates them), and cluster-2's from cert-manager
+    const server = (await store.get(N.server))!;
+    await store.put(N.client, { ...server, version: undefined } as never);
+    const short = () =>
+      runCertloop(['rotate', 'client', '--dir', s.store, '--lifetime', '20s', '-o', 'json'], { cwd: s.dir });
+    expect((await short()).code).toBe(0);
+    const byoName = `${N.client}-cluster-2`;
+    const foreign = await createTestPki();
+    const byo = await foreign.issue({ commonName: 'cluster-2', profile: 'client', lifetimeSeconds: 3600 });
+    await store.put(byoName, { ...byo.secret, annotations: { 'cert-manager.io/certificate-name': byoName } });
+
+    const board = new StatusBoard({ watcher: store, roles: [...RELAY_ROLES], ratio: 0.5 });
+    const byoBoard = new StatusBoard({
+      watcher: store,
+      roles: ['client'],
+      names: { ...N, client: byoName },
+      ratio: 0.5,
+    });
+    await Promise.all([board.start(), byoBoard.start()]);
+    cleanups.push(() => {
+      board.stop();
+      byoBoard.stop();
+    });
+    const beat = new Date().toISOString();
+    const srv = await startStatusServer({
+      board,
+      moreBoards: [byoBoard],
+      host: '127.0.0.1',
+      port: 0,
+      storeDescription: `file ${s.store}`,
+      refreshMs: 1000,
+      clusters: () => [
+        {
+          cluster: 'cluster-1',
+          secret: N.client,
+          managed: true,
+          replicas: [
+            { name: 'replica-1', alive: false, leader: false, connected: false, lastHeartbeat: beat },
+            { name: 'replica-2', alive: true, leader: true, connected: true, lastHeartbeat: beat },
+            { name: 'replica-3', alive: true, leader: false, connected: true, lastHeartbeat: beat },
+          ],
+        },
+        {
+          cluster: 'cluster-2',
+          secret: byoName,
+          managed: false,
+          replicas: [{ name: 'cluster-2-agent', alive: true, leader: false, connected: true, lastHeartbeat: beat }],
+        },
+      ],
+    });
+    cleanups.push(() => srv.close());
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.goto(srv.url, { waitUntil: 'domcontentloaded' });
+    const client = `.row[data-secret="${N.client}"]`;
+    await page.waitForFunction((sel) => document.querySelector(sel)?.dataset.serial, { timeout: 20_000 }, client);
+    await mkdir(SCREENSHOTS, { recursive: true });
+
+    // every row, the bring-your-own one marked; every certificate's bar visible on its own scale
+    const rows = (await page.evaluate(
+      `[...document.querySelectorAll('.row')].map((r) => [r.dataset.secret, r.dataset.state, !!r.querySelector('.tag')])`,
+    )) as [string, string, boolean][];
+    expect(rows.map((r) => r[0])).toEqual([N.root, N.signing, N.server, N.client, N.token, byoName]);
+    expect(rows.at(-1)).toEqual([byoName, 'ok', true]);
+    const shares = (await page.evaluate(
+      `[...document.querySelectorAll('.row')].filter((r) => r.querySelector('.bar')).map((r) => r.querySelector('.bar:not(.previous)').getBoundingClientRect().width / r.querySelector('.lane').getBoundingClientRect().width)`,
+    )) as number[];
+    expect(shares).toHaveLength(5);
+    for (const share of shares) expect(share).toBeGreaterThan(0.3);
+    // the 20 s certificate's renewal point (ratio 0.5) passes within seconds, and the page says so
+    await page.waitForFunction(
+      (sel) => document.querySelector(`${sel} .renew.passed`) !== null,
+      { timeout: 30_000 },
+      client,
+    );
+    expect(await page.$eval(`${client} .facts`, (e) => e.textContent ?? '')).toContain('renewal point passed');
+    // the clusters: replicas, leader, stream, last heartbeat
+    const replicas = (await page.evaluate(
+      `[...document.querySelectorAll('#clusters tr')].map((tr) => tr.textContent)`,
+    )) as string[];
+    expect(replicas).toHaveLength(4);
+    expect(replicas[1]).toMatch(/replica-2 ★ leaderrunningconnected/);
+    expect(replicas[0]).toMatch(/replica-1stoppednot connected/);
+    expect(replicas[3]).toMatch(/cluster-2 \(bring-your-own\)cluster-2-agent/);
+    await page.screenshot({ path: join(SCREENSHOTS.pathname, 'status-page-1280-before-renewal.png'), fullPage: true });
+
+    // a renewal: the new certificate, the old one fading beside it, the event listed
+    const before = await page.$eval(client, (e) => (e as unknown as PageElement).dataset.serial!);
+    const renewed = await short();
+    const after = JSON.parse(renewed.stdout).serialNumber as string;
+    await page.waitForFunction(
+      (sel, serial) => document.querySelector(sel)?.dataset.serial === serial,
+      { timeout: 20_000 },
+      client,
+      after,
+    );
+    await page.waitForFunction(
+      (sel) => document.querySelector(`${sel} .bar.previous`) !== null,
+      { timeout: 20_000 },
+      client,
+    );
+    expect(await page.$eval(`${client} .bar.previous`, (e) => (e as unknown as PageElement).dataset.serial)).toBe(
+      before,
+    );
+    const events = (await page.evaluate(
+      `[...document.querySelectorAll('#events li')].map((li) => li.textContent)`,
+    )) as string[];
+    expect(events[0]).toMatch(new RegExp(`${N.client} renewed: ${before.slice(0, 8)} -> ${after.slice(0, 8)}`));
+    await page.screenshot({ path: join(SCREENSHOTS.pathname, 'status-page-1280-renewed.png'), fullPage: true });
+
+    // a phone: one column, nothing wider than the screen
+    await page.setViewport({ width: 390, height: 844 });
+    await page.waitForFunction('document.body.dataset.updated', { timeout: 5_000 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    const laneWidth = await page.$eval(
+      `${client} .lane`,
+      (e) => (e as unknown as PageElement).getBoundingClientRect().width,
+    );
+    expect(laneWidth).toBeGreaterThan(300);
+    const shot = join(SCREENSHOTS.pathname, 'status-page-390-renewed.png');
+    await page.screenshot({ path: shot, fullPage: true });
     expect((await stat(shot)).size).toBeGreaterThan(5_000);
   });
 });

@@ -2,17 +2,41 @@
  * `certloop status --serve`: a small local web page of the relay's secrets, live over server-sent events.
  *
  * `GET /` is the page (no external assets), `GET /api/status` the rows as JSON, `GET /events` an event stream
- * that sends every row (`event: status`) at once, on each change, and every few seconds (time moves on). Listens
+ * that sends every row (`event: status`) at once, on each change, and every few seconds (time moves on); with each
+ * row the certificate it last replaced, the recent events, and the relay's clusters when this process knows them. Listens
  * on loopback unless told otherwise.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '@certloop/core';
 import type { StatusBoard } from './board.js';
+import { StatusHistory } from './history.js';
 import { statusPage } from './page.js';
+
+/** One agent replica of a cluster, as the page shows it (the demo knows its replicas; a lone `status` does not). */
+export interface ClusterReplica {
+  readonly name: string;
+  readonly alive: boolean;
+  readonly leader: boolean;
+  readonly connected: boolean;
+  /** ISO time of its last heartbeat on the relay stream. */
+  readonly lastHeartbeat?: string;
+}
+
+export interface ClusterView {
+  readonly cluster: string;
+  /** Its client certificate's secret and who manages it. */
+  readonly secret: string;
+  readonly managed: boolean;
+  readonly replicas: readonly ClusterReplica[];
+}
 
 export interface StatusServerOptions {
   readonly board: StatusBoard;
+  /** More boards whose rows follow the first (the demo's bring-your-own client of cluster-2). */
+  readonly moreBoards?: readonly StatusBoard[];
+  /** The relay's clusters, when this process knows them. */
+  readonly clusters?: () => readonly ClusterView[];
   readonly host: string;
   readonly port: number;
   /** Shown on the page: where the secrets are. */
@@ -30,24 +54,34 @@ export interface StatusServer {
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const clock = options.clock ?? systemClock;
   const clients = new Set<ServerResponse>();
+  const boards = [options.board, ...(options.moreBoards ?? [])];
+  const history = new StatusHistory(() => clock.now());
   const payload = () =>
     JSON.stringify({
       now: clock.now().toISOString(),
       store: options.storeDescription,
-      secrets: options.board.snapshot(),
+      secrets: history.rows(boards.flatMap((b) => b.snapshot())),
+      events: history.events(),
+      ...(options.clusters ? { clusters: options.clusters() } : {}),
     });
   const send = (res: ServerResponse) => res.write(`event: status\ndata: ${payload()}\n\n`);
   const broadcast = () => {
     for (const res of clients) send(res);
   };
   let pending: NodeJS.Timeout | undefined;
-  const unsubscribe = options.board.subscribe(() => {
-    // a burst of changes (one write touches several keys) goes out as one update
-    pending ??= setTimeout(() => {
-      pending = undefined;
-      broadcast();
-    }, 50);
-  });
+  const unsubscribes = boards.map((board) =>
+    board.subscribe((event) => {
+      history.record(event);
+      // a burst of changes (one write touches several keys) goes out as one update
+      pending ??= setTimeout(() => {
+        pending = undefined;
+        broadcast();
+      }, 50);
+    }),
+  );
+  const unsubscribe = () => {
+    for (const u of unsubscribes) u();
+  };
   const refresh = setInterval(broadcast, options.refreshMs ?? 5000);
 
   const server = createServer((req, res) => {

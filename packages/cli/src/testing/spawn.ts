@@ -77,7 +77,8 @@ export function runCertloop(args: readonly string[], options: RunOptions = {}): 
     stderr += d;
   });
   child.stdin!.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+  // generous: on a loaded 2-core machine a process under tsx can take many seconds to start
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {

@@ -99,7 +99,8 @@ beforeAll(async () => {
     profile: 'client',
   });
   foreign = { pki, client };
-});
+  // pure CPU (RSA keys): on a loaded 2-core machine it can take longer than the default hook timeout
+}, 120_000);
 
 afterAll(async () => {
   await dir.remove();

@@ -30,6 +30,7 @@ export {
   type RelayServerOptions,
 } from './server/relay-server.js';
 export type { ConnectedAgent } from './server/relay-service.js';
+export type { SigningKeyResolver } from './server/signing-authority.js';
 export {
   perClusterTokenVerifier,
   sharedTokenVerifier,

@@ -49,7 +49,13 @@ import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService } from './relay-service.js';
-import { crlOfSecret, type SigningTrust, signingFromSecret } from './signing-authority.js';
+import {
+  crlOfSecret,
+  resolveSigningKey,
+  type SigningKeyResolver,
+  type SigningTrust,
+  signingFromSecret,
+} from './signing-authority.js';
 import { sharedTokenVerifier, type TokenVerifier } from './token.js';
 
 const DAY = 86_400;
@@ -103,9 +109,11 @@ export interface RelayServerOptions {
   readonly engine?: CryptoEngine;
   /**
    * The signing CA's key where it is held (a key on a PKCS#11 token, `@certloop/pkcs11`): the local CA built from
-   * `relay-tls-signing-secret` signs through it, and that secret holds certificates only.
+   * `relay-tls-signing-secret` signs through it, and that secret holds certificates only. A resolver finds the key
+   * for whichever certificate the secret holds (`pkcs11SigningKeys(token)`), so a CA rotated to a new key on the
+   * token signs from the next CSR on.
    */
-  readonly signingKey?: ExternalPrivateKey;
+  readonly signingKey?: ExternalPrivateKey | SigningKeyResolver;
 }
 
 export type RelayServerEvent =
@@ -313,7 +321,7 @@ export class RelayServer {
           engine: o.engine,
           policy: o.caPolicy,
           store: o.store,
-          signingKey: o.signingKey,
+          signingKey: await resolveSigningKey(secret, o.signingKey),
         });
         this.#ca = ca;
         this.#signingSerial = secret.annotations['certloop.io/serial'];

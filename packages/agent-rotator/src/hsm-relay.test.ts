@@ -14,8 +14,17 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { bootstrapRelayPki, FileSecretStore, ManualClock, readTlsMaterial, splitPemBundle } from '@certloop/core';
-import { Pkcs11Token, pkcs11RelayCaKeys } from '@certloop/pkcs11';
+import {
+  authorityFromSecret,
+  bootstrapRelayPki,
+  createCsr,
+  FileSecretStore,
+  issuedTlsSecret,
+  ManualClock,
+  readTlsMaterial,
+  splitPemBundle,
+} from '@certloop/core';
+import { Pkcs11Token, pkcs11RelayCaKeys, pkcs11SigningKeys } from '@certloop/pkcs11';
 import { createSoftHsmToken } from '@certloop/pkcs11/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayAgent } from './agent/relay-agent.js';
@@ -93,7 +102,14 @@ describe('the relay with its CA keys on SoftHSM2', () => {
     expect(again.created).toEqual([]);
 
     const events: unknown[] = [];
-    const server = new RelayServer({ store, signingKey, address: '127.0.0.1:0', monitorExpiry: false, clock });
+    // the server finds the signing key on the token by the certificate in force (so a rotated CA's new key works)
+    const server = new RelayServer({
+      store,
+      signingKey: pkcs11SigningKeys(token),
+      address: '127.0.0.1:0',
+      monitorExpiry: false,
+      clock,
+    });
     server.subscribe((e) => events.push(e));
     const address = await server.start();
     cleanups.push(() => server.stop({ graceMs: 200 }));
@@ -182,8 +198,49 @@ describe('the relay with its CA keys on SoftHSM2', () => {
     );
     expect(refused).toContain('certificate revoked');
 
+    // a new intermediate whose key is made on the token replaces the signing secret (what a CA rotation installs):
+    // the server finds that key by the new certificate and the next agent's certificate is signed with it
+    const newKey = await token.generateKey({ label: 'relay-signing-2', algorithm: 'ECDSA-P384' });
+    const rootCa = authorityFromSecret((await store.get(pki.names.root))!, { clock, privateKey: rootKey });
+    const { csrPem } = await createCsr({ privateKeyPem: newKey, subject: { commonName: 'relay signing CA 2' } });
+    const second = await rootCa.sign({ csrPem, lifetimeSeconds: 86_400, profile: 'intermediate', pathLength: 0 });
+    const current = (await store.get(pki.names.signing))!;
+    await store.put(pki.names.signing, issuedTlsSecret({ role: 'intermediate', result: second }), {
+      expectedVersion: current.version,
+    });
+    await until(() =>
+      events.some((e) => (e as { type: string; serialNumber?: string }).serialNumber === second.serialNumber),
+    );
+    const third = new RelayAgent({
+      store,
+      cluster: 'cluster-3',
+      names: { client: 'relay-client-tls-secret-3' },
+      serverAddress: address,
+      serverName: 'localhost',
+      trustBundlePem: pki.trustBundlePem,
+      ratio: 0.5,
+      lifetimeSeconds: 3600, // valid on the real clock too, which TLS checks against
+      clock,
+    });
+    cleanups.push(() => third.stop());
+    await third.start();
+    await until(() => third.status().connection.state === 'connected');
+    const [thirdLeaf, ...thirdChain] = splitPemBundle(
+      readTlsMaterial((await store.get('relay-client-tls-secret-3'))!).certificatePem!,
+    );
+    expect(new X509Certificate(thirdLeaf!).issuer).toContain('relay signing CA 2');
+    expect(
+      await opensslVerify(work, { 'chain-2.pem': thirdChain.join(''), 'leaf-2.pem': thirdLeaf! }, [
+        '-CAfile',
+        'root.pem',
+        '-untrusted',
+        'chain-2.pem',
+        'leaf-2.pem',
+      ]),
+    ).toContain('leaf-2.pem: OK');
+
     // no CA key anywhere: not in the store's files, not in an event; the PIN in neither
-    const caKeys = [rootKey, signingKey].map((k) =>
+    const caKeys = [rootKey, signingKey, newKey].map((k) =>
       createPublicKey({ key: Buffer.from(k.spkiDer), format: 'der', type: 'spki' }).export({
         type: 'spki',
         format: 'pem',
@@ -204,7 +261,7 @@ describe('the relay with its CA keys on SoftHSM2', () => {
     }
     expect(scanned).toBeGreaterThanOrEqual(3);
     // the token keeps both keys sensitive and never extractable
-    for (const label of ['relay-root', 'relay-signing']) {
+    for (const label of ['relay-root', 'relay-signing', 'relay-signing-2']) {
       expect(await token.keyAttributes({ label })).toMatchObject({
         sensitive: true,
         extractable: false,

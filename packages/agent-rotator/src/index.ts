@@ -63,6 +63,7 @@ export {
   type RelayServerOptions,
 } from './server/relay-server.js';
 export type { ConnectedAgent } from './server/relay-service.js';
+export type { SigningKeyResolver } from './server/signing-authority.js';
 export {
   forkRelayReplicas,
   REPLICA_INDEX_ENV,

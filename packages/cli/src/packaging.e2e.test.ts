@@ -131,4 +131,19 @@ console.log(JSON.stringify({ ca: typeof core.LocalCertificateAuthority, exit: cl
     const version = await run(join(prefix, 'bin', 'certloop'), ['--version'], { cwd: project });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
+
+  it('installs no PKCS#11 addon: --ca pkcs11 says to install @certloop/pkcs11 (an optional peer, loaded only then)', async () => {
+    expect(existsSync(join(project, 'node_modules', 'pkcs11js'))).toBe(false);
+    expect(existsSync(join(project, 'node_modules', '@certloop', 'pkcs11'))).toBe(false);
+    const bin = join(project, 'node_modules', '.bin', 'certloop');
+    const refused = await run(
+      bin,
+      ['init', '--dir', 'hsm-secrets', '--key-store', 'pkcs11', '--pkcs11-uri', 'pkcs11:token=t'],
+      {
+        cwd: project,
+      },
+    ).catch((err: { code: number; stderr: string }) => err);
+    expect(refused).toMatchObject({ code: 2 });
+    expect((refused as { stderr: string }).stderr).toMatch(/^certloop: CERTLOOP_USAGE: .*@certloop\/pkcs11/);
+  });
 });

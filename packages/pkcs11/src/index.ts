@@ -7,7 +7,12 @@
 export { BROKEN_SESSION, ckrOf, pkcs11Error } from './errors.js';
 export { isTokenKeyAlgorithm, TOKEN_KEY_ALGORITHMS, type TokenKeyAlgorithm } from './key-material.js';
 export { resolveModulePath } from './module.js';
-export { DEFAULT_RELAY_KEY_LABELS, type Pkcs11RelayCaKeysOptions, pkcs11RelayCaKeys } from './relay-keys.js';
+export {
+  DEFAULT_RELAY_KEY_LABELS,
+  type Pkcs11RelayCaKeysOptions,
+  pkcs11RelayCaKeys,
+  pkcs11SigningKeys,
+} from './relay-keys.js';
 export type { PoolStats } from './session-pool.js';
 export {
   type CallOptions,

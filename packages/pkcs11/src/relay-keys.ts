@@ -3,7 +3,7 @@
  * and intermediate keys there (labels `relay-root` and `relay-signing` by default) and the store keeps only their
  * certificates.
  */
-import type { RelayCaKeys } from '@certloop/core';
+import type { ExternalPrivateKey, RelayCaKeys } from '@certloop/core';
 import type { Pkcs11Token } from './token.js';
 
 export interface Pkcs11RelayCaKeysOptions {
@@ -32,4 +32,14 @@ export function pkcs11RelayCaKeys(options: Pkcs11RelayCaKeysOptions): RelayCaKey
         : token.findKey({ label }, callOptions);
     },
   };
+}
+
+/**
+ * Finds the signing CA's key on `token` by the public key of the certificate in force (RelayServer's `signingKey`
+ * resolver): a signing secret replaced by a CA whose new key was made on the token signs with that key.
+ */
+export function pkcs11SigningKeys(
+  token: Pkcs11Token,
+): (certificate: { readonly spkiDer: Uint8Array }) => Promise<ExternalPrivateKey | undefined> {
+  return (certificate) => token.keyForPublicKey(certificate.spkiDer);
 }

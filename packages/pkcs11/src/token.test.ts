@@ -101,6 +101,15 @@ describe('keys generated on a SoftHSM2 token', () => {
     expect((await token.ensureKey({ label: 'twice' })).label).toBe('twice');
   });
 
+  it('finds the key that matches a public key (a CA certificate), passing over others', async () => {
+    const a = await token.generateKey({ label: 'match-a', algorithm: 'ECDSA-P256' });
+    const b = await token.generateKey({ label: 'match-b', algorithm: 'RSA-2048' });
+    expect((await token.keyForPublicKey(b.spkiDer))?.label).toBe('match-b');
+    expect((await token.keyForPublicKey(a.spkiDer))?.label).toBe('match-a');
+    const other = await agentCsr('x');
+    expect(await token.keyForPublicKey(new Uint8Array(Buffer.from(other.privateKeyPem)))).toBeUndefined();
+  });
+
   it('destroys a key pair', async () => {
     await token.generateKey({ label: 'doomed' });
     expect(await token.destroyKey({ label: 'doomed' })).toBe(true);

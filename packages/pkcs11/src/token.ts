@@ -242,6 +242,30 @@ export class Pkcs11Token {
     return key;
   }
 
+  /**
+   * The private key whose public half is `spkiDer` (a CA certificate's key), or undefined when the token holds none.
+   * Keys certloop would refuse (extractable, weak) are passed over, never returned.
+   */
+  async keyForPublicKey(spkiDer: Uint8Array, options: CallOptions = {}): Promise<Pkcs11PrivateKey | undefined> {
+    throwIfAborted(options.signal);
+    const wanted = Buffer.from(spkiDer);
+    return this.#pool.use((session) => {
+      const p11 = this.#module.api;
+      for (const handle of this.#findAll(session, p11.CKO_PRIVATE_KEY, {}, 1024)) {
+        const [labelValue, idValue] = this.#get(session, handle, [p11.CKA_LABEL, p11.CKA_ID]);
+        const selector = idValue?.length ? { id: new Uint8Array(idValue) } : { label: textOf(labelValue) };
+        let key: Pkcs11PrivateKey | undefined;
+        try {
+          key = this.#findKey(session, selector);
+        } catch {
+          continue; // a key certloop would not sign with, or one it cannot name alone
+        }
+        if (key && wanted.equals(Buffer.from(key.spkiDer))) return key;
+      }
+      return undefined;
+    }, options.signal);
+  }
+
   /** What the token says about the key: whether it is sensitive, extractable, for signing. */
   async keyAttributes(key: KeySelector, options: CallOptions = {}): Promise<TokenKeyAttributes> {
     return this.#pool.use((session) => {
@@ -323,7 +347,7 @@ export class Pkcs11Token {
 
   // ---------------------------------------------------------------- internals (run on a pooled session)
 
-  #findAll(session: Handle, cls: number, selector: KeySelector): Handle[] {
+  #findAll(session: Handle, cls: number, selector: KeySelector, max = 16): Handle[] {
     const p11 = this.#module.api;
     const lib = this.#module.lib;
     const template = [
@@ -334,7 +358,7 @@ export class Pkcs11Token {
     try {
       lib.C_FindObjectsInit(session, template);
       try {
-        return lib.C_FindObjects(session, 16);
+        return lib.C_FindObjects(session, max);
       } finally {
         lib.C_FindObjectsFinal(session);
       }

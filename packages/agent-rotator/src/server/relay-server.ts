@@ -62,7 +62,13 @@ import type { RelayCounters, ServerContext } from './context.js';
 import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService, type StreamHeartbeats } from './relay-service.js';
-import { crlOfSecret, type SigningTrust, signingFromSecret } from './signing-authority.js';
+import {
+  crlOfSecret,
+  resolveSigningKey,
+  type SigningKeyResolver,
+  type SigningTrust,
+  signingFromSecret,
+} from './signing-authority.js';
 import { sharedTokenVerifier, type TokenVerifier } from './token.js';
 
 const DAY = 86_400;
@@ -134,9 +140,11 @@ export interface RelayServerOptions {
   readonly engine?: CryptoEngine;
   /**
    * The signing CA's key where it is held (a key on a PKCS#11 token, `@certloop/pkcs11`): the local CA built from
-   * `relay-tls-signing-secret` signs through it, and that secret holds certificates only.
+   * `relay-tls-signing-secret` signs through it, and that secret holds certificates only. A resolver finds the key
+   * for whichever certificate the secret holds (`pkcs11SigningKeys(token)`), so a CA rotated to a new key on the
+   * token signs from the next CSR on.
    */
-  readonly signingKey?: ExternalPrivateKey;
+  readonly signingKey?: ExternalPrivateKey | SigningKeyResolver;
 }
 
 export type RelayServerEvent =
@@ -365,7 +373,7 @@ export class RelayServer {
           engine: o.engine,
           policy: o.caPolicy,
           store: o.store,
-          signingKey: o.signingKey,
+          signingKey: await resolveSigningKey(secret, o.signingKey),
           ledger: o.ledger,
         });
         this.#ca = ca;

@@ -13,6 +13,8 @@ import {
   type IssuanceLedger,
   type IssuancePolicyInput,
   joinPemBundle,
+  parseCertificate,
+  pemDecode,
   REVOCATION_KEYS,
   readTlsMaterial,
   type Secret,
@@ -40,6 +42,37 @@ export interface AuthorityFromSecretOptions {
   readonly signingKey?: ExternalPrivateKey | undefined;
   /** Where every leaf the CA signs is recorded, so a CA rotation's drain can count those still under the old CA. */
   readonly ledger?: IssuanceLedger | undefined;
+}
+
+/**
+ * Finds the signing CA's key where it is held, given the public key of the certificate in the signing secret, so a
+ * signing secret replaced by one with a new key (a CA rotation that made the new key on a token) signs with that
+ * key from the next CSR on. Resolves `undefined` when it holds no such key.
+ */
+export type SigningKeyResolver = (certificate: {
+  readonly spkiDer: Uint8Array;
+}) => Promise<ExternalPrivateKey | undefined>;
+
+/** The key for the signing secret's certificate: `signingKey` itself, or what the resolver finds for it. */
+export async function resolveSigningKey(
+  secret: Secret,
+  signingKey: ExternalPrivateKey | SigningKeyResolver | undefined,
+): Promise<ExternalPrivateKey | undefined> {
+  if (typeof signingKey !== 'function') return signingKey;
+  const [first] = splitPemBundle(readTlsMaterial(secret).certificatePem ?? '');
+  if (!first) throw new CertloopError('CERTLOOP_CREDENTIAL_INVALID', 'the signing secret has no certificate');
+  const { spkiDer } = parseCertificate(pemDecode(first, ['CERTIFICATE']).der);
+  const key = await signingKey({ spkiDer });
+  if (!key) {
+    throw new CertloopError(
+      'CERTLOOP_KEY_MISMATCH',
+      "no key where the signing CA's keys are held matches its certificate",
+      {
+        details: { secret: secret.name },
+      },
+    );
+  }
+  return key;
 }
 
 /** The CRL kept in the signing secret (`ca.crl`, PEM), or undefined when there is none (no revocation yet). */

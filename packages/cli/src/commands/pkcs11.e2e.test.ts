@@ -94,6 +94,7 @@ describe('certloop relay with the signing key on SoftHSM2', () => {
     expect(server.lines.at(-1)).toMatchObject({ msg: 'relay server stopped', bootstraps: 1 });
     const logs = JSON.stringify([...server.lines, ...agent.lines]) + server.stderr();
     expect(logs.includes(hsm.pin)).toBe(false);
+    expect(logs).not.toContain('PRIVATE KEY');
   });
 
   it('demo --ca pkcs11 runs the relay with its CA keys on a SoftHSM2 token it makes', async () => {

@@ -8,7 +8,7 @@
  */
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
-import { forkRelayReplicas, RelayServer, replicaIndex } from '@certloop/agent-rotator';
+import { forkRelayReplicas, RelayServer, replicaIndex, type SigningKeyResolver } from '@certloop/agent-rotator';
 import { type ExternalPrivateKey, StoreIssuanceLedger } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type OpenedCa, openCertificateAuthority } from '../ca-factory.js';
@@ -20,7 +20,7 @@ import { cliError } from '../lib/errors.js';
 import { untilAborted } from '../lib/globals.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { addCaOptions, addStoreOptions, caFlags, examples, storeFlags } from '../lib/options.js';
-import { loadPkcs11, pkcs11Options, signingLabel } from '../pkcs11.js';
+import { loadPkcs11, pkcs11Options } from '../pkcs11.js';
 import { logServerEvent } from '../relay/events.js';
 import { openStore } from '../store-factory.js';
 
@@ -52,8 +52,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
   let external: OpenedCa | undefined;
   let server: RelayServer | undefined;
-  let token: { close(): void } | undefined;
-  let signingKey: ExternalPrivateKey | undefined;
+  let token: { close(): void; description: string } | undefined;
+  let signingKey: ExternalPrivateKey | SigningKeyResolver | undefined;
   try {
     if (opts.ca === 'pkcs11') {
       // the server follows relay-tls-signing-secret as with --ca local; only the key is on the token
@@ -61,7 +61,13 @@ async function run(context: CliContext, command: Command): Promise<void> {
       const pkcs11 = await loadPkcs11();
       const opened = await pkcs11.Pkcs11Token.open(hsm, { signal: context.signal });
       token = opened;
-      signingKey = await opened.key({ label: signingLabel(pkcs11, hsm.uri) }, { signal: context.signal });
+      const named = pkcs11.parsePkcs11Uri(hsm.uri);
+      // a URI naming the key pins it; without object= or id= the key is the one matching the signing certificate,
+      // found on the token again whenever that certificate changes (a CA rotated to a new key on the token)
+      signingKey =
+        named.object !== undefined || named.id
+          ? await opened.key({ label: named.object, id: named.id }, { signal: context.signal })
+          : pkcs11.pkcs11SigningKeys(opened);
     } else if (opts.ca === 'vault') {
       external = await openCertificateAuthority({
         flags: caFlags(opts),
@@ -101,7 +107,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       ca:
         external?.description ??
         (signingKey
-          ? `local relay-tls-signing-secret, key ${signingKey.description}`
+          ? `local relay-tls-signing-secret, key ${typeof signingKey === 'function' ? `on ${token?.description}` : signingKey.description}`
           : 'local relay-tls-signing-secret'),
       ...(replica !== undefined ? { replica } : {}),
       serverSerialNumber: server.metrics().serverSerialNumber,

@@ -92,6 +92,9 @@ describe('certloop ca', { timeout: 60_000 }, () => {
       expect(prepared.code).toBe(0);
       expect(JSON.parse(prepared.stdout).record).toMatchObject({ ca: 'root', phase: 'converge' });
       expect(splitPemBundle(await bundleOf(store))).toHaveLength(2);
+      // certloop status shows the rotation beside the secrets
+      const overall = await runInProcess(['status', ...dir, '--secrets', 'root,signing,server', '-o', 'json']);
+      expect(JSON.parse(overall.stdout).rotations).toMatchObject([{ ca: 'root', phase: 'converge' }]);
 
       const refused = await run('activate', '--ca', 'root');
       expect(refused.code).toBe(5);

@@ -27,6 +27,7 @@ import { cliError, EXIT } from '../lib/errors.js';
 import { outputStyle } from '../lib/globals.js';
 import { examples } from '../lib/options.js';
 import { StatusBoard } from '../status/board.js';
+import { RotationBoard, renderRotationLines } from '../status/rotation-board.js';
 import { startStatusServer } from '../status/serve.js';
 import { renderStatusTable } from '../status/table.js';
 
@@ -90,6 +91,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
   let byoBoard: StatusBoard | undefined;
   let page: { url: string; close(): Promise<void> } | undefined;
   let ticker: NodeJS.Timeout | undefined;
+  let closeRotationBoard: (() => void) | undefined;
   try {
     t.event(
       mgmt,
@@ -143,19 +145,23 @@ async function run(context: CliContext, command: Command): Promise<void> {
       names: { ...names, client: BYO_SECRET },
       ratio: RATIO,
     });
-    await Promise.all([board.start(), byoBoard.start()]);
+    const rotationBoard = new RotationBoard(store, 1000);
+    closeRotationBoard = () => rotationBoard.stop();
+    await Promise.all([board.start(), byoBoard.start(), rotationBoard.start()]);
     if (opts.serve !== false) {
       page = await startStatusServer({
         board,
         host: '127.0.0.1',
         port: Number(opts.port),
         storeDescription: demoStore.description,
+        rotations: () => rotationBoard.lines(),
       });
       t.event(c.bold('status page'), `${page.url} (validity bars, renewal points, live)`);
     }
     const table = () => {
       const rows = [...board!.snapshot(), ...byoBoard!.snapshot().map((r) => ({ ...r, role: 'client' as const }))];
-      out.write(`\n${renderStatusTable(rows, style)}\n`);
+      const rotations = renderRotationLines(rotationBoard.lines());
+      out.write(`\n${renderStatusTable(rows, style)}${rotations ? `${rotations}\n` : ''}\n`);
     };
     ticker = setInterval(table, 15_000);
 
@@ -371,6 +377,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     await page?.close();
     board?.stop();
     byoBoard?.stop();
+    closeRotationBoard?.();
     await server?.stop({ graceMs: 500 });
     await demoStore.close();
     await pki.close();

@@ -14,6 +14,7 @@ import { renderData } from '../lib/render.js';
 import { truncate } from '../lib/terminal.js';
 import { type SecretStatus, StatusBoard, UNHEALTHY_STATES } from '../status/board.js';
 import { parseRoles } from '../status/roles.js';
+import { RotationBoard, type RotationLine, readRotationLines, renderRotationLines } from '../status/rotation-board.js';
 import { startStatusServer } from '../status/serve.js';
 import { renderStatusTable } from '../status/table.js';
 import { openStore } from '../store-factory.js';
@@ -49,9 +50,15 @@ export function unhealthy(rows: readonly SecretStatus[]) {
   );
 }
 
-function renderRows(format: OutputFormat, rows: SecretStatus[], style: ReturnType<typeof outputStyle>): string {
-  if (format !== 'text') return renderData(format, { secrets: rows });
-  return renderStatusTable(rows, style);
+function renderRows(
+  format: OutputFormat,
+  rows: SecretStatus[],
+  style: ReturnType<typeof outputStyle>,
+  rotations: readonly RotationLine[] = [],
+): string {
+  if (format !== 'text') return renderData(format, { secrets: rows, ...(rotations.length ? { rotations } : {}) });
+  const lines = renderRotationLines(rotations);
+  return `${renderStatusTable(rows, style)}${lines ? `${lines}\n` : ''}`;
 }
 
 async function run(context: CliContext, command: Command): Promise<void> {
@@ -67,7 +74,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
     await board.start();
     if (!opts.watch && !opts.serve) {
       const rows = board.snapshot();
-      context.stdout.write(renderRows(format, rows, style));
+      const rotations = await readRotationLines(opened.store, context.signal).catch(() => []);
+      context.stdout.write(renderRows(format, rows, style, rotations));
       const problem = unhealthy(rows);
       if (problem) {
         context.stderr.write(`${formatError(problem)}\n`);
@@ -77,6 +85,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     }
     await watchAndServe(context, {
       board,
+      rotations: new RotationBoard(opened.store),
       format,
       style,
       serve: opts.serve === true,
@@ -95,6 +104,7 @@ async function watchAndServe(
   context: CliContext,
   o: {
     board: StatusBoard;
+    rotations: RotationBoard;
     format: OutputFormat;
     style: ReturnType<typeof outputStyle>;
     serve: boolean;
@@ -107,8 +117,16 @@ async function watchAndServe(
   const log = createLogger(context.stderr);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
+    await o.rotations.start();
+    cleanups.push(() => o.rotations.stop());
     if (o.serve) {
-      const server = await startStatusServer({ board: o.board, host: o.host, port: o.port, storeDescription: o.store });
+      const server = await startStatusServer({
+        board: o.board,
+        host: o.host,
+        port: o.port,
+        storeDescription: o.store,
+        rotations: () => o.rotations.lines(),
+      });
       cleanups.push(() => server.close());
       log.log('info', 'serving the status page', { url: server.url, store: o.store });
     }
@@ -116,7 +134,7 @@ async function watchAndServe(
     if (liveTable) {
       const draw = () =>
         context.stdout.write(
-          `\x1b[2J\x1b[H${o.style.colors.dim(truncate(`${o.store}  ${new Date().toISOString().slice(0, 19)}Z  (Ctrl-C to stop)`, o.style.width))}\n${renderStatusTable(o.board.snapshot(), o.style)}`,
+          `\x1b[2J\x1b[H${o.style.colors.dim(truncate(`${o.store}  ${new Date().toISOString().slice(0, 19)}Z  (Ctrl-C to stop)`, o.style.width))}\n${renderRows('text', o.board.snapshot(), o.style, o.rotations.lines())}`,
         );
       draw();
       cleanups.push(o.board.subscribe(draw));

@@ -1,6 +1,7 @@
 /**
  * `certloop status --serve` page: every secret's validity window as a bar on one time axis, its renewal point,
- * a line for now, and its state; redrawn from the server-sent `status` events. Self-contained (no assets).
+ * a line for now, and its state; above them, the CA rotations (phase, convergence, leaves under A); redrawn from
+ * the server-sent `status` events. Self-contained (no assets).
  */
 
 const STYLE = `
@@ -22,12 +23,27 @@ h1 { font-size: 18px; margin: 0 0 4px; }
 #axis { position: relative; height: 20px; margin-left: 354px; font-size: 11px; color: var(--muted); }
 #axis span { position: absolute; transform: translateX(-50%); white-space: nowrap; }
 #legend { margin-top: 12px; font-size: 12px; color: var(--muted); }
+#rotations { margin-bottom: 14px; } #rotations div { padding: 4px 8px; border-left: 4px solid var(--due); margin: 4px 0; }
+#rotations div.done { border-color: var(--ok); color: var(--muted); }
 `;
 
 const SCRIPT = `
 const rowsEl = document.getElementById('rows');
 const axisEl = document.getElementById('axis');
 const metaEl = document.getElementById('meta');
+const rotationsEl = document.getElementById('rotations');
+function renderRotations(list) {
+  rotationsEl.replaceChildren();
+  for (const r of list || []) {
+    const line = el('div', r.underWay ? 'rotation' : 'rotation done',
+      r.ca + ' CA rotation ' + r.id.slice(0, 8) + ': ' + r.phase + ' since ' + r.since.slice(0, 19).replace('T', ' ') + 'Z' +
+      (r.convergence ? ' \u00b7 ' + r.convergence : '') +
+      (r.liveUnderOld !== undefined ? ' \u00b7 ' + r.liveUnderOld + ' leaves under A' : ''));
+    line.dataset.ca = r.ca;
+    line.dataset.phase = r.phase;
+    rotationsEl.append(line);
+  }
+}
 const day = (t) => new Date(t).toISOString().slice(0, 10);
 function left(s) {
   const a = Math.abs(s), sign = s < 0 ? '-' : '';
@@ -43,6 +59,7 @@ function el(tag, cls, text) {
   return e;
 }
 function render(p) {
+  renderRotations(p.rotations);
   const now = Date.parse(p.now);
   const timed = p.secrets.filter((s) => s.notBefore && s.notAfter);
   let start = Math.min(now, ...timed.map((s) => Date.parse(s.notBefore)));
@@ -101,6 +118,7 @@ export function statusPage(): string {
 <body>
 <h1>certloop status</h1>
 <div id="meta">connecting…</div>
+<div id="rotations"></div>
 <div id="rows"></div>
 <div id="axis"></div>
 <div id="legend">bar: validity (not before to not after) · yellow mark: renewal time at the grace ratio · blue line: now</div>

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from '@certloop/core';
 import type { StatusBoard } from './board.js';
 import { statusPage } from './page.js';
+import type { RotationLine } from './rotation-board.js';
 
 export interface StatusServerOptions {
   readonly board: StatusBoard;
@@ -18,6 +19,8 @@ export interface StatusServerOptions {
   /** Shown on the page: where the secrets are. */
   readonly storeDescription: string;
   readonly clock?: Clock;
+  /** CA rotations under way or finished (shown above the secrets). */
+  readonly rotations?: () => readonly RotationLine[];
   /** How often every client gets the rows again without a change (default 5 s). */
   readonly refreshMs?: number;
 }
@@ -35,6 +38,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       now: clock.now().toISOString(),
       store: options.storeDescription,
       secrets: options.board.snapshot(),
+      rotations: options.rotations?.() ?? [],
     });
   const send = (res: ServerResponse) => res.write(`event: status\ndata: ${payload()}\n\n`);
   const broadcast = () => {

@@ -8,7 +8,9 @@ import { readTlsMaterial } from '../secret/tls-layout.js';
 import { MemoryIssuanceLedger } from '../store/issuance-ledger.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import { inspectCertificate } from '../x509/inspect.js';
+import { trustBundleDigest } from './bundle-digest.js';
 import { CaRotation } from './ca-rotation.js';
+import { CaRotator } from './ca-rotator.js';
 import {
   DAY,
   expectOpensslVerifies,
@@ -129,5 +131,83 @@ describe('Rotator during a CA rotation', () => {
     }
     expect(events.filter((e) => e.type === 'succeeded').length).toBeLessThanOrEqual(3);
     await rotator.stop();
+  });
+});
+
+describe('CaRotator', () => {
+  it('acts only as leader, and never activates before every consumer holds {A,B}, dwell or not', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00Z');
+    const store = new MemorySecretStore();
+    await relayPki(store, clock, { root: 2 * YEAR, intermediate: YEAR, server: 30 * DAY });
+    const leader = new StaticLeaderElector({ identity: 'replica-1', clock });
+    let held = '';
+    const rotator = new CaRotator({
+      store,
+      clock,
+      leader,
+      cas: ['root'],
+      ledger: new MemoryIssuanceLedger(),
+      dwell: { convergeShare: 0.01 },
+      convergence: [
+        {
+          observations: async () =>
+            held
+              ? [
+                  {
+                    consumer: 'cluster-7',
+                    kind: 'agent',
+                    bundleDigest: trustBundleDigest(held),
+                    observedAt: clock.now(),
+                  },
+                ]
+              : [],
+        },
+      ],
+      expectedConsumers: [{ consumer: 'cluster-7', kind: 'agent' }],
+    });
+    held = await publishedBundle(store);
+    await clock.advance(YEAR * 1000 + DAY * 1000);
+    expect(await rotator.runOnce()).toEqual({});
+    leader.start();
+    expect(await rotator.runOnce()).toEqual({ root: 'prepared' });
+    await clock.advance(30 * DAY * 1000);
+    expect(await rotator.runOnce()).toEqual({ root: 'waiting' });
+    const record = await rotator.rotation('root')!.record();
+    expect(record?.convergence?.summary).toMatch(
+      /^0\/1 consumers hold \{A,B\}; waiting for cluster-7 \(last seen 0 s ago\)$/,
+    );
+    held = await publishedBundle(store); // cluster-7 takes {A,B}
+    expect(await rotator.runOnce()).toEqual({ root: 'activated' });
+    expect(await rotator.runOnce()).toEqual({ root: 'retired' }); // nothing was issued under A: nothing to drain
+    expect((await rotator.rotation('root')!.record())?.mode).toBe('automatic');
+  });
+});
+
+describe('CaRotation: two processes at once', () => {
+  it('two replicas preparing, activating and retiring at the same moment make one rotation and one B', async () => {
+    const clock = new ManualClock('2026-01-01T00:00:00Z');
+    const store = new MemorySecretStore();
+    await relayPki(store, clock);
+    const ledger = new MemoryIssuanceLedger();
+    const [one, two] = [1, 2].map(() => new CaRotation({ ca: 'root', store, clock, ledger }));
+    const [p1, p2] = await Promise.all([one!.prepare({ crossSign: true }), two!.prepare({ crossSign: true })]);
+    expect(p1.id).toBe(p2.id);
+    expect(p1.new?.fingerprintSha256).toBe(p2.new?.fingerprintSha256);
+    expect(p1.newIntermediate?.fingerprintSha256).toBe(p2.newIntermediate?.fingerprintSha256);
+    const slotsNow = (await store.list()).map((s) => s.name).filter((n) => n.startsWith('relay-ca-rotation-'));
+    expect(slotsNow.sort()).toEqual(
+      ['cross', 'int', 'old-int', 'old-root', 'root'].map((s) => `relay-ca-rotation-${p1.id}-${s}`).sort(),
+    );
+    const serverBefore = inspectCertificate(await servedChain(store));
+    const [a1, a2] = await Promise.all([one!.activate(), two!.activate()]);
+    expect(a1.revision).toBe(a2.revision);
+    const serverAfter = inspectCertificate(await servedChain(store));
+    expect(serverAfter.serialNumber).not.toBe(serverBefore.serialNumber);
+    await Promise.all([one!.drain(), two!.drain()]);
+    const [r1, r2] = await Promise.all([one!.retire(), two!.retire()]);
+    expect(r1).toEqual(r2);
+    // the server certificate was re-issued once: the one in force is the only one the ledger holds under B
+    expect(await ledger.live({ issuerKeyId: r1.newIntermediate!.keyId, at: clock.now() })).toBe(1);
+    expect(inspectCertificate(await servedChain(store)).serialNumber).toBe(serverAfter.serialNumber);
   });
 });

@@ -126,17 +126,29 @@ describe('CaRotation', () => {
     expect((await rotation.status()).underWay).toBe(false);
   });
 
-  it('rotates the intermediate: bundles stay, B signs after activate, abort before retire returns to A', async () => {
+  it('rotates the intermediate: bundles stay, B signs after activate, abort before retire returns to A; openssl verifies every chain served', async () => {
     const clock = new ManualClock('2026-01-01T00:00:00Z');
     const store = new MemorySecretStore();
     await relayPki(store, clock);
     const rotation = new CaRotation({ ca: 'intermediate', store, clock, maxLeafLifetimeSeconds: DAY });
     const before = await store.get(NAMES.signing);
+    const bundle = await publishedBundle(store);
+    const oldClient = await issueClient(store, clock, 'cluster-1', DAY);
     const prepared = await rotation.prepare();
     expect(prepared.bundles.during).toBe(prepared.bundles.before);
+    await expectOpensslVerifies(await servedChain(store), bundle, clock.now(), 'server (converge)');
     const active = await rotation.activate();
     expect(inspectCertificate((await servedChain(store)) ?? '').authorityKeyId).toBe(active.new?.keyId);
+    const newClient = await issueClient(store, clock, 'cluster-1', DAY);
+    for (const [label, chain] of [
+      ['server (drain)', await servedChain(store)],
+      ['old client (drain)', oldClient.tlsCrt],
+      ['new client (drain)', newClient.tlsCrt],
+    ] as const) {
+      await expectOpensslVerifies(chain, bundle, clock.now(), label);
+    }
     const aborted = await rotation.abort();
+    await expectOpensslVerifies(await servedChain(store), bundle, clock.now(), 'server (aborted)');
     expect(aborted).toMatchObject({ phase: 'aborted', abortedFrom: 'drain' });
     const after = await store.get(NAMES.signing);
     expect(after?.data['tls.key']).toEqual(before?.data['tls.key']);

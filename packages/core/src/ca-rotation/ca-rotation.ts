@@ -18,20 +18,30 @@ import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { Emitter } from '../lib/emitter.js';
 import { DEFAULT_RELAY_SECRET_NAMES, type RelaySecretNames } from '../relay/layout.js';
-import { isManagedSecret, issuedTlsSecret, readTlsMaterial } from '../secret/tls-layout.js';
 import type { SecretStore } from '../store/types.js';
-import { inspectCertificate } from '../x509/inspect.js';
-import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
-import type { KeyAlgorithm } from '../x509/types.js';
 import { trustBundleDigest } from './bundle-digest.js';
 import { convergenceFigures } from './convergence.js';
 import { type CaRotationOptions, DEFAULT_CA_ROTATION_SECRET } from './options.js';
 import { certificateInfo, type RecordsSnapshot, readRecords, writeRecord } from './record.js';
+import {
+  afterBundle,
+  commonNameOf,
+  dropKeyRef,
+  duringBundle,
+  FINAL,
+  handleOf,
+  inferAlgorithm,
+  isUnderWay,
+  newSigningKeyId,
+  oldSigningKeyId,
+  slots,
+  unionBundle,
+} from './record-model.js';
 import { refuse } from './refusal.js';
-import { isAuthorityBackend, StoreCaKeyBackend } from './store-backend.js';
+import { reissueServer } from './server-reissue.js';
+import { StoreCaKeyBackend } from './store-backend.js';
 import { StoreTrustBundlePublisher } from './store-publisher.js';
 import type {
-  CaHandle,
   CaKeyBackend,
   CaKind,
   CaRotationEvent,
@@ -47,32 +57,8 @@ import type {
   TrustBundlePublisher,
 } from './types.js';
 
-const FINAL: readonly CaRotationPhase[] = ['retired', 'aborted'];
 const YEAR = 365 * 86_400;
 const MAX_ATTEMPTS = 6;
-
-/** True while a rotation is under way (its phase is not final). */
-export function isUnderWay(record: CaRotationRecord | undefined): record is CaRotationRecord {
-  return record !== undefined && !FINAL.includes(record.phase);
-}
-
-/** The key id leaves are issued by once B is active: the new intermediate's (root rotation) or B's. */
-export function newSigningKeyId(record: CaRotationRecord): string | undefined {
-  return record.ca === 'root' ? record.newIntermediate?.keyId : record.new?.keyId;
-}
-
-/** The key id leaves were issued by under A. */
-export function oldSigningKeyId(record: CaRotationRecord): string {
-  return record.ca === 'root' ? (record.oldIntermediate?.keyId ?? record.old.keyId) : record.old.keyId;
-}
-
-const slots = (id: string) => ({
-  oldRoot: `${id}-old-root`,
-  oldInt: `${id}-old-int`,
-  root: `${id}-root`,
-  int: `${id}-int`,
-  cross: `${id}-cross`,
-});
 
 export class CaRotation {
   readonly ca: CaKind;
@@ -613,17 +599,11 @@ export class CaRotation {
   }
 
   #duringBundle(rec: CaRotationRecord): string {
-    if (this.ca === 'root' && rec.new) return unionBundle(rec.bundleBeforePem, [rec.new.certificatePem]);
-    return rec.bundleBeforePem;
+    return duringBundle(rec);
   }
 
   #afterBundle(rec: CaRotationRecord): string {
-    if (this.ca !== 'root') return rec.bundleBeforePem;
-    const old = inspectCertificate(rec.old.certificatePem).fingerprintSha256;
-    const kept = splitPemBundle(this.#duringBundle(rec)).filter(
-      (pem) => inspectCertificate(pem).fingerprintSha256 !== old,
-    );
-    return joinPemBundle(kept);
+    return afterBundle(rec);
   }
 
   async #publish(bundle: string, signal: AbortSignal): Promise<void> {
@@ -632,54 +612,16 @@ export class CaRotation {
     for (const secret of written) this.#events.emit({ type: 'bundle-published', ca: this.ca, secret, digest });
   }
 
-  /** Re-issues the managed server certificate when its issuer is not the signing CA in force (idempotent). */
   async #reissueServer(signal: AbortSignal): Promise<void> {
-    const backend = this.#backend;
-    if (!isAuthorityBackend(backend)) return;
-    const server = await this.#store.get(this.#names.server, { signal });
-    if (!server || !isManagedSecret(server)) return;
-    const signing = await backend.current('signing', { signal });
-    if (!signing) return;
-    const signingKeyId = inspectCertificate(signing.certificatePem).subjectKeyId;
-    const m = readTlsMaterial(server);
-    const leaf = m.certificatePem ? inspectCertificate(m.certificatePem) : undefined;
-    if (!leaf || leaf.authorityKeyId === signingKeyId) return;
-    const ca = await backend.authority(signing, { signal });
-    const lifetimeSeconds = Math.max(3600, Math.round((leaf.notAfter.getTime() - leaf.notBefore.getTime()) / 1000));
-    const issued = await ca.issue(
-      {
-        commonName: leaf.subject.commonName ?? 'relay-server',
-        dnsNames: leaf.sans.dnsNames,
-        ipAddresses: leaf.sans.ipAddresses,
-        profile: 'server',
-        lifetimeSeconds,
-        keyAlgorithm: inferAlgorithm(leaf.certificatePem),
-      },
-      { signal },
-    );
-    throwIfAborted(signal);
-    await this.#o.ledger?.record(
-      {
-        serialNumber: issued.serialNumber,
-        issuerKeyId: signingKeyId ?? '',
-        holder: leaf.subject.commonName ?? 'relay-server',
-        notAfter: issued.notAfter,
-        issuedAt: this.#clock.now(),
-      },
-      { signal },
-    );
-    const input = issuedTlsSecret({ role: 'server', privateKeyPem: issued.privateKeyPem, result: issued });
-    await this.#store.put(
-      this.#names.server,
-      { ...input, labels: server.labels, annotations: { ...server.annotations, ...input.annotations } },
-      { expectedVersion: server.version, signal },
-    );
-    this.#events.emit({
-      type: 'server-reissued',
-      ca: this.ca,
-      serialNumber: issued.serialNumber,
-      issuerKeyId: signingKeyId ?? '',
+    const issued = await reissueServer({
+      backend: this.#backend,
+      store: this.#store,
+      name: this.#names.server,
+      ledger: this.#o.ledger,
+      clock: this.#clock,
+      signal,
     });
+    if (issued) this.#events.emit({ type: 'server-reissued', ca: this.ca, ...issued });
   }
 
   #phase(
@@ -745,35 +687,4 @@ export class CaRotation {
       }
     }
   }
-}
-
-function handleOf(info: { readonly certificatePem: string; readonly keyRef?: string }): CaHandle {
-  if (!info.keyRef) refuse('no-key', 'the record names no key for this CA', 'the key was destroyed');
-  return { keyRef: info.keyRef, certificatePem: info.certificatePem, chainPem: '' };
-}
-
-function dropKeyRef<T extends { readonly keyRef?: string }>(info: T): Omit<T, 'keyRef'> {
-  const { keyRef: _k, ...rest } = info;
-  return rest;
-}
-
-/** `bundle` plus `extra`, without duplicates, in order. */
-export function unionBundle(bundle: string, extra: readonly string[]): string {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const pem of [...splitPemBundle(bundle), ...extra.flatMap((e) => splitPemBundle(e))]) {
-    const fp = inspectCertificate(pem).fingerprintSha256;
-    if (seen.has(fp)) continue;
-    seen.add(fp);
-    out.push(pem);
-  }
-  return joinPemBundle(out);
-}
-
-function commonNameOf(pem: string): string {
-  return inspectCertificate(pem).subject.commonName ?? 'certloop CA';
-}
-
-function inferAlgorithm(pem: string): KeyAlgorithm {
-  return inspectCertificate(pem).publicKey.algorithm ?? 'ECDSA-P256';
 }

@@ -3,7 +3,7 @@
  */
 export { trustBundleDigest } from './bundle-digest.js';
 export { ByoRootFollower, type ByoRootFollowerOptions, type ByoRootSync } from './byo-root.js';
-export { CaRotation, isUnderWay, newSigningKeyId, oldSigningKeyId, unionBundle } from './ca-rotation.js';
+export { CaRotation } from './ca-rotation.js';
 export { CaRotator, type CaRotatorEvent, type CaRotatorStep } from './ca-rotator.js';
 export type {
   BundleConsumerKind,
@@ -19,6 +19,19 @@ export {
   DEFAULT_CA_ROTATION_SECRET,
   type ExpectedConsumer,
 } from './options.js';
+export {
+  RECORD_KEYS as CA_ROTATION_RECORD_KEYS,
+  type RecordsSnapshot as CaRotationRecords,
+  readRecords as readCaRotationRecords,
+} from './record.js';
+export {
+  afterBundle,
+  duringBundle,
+  isUnderWay,
+  newSigningKeyId,
+  oldSigningKeyId,
+  unionBundle,
+} from './record-model.js';
 export {
   type AuthorityBackend,
   isAuthorityBackend,

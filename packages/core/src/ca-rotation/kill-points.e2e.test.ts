@@ -21,6 +21,7 @@ function runChild(
   directory: string,
   scenario: string,
   killAt: number,
+  ca: string,
 ): Promise<{ signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [childScript, directory, scenario, String(killAt), ca], {

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../ca/test-support.js';
 import { systemClock } from '../clock/clock.js';
 import { CertloopError } from '../errors.js';
+import { readTlsMaterial } from '../secret/tls-layout.js';
+import { FileSecretStore } from '../store/file-store.js';
 import { StoreIssuanceLedger } from '../store/issuance-ledger.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import type { SecretStore } from '../store/types.js';
 import { leftBehind, resumedProblems, stateOfA } from './fixtures/kill-checks.js';
 import { runScenario } from './fixtures/scenario.js';
-import { relayPki } from './test-support.js';
+import { expectOpensslVerifies, NAMES, relayPki, servedChain } from './test-support.js';
 
 /**
  * The process "dies" right after its N-th write commits: from then on every call of that process fails, so the
@@ -89,4 +92,24 @@ describe('CA rotation interrupted after every write of every phase, then resumed
       expect(total).toBeGreaterThan(ca === 'root' ? 20 : 10);
     }, 60_000);
   }
+});
+
+describe('CA rotation on the file store (the kubelet layout)', () => {
+  it('a whole root rotation, then a whole intermediate rotation, leave the store consistent', async () => {
+    const dir = await tempDir('certloop-carot-files-');
+    try {
+      const store = new FileSecretStore({ directory: dir.path });
+      await relayPki(store, systemClock);
+      for (const ca of ['root', 'intermediate'] as const) {
+        const A = await stateOfA(store);
+        const before = await leftBehind(store, ca);
+        const rec = await runScenario(store, new StoreIssuanceLedger({ store }), 'retire', ca);
+        expect(await resumedProblems(store, 'retire', before, rec, A, ca)).toEqual([]);
+      }
+      const bundle = readTlsMaterial((await store.get(NAMES.root))!).trustBundlePem!;
+      await expectOpensslVerifies(await servedChain(store), bundle, new Date(), 'server on files');
+    } finally {
+      await dir.remove();
+    }
+  });
 });

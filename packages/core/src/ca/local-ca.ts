@@ -7,7 +7,6 @@
  * issuance costs about one signature verification plus one signature.
  */
 
-import type { IssuanceLedger } from '../ca-rotation/types.js';
 import { type Clock, systemClock } from '../clock/index.js';
 import { CertloopError, throwIfAborted } from '../errors.js';
 import { bytesEqual, parseCertificate } from '../x509/certificate.js';
@@ -52,6 +51,7 @@ import { RevocationLedger, type RevocationStoreOptions } from './revocation.js';
 import type {
   CaCallOptions,
   CertificateProfile,
+  IssuanceLedger,
   KeyIssuingAuthority,
   PublishedCrl,
   RevokeRequest,

@@ -120,3 +120,25 @@ export function isRevokingAuthority(ca: CertificateAuthority): ca is RevokingAut
   const candidate = ca as Partial<RevokingAuthority> & { readonly canRevoke?: boolean };
   return typeof candidate.revoke === 'function' && candidate.canRevoke !== false;
 }
+
+/** One issued leaf, as an issuance ledger keeps it. */
+export interface IssuedLeaf {
+  readonly serialNumber: string;
+  /** subjectKeyIdentifier of the CA that issued it (the leaf's authorityKeyIdentifier), lower-case hex. */
+  readonly issuerKeyId: string;
+  /** Who holds it (CN, or the cluster name): a later leaf for the same holder supersedes it. */
+  readonly holder: string;
+  readonly notAfter: Date;
+  readonly issuedAt: Date;
+}
+
+/**
+ * Issued leaves, so the drain can count those still live under an old CA.
+ * Contract: `record` is durable before it resolves and idempotent per serial; safe for concurrent use (within and,
+ * for store-backed ledgers, across processes); `live` counts the leaves of `issuerKeyId` that are not expired at `at`
+ * and not superseded by a later leaf for the same holder. An empty ledger resolves 0.
+ */
+export interface IssuanceLedger {
+  record(leaf: IssuedLeaf, options?: CaCallOptions): Promise<void>;
+  live(query: { readonly issuerKeyId: string; readonly at: Date }, options?: CaCallOptions): Promise<number>;
+}

@@ -11,8 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { LocalCertificateAuthority } from '../ca/local-ca.js';
 import type { IssuancePolicyInput } from '../ca/policy.js';
-import type { CertificateAuthority, CertificateProfile } from '../ca/types.js';
-import type { IssuanceLedger } from '../ca-rotation/types.js';
+import type { CertificateAuthority, CertificateProfile, IssuanceLedger } from '../ca/types.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { CertloopError, isCertloopError } from '../errors.js';
 import {

@@ -6,7 +6,7 @@
  * conflict, so replicas sharing the store never lose an entry. Expired entries are pruned on every write. Meant for
  * the relay's scale of holders (one entry per cluster); a Kubernetes Secret bounds it near 5,000 holders.
  */
-import type { BackendCallOptions, IssuanceLedger, IssuedLeaf } from '../ca-rotation/types.js';
+import type { CaCallOptions as BackendCallOptions, IssuanceLedger, IssuedLeaf } from '../ca/types.js';
 import { CertloopError, isCertloopError, throwIfAborted } from '../errors.js';
 import { ANNOTATIONS, MANAGED_BY_VALUE } from '../secret/tls-layout.js';
 import type { Secret, SecretStore } from './types.js';

@@ -165,8 +165,7 @@ describe('certloop ca', { timeout: 60_000 }, () => {
     const store = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: 'gloo-mesh' });
     await bootstrapRelayPki({ store });
     await store.close();
-    // drain is counted by retire itself
-    for (const step of ['prepare', 'activate', 'retire']) {
+    for (const step of ['prepare', 'activate', 'drain', 'retire']) {
       const r = await run(step, '--ca', 'root');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

@@ -9,8 +9,8 @@ export {
   RelayConnection,
   type RelayConnectionOptions,
 } from './agent/connection.js';
-export { IssuerDrain } from './agent/issuer-drain.js';
 export type { HaltReason } from './agent/halt.js';
+export { IssuerDrain } from './agent/issuer-drain.js';
 export {
   RelayAgent,
   type RelayAgentEvent,
@@ -63,7 +63,6 @@ export {
   type RelayServerOptions,
 } from './server/relay-server.js';
 export type { ConnectedAgent } from './server/relay-service.js';
-export type { SigningKeyResolver } from './server/signing-authority.js';
 export {
   forkRelayReplicas,
   REPLICA_INDEX_ENV,
@@ -71,6 +70,7 @@ export {
   type RelayReplicasOptions,
   replicaIndex,
 } from './server/replicas.js';
+export type { SigningKeyResolver } from './server/signing-authority.js';
 export {
   perClusterTokenVerifier,
   sharedTokenVerifier,

@@ -36,8 +36,8 @@ import {
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { assertClusterName, resolveRelayNames } from '../shared/names.js';
 import { type ConnectionEvent, type ConnectionState, RelayConnection } from './connection.js';
-import { IssuerDrain } from './issuer-drain.js';
 import { type HaltReason, type HaltState, haltReasonOf, resumedBy } from './halt.js';
+import { IssuerDrain } from './issuer-drain.js';
 import { MutualChannel } from './mutual-channel.js';
 import { RelayCaClient } from './relay-ca-client.js';
 

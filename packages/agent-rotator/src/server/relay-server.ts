@@ -36,6 +36,8 @@ import {
   type ParsedCrl,
   type RelaySecretNames,
   type RenewalRequest,
+  type Rotator,
+  type RotatorEvent,
   type Secret,
   type SecretStore,
   splitPemBundle,
@@ -62,6 +64,7 @@ import type { RelayCounters, ServerContext } from './context.js';
 import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService, type StreamHeartbeats } from './relay-service.js';
+import { type ServerCertificateRenewalOptions, serverCertificateRotator } from './server-renewal.js';
 import {
   crlOfSecret,
   resolveSigningKey,
@@ -136,6 +139,11 @@ export interface RelayServerOptions {
    * when several replicas serve and the rotation runs elsewhere), whether it follows the store's renewal request.
    */
   readonly convergence?: ServerConvergenceOptions;
+  /**
+   * Opt-in: renew `relay-server-tls-secret` at a grace ratio with the CA that signs agents (core's `Rotator`, the
+   * elected replica only), taken by the hot reload. Default off: the server only reads its secret.
+   */
+  readonly serverCertificateRenewal?: ServerCertificateRenewalOptions;
   readonly clock?: Clock;
   readonly engine?: CryptoEngine;
   /**
@@ -172,7 +180,9 @@ export type RelayServerEvent =
   | { readonly type: 'crl-rejected'; readonly error: CertloopError }
   | { readonly type: 'crl-published'; readonly crlNumber: number; readonly nextUpdate: Date | undefined }
   | { readonly type: 'crl-publish-failed'; readonly error: CertloopError }
-  | ConvergenceEvent;
+  | ConvergenceEvent
+  /** The opt-in server certificate renewal (core's rotator events). */
+  | { readonly type: 'server-renewal'; readonly event: RotatorEvent };
 
 export interface RelayServerMetrics {
   readonly issued: number;
@@ -223,6 +233,7 @@ export class RelayServer {
   #knownIntermediates: string[] = [];
   #crlTimer: TimerHandle | undefined;
   #heartbeats: StreamHeartbeats | undefined;
+  #serverRotator: Rotator | undefined;
   #stopped = false;
 
   constructor(options: RelayServerOptions) {
@@ -276,6 +287,7 @@ export class RelayServer {
       await this.#startSigning(watcher);
       const tokenVerifier = o.tokenVerifier ?? (await this.#startToken(watcher));
       await this.#convergence.start(o.store, watcher);
+      this.#startServerRenewal();
       if (o.monitorExpiry !== false) {
         const secrets = [this.names.server, ...(o.ca ? [] : [this.names.signing, this.names.root])];
         this.#monitor = new ExpiryMonitor({ watcher, secrets, clock: this.#clock });
@@ -311,6 +323,26 @@ export class RelayServer {
       if (isCertloopError(err)) throw err;
       throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the relay server could not start', { cause: err });
     }
+  }
+
+  #startServerRenewal(): void {
+    const options = this.#o.serverCertificateRenewal;
+    const current = this.#provider?.current();
+    if (!options || !current) return;
+    this.#serverRotator = serverCertificateRotator({
+      options,
+      store: this.#o.store,
+      name: this.names.server,
+      current: current.leaf,
+      authority: () => {
+        if (!this.#ca) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no signing CA');
+        return this.#ca;
+      },
+      clock: this.#clock,
+      engine: this.#o.engine,
+      onEvent: (event) => this.#events.emit({ type: 'server-renewal', event }),
+    });
+    this.#serverRotator.start();
   }
 
   async #startCredentials(watcher: Watcher): Promise<void> {
@@ -616,6 +648,8 @@ export class RelayServer {
         });
       });
     }
+    await this.#serverRotator?.stop();
+    this.#serverRotator = undefined;
     await this.#convergence.stop();
     this.#heartbeats?.close();
     this.#heartbeats = undefined;

@@ -92,6 +92,9 @@ describe('certloop ca', { timeout: 60_000 }, () => {
       expect(prepared.code).toBe(0);
       expect(JSON.parse(prepared.stdout).record).toMatchObject({ ca: 'root', phase: 'converge' });
       expect(splitPemBundle(await bundleOf(store))).toHaveLength(2);
+      // certloop status shows the rotation beside the secrets
+      const overall = await runInProcess(['status', ...dir, '--secrets', 'root,signing,server', '-o', 'json']);
+      expect(JSON.parse(overall.stdout).rotations).toMatchObject([{ ca: 'root', phase: 'converge' }]);
 
       const refused = await run('activate', '--ca', 'root');
       expect(refused.code).toBe(5);
@@ -162,8 +165,7 @@ describe('certloop ca', { timeout: 60_000 }, () => {
     const store = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: 'gloo-mesh' });
     await bootstrapRelayPki({ store });
     await store.close();
-    // drain is counted by retire itself
-    for (const step of ['prepare', 'activate', 'retire']) {
+    for (const step of ['prepare', 'activate', 'drain', 'retire']) {
       const r = await run(step, '--ca', 'root');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

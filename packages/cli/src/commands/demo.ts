@@ -3,8 +3,9 @@
  * embedded Kubernetes API emulator, namespace gloo-mesh, or `--store file --dir`), the relay PKI bootstrapped in it,
  * the management server (`RelayServer`, in this process), three replicas of cluster-1's agent (`certloop agent`
  * child processes, Lease-elected) bootstrapping with the token and rotating by CSR at the grace ratio, a second cluster whose
- * client certificate is bring-your-own (cert-manager style: used and monitored, never written), the server secret
- * replaced midway (hot reload) and the leader replica killed (another takes over). `--ca vault` signs through an
+ * client certificate is bring-your-own (cert-manager style: used and monitored, never written), the root CA rotated
+ * in phases with every agent connected (prepare, converge, activate, drain, retire), the server secret replaced
+ * (hot reload) and the leader replica killed (another takes over). `--ca vault` signs through an
  * embedded Vault emulator. A timeline, the status table and the status page run meanwhile; a summary closes it,
  * with exit status 1 if any promise broke.
  */
@@ -12,11 +13,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RelayServer } from '@certloop/agent-rotator';
-import { DEFAULT_RELAY_SECRET_NAMES } from '@certloop/core';
+import { authorityFromSecret, DEFAULT_RELAY_SECRET_NAMES, StoreIssuanceLedger } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type ReplicaOutcome, renderFates, replicaFate } from '../demo/fates.js';
 import { replaceServerCertificate, setUpPki, writeBringYourOwnClient } from '../demo/pki.js';
 import { type Replica, type ReplicaLine, startReplica, stopReplica } from '../demo/replicas.js';
+import { type DemoRotationResult, runDemoRootRotation } from '../demo/rotation.js';
 import { openDemoStore } from '../demo/store.js';
 import { clockTime, createTimeline, short } from '../demo/timeline.js';
 import type { CliCommand } from '../lib/command.js';
@@ -26,6 +28,7 @@ import { cliError, EXIT } from '../lib/errors.js';
 import { outputStyle } from '../lib/globals.js';
 import { examples } from '../lib/options.js';
 import { StatusBoard } from '../status/board.js';
+import { RotationBoard, renderRotationLines } from '../status/rotation-board.js';
 import { startStatusServer } from '../status/serve.js';
 import { renderStatusTable } from '../status/table.js';
 
@@ -81,13 +84,16 @@ async function run(context: CliContext, command: Command): Promise<void> {
   }
   const replicas: Replica[] = [];
   const killed = new Map<Replica, NonNullable<ReplicaOutcome['killed']>>();
-  const counters = { reloads: 0, bootstraps: 0, renewals: 0, elections: 0, byoWrites: 0 };
+  const counters = { reloads: 0, bootstraps: 0, renewals: 0, elections: 0, byoWrites: 0, renewalFailures: 0 };
+  const rotating = opts.ca !== 'vault';
+  let rotation: Promise<DemoRotationResult> | undefined;
   let leader: string | undefined;
   let server: RelayServer | undefined;
   let board: StatusBoard | undefined;
   let byoBoard: StatusBoard | undefined;
   let page: { url: string; close(): Promise<void> } | undefined;
   let ticker: NodeJS.Timeout | undefined;
+  let closeRotationBoard: (() => void) | undefined;
   try {
     t.event(
       mgmt,
@@ -99,6 +105,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       `cert-manager wrote ${BYO_SECRET} (${short(byo.serialNumber)}): bring-your-own, certloop never writes it`,
     );
 
+    const ledger = new StoreIssuanceLedger({ store });
     server = new RelayServer({
       store,
       address: '127.0.0.1:0',
@@ -108,6 +115,9 @@ async function run(context: CliContext, command: Command): Promise<void> {
       caPolicy: { backdateSeconds: 1 },
       heartbeatIntervalMs: 1000,
       monitorExpiry: false,
+      // the root rotation midway: agents' bundles in a table, RenewNow on the streams, issuances in a ledger
+      convergence: { replicaId: 'management-server' },
+      ...(rotating ? { ledger } : {}),
     });
     server.subscribe((e) => {
       if (e.type === 'server-certificate' && e.previous) {
@@ -138,7 +148,9 @@ async function run(context: CliContext, command: Command): Promise<void> {
       names: { ...names, client: BYO_SECRET },
       ratio: RATIO,
     });
-    await Promise.all([board.start(), byoBoard.start()]);
+    const rotationBoard = new RotationBoard(store, 1000);
+    closeRotationBoard = () => rotationBoard.stop();
+    await Promise.all([board.start(), byoBoard.start(), rotationBoard.start()]);
     if (opts.serve !== false) {
       page = await startStatusServer({
         board,
@@ -161,12 +173,14 @@ async function run(context: CliContext, command: Command): Promise<void> {
         host: '127.0.0.1',
         port: Number(opts.port),
         storeDescription: demoStore.description,
+        rotations: () => rotationBoard.lines(),
       });
       t.event(c.bold('status page'), `${page.url} (each certificate on its own scale, renewals, clusters, live)`);
     }
     const table = () => {
       const rows = [...board!.snapshot(), ...byoBoard!.snapshot().map((r) => ({ ...r, role: 'client' as const }))];
-      out.write(`\n${renderStatusTable(rows, style)}\n`);
+      const rotations = renderRotationLines(rotationBoard.lines());
+      out.write(`\n${renderStatusTable(rows, style)}${rotations ? `${rotations}\n` : ''}\n`);
     };
     ticker = setInterval(table, 15_000);
 
@@ -212,6 +226,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
           );
           break;
         case 'rotation failed':
+          counters.renewalFailures++;
           t.event(who, c.red(`rotation failed (${String(line.code)}), backing off`));
           break;
         case 'connected':
@@ -274,12 +289,35 @@ async function run(context: CliContext, command: Command): Promise<void> {
       ),
     );
 
-    await sleep(t.startedAt + durationMs * 0.37 - Date.now(), signal);
+    await sleep(t.startedAt + durationMs * 0.15 - Date.now(), signal);
+    // the rotation starts once both clusters hold a relay stream (child processes may take a while to start)
+    const connected = () => new Set(server!.connections().map((x) => x.cluster)).size >= 2;
+    while (!signal.aborted && !connected() && Date.now() < t.startedAt + durationMs * 0.3) await sleep(200, signal);
+    if (!signal.aborted && rotating) {
+      t.event(operator, `certloop ca prepare --ca root: rotating the root with every agent connected`);
+      rotation = runDemoRootRotation({
+        store,
+        certManager: demoStore.certManager,
+        server,
+        ledger,
+        byo: { secret: BYO_SECRET, cluster: BYO_CLUSTER },
+        clusters: [CLUSTER, BYO_CLUSTER],
+        timeline: t,
+        colors: c,
+        signal,
+        dwellMs: durationMs / 20,
+        phaseTimeoutMs: durationMs * 0.3,
+      });
+    }
+    await sleep(t.startedAt + durationMs * 0.5 - Date.now(), signal);
     if (!signal.aborted) {
-      const serial = await replaceServerCertificate(store, pki.ca);
+      // whatever signs now (after the rotation: the intermediate under the new root)
+      const signing = rotating ? await store.get(names.signing) : undefined;
+      const signer = signing ? authorityFromSecret(signing, { policy: { backdateSeconds: 1 } }) : pki.ca;
+      const serial = await replaceServerCertificate(store, signer);
       t.event(operator, `replaced ${names.server} in the store (new certificate ${short(serial)})`);
     }
-    await sleep(t.startedAt + durationMs * 0.62 - Date.now(), signal);
+    await sleep(t.startedAt + durationMs * 0.7 - Date.now(), signal);
     const victim = replicas.find((r) => r.spec.name === leader && r.alive);
     if (!signal.aborted && victim) {
       killed.set(victim, { atSeconds: (Date.now() - t.startedAt) / 1000, wasLeader: true });
@@ -293,8 +331,11 @@ async function run(context: CliContext, command: Command): Promise<void> {
     // the end: every replica still running gets SIGTERM and must stop cleanly (lease released, stream closed)
     const survivors = replicas.filter((r) => r.alive);
     await Promise.all(survivors.map((r) => stopReplica(r)));
+    const rotated = await rotation;
     const byoAfter = await store.get(BYO_SECRET);
-    if (byoAfter?.version !== byo.version) counters.byoWrites++;
+    const certManagerVersions = [byo.version, ...(rotated?.byoVersions ?? [])];
+    if (!certManagerVersions.includes(byoAfter?.version ?? '')) counters.byoWrites++;
+    const rootRotated = rotated?.record?.phase === 'retired';
     const metrics = server.metrics();
     const refused = Object.values(metrics.refused).reduce((n, v) => n + (v ?? 0), 0);
     const heartbeats = replicas.reduce((n, r) => n + r.heartbeats, 0);
@@ -316,8 +357,18 @@ async function run(context: CliContext, command: Command): Promise<void> {
       ['rotations by CSR (Renew)', counters.renewals, counters.renewals >= 1],
       ['requests ok (heartbeats)', heartbeats, heartbeats > 0],
       ['requests failed', failures, failures === 0],
+      ['renewals failed', counters.renewalFailures, counters.renewalFailures === 0],
       ['calls refused by the server', refused, refused === 0],
       ['server hot reloads', counters.reloads, counters.reloads >= 1],
+      ...(rotating
+        ? ([
+            [
+              'root rotated (prepare..retire)',
+              rootRotated ? 'prepare, converge, activate, drain, retire' : (rotated?.error ?? 'no'),
+              rootRotated,
+            ],
+          ] as [string, string, boolean][])
+        : []),
       ['leader changes', leaderChanges, leaderChanges >= 1],
       [`${BYO_CLUSTER} (bring-your-own) connected`, byoConnected ? 'yes' : 'no', byoConnected],
       [`${BYO_CLUSTER}'s secret written by certloop`, counters.byoWrites, counters.byoWrites === 0],
@@ -366,6 +417,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     await page?.close();
     board?.stop();
     byoBoard?.stop();
+    closeRotationBoard?.();
     await server?.stop({ graceMs: 500 });
     await demoStore.close();
     await pki.close();
@@ -382,7 +434,8 @@ export const demoCommand: CliCommand = {
         "Runs the seed's system on this machine: the relay PKI bootstrapped in a store, the management server,\n" +
           'three agent replicas of cluster-1 (leader-elected; bootstrap with the token, rotation by CSR at the\n' +
           'grace ratio), cluster-2 with a bring-your-own (cert-manager style) client certificate that is used and\n' +
-          'monitored but never written, the server secret replaced midway (hot reload) and the leader replica\n' +
+          'monitored but never written, the root CA rotated midway with every agent connected (prepare, converge,\n' +
+          'activate, drain, retire), the server secret replaced (hot reload) and the leader replica\n' +
           'killed (another takes over). --ca vault signs through an embedded Vault emulator. Shows a timeline,\n' +
           'the status table and the status page; ends with a summary.\n\n' +
           'Exit status: 0 every promise kept; 1 a promise broke (listed); 2 bad flags.',

@@ -31,6 +31,14 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const defaultLifetimeSeconds = parseDuration(String(opts.defaultLifetime), '--default-lifetime');
   const heartbeatIntervalMs = parseDuration(String(opts.heartbeatInterval), '--heartbeat-interval') * 1000;
   const backdateSeconds = opts.backdate ? parseDuration(String(opts.backdate), '--backdate') : undefined;
+  const renewRatio = opts.renewServerCertificate === undefined ? undefined : Number(opts.renewServerCertificate);
+  if (renewRatio !== undefined && !(renewRatio > 0 && renewRatio < 1)) {
+    throw cliError(
+      'CERTLOOP_USAGE',
+      `--renew-server-certificate ${JSON.stringify(String(opts.renewServerCertificate))} is not a grace ratio`,
+      'give a number between 0 and 1, e.g. 0.1',
+    );
+  }
   const log = createLogger(context.stdout, { level: opts.logLevel as LogLevel });
   const replicas = Number(opts.replicas ?? 1);
   if (!Number.isInteger(replicas) || replicas < 1) {
@@ -98,6 +106,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
         : { ledger: new StoreIssuanceLedger({ store: opened.store }) }),
       // one CRL writer among replicas: replica 0
       republishCrl: replica === undefined || replica === 0,
+      // opt-in: relay-server-tls-secret renewed at this ratio by the signing CA (compare-and-swap on the secret)
+      ...(renewRatio !== undefined ? { serverCertificateRenewal: { ratio: renewRatio } } : {}),
     });
     server.subscribe((event) => logServerEvent(log, event));
     const address = await server.start();
@@ -139,7 +149,8 @@ export const serverCommand: CliCommand = {
           "token, Renew with the current client certificate) with the store's signing CA or --ca vault, and holds\n" +
           "agents' relay streams. For a CA rotation (`certloop ca`) it publishes which trust bundle each agent\n" +
           'holds (relay-bundle-observations-<replica>), records what it issues (relay-issuance-ledger) and passes\n' +
-          'renewal requests on to its agents. Settings: flags, CERTLOOP_* variables, or --config FILE (YAML or JSON\n' +
+          'renewal requests on to its agents. --renew-server-certificate RATIO (opt-in) renews its own certificate\n' +
+          'with the signing CA at that grace ratio (the hot reload takes it).  Settings: flags, CERTLOOP_* variables, or --config FILE (YAML or JSON\n' +
           'with the flags in camelCase). Logs JSON lines when standard output is not a terminal. SIGTERM stops it cleanly.\n\n' +
           'Exit status: 0 stopped by a signal; 2 bad flags or config; 4 store or CA unreachable, address in use.',
       );
@@ -167,6 +178,12 @@ export const serverCommand: CliCommand = {
         new Option('--replica-id <name>', 'this replica in the bundle tables (default: host-pid)').env(
           'CERTLOOP_REPLICA_ID',
         ),
+      )
+      .addOption(
+        new Option(
+          '--renew-server-certificate <ratio>',
+          'renew relay-server-tls-secret when this share of its lifetime is left (opt-in; e.g. 0.1)',
+        ).env('CERTLOOP_RENEW_SERVER_CERTIFICATE'),
       )
       .option('--no-publish-bundle-table', "do not publish the agents' trust bundles to the store (CA rotation)")
       .option('--no-issuance-ledger', 'do not record issued certificates in the store (CA rotation drain)')

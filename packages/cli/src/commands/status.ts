@@ -17,6 +17,7 @@ import { type AdviceContext, adviceFor } from '../status/advice.js';
 import { renderAdvice } from '../status/advice-text.js';
 import { type SecretStatus, StatusBoard, UNHEALTHY_STATES } from '../status/board.js';
 import { parseRoles } from '../status/roles.js';
+import { RotationBoard, type RotationLine, readRotationLines, renderRotationLines } from '../status/rotation-board.js';
 import { startStatusServer } from '../status/serve.js';
 import { renderStatusTable } from '../status/table.js';
 import { openStore } from '../store-factory.js';
@@ -60,11 +61,16 @@ function renderRows(
   rows: SecretStatus[],
   style: ReturnType<typeof outputStyle>,
   advice: AdviceContext,
+  rotations: readonly RotationLine[] = [],
 ): string {
   if (format !== 'text') {
-    return renderData(format, { secrets: rows.map((row) => ({ ...row, advice: adviceFor(row, rows, advice) })) });
+    return renderData(format, {
+      secrets: rows.map((row) => ({ ...row, advice: adviceFor(row, rows, advice) })),
+      ...(rotations.length ? { rotations } : {}),
+    });
   }
-  return renderStatusTable(rows, style) + renderAdvice(rows, advice, style.colors);
+  const lines = renderRotationLines(rotations);
+  return `${renderStatusTable(rows, style)}${lines ? `${lines}\n` : ''}${renderAdvice(rows, advice, style.colors)}`;
 }
 
 async function run(context: CliContext, command: Command): Promise<void> {
@@ -84,7 +90,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
     await board.start();
     if (!opts.watch && !opts.serve) {
       const rows = board.snapshot();
-      context.stdout.write(renderRows(format, rows, style, advice));
+      const rotations = await readRotationLines(opened.store, context.signal).catch(() => []);
+      context.stdout.write(renderRows(format, rows, style, advice, rotations));
       const problem = unhealthy(rows, format);
       if (problem) {
         context.stderr.write(`${formatError(problem)}\n`);
@@ -94,6 +101,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
     }
     await watchAndServe(context, {
       board,
+      rotations: new RotationBoard(opened.store),
+      advice,
       format,
       style,
       serve: opts.serve === true,
@@ -112,6 +121,8 @@ async function watchAndServe(
   context: CliContext,
   o: {
     board: StatusBoard;
+    rotations: RotationBoard;
+    advice: AdviceContext;
     format: OutputFormat;
     style: ReturnType<typeof outputStyle>;
     serve: boolean;
@@ -124,8 +135,16 @@ async function watchAndServe(
   const log = createLogger(context.stderr);
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
+    await o.rotations.start();
+    cleanups.push(() => o.rotations.stop());
     if (o.serve) {
-      const server = await startStatusServer({ board: o.board, host: o.host, port: o.port, storeDescription: o.store });
+      const server = await startStatusServer({
+        board: o.board,
+        host: o.host,
+        port: o.port,
+        storeDescription: o.store,
+        rotations: () => o.rotations.lines(),
+      });
       cleanups.push(() => server.close());
       log.log('info', 'serving the status page', { url: server.url, store: o.store });
     }
@@ -133,7 +152,7 @@ async function watchAndServe(
     if (liveTable) {
       const draw = () =>
         context.stdout.write(
-          `\x1b[2J\x1b[H${o.style.colors.dim(truncate(`${o.store}  ${new Date().toISOString().slice(0, 19)}Z  (Ctrl-C to stop)`, o.style.width))}\n${renderStatusTable(o.board.snapshot(), o.style)}`,
+          `\x1b[2J\x1b[H${o.style.colors.dim(truncate(`${o.store}  ${new Date().toISOString().slice(0, 19)}Z  (Ctrl-C to stop)`, o.style.width))}\n${renderRows('text', o.board.snapshot(), o.style, o.advice, o.rotations.lines())}`,
         );
       draw();
       cleanups.push(o.board.subscribe(draw));

@@ -41,6 +41,18 @@ export function logServerEvent(log: Logger, event: RelayServerEvent): void {
         notified: event.notified,
       });
       break;
+    case 'server-renewal': {
+      const r = event.event;
+      if (r.type === 'succeeded') {
+        log.log('info', 'server certificate renewed', {
+          serialNumber: r.serialNumber,
+          notAfter: r.notAfter.toISOString(),
+        });
+      } else if (r.type === 'failed') log.log('warn', 'server certificate renewal failed', { code: r.error.code });
+      else if (r.type === 'scheduled')
+        log.log('debug', 'server certificate renewal scheduled', { renewAt: r.renewAt.toISOString() });
+      break;
+    }
     case 'bundle-table-publish-failed':
       log.log('warn', 'bundle table not published', { code: event.error.code });
       break;

@@ -5,7 +5,7 @@
  * view), so a 20 s client certificate and a 10-year root are both visible; its renewal point is marked, and shown
  * passed once now is beyond it; the certificate it replaced fades out beside it for a while. Below: the events
  * (renewals, state changes) newest first, and the relay's clusters (replicas, leader, stream, last heartbeat) when the
- * server knows them. Bring-your-own rows are marked. One column on a phone (390 px), a grid from 720 px.
+ * server knows them. Above the rows, the CA rotations (phase, convergence, leaves under A). Bring-your-own rows are marked. One column on a phone (390 px), a grid from 720 px.
  * Self-contained (no assets).
  */
 
@@ -40,12 +40,27 @@ h1 { font-size: 18px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 20px 0 6p
 #events .renewed { color: var(--ok); }
 #clusters-section { overflow-x: auto; } table { border-collapse: collapse; font-size: 13px; width: 100%; } td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #8883; }
 .yes { color: var(--ok); font-weight: 600; } .no { color: var(--bad); font-weight: 600; }
+#rotations { margin-bottom: 14px; } #rotations div { padding: 4px 8px; border-left: 4px solid var(--due); margin: 4px 0; }
+#rotations div.done { border-color: var(--ok); color: var(--muted); }
 #legend { margin-top: 12px; font-size: 12px; color: var(--muted); }
 `;
 
 const SCRIPT = `
 const rowsEl = document.getElementById('rows');
 const metaEl = document.getElementById('meta');
+const rotationsEl = document.getElementById('rotations');
+function renderRotations(list) {
+  rotationsEl.replaceChildren();
+  for (const r of list || []) {
+    const line = el('div', r.underWay ? 'rotation' : 'rotation done',
+      r.ca + ' CA rotation ' + r.id.slice(0, 8) + ': ' + r.phase + ' since ' + r.since.slice(0, 19).replace('T', ' ') + 'Z' +
+      (r.convergence ? ' \u00b7 ' + r.convergence : '') +
+      (r.liveUnderOld !== undefined ? ' \u00b7 ' + r.liveUnderOld + ' leaves under A' : ''));
+    line.dataset.ca = r.ca;
+    line.dataset.phase = r.phase;
+    rotationsEl.append(line);
+  }
+}
 const eventsEl = document.getElementById('events');
 const clustersEl = document.getElementById('clusters');
 let last; let receivedAt = 0;
@@ -121,6 +136,7 @@ function facts(s, now) {
 function render() {
   if (!last) return;
   const p = last;
+  renderRotations(p.rotations);
   const now = Date.parse(p.now) + (Date.now() - receivedAt);
   rowsEl.replaceChildren();
   for (const s of p.secrets) {
@@ -174,6 +190,7 @@ export function statusPage(): string {
 <body>
 <h1>certloop status</h1>
 <div id="meta">connecting…</div>
+<div id="rotations"></div>
 <div id="rows"></div>
 <div id="legend">each bar: one certificate on its own scale (not before to not after) · yellow mark: renewal point at the grace ratio (red once passed) · blue line: now · thin grey bar: the certificate it replaced, fading out</div>
 <h2>Events</h2>

@@ -12,6 +12,7 @@ import { type Clock, systemClock } from '@certloop/core';
 import type { StatusBoard } from './board.js';
 import { StatusHistory } from './history.js';
 import { statusPage } from './page.js';
+import type { RotationLine } from './rotation-board.js';
 
 /** One agent replica of a cluster, as the page shows it (the demo knows its replicas; a lone `status` does not). */
 export interface ClusterReplica {
@@ -42,6 +43,8 @@ export interface StatusServerOptions {
   /** Shown on the page: where the secrets are. */
   readonly storeDescription: string;
   readonly clock?: Clock;
+  /** CA rotations under way or finished (shown above the secrets). */
+  readonly rotations?: () => readonly RotationLine[];
   /** How often every client gets the rows again without a change (default 5 s). */
   readonly refreshMs?: number;
 }
@@ -63,6 +66,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
       secrets: history.rows(boards.flatMap((b) => b.snapshot())),
       events: history.events(),
       ...(options.clusters ? { clusters: options.clusters() } : {}),
+      rotations: options.rotations?.() ?? [],
     });
   const send = (res: ServerResponse) => res.write(`event: status\ndata: ${payload()}\n\n`);
   const broadcast = () => {

@@ -259,13 +259,7 @@ export class ClientCertificateCheck {
         return checked;
       }
     }
-    // the DER alone (getPeerX509Certificate) rather than grpc-js's getAuthContext (getPeerCertificate builds the
-    // whole certificate as an object, with three fingerprints): same rule, a certificate only when TLS verified it
-    const auth: PeerAuth | null | undefined = socket
-      ? socket.authorized
-        ? { sslPeerCertificate: { raw: socket.getPeerX509Certificate()?.raw } }
-        : {}
-      : call.getAuthContext();
+    const auth = call.getAuthContext();
     const checked = await this.check(auth, tlsRefusal);
     if (socket) {
       const raw = auth?.sslPeerCertificate?.raw;

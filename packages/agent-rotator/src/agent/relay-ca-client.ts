@@ -61,7 +61,7 @@ export class RelayCaClient implements CertificateAuthority {
   #mutualTrust: string | undefined;
   #mutualVersion: string | undefined;
   #revokedSerial: string | undefined;
-  /** How the last `sign` went: `renew` or `bootstrap`. */
+  /** How the last `sign` went (or failed): `renew` or `bootstrap`. */
   lastPath: SignPath | undefined;
 
   constructor(options: RelayCaClientOptions) {
@@ -98,6 +98,8 @@ export class RelayCaClient implements CertificateAuthority {
     throwIfAborted(options.signal);
     const signal = this.#withTimeout(options.signal);
     const path = this.path();
+    // the path this sign takes (a failed one reports the path it failed on)
+    this.lastPath = path;
     let response: SignResponse;
     try {
       if (path === 'renew') {
@@ -131,7 +133,6 @@ export class RelayCaClient implements CertificateAuthority {
     } catch (err) {
       throw fromServiceError(err);
     }
-    this.lastPath = path;
     return {
       certificatePem: response.certificatePem,
       chainPem: response.chainPem,

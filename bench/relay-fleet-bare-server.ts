@@ -107,6 +107,8 @@ process.send?.({
 });
 process.on('message', (m: { kind: string }) => {
   if (m.kind === 'sample') {
+    // retained memory: collect garbage first (the children run with --expose-gc)
+    (globalThis as { gc?: () => void }).gc?.();
     process.send?.({ kind: 'sample', connected: open.size, memory: process.memoryUsage(), cpu: process.cpuUsage() });
     return;
   }

@@ -60,7 +60,9 @@ if (cluster.isWorker) {
   const local = await serve(process.env.CERTLOOP_BENCH_DIR!);
   process.send?.({ kind: 'listening', address: local.address });
   process.on('message', async (m: { kind: string }) => {
-    if (m.kind === 'sample') process.send?.({ kind: 'sample', sample: local.sample() });
+    if (m.kind !== 'sample') return;
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ kind: 'sample', sample: local.sample() });
   });
   process.on('SIGTERM', () => void local.stop().finally(() => process.exit(0)));
 } else {
@@ -129,6 +131,8 @@ if (cluster.isWorker) {
   });
   process.on('message', async (m: { kind: string }) => {
     if (m.kind === 'sample') {
+      // retained memory: collect garbage first (the children run with --expose-gc)
+      (globalThis as { gc?: () => void }).gc?.();
       const t = await total();
       process.send?.({ kind: 'sample', connected: t.connected, memory: { rss: t.rss }, cpu: t.cpu });
       return;

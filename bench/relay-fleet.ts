@@ -30,6 +30,7 @@ function child(script: string, env: Record<string, string> = {}): ChildProcess {
       '--conditions=source',
       '--import',
       'tsx',
+      '--expose-gc',
       ...(process.env.CERTLOOP_BENCH_PROF && script.includes(process.env.CERTLOOP_BENCH_PROF)
         ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-prof']
         : []),

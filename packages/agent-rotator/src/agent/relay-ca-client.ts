@@ -69,7 +69,7 @@ export class RelayCaClient implements CertificateAuthority {
   #mutualTrust: string | undefined;
   #mutualVersion: string | undefined;
   #revokedSerial: string | undefined;
-  /** How the last `sign` went: `renew` or `bootstrap`. */
+  /** How the last `sign` went (or failed): `renew` or `bootstrap`. */
   lastPath: SignPath | undefined;
 
   constructor(options: RelayCaClientOptions) {
@@ -106,6 +106,8 @@ export class RelayCaClient implements CertificateAuthority {
     throwIfAborted(options.signal);
     const signal = this.#withTimeout(options.signal);
     let path = this.path();
+    // the path this sign takes (a failed one reports the path it failed on; a fallback to bootstrap updates it)
+    this.lastPath = path;
     let response: SignResponse;
     try {
       if (path === 'renew') {
@@ -125,6 +127,7 @@ export class RelayCaClient implements CertificateAuthority {
           if (!token) throw refusal;
           response = await this.#bootstrap(request, token, signal);
           path = 'bootstrap';
+          this.lastPath = path;
         }
       } else {
         const token = await this.#o.token?.();
@@ -136,7 +139,6 @@ export class RelayCaClient implements CertificateAuthority {
     } catch (err) {
       throw fromServiceError(err);
     }
-    this.lastPath = path;
     return {
       certificatePem: response.certificatePem,
       chainPem: response.chainPem,

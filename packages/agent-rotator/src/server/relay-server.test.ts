@@ -124,9 +124,11 @@ describe('RelayServer', () => {
     // a new intermediate under the same root
     const root = (await relay.store.get('relay-root-tls-secret'))!;
     const rootCa = authorityFromSecret(root);
+    // two years: a 365-day client certificate issued a second later must still end before it (it flaked under
+    // load with a 365-day intermediate: CERTLOOP_CA_EXPIRES_TOO_SOON)
     const inter = await rootCa.issue({
       commonName: 'certloop relay signing CA 2',
-      lifetimeSeconds: 365 * 86_400,
+      lifetimeSeconds: 2 * 365 * 86_400,
       profile: 'intermediate',
       pathLength: 0,
     });

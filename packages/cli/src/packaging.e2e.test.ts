@@ -79,6 +79,7 @@ console.log(JSON.stringify({ created: r.created.length, commands: COMMANDS.map((
         'sign',
         'issue',
         'rotate',
+        'ca',
         'revoke',
         'server',
         'agent',

@@ -39,13 +39,21 @@ const BYO_SECRET = `${names.client}-${BYO_CLUSTER}`;
 const CLIENT_LIFETIME = '20s';
 const RATIO = 0.5;
 
+/** Waits `ms` or until `signal` aborts; leaves no listener behind (the demo sleeps in loops). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((done) => {
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal.addEventListener('abort', () => {
+    const stop = () => {
       clearTimeout(timer);
       done();
-    });
+    };
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', stop);
+        done();
+      },
+      Math.max(0, ms),
+    );
+    signal.addEventListener('abort', stop, { once: true });
   });
 
 async function run(context: CliContext, command: Command): Promise<void> {

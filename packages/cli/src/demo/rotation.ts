@@ -46,13 +46,21 @@ export interface DemoRotationResult {
   readonly error?: string;
 }
 
+/** Waits `ms` or until `signal` aborts; leaves no listener behind (the demo sleeps in loops). */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((done) => {
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal.addEventListener('abort', () => {
+    const stop = () => {
       clearTimeout(timer);
       done();
-    });
+    };
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', stop);
+        done();
+      },
+      Math.max(0, ms),
+    );
+    signal.addEventListener('abort', stop, { once: true });
   });
 
 /** Polls `check` every 250 ms for at least `dwellMs` and until it holds (or `timeoutMs`). */

@@ -200,6 +200,9 @@ async function run(context: CliContext, command: Command): Promise<void> {
       'localhost',
       '--heartbeat-interval',
       '1s',
+      // heartbeats are logged at debug: the timeline and the summary count them
+      '--log-level',
+      'debug',
     ];
     const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
     delete env.CERTLOOP_CONFIG;

@@ -159,6 +159,9 @@ async function run(context: CliContext, command: Command): Promise<void> {
       'localhost',
       '--heartbeat-interval',
       '1s',
+      // the demo counts heartbeats from the agents' log lines, which are debug lines
+      '--log-level',
+      'debug',
     ];
     const env = { ...process.env, NO_COLOR: '1' } as NodeJS.ProcessEnv;
     delete env.CERTLOOP_CONFIG;

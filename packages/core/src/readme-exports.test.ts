@@ -33,7 +33,8 @@ const NOT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
     'status()',
   ],
   'k8s-store': ['AbortSignal', 'cutAll()'],
-  'vault-signer': ['trustBundle()', 'AbortSignal', 'close()'],
+  // ParseDurationSecond: Vault's Go function
+  'vault-signer': ['trustBundle()', 'AbortSignal', 'close()', 'ParseDurationSecond'],
   // BootstrapRequest and RenewRequest: messages of the shipped .proto
   'agent-rotator': [
     'BootstrapRequest',
@@ -45,7 +46,7 @@ const NOT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
     'health()',
     'status()',
   ],
-  cli: [],
+  cli: ['RenewNow'],
 };
 
 /** The names a source module exports, following `export * from` and re-exports; types included. */

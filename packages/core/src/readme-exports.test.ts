@@ -35,10 +35,16 @@ const NOT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
   'k8s-store': ['AbortSignal', 'cutAll()'],
   // ParseDurationSecond: Vault's Go function
   'vault-signer': ['trustBundle()', 'AbortSignal', 'close()', 'ParseDurationSecond'],
-  // BootstrapRequest and RenewRequest: messages of the shipped .proto
+  // BootstrapRequest, RenewRequest, RenewNow: messages of the shipped .proto; MutualChannel: the agent's own
+  // connection (internal); WeakMap: JavaScript's
   'agent-rotator': [
     'BootstrapRequest',
     'RenewRequest',
+    'RenewNow',
+    'MutualChannel',
+    'WeakMap',
+    'observations()',
+    'disableRenegotiation()',
     'agent()',
     'monotonicNow()',
     'connections()',

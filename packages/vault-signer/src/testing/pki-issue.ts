@@ -51,7 +51,10 @@ async function answer(
   const chain = chainFor(mount, issuer, parseBool(ctx.body.remove_roots_from_chain, false));
   const leaf = trimPem(signed.certificatePem);
   const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
-  const certificate = format === 'der' ? der(leaf) : format === 'pem_bundle' ? [leaf, ...chain].join('\n') : leaf;
+  // Vault's pem_bundle is the private key (issue only), the certificate, then the chain
+  const key = typeof extra.private_key === 'string' ? [extra.private_key] : [];
+  const certificate =
+    format === 'der' ? der(leaf) : format === 'pem_bundle' ? [...key, leaf, ...chain].join('\n') : leaf;
   return ok(
     {
       certificate,

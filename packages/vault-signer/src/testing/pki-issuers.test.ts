@@ -103,6 +103,21 @@ describe("Vault's intermediate tutorial (issue 14 item 10)", () => {
     }
   });
 
+  it('issue and sign with format=pem_bundle: the key (issue only), the certificate, then ca_chain', async () => {
+    await write('pki_int/roles/ec', { allow_any_name: true, key_type: 'ec' });
+    const issued = await write('pki_int/issue/ec', { common_name: 'bundle.example.com', format: 'pem_bundle' });
+    const blocks = issued.certificate.split(/(?=-----BEGIN )/).map((b: string) => b.trim());
+    expect(blocks[0]).toBe(issued.private_key);
+    expect(blocks.slice(2)).toEqual(issued.ca_chain);
+    expect(cn(blocks[1])).toBe('bundle.example.com');
+    const csr = (await makeCsr({ commonName: 'signed.example.com' })).csrPem;
+    const signed = await write('pki_int/sign/ec', { csr, format: 'pem_bundle' });
+    expect(splitPemBundle(signed.certificate).map((p) => p.trim())).toEqual([
+      expect.stringContaining('BEGIN CERTIFICATE'),
+      ...signed.ca_chain,
+    ]);
+  });
+
   it("sign-intermediate caps the intermediate at the signer's notAfter, with Vault's warning", async () => {
     await vault.mount({ mount_point: 'short', type: 'pki', config: { max_lease_ttl: '87600h' } });
     const root = await write('short/root/generate/internal', { common_name: 'short root', ttl: '1h', key_type: 'ec' });

@@ -13,7 +13,11 @@ afterEach(() => s?.remove());
 describe('certloop demo: the root rotation', { timeout: 240_000 }, () => {
   it('rotates the root with every agent connected and 0 failures', async () => {
     s = await scratch();
-    const demo = await runCertloop(['demo', '--no-serve'], { cwd: s.dir, timeoutMs: 200_000 });
+    const demo = await runCertloop(['demo', '--no-serve'], {
+      cwd: s.dir,
+      timeoutMs: 200_000,
+      spawn: true, // the demo starts its replicas by running its own binary again
+    });
     expect(demo.stderr).toBe('');
     expect(demo.code).toBe(0);
     for (const line of [

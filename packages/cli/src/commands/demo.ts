@@ -93,7 +93,8 @@ async function run(context: CliContext, command: Command): Promise<void> {
   const replicas: Replica[] = [];
   const killed = new Map<Replica, NonNullable<ReplicaOutcome['killed']>>();
   const counters = { reloads: 0, bootstraps: 0, renewals: 0, elections: 0, byoWrites: 0, renewalFailures: 0 };
-  const rotating = opts.ca !== 'vault';
+  // the root rotation runs on the local CA (keys in the store); with Vault or a PKCS#11 token the demo does not rotate
+  const rotating = opts.ca !== 'vault' && opts.ca !== 'pkcs11';
   let rotation: Promise<DemoRotationResult> | undefined;
   let leader: string | undefined;
   let server: RelayServer | undefined;

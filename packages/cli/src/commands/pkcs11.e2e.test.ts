@@ -102,6 +102,7 @@ describe('certloop relay with the signing key on SoftHSM2', () => {
     const demo = await runCertloop(['demo', '--ca', 'pkcs11', '--store', 'file', '--duration', '60s', '--no-serve'], {
       cwd: s.dir,
       timeoutMs: 150_000,
+      spawn: true, // the demo starts its replicas by running its own binary again
     });
     expect(demo.stderr).toBe('');
     expect(demo.stdout).toMatch(

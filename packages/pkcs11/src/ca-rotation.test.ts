@@ -17,6 +17,7 @@ import {
   parseCertificate,
   pemDecode,
   readTlsMaterial,
+  StoreCaKeyBackend,
   splitPemBundle,
 } from '@certloop/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,8 +118,22 @@ async function expectSensitiveOnToken(label: string): Promise<void> {
     neverExtractable: true,
     sign: true,
   });
-  const listed = await hsm.pkcs11Tool(['--list-objects', '--type', 'privkey', '--label', label]);
-  expect(listed).toMatch(/Access:\s+sensitive, always sensitive, never extractable/);
+  const listed = await privateKeysListed();
+  expect(listed.get(label), `pkcs11-tool lists ${label}`).toMatch(
+    /Access:\s+sensitive, always sensitive, never extractable/,
+  );
+  expect(listed.get(label)).not.toMatch(/Access:[^\n]*(?<!never )extractable/);
+}
+
+/** pkcs11-tool's listing of the token's private keys: each object's lines by its label. */
+async function privateKeysListed(): Promise<Map<string, string>> {
+  const out = await hsm.pkcs11Tool(['--list-objects', '--type', 'privkey']);
+  const objects = new Map<string, string>();
+  for (const block of out.split(/(?=Private Key Object)/)) {
+    const label = /label:\s+(.*)/.exec(block)?.[1]?.trim();
+    if (label) objects.set(label, block);
+  }
+  return objects;
 }
 
 function rotationOf(store: MemorySecretStore, clock: ManualClock, ca: 'root' | 'intermediate') {
@@ -193,7 +208,9 @@ describe('CA rotation with the CA keys on SoftHSM2', () => {
     // A's keys are destroyed on the token (their certificates stay in the record); B's stay
     expect(await token.findKey({ label: 'r1-root' })).toBeUndefined();
     expect(await token.findKey({ label: 'r1-signing' })).toBeUndefined();
-    expect(await hsm.pkcs11Tool(['--list-objects', '--type', 'privkey'])).not.toMatch(/label:\s+r1-/);
+    const listed = await privateKeysListed();
+    expect(listed.has(labels.root) && listed.has(labels.int)).toBe(true);
+    expect([...listed.keys()].filter((l) => l.startsWith('r1-'))).toEqual([]);
     expect(retired.old.certificatePem).toBe(prepared.old.certificatePem);
     expect(retired.oldIntermediate?.certificatePem).toBe(prepared.oldIntermediate!.certificatePem);
     for (const label of [labels.root, labels.int]) await expectSensitiveOnToken(label);
@@ -254,6 +271,52 @@ describe('CA rotation with the CA keys on SoftHSM2', () => {
     await expectVerified(await bundleOf(store), {
       'server (aborted)': server,
       'client (aborted)': await issueClient(store, clock, 'cluster-1'),
+    });
+  });
+
+  it('a resumed create signs with the key an interrupted one made on the token, and makes no second key', async () => {
+    const { store } = await relay('c1');
+    const keys = pkcs11CaKeySource(token);
+    const backend = new StoreCaKeyBackend({ store, keys });
+    // the interrupted prepare made the key, then died before the slot secret was written
+    const made = await keys.create({ name: 'relay-ca-rotation-c1c1-root', algorithm: 'ECDSA-P384' });
+    const request = {
+      slotId: 'c1c1-root',
+      commonName: 'resumed root',
+      lifetimeSeconds: 30 * DAY,
+      keyAlgorithm: 'ECDSA-P384' as const,
+    };
+    const [one, two] = await Promise.all([backend.create(request), backend.create(request)]);
+    expect(two).toEqual(one);
+    expect(Buffer.from(spkiOf(one.certificatePem))).toEqual(Buffer.from(made.spkiDer));
+    // one key under that label (`key` refuses a label several keys share)
+    expect(Buffer.from((await token.key({ label: 'relay-ca-rotation-c1c1-root' })).id)).toEqual(Buffer.from(made.id));
+    expect(Object.keys((await store.get('relay-ca-rotation-c1c1-root'))!.data)).not.toContain('tls.key');
+    // destroying the slot destroys its key on the token (it is not in force); a second destroy finds nothing
+    expect(await backend.destroy('c1c1-root')).toBe(true);
+    expect(await token.findKey({ label: 'relay-ca-rotation-c1c1-root' })).toBeUndefined();
+    expect(await backend.destroy('c1c1-root')).toBe(false);
+  });
+
+  it('moves a relay whose CA keys are in the store onto the token by rotating the intermediate', async () => {
+    const store = new MemorySecretStore();
+    const clock = new ManualClock(Date.now());
+    await bootstrapRelayPki({ store, clock, token: false });
+    expect(Object.keys((await store.get(NAMES.signing))!.data)).toContain('tls.key');
+    const rotation = rotationOf(store, clock, 'intermediate');
+    const prepared = await rotation.prepare();
+    await rotation.activate();
+    await rotation.drain();
+    await rotation.retire();
+    // the signing secret now holds the certificate of a key on the token, and no key of its own
+    const signing = (await store.get(NAMES.signing))!;
+    expect(Object.keys(signing.data).sort()).toEqual(['ca.crt', 'tls.crt']);
+    const key = await token.key({ label: `relay-ca-rotation-${prepared.id}-int` });
+    expect(Buffer.from(spkiOf(readTlsMaterial(signing).certificatePem!))).toEqual(Buffer.from(key.spkiDer));
+    expect(await store.get(`relay-ca-rotation-${prepared.id}-old-int`)).toBeUndefined();
+    await expectVerified(await bundleOf(store), {
+      'server (retired)': await servedChain(store),
+      'client signed on the token': await issueClient(store, clock, 'cluster-1'),
     });
   });
 });

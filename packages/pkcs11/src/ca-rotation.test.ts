@@ -320,4 +320,20 @@ describe('CA rotation with the CA keys on SoftHSM2', () => {
       'client signed on the token': await issueClient(store, clock, 'cluster-1'),
     });
   });
+
+  it('without the key source, a rotation of CAs whose keys are on the token is refused (no-key) and writes nothing', async () => {
+    const { store, clock } = await relay('n1');
+    const before = (await store.list()).map((secret) => `${secret.name}@${secret.version}`);
+    const keysBefore = [...(await privateKeysListed()).keys()].sort();
+    for (const ca of ['root', 'intermediate'] as const) {
+      const rotation = new CaRotation({ ca, store, clock });
+      const refused = await rotation.prepare({ crossSign: false }).then(
+        () => undefined,
+        (err: { code?: string; details?: { refusal?: string } }) => `${err.code}/${err.details?.refusal}`,
+      );
+      expect(refused, ca).toBe('CERTLOOP_CA_ROTATION_REFUSED/no-key');
+    }
+    expect((await store.list()).map((secret) => `${secret.name}@${secret.version}`)).toEqual(before);
+    expect([...(await privateKeysListed()).keys()].sort()).toEqual(keysBefore);
+  });
 });

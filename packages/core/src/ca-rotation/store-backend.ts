@@ -11,7 +11,8 @@
  * With a {@link CaKeySource} (`keys`, say a PKCS#11 token) the keys are made and kept there instead: every secret
  * holds certificates only (no `tls.key`), each key is found by its certificate's public key, a new CA's key is
  * named after its slot, and `destroy` also destroys the slot's key where it lives unless it is in force (the root
- * or signing secret's certificate certifies it).
+ * or signing secret's certificate certifies it). Without one, a managed CA secret with no `tls.key` (its key is held
+ * elsewhere) is refused `no-key` by `current`, so a rotation never moves a CA key from a token into the store.
  */
 
 import type { LocalCertificateAuthority } from '../ca/local-ca.js';
@@ -110,6 +111,14 @@ export class StoreCaKeyBackend implements AuthorityBackend {
     if (!secret) return undefined;
     if (!isManagedSecret(secret)) {
       refuse('bring-your-own', `${name} is bring-your-own: certloop never writes it`, 'rotate it where it is issued');
+    }
+    if (!this.#keys && !readTlsMaterial(secret).privateKeyPem) {
+      // its key is held elsewhere (a token): rotating it here would put the new CA's key in the store
+      refuse(
+        'no-key',
+        `${name} holds no key: its key is held elsewhere`,
+        'rotate with the key source where the keys are (keys: pkcs11CaKeySource(token), --key-store pkcs11)',
+      );
     }
     return handleOf(secret, name);
   }

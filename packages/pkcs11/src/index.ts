@@ -4,6 +4,7 @@
  * Configured by RFC 7512 `pkcs11:` URIs. The native addon (pkcs11js) is a dependency of this package only, so
  * users who never use a token never build it.
  */
+export { pkcs11CaKeySource } from './ca-key-source.js';
 export { BROKEN_SESSION, ckrOf, pkcs11Error } from './errors.js';
 export { isTokenKeyAlgorithm, TOKEN_KEY_ALGORITHMS, type TokenKeyAlgorithm } from './key-material.js';
 export { resolveModulePath } from './module.js';

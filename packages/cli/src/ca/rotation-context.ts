@@ -7,6 +7,7 @@
  */
 import { StoreConvergenceSource, StoreRenewalRequester } from '@certloop/agent-rotator';
 import {
+  type CaKeySource,
   type CaKind,
   CaRotation,
   type CaRotationStatus,
@@ -22,6 +23,8 @@ export interface RotationFlags {
   readonly bringYourOwn?: readonly string[];
   readonly bringYourOwnTimeoutSeconds?: number;
   readonly maxLeafLifetimeSeconds?: number;
+  /** Where the CA keys are made and found when not in the store (`--key-store pkcs11`: the token). */
+  readonly keys?: CaKeySource;
 }
 
 export function openRotation(store: SecretStore, ca: CaKind, flags: RotationFlags = {}): CaRotation {
@@ -39,6 +42,7 @@ export function openRotation(store: SecretStore, ca: CaKind, flags: RotationFlag
       ? { bringYourOwnTimeoutSeconds: flags.bringYourOwnTimeoutSeconds }
       : {}),
     ...(flags.maxLeafLifetimeSeconds !== undefined ? { maxLeafLifetimeSeconds: flags.maxLeafLifetimeSeconds } : {}),
+    ...(flags.keys ? { keys: flags.keys } : {}),
   });
 }
 

@@ -5,9 +5,11 @@
  * compare-and-swap on it, idempotent, and resumes an interrupted one. A refusal (activate before every consumer
  * holds {A, B}, retire while leaves under A are live, abort after retire, a step out of order) is exit status 5 with
  * the reason and what to do. `status` exits 1 to alert: a CA inside its renewal window with no rotation under way,
- * or a rotation stuck in one phase.
+ * or a rotation stuck in one phase. With `--key-store pkcs11 --pkcs11-uri URI` (CA keys made by `init --key-store
+ * pkcs11`) the new CA's key is made on the token and the old one's destroyed there; `@certloop/pkcs11` is loaded
+ * only then.
  */
-import type { CaKind, CaRotationRecord } from '@certloop/core';
+import type { CaKeySource, CaKind, CaRotationRecord } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { renderCaStatus, renderRecord } from '../ca/render.js';
 import { openRotation, type RotationFlags, statusView } from '../ca/rotation-context.js';
@@ -19,6 +21,7 @@ import { outputStyle } from '../lib/globals.js';
 import { addOutputOption, addStoreOptions, collect, examples, storeFlags } from '../lib/options.js';
 import { withProgress } from '../lib/progress.js';
 import { renderData } from '../lib/render.js';
+import { loadPkcs11, pkcs11Options } from '../pkcs11.js';
 import { openStore } from '../store-factory.js';
 
 const CAS = ['root', 'intermediate'] as const;
@@ -48,7 +51,31 @@ function addRotationOptions(command: Command, caRequired: boolean): Command {
     .addOption(ca)
     .option('--byo-consumer <name>', 'a bring-your-own consumer that cannot report (repeatable)', collect)
     .option('--byo-timeout <duration>', 'count bring-your-own consumers as converged this long after prepare')
-    .option('--max-leaf-lifetime <duration>', 'without issuance records: how long leaves under A may live (1y)');
+    .option('--max-leaf-lifetime <duration>', 'without issuance records: how long leaves under A may live (1y)')
+    .addOption(
+      new Option('--key-store <kind>', 'where the CA keys are: in the store, or on a PKCS#11 token')
+        .choices(['store', 'pkcs11'])
+        .default('store')
+        .env('CERTLOOP_KEY_STORE'),
+    )
+    .addOption(
+      new Option(
+        '--pkcs11-uri <uri>',
+        'key store pkcs11: RFC 7512 URI of the token (PIN from pin-source or CERTLOOP_PKCS11_PIN)',
+      ).env('CERTLOOP_PKCS11_URI'),
+    );
+}
+
+/** With `--key-store pkcs11`: the token opened, and the rotation's key source on it (close it when done). */
+async function openKeys(
+  context: CliContext,
+  opts: Record<string, unknown>,
+): Promise<{ keys?: CaKeySource; close(): void }> {
+  if (opts.keyStore !== 'pkcs11') return { close() {} };
+  const hsm = pkcs11Options({ pkcs11Uri: opts.pkcs11Uri as string | undefined }, context.env, '--key-store pkcs11');
+  const pkcs11 = await loadPkcs11();
+  const token = await pkcs11.Pkcs11Token.open(hsm, { signal: context.signal });
+  return { keys: pkcs11.pkcs11CaKeySource(token), close: () => token.close() };
 }
 
 type Step = 'prepare' | 'activate' | 'drain' | 'retire' | 'abort';
@@ -58,8 +85,11 @@ async function runStep(context: CliContext, command: Command, step: Step): Promi
   const ca = opts.ca as CaKind;
   const flags = rotationFlags(opts);
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  let token: { close(): void } | undefined;
   try {
-    const rotation = openRotation(opened.store, ca, flags);
+    const { keys, close } = await openKeys(context, opts);
+    token = { close };
+    const rotation = openRotation(opened.store, ca, { ...flags, ...(keys ? { keys } : {}) });
     const signal = context.signal;
     const reason = opts.reason ? String(opts.reason) : undefined;
     const base = { signal, ...(reason ? { reason } : {}) };
@@ -102,6 +132,7 @@ async function runStep(context: CliContext, command: Command, step: Step): Promi
       context.stdout.write(renderRecord(record, outputStyle(command, context)));
     }
   } finally {
+    token?.close();
     await opened.close();
   }
 }
@@ -111,10 +142,14 @@ async function runStatus(context: CliContext, command: Command): Promise<void> {
   const flags = rotationFlags(opts);
   const cas: CaKind[] = opts.ca ? [opts.ca as CaKind] : [...CAS];
   const opened = await openStore({ flags: storeFlags(opts), cwd: context.cwd, create: false, signal: context.signal });
+  let token: { close(): void } | undefined;
   try {
+    const { keys, close } = await openKeys(context, opts);
+    token = { close };
+    const withKeys = { ...flags, ...(keys ? { keys } : {}) };
     const views = [];
     for (const ca of cas) {
-      views.push(await statusView(opened.store, openRotation(opened.store, ca, flags), flags, context.signal));
+      views.push(await statusView(opened.store, openRotation(opened.store, ca, withKeys), flags, context.signal));
     }
     const alert = views.filter((v) => v.due || v.stuck);
     if (opts.output !== 'text') {
@@ -130,6 +165,7 @@ async function runStatus(context: CliContext, command: Command): Promise<void> {
     }
     if (alert.length) context.exitCode = EXIT.checkFailed;
   } finally {
+    token?.close();
     await opened.close();
   }
 }
@@ -175,7 +211,13 @@ export const caCommand: CliCommand = {
       .option('--lifetime <duration>', "the new CA's lifetime (default: the old one's)")
       .option('--reason <text>', 'why (kept in the record)');
     addRotationOptions(prepare, true)
-      .addHelpText('after', examples('certloop ca prepare --ca root --dir ./secrets'))
+      .addHelpText(
+        'after',
+        examples(
+          'certloop ca prepare --ca root --dir ./secrets',
+          "certloop ca prepare --ca intermediate --dir ./secrets --key-store pkcs11 --pkcs11-uri 'pkcs11:token=certloop?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=/run/secrets/pin'",
+        ),
+      )
       .action(async (_opts, cmd: Command) => runStep(context, cmd, 'prepare'));
 
     const activate = new Command('activate')

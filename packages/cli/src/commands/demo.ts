@@ -13,10 +13,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RelayServer } from '@certloop/agent-rotator';
-import { authorityFromSecret, DEFAULT_RELAY_SECRET_NAMES, StoreIssuanceLedger } from '@certloop/core';
+import { DEFAULT_RELAY_SECRET_NAMES, StoreIssuanceLedger } from '@certloop/core';
 import { Command, Option } from 'commander';
 import { type ReplicaOutcome, renderFates, replicaFate } from '../demo/fates.js';
-import { replaceServerCertificate, setUpPki, writeBringYourOwnClient } from '../demo/pki.js';
+import { replaceServerCertificate, setUpPki, signerFromSecret, writeBringYourOwnClient } from '../demo/pki.js';
 import { type Replica, type ReplicaLine, startReplica, stopReplica } from '../demo/replicas.js';
 import { type DemoRotationResult, runDemoRootRotation } from '../demo/rotation.js';
 import { openDemoStore } from '../demo/store.js';
@@ -309,6 +309,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       t.event(operator, `certloop ca prepare --ca root: rotating the root with every agent connected`);
       rotation = runDemoRootRotation({
         store,
+        keys: pki.keys,
         certManager: demoStore.certManager,
         server,
         ledger,
@@ -325,7 +326,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
     if (!signal.aborted) {
       // whatever signs now (after the rotation: the intermediate under the new root)
       const signing = rotating ? await store.get(names.signing) : undefined;
-      const signer = signing ? authorityFromSecret(signing, { policy: { backdateSeconds: 1 } }) : pki.ca;
+      const signer = signing ? await signerFromSecret(signing, pki.keys) : pki.ca;
       const serial = await replaceServerCertificate(store, signer);
       t.event(operator, `replaced ${names.server} in the store (new certificate ${short(serial)})`);
     }

@@ -116,4 +116,34 @@ describe('certloop with CA keys on SoftHSM2', { timeout: 120_000 }, () => {
     );
     expect([noModule.code, errorCode(noModule.stderr)]).toEqual([4, 'CERTLOOP_PKCS11_MODULE_NOT_FOUND']);
   });
+
+  it('ca prepare..retire --key-store pkcs11 makes the new intermediate key on the token and destroys the old one', async () => {
+    s = await scratch();
+    const own = await createSoftHsmToken(); // a token of its own: the rotation destroys relay-signing
+    const uri = own.uri();
+    const init = await runCertloop(['init', '--dir', s.store, '--key-store', 'pkcs11', '--pkcs11-uri', uri], {
+      cwd: s.dir,
+    });
+    expect(init.code).toBe(0);
+    const flags = ['--ca', 'intermediate', '--dir', s.store];
+    // without the key store, the rotation would put the new key in the store: refused, nothing written
+    const refused = await runCertloop(['ca', 'prepare', ...flags], { cwd: s.dir });
+    expect([refused.code, errorCode(refused.stderr)]).toEqual([5, 'CERTLOOP_CA_ROTATION_REFUSED']);
+    const token = ['--key-store', 'pkcs11', '--pkcs11-uri', uri];
+    const prepared = await runCertloop(['ca', 'prepare', ...flags, ...token, '-o', 'json'], { cwd: s.dir });
+    expect(prepared.code, prepared.stderr).toBe(0);
+    const id = JSON.parse(prepared.stdout).record.id as string;
+    for (const step of ['activate', 'drain', 'retire']) {
+      const done = await runCertloop(['ca', step, ...flags, ...token], { cwd: s.dir });
+      expect(done.code, `${step}: ${done.stderr}`).toBe(0);
+    }
+    const store = new FileSecretStore({ directory: s.store });
+    for (const name of [N.root, N.signing]) {
+      expect(Object.keys((await store.get(name))!.data).sort(), name).toEqual(['ca.crt', 'tls.crt']);
+    }
+    const objects = await own.pkcs11Tool(['--list-objects', '--type', 'privkey']);
+    expect(objects).toContain(`label:      relay-ca-rotation-${id}-int`);
+    expect(objects).not.toMatch(/label:\s+relay-signing\s*$/m);
+    expect(objects).toMatch(/label:\s+relay-root\s*$/m);
+  });
 });

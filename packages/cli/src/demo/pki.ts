@@ -5,9 +5,11 @@
  * operator moves the demo makes: a bring-your-own client secret for the second cluster (as cert-manager would
  * write it: no certloop annotation) and a replacement server certificate.
  */
+import type { SigningKeyResolver } from '@certloop/agent-rotator';
 import {
   authorityFromSecret,
   bootstrapRelayPki,
+  type CaKeySource,
   type CertificateAuthority,
   createCsr,
   DEFAULT_RELAY_SECRET_NAMES,
@@ -15,7 +17,13 @@ import {
   generateKeyPair,
   issuedTlsSecret,
   joinPemBundle,
+  type LocalCertificateAuthority,
+  parseCertificate,
+  pemDecode,
+  readTlsMaterial,
+  type Secret,
   type SecretStore,
+  splitPemBundle,
   tlsSecretData,
 } from '@certloop/core';
 import { cliError } from '../lib/errors.js';
@@ -28,8 +36,13 @@ export interface DemoPki {
   readonly ca: CertificateAuthority;
   /** Given to the RelayServer when the signing CA is not the store's own. */
   readonly serverCa: CertificateAuthority | undefined;
-  /** With PKCS#11: the intermediate's key on the token, which the RelayServer signs with. */
-  readonly signingKey?: ExternalPrivateKey | undefined;
+  /**
+   * With PKCS#11: the RelayServer's signing key, found on the token by the certificate in force (so the intermediate
+   * a CA rotation makes on the token signs once it is active).
+   */
+  readonly signingKey?: ExternalPrivateKey | SigningKeyResolver | undefined;
+  /** With PKCS#11: where a CA rotation makes the new CA's key (the token). */
+  readonly keys?: CaKeySource | undefined;
   /** With Vault: its intermediate, which agents' certificates chain through to the root. */
   readonly clientIntermediatesPem: string | undefined;
   readonly description: string;
@@ -109,7 +122,8 @@ async function setUpTokenPki(
     return {
       ca,
       serverCa: undefined,
-      signingKey,
+      signingKey: pkcs11.pkcs11SigningKeys(token),
+      keys: pkcs11.pkcs11CaKeySource(token),
       clientIntermediatesPem: undefined,
       description: `local intermediate in ${names.signing}, its key on SoftHSM2 (${signingKey.description})`,
       created: result.created,
@@ -119,6 +133,20 @@ async function setUpTokenPki(
     token.close();
     throw err;
   }
+}
+
+/** The CA in a CA secret, its key from `tls.key` or, when the secret has none, found where `keys` keeps them. */
+export async function signerFromSecret(
+  secret: Secret,
+  keys: CaKeySource | undefined,
+): Promise<LocalCertificateAuthority> {
+  const m = readTlsMaterial(secret);
+  const [first] = splitPemBundle(m.certificatePem ?? '');
+  const privateKey =
+    !m.privateKeyPem && keys && first
+      ? await keys.find(parseCertificate(pemDecode(first, ['CERTIFICATE']).der).spkiDer)
+      : undefined;
+  return authorityFromSecret(secret, { policy: { backdateSeconds: 1 }, ...(privateKey ? { privateKey } : {}) });
 }
 
 async function issue(

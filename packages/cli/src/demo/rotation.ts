@@ -7,7 +7,7 @@
  */
 import type { RelayServer } from '@certloop/agent-rotator';
 import {
-  authorityFromSecret,
+  type CaKeySource,
   CaRotation,
   type CaRotationRecord,
   DEFAULT_RELAY_SECRET_NAMES,
@@ -15,13 +15,15 @@ import {
   type SecretStore,
 } from '@certloop/core';
 import type { Colors } from '../lib/terminal.js';
-import { writeBringYourOwnClient } from './pki.js';
+import { signerFromSecret, writeBringYourOwnClient } from './pki.js';
 import type { Timeline } from './timeline.js';
 
 const names = DEFAULT_RELAY_SECRET_NAMES;
 
 export interface DemoRotationInput {
   readonly store: SecretStore;
+  /** Where the new CA's key is made when the CA keys are not in the store (`--ca pkcs11`: the token). */
+  readonly keys?: CaKeySource | undefined;
   /** Writes what cert-manager would (the bring-your-own cluster's secret). */
   readonly certManager: SecretStore;
   readonly server: RelayServer;
@@ -92,6 +94,7 @@ export async function runDemoRootRotation(input: DemoRotationInput): Promise<Dem
     renewalRequesters: [server],
     ledger: input.ledger,
     expectedConsumers: input.clusters.map((consumer) => ({ consumer, kind: 'agent' as const })),
+    ...(input.keys ? { keys: input.keys } : {}),
   });
   rotation.subscribe((e) => {
     if (e.type === 'phase') phases.push(e.phase);
@@ -128,7 +131,7 @@ export async function runDemoRootRotation(input: DemoRotationInput): Promise<Dem
     if (signing) {
       const byo = await writeBringYourOwnClient(
         input.certManager,
-        authorityFromSecret(signing, { policy: { backdateSeconds: 1 } }),
+        await signerFromSecret(signing, input.keys),
         input.byo.secret,
         input.byo.cluster,
       );

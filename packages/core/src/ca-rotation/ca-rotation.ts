@@ -91,6 +91,7 @@ export class CaRotation {
         slotPrefix: this.#recordName,
         clock: this.#clock,
         engine: options.engine,
+        ...(options.keys ? { keys: options.keys } : {}),
       });
     this.#publisher =
       options.publisher ??

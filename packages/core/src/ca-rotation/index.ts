@@ -45,6 +45,7 @@ export {
   type CaCertificateInfo,
   type CaHandle,
   type CaKeyBackend,
+  type CaKeySource,
   type CaKind,
   type CaRotationEvent,
   type CaRotationPhase,

@@ -7,7 +7,7 @@ import type { RelaySecretNames } from '../relay/layout.js';
 import type { SecretStore } from '../store/types.js';
 import type { CryptoEngine } from '../x509/crypto-engine.js';
 import type { BundleConsumerKind, ConvergenceSource, RenewalRequester } from './consumers.js';
-import type { CaKeyBackend, CaKind, DwellTimes, IssuanceLedger, TrustBundlePublisher } from './types.js';
+import type { CaKeyBackend, CaKeySource, CaKind, DwellTimes, IssuanceLedger, TrustBundlePublisher } from './types.js';
 
 /** The secret holding the rotation records (one data key per CA: `root.json`, `intermediate.json`). */
 export const DEFAULT_CA_ROTATION_SECRET = 'relay-ca-rotation';
@@ -28,6 +28,11 @@ export interface CaRotationOptions {
   readonly recordSecretName?: string;
   /** Where CA keys live (default: a {@link StoreCaKeyBackend} on `store`). */
   readonly backend?: CaKeyBackend;
+  /**
+   * Where the default backend makes and finds CA keys when they are not in the store (a PKCS#11 token:
+   * `pkcs11CaKeySource(token)`); the CA secrets then hold certificates only. Ignored with `backend`.
+   */
+  readonly keys?: CaKeySource;
   /**
    * Where bundles are published (default: `ca.crt` of the root, signing and server secrets, plus
    * `extraBundleSecrets`, through a {@link StoreTrustBundlePublisher}).

@@ -7,6 +7,12 @@
  * of its own named after its slot (`relay-ca-rotation-<rotation id>-<purpose>`): the new CA from `create`, the
  * old one from `snapshot` (kept so that abort can put it back after activate). Each is created once, with
  * compare-and-swap on absence, so a resumed step finds what an interrupted one made. `destroy` deletes that secret.
+ *
+ * With a {@link CaKeySource} (`keys`, say a PKCS#11 token) the keys are made and kept there instead: every secret
+ * holds certificates only (no `tls.key`), each key is found by its certificate's public key, a new CA's key is
+ * named after its slot, and `destroy` also destroys the slot's key where it lives unless it is in force (the root
+ * or signing secret's certificate certifies it). Without one, a managed CA secret with no `tls.key` (its key is held
+ * elsewhere) is refused `no-key` by `current`, so a rotation never moves a CA key from a token into the store.
  */
 
 import type { LocalCertificateAuthority } from '../ca/local-ca.js';
@@ -24,11 +30,12 @@ import {
   tlsSecretData,
 } from '../secret/tls-layout.js';
 import type { Secret, SecretInput, SecretStore } from '../store/types.js';
-import type { CryptoEngine } from '../x509/crypto-engine.js';
+import { parseCertificate } from '../x509/certificate.js';
+import type { CryptoEngine, ExternalPrivateKey } from '../x509/crypto-engine.js';
 import { createCsr } from '../x509/csr.js';
 import { inspectCertificate } from '../x509/inspect.js';
 import { generateKeyPair } from '../x509/keys.js';
-import { joinPemBundle, splitPemBundle } from '../x509/pem.js';
+import { joinPemBundle, pemDecode, splitPemBundle } from '../x509/pem.js';
 import { createSelfSignedCa } from '../x509/self-signed.js';
 import { DEFAULT_CA_ROTATION_SECRET } from './options.js';
 import { refuse } from './refusal.js';
@@ -36,6 +43,7 @@ import type {
   BackendCallOptions,
   CaHandle,
   CaKeyBackend,
+  CaKeySource,
   CaSlot,
   CreateCaRequest,
   CrossSignRequest,
@@ -49,6 +57,8 @@ export interface StoreCaKeyBackendOptions {
   readonly slotPrefix?: string;
   readonly clock?: Clock;
   readonly engine?: CryptoEngine;
+  /** Where CA keys are made and kept instead of the secrets (default: PEM keys in the secrets). */
+  readonly keys?: CaKeySource;
 }
 
 /** Optional ability: the backend gives a `CertificateAuthority` for a CA it holds (used to re-issue leaves). */
@@ -73,6 +83,7 @@ export class StoreCaKeyBackend implements AuthorityBackend {
   readonly #prefix: string;
   readonly #clock: Clock;
   readonly #engine: CryptoEngine | undefined;
+  readonly #keys: CaKeySource | undefined;
 
   constructor(options: StoreCaKeyBackendOptions) {
     this.#store = options.store;
@@ -80,6 +91,7 @@ export class StoreCaKeyBackend implements AuthorityBackend {
     this.#prefix = options.slotPrefix ?? DEFAULT_CA_ROTATION_SECRET;
     this.#clock = options.clock ?? systemClock;
     this.#engine = options.engine;
+    this.#keys = options.keys;
   }
 
   #slotName(slotId: string): string {
@@ -100,6 +112,14 @@ export class StoreCaKeyBackend implements AuthorityBackend {
     if (!isManagedSecret(secret)) {
       refuse('bring-your-own', `${name} is bring-your-own: certloop never writes it`, 'rotate it where it is issued');
     }
+    if (!this.#keys && !readTlsMaterial(secret).privateKeyPem) {
+      // its key is held elsewhere (a token): rotating it here would put the new CA's key in the store
+      refuse(
+        'no-key',
+        `${name} holds no key: its key is held elsewhere`,
+        'rotate with the key source where the keys are (keys: pkcs11CaKeySource(token), --key-store pkcs11)',
+      );
+    }
     return handleOf(secret, name);
   }
 
@@ -110,17 +130,26 @@ export class StoreCaKeyBackend implements AuthorityBackend {
       if (!live) throw new CertloopError('CERTLOOP_NOT_FOUND', `${this.#liveName(slot)} is missing`);
       const secret = await this.#store.get(this.#liveName(slot), { signal: options.signal });
       const m = readTlsMaterial(secret!);
-      return this.#slotSecret(slotId, m.certificatePem!, m.privateKeyPem!, m.trustBundlePem);
+      return this.#slotSecret(slotId, m.certificatePem!, m.privateKeyPem, m.trustBundlePem);
     });
   }
 
   async create(request: CreateCaRequest, options: BackendCallOptions = {}): Promise<CaHandle> {
     const name = this.#slotName(request.slotId);
     return this.#once(name, request.slotId, options, async () => {
-      const key = await generateKeyPair({ algorithm: request.keyAlgorithm, engine: this.#engine });
+      // a key source makes the key where it lives (named after the slot, so a resumed create finds it again)
+      const external = this.#keys
+        ? await this.#keys.create({ name, algorithm: request.keyAlgorithm }, options)
+        : undefined;
+      const key = external
+        ? { signer: external, privateKeyPem: undefined }
+        : await generateKeyPair({ algorithm: request.keyAlgorithm, engine: this.#engine }).then((k) => ({
+            signer: k.privateKeyPem,
+            privateKeyPem: k.privateKeyPem,
+          }));
       if (!request.parent) {
         const ca = await createSelfSignedCa({
-          privateKeyPem: key.privateKeyPem,
+          privateKeyPem: key.signer,
           subject: { commonName: request.commonName },
           lifetimeSeconds: request.lifetimeSeconds,
           pathLength: request.pathLength ?? 1,
@@ -131,7 +160,7 @@ export class StoreCaKeyBackend implements AuthorityBackend {
       }
       const parent = await this.authority(request.parent, options);
       const { csrPem } = await createCsr({
-        privateKeyPem: key.privateKeyPem,
+        privateKeyPem: key.signer,
         subject: { commonName: request.commonName },
         engine: this.#engine,
       });
@@ -157,11 +186,11 @@ export class StoreCaKeyBackend implements AuthorityBackend {
     const name = this.#slotName(request.slotId);
     const handle = await this.#once(name, request.slotId, options, async () => {
       const subject = await this.#read(request.subject.keyRef, options);
-      const m = readTlsMaterial(subject);
+      const subjectKey = await this.#keyOf(subject, options);
       const issuer = await this.authority(request.issuer, options);
       const inspected = inspectCertificate(request.subject.certificatePem);
       const { csrPem } = await createCsr({
-        privateKeyPem: m.privateKeyPem!,
+        privateKeyPem: subjectKey,
         subject: inspected.subject as { commonName: string },
         engine: this.#engine,
       });
@@ -199,7 +228,9 @@ export class StoreCaKeyBackend implements AuthorityBackend {
       source = live;
     }
     const privateKeyPem = readTlsMaterial(source).privateKeyPem;
-    if (!privateKeyPem) refuse('no-key', `${request.ca.keyRef} holds no key`, 'the key was destroyed');
+    if (!privateKeyPem && !(this.#keys && (await this.#keys.find(spkiOf(request.ca.certificatePem), options)))) {
+      refuse('no-key', `${request.ca.keyRef} holds no key`, 'the key was destroyed');
+    }
     const certificatePem = joinPemBundle(
       [request.ca.certificatePem, request.ca.chainPem, request.extraChainPem ?? ''].filter((p) => p.trim()),
     );
@@ -218,11 +249,15 @@ export class StoreCaKeyBackend implements AuthorityBackend {
       ) {
         return;
       }
-      const sameKey = m?.privateKeyPem === privateKeyPem;
+      // the same key: the CA's revocations and CRL stay (held elsewhere, the key is compared by its public half)
+      const sameKey = privateKeyPem
+        ? m?.privateKeyPem === privateKeyPem
+        : m?.certificatePem !== undefined && sameSpki(m.certificatePem, request.ca.certificatePem);
       const data: Record<string, Uint8Array> = {
         ...(sameKey ? (live?.data ?? {}) : keepOther(live)),
         ...tlsSecretData({ certificatePem, privateKeyPem, trustBundlePem: request.trustBundlePem }),
       };
+      if (!privateKeyPem) delete data[SECRET_KEYS.privateKey];
       const leaf = inspectCertificate(request.ca.certificatePem);
       const input: SecretInput = {
         type: live?.type ?? 'kubernetes.io/tls',
@@ -248,12 +283,50 @@ export class StoreCaKeyBackend implements AuthorityBackend {
 
   async destroy(slotId: string, options: BackendCallOptions = {}): Promise<boolean> {
     // every slot secret is a copy or a staging place: the key in force lives in the root or signing secret
-    return this.#store.delete(this.#slotName(slotId), { signal: options.signal });
+    const name = this.#slotName(slotId);
+    let destroyed = false;
+    if (this.#keys) {
+      // the key where it lives first, then the secret that names it (so a resumed destroy still finds the key)
+      const secret = await this.#store.get(name, { signal: options.signal });
+      const certificatePem = secret ? readTlsMaterial(secret).certificatePem : undefined;
+      if (secret && certificatePem && !readTlsMaterial(secret).privateKeyPem) {
+        const spki = spkiOf(certificatePem);
+        if (!(await this.#inForce(spki, options))) destroyed = await this.#keys.destroy(spki, options);
+      }
+    }
+    return (await this.#store.delete(name, { signal: options.signal })) || destroyed;
+  }
+
+  /** True when the root or signing secret's certificate certifies the key whose public half is `spki`. */
+  async #inForce(spki: Uint8Array, options: BackendCallOptions): Promise<boolean> {
+    for (const slot of ['root', 'signing'] as const) {
+      const live = await this.#store.get(this.#liveName(slot), { signal: options.signal });
+      const pem = live ? readTlsMaterial(live).certificatePem : undefined;
+      if (pem && Buffer.from(spkiOf(pem)).equals(spki)) return true;
+    }
+    return false;
+  }
+
+  /** The CA key of `secret`: its `tls.key`, or the key source's key for its certificate. */
+  async #keyOf(secret: Secret, options: BackendCallOptions): Promise<string | ExternalPrivateKey> {
+    const m = readTlsMaterial(secret);
+    if (m.privateKeyPem) return m.privateKeyPem;
+    const key = m.certificatePem && this.#keys ? await this.#keys.find(spkiOf(m.certificatePem), options) : undefined;
+    if (!key) {
+      refuse(
+        'no-key',
+        `no key for the CA in ${secret.name}${this.#keys ? ` in ${this.#keys.description}` : ''}`,
+        'the key was destroyed, or is held where certloop does not look',
+      );
+    }
+    return key;
   }
 
   async authority(handle: CaHandle, options: BackendCallOptions = {}): Promise<LocalCertificateAuthority> {
     const secret = await this.#read(handle.keyRef, options);
+    const key = this.#keys ? await this.#keyOf(secret, options) : undefined;
     return authorityFromSecret(secret, {
+      ...(typeof key === 'object' ? { privateKey: key } : {}),
       clock: this.#clock,
       engine: this.#engine,
       policy: {
@@ -270,7 +343,7 @@ export class StoreCaKeyBackend implements AuthorityBackend {
     return secret;
   }
 
-  #slotSecret(slotId: string, certificatePem: string, privateKeyPem: string, bundle?: string): SecretInput {
+  #slotSecret(slotId: string, certificatePem: string, privateKeyPem: string | undefined, bundle?: string): SecretInput {
     const leaf = inspectCertificate(certificatePem);
     return {
       type: 'kubernetes.io/tls',
@@ -316,6 +389,16 @@ function keepOther(live: Secret | undefined): Record<string, Uint8Array> {
   delete out[REVOCATION_KEYS.crl];
   delete out[REVOCATION_KEYS.revocations];
   return out;
+}
+
+/** The SubjectPublicKeyInfo (DER) of the first certificate of `pem`. */
+function spkiOf(pem: string): Uint8Array {
+  const [first] = splitPemBundle(pem);
+  return parseCertificate(pemDecode(first ?? '', ['CERTIFICATE']).der).spkiDer;
+}
+
+function sameSpki(a: string, b: string): boolean {
+  return Buffer.from(spkiOf(a)).equals(spkiOf(b));
 }
 
 function sameFirstCertificate(a: string, b: string): boolean {

@@ -13,6 +13,7 @@
  * with nothing lost and nothing issued twice (a new CA key and certificate is created once per rotation id and
  * kept, by reference, in the record before anything else uses it).
  */
+import type { ExternalPrivateKey } from '../x509/crypto-engine.js';
 import type { KeyAlgorithm } from '../x509/types.js';
 import type { BundleConsumerKind } from './consumers.js';
 
@@ -348,6 +349,31 @@ export interface CaKeyBackend {
   crossSign(request: CrossSignRequest, options?: BackendCallOptions): Promise<string>;
   install(request: InstallRequest, options?: BackendCallOptions): Promise<void>;
   destroy(slotId: string, options?: BackendCallOptions): Promise<boolean>;
+}
+
+/**
+ * Where a {@link StoreCaKeyBackend} makes and keeps CA keys when they are not in the store (a PKCS#11 token, say):
+ * the CA secrets then hold certificates only (no `tls.key`), and each key is found by the public key of its
+ * certificate. Without one, the store backend keeps PEM keys in the secrets (the default).
+ *
+ * Contract:
+ * - Safe for concurrent use; every call honours `signal`. No call ever puts a private key in this process.
+ * - `create({ name, algorithm })` makes a key named after `name` (the slot's name,
+ *   `relay-ca-rotation-<rotation id>-<purpose>`), or resolves the key made before under that name: idempotent, so
+ *   a resumed prepare reuses the key an interrupted one made.
+ * - `find(spkiDer)` resolves the key whose public half is `spkiDer` (a CA certificate's), or `undefined`.
+ * - `destroy(spkiDer)` destroys that key; resolves `false` when there was none. Idempotent. The backend never asks it
+ *   to destroy a key in force.
+ */
+export interface CaKeySource {
+  /** Where the keys are, for people (no secret in it). */
+  readonly description: string;
+  create(
+    request: { readonly name: string; readonly algorithm: KeyAlgorithm },
+    options?: BackendCallOptions,
+  ): Promise<ExternalPrivateKey>;
+  find(spkiDer: Uint8Array, options?: BackendCallOptions): Promise<ExternalPrivateKey | undefined>;
+  destroy(spkiDer: Uint8Array, options?: BackendCallOptions): Promise<boolean>;
 }
 
 // ─── where the bundles are published ─────────────────────────────────────────────────────────────────────────────

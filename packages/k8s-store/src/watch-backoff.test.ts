@@ -46,9 +46,12 @@ afterEach(async () => {
 
 const stats = () => watching.informer.reflector.stats;
 
-/** Waits in real time, with the manual clock standing still, until `done()` (bounded). */
+/**
+ * Waits in real time, with the manual clock standing still, until `done()` (bounded by 15 s of real time: on an idle
+ * machine each wait takes milliseconds; the bound only has to outlast a loaded one's connection set-up).
+ */
 async function waitFor(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 3_000; i++) {
     if (done()) return;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

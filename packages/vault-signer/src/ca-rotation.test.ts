@@ -330,4 +330,25 @@ describe('CaRotation on VaultCaRotationBackend (emulator, node-vault): the keys 
     await expectNoCaKeyInStore();
     expect(emu.requests.filter((r) => r.path.includes('exported'))).toEqual([]);
   });
+
+  it('aborts a root rotation from converge: root and intermediate B deleted in Vault, the bundle back to {A}', async () => {
+    const rotation = new CaRotation(options('root'));
+    const before = await vault();
+    const bundleBefore = await servedBundle();
+    const prepared = await rotation.prepare({ commonName: 'root E' });
+    expect(subjects(await servedBundle()).sort()).toEqual(['CN=root B', 'CN=root E']);
+    expect((await vault()).pki.issuers.map((i) => i.cn)).toContain('CN=root E');
+    const aborted = await rotation.abort();
+    expect(aborted.phase).toBe('aborted');
+    expect(aborted.abortedFrom).toBe('converge');
+    const after = await vault();
+    expect(after.pki.issuers).toEqual(before.pki.issuers);
+    expect(after.pki_int.issuers).toEqual(before.pki_int.issuers);
+    // the keys in force stay; the snapshot named them after the aborted rotation
+    expect(after.pki.keys).toEqual([`${prepared.id}-old-root`]);
+    expect(after.pki_int.keys).toEqual([`${prepared.id}-old-int`]);
+    expect(trustBundleDigest(await servedBundle())).toBe(trustBundleDigest(bundleBefore));
+    expect(trustBundleDigest((await server()).trustBundlePem!)).toBe(aborted.bundles.before);
+    await expectNoCaKeyInStore();
+  });
 });

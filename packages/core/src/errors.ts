@@ -132,6 +132,8 @@ export const ERROR_CODES = [
   // CA rotation (`ca-rotation/`)
   /** A rotation step was refused; `details.refusal` says why (a `CaRotationRefusal`), `details.hint` what to do. */
   'CERTLOOP_CA_ROTATION_REFUSED',
+  /** The `serverSigner` signed the server certificate under another CA than the signing CA the backend has in force. */
+  'CERTLOOP_CA_ROTATION_SIGNER_MISMATCH',
 ] as const;
 
 /** The union of stable error codes, so `switch (err.code)` narrows. */

@@ -228,6 +228,26 @@ export class VaultCaRotationBackend {
     return removed;
   }
 
+  /**
+   * Core's optional `TrustBundleBackend` capability: the roots published in the signing mount (what
+   * {@link VaultCertificateAuthority} serves as its trust bundle), so a rotation publishes {A, B} there at prepare,
+   * before anything is installed.
+   */
+  async publishTrustBundle(bundlePem: string, options: BackendCallOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    await this.#publishRoots(bundlePem, options);
+  }
+
+  /** The self-signed issuers of the signing mount, PEM, or `undefined` when it has none. */
+  async readTrustBundle(options: BackendCallOptions = {}): Promise<string | undefined> {
+    const roots: string[] = [];
+    for (const summary of await this.#admin.listIssuers(this.#mount, options)) {
+      const issuer = await this.#admin.readIssuer(this.#mount, summary.id, options);
+      if (issuer.selfSigned) roots.push(`${issuer.certificatePem.trim()}\n`);
+    }
+    return roots.length > 0 ? roots.join('') : undefined;
+  }
+
   settled(): Promise<void> {
     return this.#admin.settled();
   }

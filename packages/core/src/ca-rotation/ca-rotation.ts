@@ -41,6 +41,7 @@ import { refuse } from './refusal.js';
 import { reissueServer } from './server-reissue.js';
 import { StoreCaKeyBackend } from './store-backend.js';
 import { StoreTrustBundlePublisher } from './store-publisher.js';
+import { holdsTrustBundle } from './trust-bundle-backend.js';
 import type {
   CaKeyBackend,
   CaKind,
@@ -179,7 +180,7 @@ export class CaRotation {
       const signing = await this.#backend.current('signing', { signal });
       if (signing) oldIntermediate = certificateInfo(signing.certificatePem);
     }
-    const bundleBeforePem = await this.#publisher.read({ signal });
+    const bundleBeforePem = await this.#readBundle(current.certificatePem, signal);
     const lifetime = Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / 1000);
     const now = this.#now();
     const intLifetime =
@@ -611,6 +612,32 @@ export class CaRotation {
     const { written } = await this.#publisher.publish(bundle, { signal });
     const digest = trustBundleDigest(bundle);
     for (const secret of written) this.#events.emit({ type: 'bundle-published', ca: this.ca, secret, digest });
+    if (holdsTrustBundle(this.#backend)) {
+      await this.#backend.publishTrustBundle(bundle, { signal });
+      this.#events.emit({
+        type: 'bundle-published',
+        ca: this.ca,
+        secret: `${this.#backend.kind}:trust-bundle`,
+        digest,
+      });
+    }
+  }
+
+  /**
+   * The bundle in force before the rotation: the publisher's; when the store holds no CA secret (the CAs live in the
+   * backend), the backend's own copy, else the root in force alone.
+   */
+  async #readBundle(currentPem: string, signal: AbortSignal): Promise<string> {
+    try {
+      return await this.#publisher.read({ signal });
+    } catch (err) {
+      if (!isCertloopError(err, 'CERTLOOP_NOT_FOUND')) throw err;
+    }
+    const held = holdsTrustBundle(this.#backend) ? await this.#backend.readTrustBundle({ signal }) : undefined;
+    if (held) return held;
+    const root = this.ca === 'root' ? currentPem : (await this.#backend.current('root', { signal }))?.certificatePem;
+    if (!root) throw new CertloopError('CERTLOOP_NOT_FOUND', 'no trust bundle is published and no root is in force');
+    return root;
   }
 
   async #reissueServer(signal: AbortSignal): Promise<void> {
@@ -620,6 +647,8 @@ export class CaRotation {
       name: this.#names.server,
       ledger: this.#o.ledger,
       clock: this.#clock,
+      signer: this.#o.serverSigner,
+      engine: this.#o.engine,
       signal,
     });
     if (issued) this.#events.emit({ type: 'server-reissued', ca: this.ca, ...issued });

@@ -39,6 +39,7 @@ export {
   type StoreCaKeyBackendOptions,
 } from './store-backend.js';
 export { StoreTrustBundlePublisher, type StoreTrustBundlePublisherOptions } from './store-publisher.js';
+export { holdsTrustBundle, type TrustBundleBackend } from './trust-bundle-backend.js';
 export {
   ACTIVE_ROTATION_PHASES,
   type BackendCallOptions,

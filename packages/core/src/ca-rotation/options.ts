@@ -1,6 +1,7 @@
 /**
  * `@certloop/core` CA rotation: the options of {@link CaRotation} (manual steps) and {@link CaRotator} (automatic).
  */
+import type { CertificateAuthority } from '../ca/types.js';
 import type { Clock } from '../clock/clock.js';
 import type { LeaderElector } from '../leader/types.js';
 import type { RelaySecretNames } from '../relay/layout.js';
@@ -59,6 +60,13 @@ export interface CaRotationOptions {
    * after activate (default: one year).
    */
   readonly maxLeafLifetimeSeconds?: number;
+  /**
+   * Re-issues the managed server certificate at activate (and at an abort after it) when the backend cannot sign
+   * locally (a Vault or PKCS#11 backend): a CA that signs with whatever the backend has installed in the signing
+   * slot (e.g. `VaultCertificateAuthority` on the signing mount). The server's key is made here and only its CSR is
+   * sent. Without it, such a backend leaves the server certificate to the server's own rotator.
+   */
+  readonly serverSigner?: CertificateAuthority;
   /** Only the leader writes; without an elector this instance always acts. */
   readonly leader?: LeaderElector;
   readonly clock?: Clock;

@@ -132,6 +132,11 @@ export const ERROR_CODES = [
   // CA rotation (`ca-rotation/`)
   /** A rotation step was refused; `details.refusal` says why (a `CaRotationRefusal`), `details.hint` what to do. */
   'CERTLOOP_CA_ROTATION_REFUSED',
+  /**
+   * An agent did not adopt the trust bundle its relay server sent; `details.refusal` says why (`unreadable`,
+   * `not-a-ca`, `locks-out`, `no-server-certificate`, `bring-your-own`).
+   */
+  'CERTLOOP_TRUST_BUNDLE_REFUSED',
 ] as const;
 
 /** The union of stable error codes, so `switch (err.code)` narrows. */

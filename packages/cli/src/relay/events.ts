@@ -105,12 +105,22 @@ export function logAgentEvent(log: Logger, event: RelayAgentEvent): void {
       else if (e.type === 'connected') log.log('info', 'connected', { clientSerialNumber: e.clientSerialNumber });
       else if (e.type === 'renew-now')
         log.log('info', 'renew now', { reason: e.reason, activeIssuerKeyId: e.activeIssuerKeyId });
+      else if (e.type === 'trust-bundle-offered') log.log('debug', 'trust bundle offered by the server');
       else if (e.type === 'disconnected' && !e.error) log.log('info', 'disconnected');
       else log.log('warn', e.type, { code: e.error?.code });
       break;
     }
     case 'trust-bundle':
       log.log('info', 'trust bundle changed', { digest: event.digest });
+      break;
+    case 'trust-bundle-adopted':
+      log.log('info', 'trust bundle adopted from the server', { digest: event.digest, stored: event.stored });
+      break;
+    case 'trust-bundle-refused':
+      log.log('warn', 'trust bundle from the server not adopted', {
+        code: event.error.code,
+        refusal: event.error.details?.refusal,
+      });
       break;
   }
 }

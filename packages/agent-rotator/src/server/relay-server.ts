@@ -384,15 +384,16 @@ export class RelayServer {
     this.#knownIntermediates = [...new Set([...current, ...this.#knownIntermediates])].slice(0, 8);
     this.#source?.setTrustBundle(trust.trustBundlePem);
     this.#convergence.setClientTrust(trust.trustBundlePem);
+    await this.#clientCheck.setTrust({
+      trustBundlePem: trust.trustBundlePem,
+      intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
+    });
+    // the roots the server checks agents with are the ones it publishes to them (a readable bundle only)
     if (trust.trustBundlePem !== this.#agentTrust) {
       this.#agentTrust = trust.trustBundlePem;
       const sent = this.#table.sendTrustBundle(trust.trustBundlePem);
       if (sent > 0) this.#events.emit({ type: 'trust-bundle-sent', streams: sent });
     }
-    await this.#clientCheck.setTrust({
-      trustBundlePem: trust.trustBundlePem,
-      intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
-    });
   }
 
   async #startSigning(watcher: Watcher): Promise<void> {

@@ -49,6 +49,14 @@ import { assertKeepsServer, readOfferedBundle, trustBundleRefused } from './trus
 
 const YEAR = 365 * 86_400;
 
+function safeDigest(pem: string): string {
+  try {
+    return trustBundleDigest(pem);
+  } catch {
+    return '';
+  }
+}
+
 /** Refusals of the stream that mean the server no longer trusts the client certificate's CA (a retired CA). */
 const UNTRUSTED_CLIENT = new Set<string>(['CERTLOOP_UNAUTHENTICATED', 'CERTLOOP_CHAIN_UNTRUSTED']);
 
@@ -169,6 +177,8 @@ export class RelayAgent {
   /** Offers are handled one at a time, in order. */
   #adoption: Promise<void> = Promise.resolve();
   #lastRefusal: string | undefined;
+  /** The last bundle the server sent (offered again when this replica is elected). */
+  #lastOffer: string | undefined;
   #channel: MutualChannel | undefined;
 
   constructor(options: RelayAgentOptions) {
@@ -332,7 +342,13 @@ export class RelayAgent {
       );
     }
     if (o.leader) {
-      this.#unsubscribers.push(o.leader.subscribe((event) => this.#events.emit({ type: 'leader', event })));
+      this.#unsubscribers.push(
+        o.leader.subscribe((event) => {
+          this.#events.emit({ type: 'leader', event });
+          // a bundle offered while no replica was leader: the new leader writes it
+          if (event.type === 'elected' && this.#lastOffer !== undefined) this.#offered(this.#lastOffer);
+        }),
+      );
       if (o.manageLeader !== false) o.leader.start();
     }
     this.#rotator?.start();
@@ -408,6 +424,7 @@ export class RelayAgent {
 
   /** The server sent a trust bundle: adopt it if it differs and is safe (one offer at a time). */
   #offered(text: string): void {
+    this.#lastOffer = text;
     this.#adoption = this.#adoption.then(async () => {
       try {
         await this.#adopt(text);
@@ -448,11 +465,20 @@ export class RelayAgent {
     // the elected replica writes; the others follow the secret
     if (this.#o.leader && !this.#o.leader.isLeader()) return;
     const bytes = new TextEncoder().encode(offered.pem);
-    await store.put(
-      this.names.root,
-      { ...root, data: { ...root.data, 'ca.crt': bytes, 'tls.crt': bytes } },
-      { expectedVersion: root.version },
-    );
+    try {
+      await store.put(
+        this.names.root,
+        { ...root, data: { ...root.data, 'ca.crt': bytes, 'tls.crt': bytes } },
+        { expectedVersion: root.version },
+      );
+    } catch (err) {
+      // another writer (a replica that was leader a moment ago) got there first: done if it wrote this bundle
+      if (!isCertloopError(err, 'CERTLOOP_CONFLICT')) throw err;
+      const now = await store.get(this.names.root);
+      const held = now ? readTlsMaterial(now).trustBundlePem : undefined;
+      if (!held || safeDigest(held) !== offered.digest) throw err;
+      return;
+    }
     this.#lastRefusal = undefined;
     this.#events.emit({ type: 'trust-bundle-adopted', digest: offered.digest, stored: true });
   }

@@ -10,6 +10,8 @@ import {
   createSelfSignedCa,
   DEFAULT_RELAY_SECRET_NAMES,
   generateKeyPair,
+  InProcessLeaderElector,
+  MemoryLeaseLock,
   MemorySecretStore,
   managedAnnotations,
   readTlsMaterial,
@@ -115,6 +117,60 @@ describe('trust bundle pushed by the server', () => {
     const again = r.agent({ cluster: 'cluster-1', store, heartbeatIntervalMs: 200 });
     await again.start();
     await until(() => again.status().connection.state === 'connected');
+  });
+
+  it('the elected replica of a cluster writes the bundle once; the others follow the secret', async () => {
+    relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
+    const r = relay;
+    const store = await agentStore(r, 'managed');
+    const lock = new MemoryLeaseLock();
+    const replicas = [1, 2, 3].map((i) =>
+      r.agent({
+        cluster: 'cluster-1',
+        agentName: `replica-${i}`,
+        store,
+        leader: new InProcessLeaderElector({ lock, identity: `replica-${i}` }),
+      }),
+    );
+    const seen = replicas.map(watch);
+    await Promise.all(replicas.map((a) => a.start()));
+    await until(() => replicas.every((a) => a.status().connection.state === 'connected'));
+    const before = (await store.get(names.root))!;
+    const rotation = new CaRotation({ ca: 'root', store: r.store, convergence: [r.server] });
+    const prepared = await rotation.prepare({ crossSign: true });
+    await until(async () => (await rotation.checkConvergence()).complete);
+    expect(replicas.map((a) => a.trustBundleDigest)).toEqual(Array(3).fill(prepared.bundles.during));
+    expect(seen.flatMap((s) => s.adopted.map((a) => a.stored))).toEqual([true]);
+    expect(seen.flatMap((s) => [...s.refused, ...s.failures])).toEqual([]);
+    const after = (await store.get(names.root))!;
+    expect(after.version).not.toBe(before.version);
+    expect(readTlsMaterial(after).certificatePem).toBe(readTlsMaterial(after).trustBundlePem);
+  });
+
+  it('a bundle offered while no replica leads is written once one is elected', async () => {
+    relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
+    const r = relay;
+    const store = await agentStore(r, 'managed');
+    const leader = new InProcessLeaderElector({ lock: new MemoryLeaseLock(), identity: 'replica-1' });
+    const agent = r.agent({ cluster: 'cluster-1', store, leader, manageLeader: false });
+    const seen = watch(agent);
+    let offers = 0;
+    agent.subscribe((e) => {
+      if (e.type === 'connection' && e.event.type === 'trust-bundle-offered') offers++;
+    });
+    leader.start();
+    await agent.start();
+    await until(() => agent.status().connection.state === 'connected' && offers === 1);
+    await leader.stop();
+    const rotation = new CaRotation({ ca: 'root', store: r.store, convergence: [r.server] });
+    const prepared = await rotation.prepare({ crossSign: true });
+    await until(() => offers === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen.adopted).toEqual([]);
+    leader.start();
+    await until(async () => (await rotation.checkConvergence()).complete);
+    expect(seen.adopted.map((a) => [a.digest, a.stored])).toEqual([[prepared.bundles.during, true]]);
+    await leader.stop();
   });
 
   it('refuses a bundle the current server certificate does not validate against', async () => {

@@ -460,8 +460,8 @@ export class RelayAgent {
         digest: offered.digest,
       });
     }
-    // a root secret holding the CA's key is the server's own (a shared store): the CA rotation writes it
-    if (root.data['tls.key']?.length) return;
+    // the server's own store (the root's key, or the signing secret, is there): the CA rotation publishes in it
+    if (root.data['tls.key']?.length || (await store.get(this.names.signing))) return;
     // the elected replica writes; the others follow the secret
     if (this.#o.leader && !this.#o.leader.isLeader()) return;
     const bytes = new TextEncoder().encode(offered.pem);

@@ -173,6 +173,29 @@ describe('trust bundle pushed by the server', () => {
     await leader.stop();
   });
 
+  it('does not write in the store of the server (the signing secret is there): the rotation writes its root', async () => {
+    relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
+    const r = relay;
+    const store = await agentStore(r, 'managed');
+    const signing = (await r.store.get(names.signing))!;
+    await store.put(names.signing, { ...signing, data: { 'tls.crt': signing.data['tls.crt']! } });
+    const agent = r.agent({ cluster: 'cluster-1', store });
+    const seen = watch(agent);
+    let offers = 0;
+    agent.subscribe((e) => {
+      if (e.type === 'connection' && e.event.type === 'trust-bundle-offered') offers++;
+    });
+    await agent.start();
+    await until(() => agent.status().connection.state === 'connected' && offers === 1);
+    const before = (await store.get(names.root))!;
+    await new CaRotation({ ca: 'root', store: r.store, convergence: [r.server] }).prepare({ crossSign: true });
+    await until(() => offers === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen.adopted).toEqual([]);
+    expect(seen.refused).toEqual([]);
+    expect((await store.get(names.root))!.version).toBe(before.version);
+  });
+
   it('refuses a bundle the current server certificate does not validate against', async () => {
     relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
     const r = relay;

@@ -35,6 +35,9 @@ export function logServerEvent(log: Logger, event: RelayServerEvent): void {
       // one per stream opened or closed: debug
       log.log('debug', 'connections', { count: event.count });
       break;
+    case 'trust-bundle-sent':
+      log.log('info', 'trust bundle sent to agents', { streams: event.streams });
+      break;
     case 'renew-now':
       log.log('info', 'renewal request passed on', {
         activeIssuerKeyId: event.activeIssuerKeyId,

@@ -455,6 +455,8 @@ export class RelayAgent {
     const store = this.#o.store;
     const root = await store.get(this.names.root);
     if (!root) return; // nothing to authenticate with, nothing to update
+    const held = readTlsMaterial(root).trustBundlePem;
+    if (held && safeDigest(held) === offered.digest) return; // written already: the watch brings it
     if (!isManagedSecret(root)) {
       throw trustBundleRefused('bring-your-own', `${this.names.root} is bring-your-own: certloop does not write it`, {
         digest: offered.digest,

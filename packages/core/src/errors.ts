@@ -134,6 +134,11 @@ export const ERROR_CODES = [
   'CERTLOOP_CA_ROTATION_REFUSED',
   /** The `serverSigner` signed the server certificate under another CA than the signing CA the backend has in force. */
   'CERTLOOP_CA_ROTATION_SIGNER_MISMATCH',
+  /**
+   * An agent did not adopt the trust bundle its relay server sent; `details.refusal` says why (`unreadable`,
+   * `not-a-ca`, `locks-out`, `no-server-certificate`, `bring-your-own`).
+   */
+  'CERTLOOP_TRUST_BUNDLE_REFUSED',
 ] as const;
 
 /** The union of stable error codes, so `switch (err.code)` narrows. */

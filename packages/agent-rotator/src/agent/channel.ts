@@ -3,6 +3,8 @@
  * authenticated only (Bootstrap) or mutual, with the client certificate taken from a `CertificateSource` at each
  * new connection.
  */
+import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
+import { pemEncode } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import type { CertificateSource } from '../shared/certificate-source.js';
 import { relayProtocol } from '../shared/proto.js';
@@ -31,9 +33,53 @@ export function bootstrapClient(target: ChannelTarget, trustBundlePem: string): 
   return new (relayProtocol().Certificates)(target.serverAddress, credentials, channelOptions(target));
 }
 
-/** Mutual-TLS credentials whose client certificate is the source's current one at every handshake. */
-export function mutualCredentials(source: CertificateSource): grpc.ChannelCredentials {
-  return grpc.experimental.createCertificateProviderChannelCredentials(source, source);
+/** The certificates a server presented in an authenticated handshake: its leaf, then what it sent after it. */
+export interface ServerChain {
+  readonly leafPem: string;
+  readonly intermediatesPem: string | undefined;
+}
+
+/** At most this many certificates are taken from a presented chain. */
+const MAX_PRESENTED = 8;
+
+/** The presented chain of a verified handshake's peer certificate (Node's `getPeerCertificate(true)`). */
+export function presentedChain(cert: PeerCertificate): ServerChain | undefined {
+  if (!cert?.raw) return undefined;
+  const rest: string[] = [];
+  let next = (cert as DetailedPeerCertificate).issuerCertificate;
+  let previous: PeerCertificate = cert;
+  while (next?.raw && next !== previous && rest.length < MAX_PRESENTED && !next.raw.equals(previous.raw)) {
+    rest.push(pemEncode('CERTIFICATE', next.raw));
+    previous = next;
+    next = (next as DetailedPeerCertificate).issuerCertificate;
+  }
+  return {
+    leafPem: pemEncode('CERTIFICATE', cert.raw),
+    intermediatesPem: rest.length ? rest.join('') : undefined,
+  };
+}
+
+/**
+ * Mutual-TLS credentials whose client certificate is the source's current one at every handshake. With
+ * `onServerChain`, each handshake whose server certificate verified (chain and name) reports what the server
+ * presented.
+ */
+export function mutualCredentials(
+  source: CertificateSource,
+  onServerChain?: (chain: ServerChain) => void,
+): grpc.ChannelCredentials {
+  if (!onServerChain) return grpc.experimental.createCertificateProviderChannelCredentials(source, source);
+  return grpc.experimental.createCertificateProviderChannelCredentials(source, source, {
+    // Node calls this only once the chain verified against the trust bundle
+    checkServerIdentity(host, cert) {
+      const error = checkServerIdentity(host, cert);
+      if (!error) {
+        const chain = presentedChain(cert);
+        if (chain) onServerChain(chain);
+      }
+      return error;
+    },
+  });
 }
 
 export function certificatesClient(target: ChannelTarget, credentials: grpc.ChannelCredentials): grpc.Client {

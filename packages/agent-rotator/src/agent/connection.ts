@@ -71,6 +71,11 @@ export type ConnectionEvent =
       readonly type: 'renew-now';
       readonly reason: string;
       readonly activeIssuerKeyId: string;
+    }
+  | {
+      /** The server sent the roots agents should trust it with (in Welcome, or because they changed). */
+      readonly type: 'trust-bundle-offered';
+      readonly trustBundlePem: string;
     };
 
 interface Attempt {
@@ -239,6 +244,10 @@ export class RelayConnection {
         reconnect: this.#everConnected,
       });
       this.#everConnected = true;
+      const offered = message.welcome.trustBundlePem;
+      if (offered) this.#events.emit({ type: 'trust-bundle-offered', trustBundlePem: offered });
+    } else if (message.trustBundle?.trustBundlePem && attempt === this.#current) {
+      this.#events.emit({ type: 'trust-bundle-offered', trustBundlePem: message.trustBundle.trustBundlePem });
     } else if (message.heartbeat) {
       this.#events.emit({ type: 'heartbeat', sequence: Number(message.heartbeat.sequence) });
     } else if (message.renewNow) {

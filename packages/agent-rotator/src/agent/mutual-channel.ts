@@ -23,7 +23,7 @@ import { CertloopError, type Clock, type CredentialProvider, systemClock, type T
 import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { relayProtocol } from '../shared/proto.js';
-import { type ChannelTarget, channelOptions, mutualCredentials } from './channel.js';
+import { type ChannelTarget, channelOptions, mutualCredentials, type ServerChain } from './channel.js';
 
 /** One use of the channel: its clients, and `release()` once done (closes a retired connection). */
 export interface Lease {
@@ -62,6 +62,7 @@ export class MutualChannel {
   #trust: string | undefined;
   #nextId = 1;
   #closed = false;
+  #serverChain: ServerChain | undefined;
   #expiryTimer: TimerHandle | undefined;
   readonly #clock: Clock;
   /** When the current connection should leave its certificate (notAfter minus the margin), epoch ms. */
@@ -78,6 +79,11 @@ export class MutualChannel {
       const issuer = options.provider.current()?.leaf.authorityKeyId;
       if (this.#clock.now().getTime() >= this.#moveAt || issuer !== this.#current.issuerKeyId) this.refresh();
     });
+  }
+
+  /** What the server presented in the latest handshake that verified (undefined before the first). */
+  get serverChain(): ServerChain | undefined {
+    return this.#serverChain;
   }
 
   /** Called with the new generation after `refresh()` (the relay stream moves to it). */
@@ -141,7 +147,10 @@ export class MutualChannel {
   #open(trust: string): void {
     const previous = this.#current;
     const source = new CertificateSource({ provider: this.#o.provider, trustBundlePem: trust });
-    const channel = new grpc.Channel(this.#o.serverAddress, mutualCredentials(source), channelOptions(this.#o));
+    const credentials = mutualCredentials(source, (chain) => {
+      this.#serverChain = chain;
+    });
+    const channel = new grpc.Channel(this.#o.serverAddress, credentials, channelOptions(this.#o));
     const protocol = relayProtocol();
     const override = { channelOverride: channel };
     this.#current = {

@@ -9,7 +9,11 @@
  * - gRPC client: a {@link RelayConnection} holding `Relay.Connect` with the provider's current certificate,
  *   reconnecting with whatever is current when the stream drops, and moving to a new certificate when the
  *   provider swaps (replicas that are not leader see it through the watcher).
- * - The server is authenticated with `ca.crt` of `relay-root-tls-secret` (or `trustBundlePem`).
+ * - The server is authenticated with `ca.crt` of `relay-root-tls-secret` (or `trustBundlePem`). The server sends the
+ *   roots agents should trust (Welcome, and whenever they change: a CA rotation's prepare and retire); the agent
+ *   adopts a different bundle only when it is safe (see `trust-adoption.ts`): the elected replica writes it to a
+ *   certloop-managed root secret with compare-and-swap (every replica then follows it), a bring-your-own root secret
+ *   is never written (`trust-bundle-refused`, `bring-your-own`), and a fixed `trustBundlePem` is replaced in memory.
  * - Halts (see `halt.ts`): a revoked certificate, or a lifetime the server will not issue (due at once), stops the
  *   retries in a `halted` state until the client secret or the token changes.
  */
@@ -20,6 +24,7 @@ import {
   CredentialProvider,
   type CryptoEngine,
   Emitter,
+  isCertloopError,
   isManagedSecret,
   type KeyAlgorithm,
   type LeaderElector,
@@ -40,8 +45,17 @@ import { type HaltReason, type HaltState, haltReasonOf, resumedBy } from './halt
 import { IssuerDrain } from './issuer-drain.js';
 import { MutualChannel } from './mutual-channel.js';
 import { RelayCaClient } from './relay-ca-client.js';
+import { assertKeepsServer, readOfferedBundle, trustBundleRefused } from './trust-adoption.js';
 
 const YEAR = 365 * 86_400;
+
+function safeDigest(pem: string): string {
+  try {
+    return trustBundleDigest(pem);
+  } catch {
+    return '';
+  }
+}
 
 /** Refusals of the stream that mean the server no longer trusts the client certificate's CA (a retired CA). */
 const UNTRUSTED_CLIENT = new Set<string>(['CERTLOOP_UNAUTHENTICATED', 'CERTLOOP_CHAIN_UNTRUSTED']);
@@ -99,6 +113,13 @@ export type RelayAgentEvent =
       readonly type: 'trust-bundle';
       readonly digest: string;
     }
+  /**
+   * The agent took the trust bundle its server sent: `stored` when it wrote it to its root secret (the watch then
+   * brings it), else held in memory (a fixed `trustBundlePem`).
+   */
+  | { readonly type: 'trust-bundle-adopted'; readonly digest: string; readonly stored: boolean }
+  /** The agent did not take the trust bundle its server sent (`CERTLOOP_TRUST_BUNDLE_REFUSED`, or the write failed). */
+  | { readonly type: 'trust-bundle-refused'; readonly error: CertloopError }
   /** A refusal retrying cannot cure: the agent stops trying until its material changes. */
   | { readonly type: 'halted'; readonly reason: HaltReason; readonly error: CertloopError }
   | { readonly type: 'resumed'; readonly reason: HaltReason; readonly by: 'client-secret' | 'token' };
@@ -151,6 +172,13 @@ export class RelayAgent {
   /** After a revoked agent resumed with a new token: connect once the new certificate is in. */
   #connectOnNextCertificate = false;
   #trust: () => string | undefined = () => undefined;
+  /** A bundle adopted in memory, replacing a fixed `trustBundlePem`. */
+  #adopted: string | undefined;
+  /** Offers are handled one at a time, in order. */
+  #adoption: Promise<void> = Promise.resolve();
+  #lastRefusal: string | undefined;
+  /** The last bundle the server sent (offered again when this replica is elected). */
+  #lastOffer: string | undefined;
   #channel: MutualChannel | undefined;
 
   constructor(options: RelayAgentOptions) {
@@ -183,7 +211,7 @@ export class RelayAgent {
     let trust: () => string | undefined;
     if (o.trustBundlePem) {
       const fixed = o.trustBundlePem;
-      trust = () => fixed;
+      trust = () => this.#adopted ?? fixed;
     } else {
       const root = new FollowedSecret({ watcher, name: this.names.root, onChange: () => this.#bundleChanged() });
       this.#followed.push(root);
@@ -314,7 +342,13 @@ export class RelayAgent {
       );
     }
     if (o.leader) {
-      this.#unsubscribers.push(o.leader.subscribe((event) => this.#events.emit({ type: 'leader', event })));
+      this.#unsubscribers.push(
+        o.leader.subscribe((event) => {
+          this.#events.emit({ type: 'leader', event });
+          // a bundle offered while no replica was leader: the new leader writes it
+          if (event.type === 'elected' && this.#lastOffer !== undefined) this.#offered(this.#lastOffer);
+        }),
+      );
       if (o.manageLeader !== false) o.leader.start();
     }
     this.#rotator?.start();
@@ -347,6 +381,7 @@ export class RelayAgent {
       this.#unsubscribers.push(
         connection.subscribe((event) => {
           if (event.type === 'renew-now' && this.#drain.request(event.activeIssuerKeyId)) this.#rotator?.poke();
+          if (event.type === 'trust-bundle-offered') this.#offered(event.trustBundlePem);
           const error = event.type === 'disconnected' || event.type === 'connect-failed' ? event.error : undefined;
           if (error && UNTRUSTED_CLIENT.has(error.code) && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
           this.#events.emit({ type: 'connection', event });
@@ -385,6 +420,69 @@ export class RelayAgent {
     if (digest === before) return;
     this.#events.emit({ type: 'trust-bundle', digest });
     this.#connection?.reportBundle();
+  }
+
+  /** The server sent a trust bundle: adopt it if it differs and is safe (one offer at a time). */
+  #offered(text: string): void {
+    this.#lastOffer = text;
+    this.#adoption = this.#adoption.then(async () => {
+      try {
+        await this.#adopt(text);
+      } catch (err) {
+        const error = isCertloopError(err)
+          ? err
+          : new CertloopError('CERTLOOP_UNAVAILABLE', 'the trust bundle could not be adopted', { cause: err });
+        const key = `${error.code}:${String(error.details?.refusal)}:${String(error.details?.digest)}`;
+        if (key === this.#lastRefusal || !this.#started) return;
+        this.#lastRefusal = key;
+        this.#events.emit({ type: 'trust-bundle-refused', error });
+      }
+    });
+  }
+
+  async #adopt(text: string): Promise<void> {
+    if (!this.#started) return;
+    const offered = readOfferedBundle(text);
+    if (offered.digest === this.#digestOf()) return;
+    await assertKeepsServer(offered, this.#channel?.serverChain, this.#clock);
+    if (this.#o.trustBundlePem) {
+      this.#adopted = offered.pem;
+      this.#lastRefusal = undefined;
+      this.#events.emit({ type: 'trust-bundle-adopted', digest: offered.digest, stored: false });
+      this.#bundleChanged();
+      return;
+    }
+    const store = this.#o.store;
+    const root = await store.get(this.names.root);
+    if (!root) return; // nothing to authenticate with, nothing to update
+    const held = readTlsMaterial(root).trustBundlePem;
+    if (held && safeDigest(held) === offered.digest) return; // written already: the watch brings it
+    if (!isManagedSecret(root)) {
+      throw trustBundleRefused('bring-your-own', `${this.names.root} is bring-your-own: certloop does not write it`, {
+        digest: offered.digest,
+      });
+    }
+    // the server's own store (the root's key, or the signing secret, is there): the CA rotation publishes in it
+    if (root.data['tls.key']?.length || (await store.get(this.names.signing))) return;
+    // the elected replica writes; the others follow the secret
+    if (this.#o.leader && !this.#o.leader.isLeader()) return;
+    const bytes = new TextEncoder().encode(offered.pem);
+    try {
+      await store.put(
+        this.names.root,
+        { ...root, data: { ...root.data, 'ca.crt': bytes, 'tls.crt': bytes } },
+        { expectedVersion: root.version },
+      );
+    } catch (err) {
+      // another writer (a replica that was leader a moment ago) got there first: done if it wrote this bundle
+      if (!isCertloopError(err, 'CERTLOOP_CONFLICT')) throw err;
+      const now = await store.get(this.names.root);
+      const held = now ? readTlsMaterial(now).trustBundlePem : undefined;
+      if (!held || safeDigest(held) !== offered.digest) throw err;
+      return;
+    }
+    this.#lastRefusal = undefined;
+    this.#events.emit({ type: 'trust-bundle-adopted', digest: offered.digest, stored: true });
   }
 
   /** Digest of the trust bundle this agent holds and reports (core's `trustBundleDigest`; '' before it has one). */
@@ -487,6 +585,7 @@ export class RelayAgent {
     this.#channel = undefined;
     this.#mode = 'stopped';
     this.#halted = undefined;
+    await this.#adoption;
     this.#connectOnNextCertificate = false;
   }
 }

@@ -37,6 +37,8 @@ export interface ServerContext {
   readonly heartbeatIntervalMs: number;
   /** Serial of the server certificate being served now. */
   serverSerialNumber(): string;
+  /** The roots agents should trust the server with (sent in Welcome and on change), when known. */
+  agentTrustBundlePem(): string | undefined;
   readonly counters: RelayCounters;
   refused(error: CertloopError, call: { peer: string; method: string }): void;
   /** The CA rotation's view of the agents: bundle reports and renew-now (absent: nothing is recorded). */

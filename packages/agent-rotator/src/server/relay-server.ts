@@ -170,6 +170,8 @@ export type RelayServerEvent =
   | { readonly type: 'signing-authority'; readonly serialNumber: string | undefined }
   | { readonly type: 'signing-authority-rejected'; readonly error: CertloopError }
   | { readonly type: 'connections'; readonly count: number }
+  /** The roots agents should trust changed and were sent on `streams` open streams (agents adopt it if safe). */
+  | { readonly type: 'trust-bundle-sent'; readonly streams: number }
   | {
       /** A new CRL of the signing secret is in force; `disconnected` streams of revoked agents were ended. */
       readonly type: 'crl';
@@ -234,6 +236,8 @@ export class RelayServer {
   #crlTimer: TimerHandle | undefined;
   #heartbeats: StreamHeartbeats | undefined;
   #serverRotator: Rotator | undefined;
+  /** The roots agents should trust (the published `ca.crt`), pushed to their streams when it changes. */
+  #agentTrust: string | undefined;
   #stopped = false;
 
   constructor(options: RelayServerOptions) {
@@ -384,6 +388,12 @@ export class RelayServer {
       trustBundlePem: trust.trustBundlePem,
       intermediatesPem: this.#knownIntermediates.length ? joinPemBundle(this.#knownIntermediates) : undefined,
     });
+    // the roots the server checks agents with are the ones it publishes to them (a readable bundle only)
+    if (trust.trustBundlePem !== this.#agentTrust) {
+      this.#agentTrust = trust.trustBundlePem;
+      const sent = this.#table.sendTrustBundle(trust.trustBundlePem);
+      if (sent > 0) this.#events.emit({ type: 'trust-bundle-sent', streams: sent });
+    }
   }
 
   async #startSigning(watcher: Watcher): Promise<void> {
@@ -528,6 +538,7 @@ export class RelayServer {
       defaultLifetimeSeconds: Math.min(o.defaultLifetimeSeconds ?? 365 * DAY, maxLifetimeSeconds),
       heartbeatIntervalMs: o.heartbeatIntervalMs ?? 30_000,
       serverSerialNumber: () => this.#provider?.current()?.leaf.serialNumber ?? '',
+      agentTrustBundlePem: () => this.#agentTrust,
       convergence: this.#convergence.hooks,
       counters: this.#counters,
       refused: (error, call) => {

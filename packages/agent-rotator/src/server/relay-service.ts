@@ -93,6 +93,12 @@ export class ConnectionTable {
     return n;
   }
 
+  /** Sends the trust bundle agents should hold on every open stream; resolves how many. */
+  sendTrustBundle(trustBundlePem: string): number {
+    for (const entry of this.#byId.values()) entry.stream.write({ trustBundle: { trustBundlePem } });
+    return this.#byId.size;
+  }
+
   /** Ends the streams `match` selects with the given refusal; resolves how many were ended. */
   end(match: (agent: ConnectedAgent) => boolean, error: CertloopError): number {
     let n = 0;
@@ -189,6 +195,7 @@ export function relayService(
                   clientSerialNumber: checked.serialNumber,
                   serverSerialNumber: ctx.serverSerialNumber(),
                   heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+                  trustBundlePem: ctx.agentTrustBundlePem() ?? '',
                 },
               });
               heartbeats.add(beat);

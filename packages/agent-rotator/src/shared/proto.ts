@@ -65,6 +65,12 @@ export interface Welcome {
   clientSerialNumber: string;
   serverSerialNumber: string;
   heartbeatIntervalMs: number;
+  /** The roots agents should trust the server with (PEM); empty when the server does not say. */
+  trustBundlePem?: string;
+}
+
+export interface TrustBundle {
+  trustBundlePem: string;
 }
 
 export type AgentMessage = {
@@ -77,7 +83,8 @@ export type ServerMessage = {
   welcome?: Welcome;
   heartbeat?: Heartbeat;
   renewNow?: RenewNow;
-  kind?: 'welcome' | 'heartbeat' | 'renewNow';
+  trustBundle?: TrustBundle;
+  kind?: 'welcome' | 'heartbeat' | 'renewNow' | 'trustBundle';
 };
 
 export interface RelayProtocol {

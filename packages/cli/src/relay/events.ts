@@ -35,6 +35,9 @@ export function logServerEvent(log: Logger, event: RelayServerEvent): void {
       // one per stream opened or closed: debug
       log.log('debug', 'connections', { count: event.count });
       break;
+    case 'trust-bundle-sent':
+      log.log('info', 'trust bundle sent to agents', { streams: event.streams });
+      break;
     case 'renew-now':
       log.log('info', 'renewal request passed on', {
         activeIssuerKeyId: event.activeIssuerKeyId,
@@ -105,12 +108,22 @@ export function logAgentEvent(log: Logger, event: RelayAgentEvent): void {
       else if (e.type === 'connected') log.log('info', 'connected', { clientSerialNumber: e.clientSerialNumber });
       else if (e.type === 'renew-now')
         log.log('info', 'renew now', { reason: e.reason, activeIssuerKeyId: e.activeIssuerKeyId });
+      else if (e.type === 'trust-bundle-offered') log.log('debug', 'trust bundle offered by the server');
       else if (e.type === 'disconnected' && !e.error) log.log('info', 'disconnected');
       else log.log('warn', e.type, { code: e.error?.code });
       break;
     }
     case 'trust-bundle':
       log.log('info', 'trust bundle changed', { digest: event.digest });
+      break;
+    case 'trust-bundle-adopted':
+      log.log('info', 'trust bundle adopted from the server', { digest: event.digest, stored: event.stored });
+      break;
+    case 'trust-bundle-refused':
+      log.log('warn', 'trust bundle from the server not adopted', {
+        code: event.error.code,
+        refusal: event.error.details?.refusal,
+      });
       break;
   }
 }

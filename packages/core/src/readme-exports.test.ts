@@ -35,12 +35,13 @@ const NOT_EXPORTS: Readonly<Record<string, readonly string[]>> = {
   'k8s-store': ['AbortSignal', 'cutAll()'],
   // ParseDurationSecond: Vault's Go function
   'vault-signer': ['trustBundle()', 'AbortSignal', 'close()', 'ParseDurationSecond'],
-  // BootstrapRequest, RenewRequest, RenewNow: messages of the shipped .proto; MutualChannel: the agent's own
+  // BootstrapRequest, RenewRequest, RenewNow, TrustBundle: messages of the shipped .proto; MutualChannel: the agent's own
   // connection (internal); WeakMap: JavaScript's
   'agent-rotator': [
     'BootstrapRequest',
     'RenewRequest',
     'RenewNow',
+    'TrustBundle',
     'MutualChannel',
     'WeakMap',
     'observations()',

@@ -7,6 +7,7 @@
 import { isRevokingAuthority, ManualClock } from '@certloop/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { recordAgentEvents as record } from './events.test-support.js';
 import type { RelayAgentEvent } from './relay-agent.js';
 
 const MINUTE = 60_000;
@@ -15,12 +16,6 @@ afterEach(async () => {
   await relay?.stop();
   relay = undefined;
 });
-
-function record(agent: { subscribe(l: (e: RelayAgentEvent) => void): () => void }) {
-  const events: RelayAgentEvent[] = [];
-  agent.subscribe((e) => events.push(e));
-  return events;
-}
 
 const started = (events: RelayAgentEvent[]) =>
   events.filter((e) => e.type === 'rotation' && e.event.type === 'started').length;

@@ -10,6 +10,7 @@ import { CertloopError, ManualClock, StaticLeaderElector } from '@certloop/core'
 import { createTestPki } from '@certloop/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { recordAgentEvents as record } from './events.test-support.js';
 import type { RelayAgentEvent } from './relay-agent.js';
 
 const MINUTE = 60_000;
@@ -18,12 +19,6 @@ afterEach(async () => {
   await relay?.stop();
   relay = undefined;
 });
-
-function record(agent: { subscribe(l: (e: RelayAgentEvent) => void): () => void }) {
-  const events: RelayAgentEvent[] = [];
-  agent.subscribe((e) => events.push(e));
-  return events;
-}
 
 const rotations = (events: RelayAgentEvent[], type: string) =>
   events.filter((e) => e.type === 'rotation' && e.event.type === type);

@@ -8,7 +8,7 @@
  */
 import { inspectCertificate, readTlsMaterial, trustBundleDigest } from '@certloop/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RelayAgent, RelayAgentEvent } from '../agent/relay-agent.js';
+import { recordAgentEvents as record } from '../agent/events.test-support.js';
 import { startTestRelay, type TestRelay, until } from '../testing/index.js';
 import { prepareHandRotation } from './hand-rotation.test-support.js';
 
@@ -19,12 +19,6 @@ afterEach(async () => {
 });
 
 const CLIENT = 'relay-client-tls-secret';
-
-function record(agent: RelayAgent): RelayAgentEvent[] {
-  const events: RelayAgentEvent[] = [];
-  agent.subscribe((e) => events.push(e));
-  return events;
-}
 
 async function issuerOf(r: TestRelay): Promise<string | undefined> {
   const secret = await r.store.get(CLIENT);

@@ -3,28 +3,16 @@
  * `VaultCaRotationBackend`): one login shared by concurrent calls, renewal on the injected clock, bounded retries of
  * transient failures, and one fresh login on a 403 `invalid token`, as the signer does.
  */
-import { CertloopError, type Clock, systemClock, throwIfAborted } from '@certloop/core';
+import { CertloopError, systemClock, throwIfAborted } from '@certloop/core';
 import { loginFor } from './auth/index.js';
 import { type VaultAnswer, VaultClient } from './client.js';
 import { isInvalidTokenError } from './errors.js';
 import type { VaultSignerEvent } from './events.js';
-import type { VaultAuth, VaultRetryOptions } from './options.js';
+import type { VaultSessionOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { TokenLifecycle } from './token-lifecycle.js';
 
-export interface VaultSessionOptions {
-  readonly endpoint: string;
-  readonly auth: VaultAuth;
-  readonly namespace?: string;
-  readonly requestTimeoutMs?: number;
-  readonly retry?: VaultRetryOptions;
-  readonly renewFraction?: number;
-  readonly requestOptions?: Readonly<Record<string, unknown>>;
-  readonly httpLayer?: 'certloop' | 'node-vault';
-  readonly clock?: Clock;
-  readonly random?: () => number;
-  readonly onEvent?: (event: VaultSignerEvent) => void;
-}
+export type { VaultSessionOptions };
 
 type Verb = 'read' | 'write' | 'list' | 'delete';
 

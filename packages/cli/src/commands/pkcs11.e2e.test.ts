@@ -11,8 +11,7 @@ import { promisify } from 'node:util';
 import { FileSecretStore, readTlsMaterial, splitPemBundle } from '@certloop/core';
 import { createSoftHsmToken } from '@certloop/pkcs11/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLines } from '../testing/lines.js';
-import { runCertloop, startCertloop } from '../testing/spawn.js';
+import { runCertloop, startLogged } from '../testing/spawn.js';
 import { type Scratch, scratch, writeAgentConfig } from '../testing/workspace.js';
 
 let s: Scratch;
@@ -31,12 +30,7 @@ describe('certloop relay with the signing key on SoftHSM2', () => {
     const init = await runCertloop(['init', '--dir', s.store, '--key-store', 'pkcs11'], { cwd: s.dir, env });
     expect(init.code).toBe(0);
 
-    const start = (args: string[]) => {
-      const child = startCertloop(args, { cwd: s.dir, env });
-      child.stdin!.end();
-      children.push(child);
-      return readLines(child);
-    };
+    const start = (args: string[]) => startLogged(children, args, { cwd: s.dir, env });
     const server = start([
       'server',
       '--dir',

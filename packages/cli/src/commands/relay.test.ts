@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLines } from '../testing/lines.js';
-import { errorCode, runCertloop, startCertloop } from '../testing/spawn.js';
+import { errorCode, runCertloop, startCertloop, startLogged } from '../testing/spawn.js';
 import { initialised, type Scratch, writeAgentConfig } from '../testing/workspace.js';
 
 let s: Scratch;
@@ -18,12 +18,7 @@ afterEach(async () => {
   await s?.remove();
 });
 
-function start(args: string[]) {
-  const child = startCertloop(args, { cwd: s.dir });
-  child.stdin!.end();
-  children.push(child);
-  return readLines(child);
-}
+const start = (args: string[]) => startLogged(children, args, { cwd: s.dir });
 
 describe('certloop server and agent', { timeout: 120_000 }, () => {
   it('bootstraps, connects and renews at the configured ratio; SIGTERM stops both cleanly', async () => {

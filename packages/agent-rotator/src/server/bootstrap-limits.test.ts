@@ -8,11 +8,12 @@ import { ManualClock } from '@certloop/core';
 import type * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { bootstrapClient, unary } from '../agent/channel.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { BootstrapRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
 import { TEST_TOKEN } from '../testing/index.js';
 import { BootstrapFailureLimiter } from './bootstrap-limits.js';
-import { csrFor, relayPerTest } from './test-support.js';
+import { csrFor } from './test-support.js';
 
 const { clients, startRelay } = relayPerTest();
 

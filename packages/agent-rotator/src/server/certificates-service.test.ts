@@ -14,10 +14,11 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { bootstrapClient, certificatesClient, relayClient, unary } from '../agent/channel.js';
 import { RelayCaClient } from '../agent/relay-ca-client.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { AgentMessage, BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
 import { TEST_TOKEN, type TestRelay } from '../testing/index.js';
-import { csrFor, relayPerTest } from './test-support.js';
+import { csrFor } from './test-support.js';
 import { perClusterTokenVerifier } from './token.js';
 
 const { clients, startRelay } = relayPerTest();

@@ -10,13 +10,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createCsr, generateKeyPair } from '@certloop/core';
 import { VaultCertificateAuthority } from '@certloop/vault-signer';
-import { setupAppRole, setupPki, vaultCall } from '@certloop/vault-signer/testing';
+import { setupAppRole, setupPki } from '@certloop/vault-signer/testing';
 import nodeVault from 'node-vault';
 import type { BenchResult } from './types.js';
+import { appRoleToken, benchCsrs, rawSign, signBody } from './vault-support.js';
 
 export async function benchVaultClientCpu(
   options: { rounds?: number; perRound?: number } = {},
@@ -33,21 +33,10 @@ export async function benchVaultClientCpu(
     const root = JSON.parse(line) as { endpoint: string; token: string };
     const pki = await setupPki(root);
     const approle = await setupAppRole({ ...root, role: 'bench', policies: ['pki'] });
-    const login = await vaultCall({ ...root, token: '' }, 'POST', 'auth/approle/login', {
-      role_id: approle.roleId,
-      secret_id: approle.secretId,
-    });
-    const token = (login?.auth as { client_token: string } | undefined)?.client_token ?? '';
-    const csrs = await Promise.all(
-      Array.from({ length: 32 }, async (_, i) => {
-        const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
-        const name = `agent-${i}`;
-        return (await createCsr({ privateKeyPem: key.privateKeyPem, subject: { commonName: name }, dnsNames: [name] }))
-          .csrPem;
-      }),
-    );
+    const token = await appRoleToken(root, approle);
+    const csrs = await benchCsrs((i) => `agent-${i}`);
     const url = new URL(`${root.endpoint}/v1/${pki.mount}/sign/${pki.role}`);
-    const body = (csr: string) => ({ csr, ttl: '3600s', format: 'pem', exclude_cn_from_sans: true });
+    const body = signBody;
     const agent = new Agent({ keepAlive: true });
     closers.push(() => agent.destroy());
     const signer = (httpLayer: 'certloop' | 'node-vault') => {
@@ -70,35 +59,7 @@ export async function benchVaultClientCpu(
       requestOptions: { httpAgent: agent },
     } as never);
     const clients: [string, (csr: string) => Promise<unknown>][] = [
-      [
-        'raw node:http (kept-alive)',
-        (csr) =>
-          new Promise<void>((resolve, reject) => {
-            const payload = JSON.stringify(body(csr));
-            const req = request(
-              url,
-              {
-                method: 'POST',
-                agent,
-                headers: {
-                  'X-Vault-Token': token,
-                  'Content-Type': 'application/json',
-                  'Content-Length': Buffer.byteLength(payload),
-                },
-              },
-              (res) => {
-                const chunks: Buffer[] = [];
-                res.on('data', (c: Buffer) => chunks.push(c));
-                res.on('end', () => {
-                  if (res.statusCode === 200) resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-                  else reject(new Error(`sign answered ${res.statusCode}`));
-                });
-              },
-            );
-            req.on('error', reject);
-            req.end(payload);
-          }),
-      ],
+      ['raw node:http (kept-alive)', (csr) => rawSign(url, agent, token, body(csr))],
       [
         'raw fetch',
         async (csr) => {

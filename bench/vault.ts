@@ -8,13 +8,13 @@
  *
  * Run alone: `node --conditions=source --import tsx bench/vault.ts`.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { createCsr, generateKeyPair } from '@certloop/core';
 import { VaultCertificateAuthority } from '@certloop/vault-signer';
-import { setupAppRole, setupPki, startVaultEmulator, vaultCall } from '@certloop/vault-signer/testing';
+import { setupAppRole, setupPki, startVaultEmulator } from '@certloop/vault-signer/testing';
 import nodeVault from 'node-vault';
 import { type BenchResult, formatResults, type MeasureOptions, measureInterleaved } from './types.js';
+import { appRoleToken, benchCsrs, rawSign, signBody } from './vault-support.js';
 
 export async function benchVault(options: MeasureOptions = {}): Promise<BenchResult[]> {
   const emulator = await startVaultEmulator();
@@ -35,20 +35,9 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
       role: pki.role,
       httpLayer: 'node-vault',
     });
-    const csrs = await Promise.all(
-      Array.from({ length: 32 }, async (_, i) => {
-        const key = await generateKeyPair({ algorithm: 'ECDSA-P256' });
-        const name = `agent-${String(i).padStart(4, '0')}`;
-        return (await createCsr({ privateKeyPem: key.privateKeyPem, subject: { commonName: name }, dnsNames: [name] }))
-          .csrPem;
-      }),
-    );
+    const csrs = await benchCsrs((i) => `agent-${String(i).padStart(4, '0')}`);
     // a token for the raw calls, from the same AppRole
-    const login = await vaultCall({ ...root, token: '' }, 'POST', 'auth/approle/login', {
-      role_id: approle.roleId,
-      secret_id: approle.secretId,
-    });
-    const token = (login?.auth as { client_token: string } | undefined)?.client_token ?? '';
+    const token = await appRoleToken(root, approle);
     const url = `${emulator.endpoint}/v1/${pki.mount}/sign/${pki.role}`;
     // node-vault alone on the same call (what the signer is built on), to split client cost from the signer's checks
     const client = nodeVault({
@@ -57,7 +46,7 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
       noCustomHTTPVerbs: true,
       requestOptions: { httpAgent: new Agent({ keepAlive: true }) },
     });
-    const body = (csr: string) => ({ csr, ttl: '3600s', format: 'pem', exclude_cn_from_sans: true });
+    const body = signBody;
     let i = 0;
     let j = 0;
     let k = 0;
@@ -89,35 +78,7 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
         },
         {
           name: 'vault: raw node:http request (kept-alive) of the same sign endpoint',
-          op: () =>
-            new Promise<void>((resolve, reject) => {
-              const payload = JSON.stringify(body(csrs[r++ % csrs.length]!));
-              const req = request(
-                target,
-                {
-                  method: 'POST',
-                  agent: rawAgent,
-                  headers: {
-                    'X-Vault-Token': token,
-                    'Content-Type': 'application/json',
-                    'Content-Length': Buffer.byteLength(payload),
-                  },
-                },
-                (res) => {
-                  const chunks: Buffer[] = [];
-                  res.on('data', (c: Buffer) => chunks.push(c));
-                  res.on('end', () => {
-                    if (res.statusCode !== 200) reject(new Error(`sign answered ${res.statusCode}`));
-                    else {
-                      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-                      resolve();
-                    }
-                  });
-                },
-              );
-              req.on('error', reject);
-              req.end(payload);
-            }),
+          op: () => rawSign(target, rawAgent, token, body(csrs[r++ % csrs.length]!)),
         },
         {
           name: "vault: before: the signer on node-vault's own HTTP layer (axios)",

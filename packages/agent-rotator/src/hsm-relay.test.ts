@@ -27,6 +27,7 @@ import {
 import { Pkcs11Token, pkcs11RelayCaKeys, pkcs11SigningKeys } from '@certloop/pkcs11';
 import { createSoftHsmToken } from '@certloop/pkcs11/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { agentPair, renewedAtHalfLife, startConnected } from './agent/agent-pair.test-support.js';
 import { RelayAgent } from './agent/relay-agent.js';
 import { RelayServer } from './server/relay-server.js';
 import { TEST_TOKEN, until } from './testing/index.js';
@@ -114,33 +115,17 @@ describe('the relay with its CA keys on SoftHSM2', () => {
     const address = await server.start();
     cleanups.push(() => server.stop({ graceMs: 200 }));
 
-    const agents = [1, 2].map(
-      (n) =>
-        new RelayAgent({
-          store,
-          cluster: `cluster-${n}`,
-          names: { client: `relay-client-tls-secret-${n}` },
-          serverAddress: address,
-          serverName: 'localhost',
-          trustBundlePem: pki.trustBundlePem,
-          ratio: 0.5,
-          lifetimeSeconds: 3600,
-          clock,
-        }),
-    );
+    const agents = agentPair({ store, serverAddress: address, trustBundlePem: pki.trustBundlePem, clock });
     for (const agent of agents) {
       agent.subscribe((e) => events.push(e));
       cleanups.push(() => agent.stop());
     }
-    await Promise.all(agents.map((a) => a.start()));
-    await until(() => agents.every((a) => a.status().connection.state === 'connected'));
-    const first = agents.map((a) => a.status().certificate!);
+    const first = await startConnected(agents);
     expect(server.metrics()).toMatchObject({ bootstraps: 2, renewals: 0, refused: {}, connectedAgents: 2 });
 
     // half the lifetime later each agent renews by CSR, signed on the token
-    await clock.advanceTo(Math.max(...first.map((c) => c.notAfter.getTime())) - 29 * MINUTE);
     // (the one mutual-TLS connection stays open on the certificate it was opened with: the renewal is in the store)
-    await until(() => agents.every((a, i) => a.status().certificate?.serialNumber !== first[i]!.serialNumber));
+    await renewedAtHalfLife(clock, agents, first);
     await until(() => server.metrics().connectedAgents === 2);
     expect(server.metrics()).toMatchObject({ bootstraps: 2, renewals: 2, issued: 4, refused: {}, connectedAgents: 2 });
 

@@ -8,27 +8,24 @@
  * certificate it issues (the first, and the one renewed around day 328) is also valid today.
  */
 import { LeaseElector, ManualClock, MemoryLeaseLock } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayAgent, RelayAgentEvent } from './agent/relay-agent.js';
+import { relayPerTest } from './relay-per-test.test-support.js';
 import type { RelayServerEvent } from './server/relay-server.js';
-import { startTestRelay, type TestRelay, until } from './testing/index.js';
+import { until } from './testing/index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const RATIO = 0.1;
 const JITTER = 0.1;
 
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 describe('a year of relay rotations', () => {
   it('renews once per 365-day certificate at ratio 0.1, one CSR across three replicas, never presenting an expired certificate', async () => {
     const start = Date.now() - 340 * DAY;
     const clock = new ManualClock(start, { settleTurns: 3 });
-    relay = await startTestRelay({ clock, heartbeatIntervalMs: 6 * HOUR });
+    const relay = await startRelay({ clock, heartbeatIntervalMs: 6 * HOUR });
     const serverEvents: RelayServerEvent[] = [];
     relay.server.subscribe((e) => {
       if (e.type === 'issued' || e.type === 'refused') serverEvents.push(e);

@@ -30,9 +30,9 @@ import { startKubernetesApiEmulator } from '@certloop/k8s-store/testing';
 import { VaultCertificateAuthority } from '@certloop/vault-signer';
 import { setupAppRole, setupPki, startVaultEmulator } from '@certloop/vault-signer/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RelayAgent } from './agent/relay-agent.js';
+import { agentPair, renewedAtHalfLife, startConnected } from './agent/agent-pair.test-support.js';
 import { RelayServer } from './server/relay-server.js';
-import { TEST_TOKEN, until } from './testing/index.js';
+import { TEST_TOKEN } from './testing/index.js';
 
 const MINUTE = 60_000;
 
@@ -136,29 +136,13 @@ describe.each(STORES)('the relay signing through Vault (store: $name)', (storeCa
     const address = await server.start();
     cleanups.push(() => server.stop({ graceMs: 200 }));
 
-    const agents = [1, 2].map(
-      (n) =>
-        new RelayAgent({
-          store,
-          cluster: `cluster-${n}`,
-          names: { client: `relay-client-tls-secret-${n}` },
-          serverAddress: address,
-          serverName: 'localhost',
-          trustBundlePem: relayPki.trustBundlePem,
-          ratio: 0.5,
-          lifetimeSeconds: 3600,
-          clock,
-        }),
-    );
+    const agents = agentPair({ store, serverAddress: address, trustBundlePem: relayPki.trustBundlePem, clock });
     for (const agent of agents) cleanups.push(() => agent.stop());
-    await Promise.all(agents.map((a) => a.start()));
-    await until(() => agents.every((a) => a.status().connection.state === 'connected'));
-    const first = agents.map((a) => a.status().certificate!);
+    const first = await startConnected(agents);
     expect(server.metrics()).toMatchObject({ bootstraps: 2, renewals: 0, refused: {}, connectedAgents: 2 });
 
     // half the lifetime later each leader renews through Certificates.Renew, so through Vault
-    await clock.advanceTo(Math.max(...first.map((c) => c.notAfter.getTime())) - 29 * MINUTE);
-    await until(() => agents.every((a, i) => a.status().certificate?.serialNumber !== first[i]!.serialNumber));
+    await renewedAtHalfLife(clock, agents, first);
     // each agent renewed over the connection its stream rides, and keeps both
     expect(server.metrics()).toMatchObject({
       bootstraps: 2,

@@ -3,11 +3,6 @@
  * Kubernetes store, the record visible to `kubectl get secret relay-ca-rotation -o yaml`, and a second replica
  * resuming a rotation the first left mid-way.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   bootstrapRelayPki,
   CaRotation,
@@ -17,35 +12,12 @@ import {
   splitPemBundle,
   trustBundleDigest,
 } from '@certloop/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesSecretStore } from './secret-store.js';
-import { type KubernetesApiEmulator, startKubernetesApiEmulator } from './testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { kubectlFixture } from './kubectl.test-support.js';
 
-const run = promisify(execFile);
 const NS = 'gloo-mesh';
-let emulator: KubernetesApiEmulator;
-let store: KubernetesSecretStore;
-let dir: string;
-
-beforeAll(async () => {
-  emulator = await startKubernetesApiEmulator({ namespace: NS });
-  store = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: NS });
-  dir = await mkdtemp(join(tmpdir(), 'certloop-carot-k8s-'));
-});
-afterAll(async () => {
-  await store.close();
-  await emulator.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run(
-    'kubectl',
-    ['--kubeconfig', emulator.kubeconfigPath, '--cache-dir', join(dir, 'cache'), '-n', NS, ...args],
-    { timeout: 30_000 },
-  );
-  return stdout;
-}
+const k8s = kubectlFixture(NS, 'certloop-carot-k8s-');
+const kubectl = (...args: string[]) => k8s.kubectl('-n', NS, ...args);
 
 /** The root record as kubectl shows it (`-o yaml`, data base64). */
 async function recordByKubectl(): Promise<{ yaml: string; record: CaRotationRecord }> {
@@ -58,9 +30,9 @@ async function recordByKubectl(): Promise<{ yaml: string; record: CaRotationReco
 
 describe('CA rotation on Kubernetes Secrets', () => {
   it('rotates the root; kubectl shows the record through the phases; a second replica finishes what the first began', async () => {
-    await bootstrapRelayPki({ store, token: false });
+    await bootstrapRelayPki({ store: k8s.store, token: false });
     const ledger = new MemoryIssuanceLedger();
-    const first = new CaRotation({ ca: 'root', store, ledger });
+    const first = new CaRotation({ ca: 'root', store: k8s.store, ledger });
     const prepared = await first.prepare({ crossSign: true });
 
     const shown = await recordByKubectl();
@@ -69,17 +41,17 @@ describe('CA rotation on Kubernetes Secrets', () => {
     expect(shown.yaml).toMatch(/root\.json: /);
     expect(shown.record).toMatchObject({ phase: 'converge', id: prepared.id, ca: 'root', schema: 1 });
     expect(JSON.stringify(shown.record)).not.toContain('PRIVATE KEY');
-    const bundle = readTlsMaterial((await store.get('relay-server-tls-secret'))!).trustBundlePem!;
+    const bundle = readTlsMaterial((await k8s.store.get('relay-server-tls-secret'))!).trustBundlePem!;
     expect(trustBundleDigest(bundle)).toBe(prepared.bundles.during);
 
     // a second replica (another CaRotation on the same Secrets) moves it on
-    const second = new CaRotation({ ca: 'root', store, ledger });
+    const second = new CaRotation({ ca: 'root', store: k8s.store, ledger });
     await second.activate();
     expect((await recordByKubectl()).record.phase).toBe('drain');
     await second.drain();
     const retired = await first.retire();
     expect((await recordByKubectl()).record).toMatchObject({ phase: 'retired', revision: retired.revision });
-    const after = readTlsMaterial((await store.get('relay-root-tls-secret'))!).trustBundlePem!;
+    const after = readTlsMaterial((await k8s.store.get('relay-root-tls-secret'))!).trustBundlePem!;
     expect(splitPemBundle(after)).toEqual([retired.new!.certificatePem]);
     const names = (await kubectl('get', 'secrets', '-o', 'name')).split('\n');
     expect(names.filter((n) => n.startsWith('secret/relay-ca-rotation-'))).toEqual([]);

@@ -5,46 +5,20 @@
  * certloop wrote.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { secretOwnership, type WatchEvent } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { kubectlFixture } from './kubectl.test-support.js';
 import { KubernetesLeaseLock } from './lease-lock.js';
 import { KubernetesSecretStore } from './secret-store.js';
-import { type KubernetesApiEmulator, startKubernetesApiEmulator } from './testing/index.js';
 
 const run = promisify(execFile);
 const NS = 'gloo-mesh';
-let emulator: KubernetesApiEmulator;
-let store: KubernetesSecretStore;
-let dir: string;
-
-beforeAll(async () => {
-  emulator = await startKubernetesApiEmulator({ namespace: NS });
-  store = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: NS });
-  dir = await mkdtemp(join(tmpdir(), 'certloop-kubectl-'));
-});
-afterAll(async () => {
-  await store.close();
-  await emulator.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const kubectlArgs = (args: string[]) => [
-  '--kubeconfig',
-  emulator.kubeconfigPath,
-  '--cache-dir',
-  join(dir, 'cache'),
-  ...args,
-];
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', kubectlArgs(args), { timeout: 30_000 });
-  return stdout;
-}
+const k8s = kubectlFixture(NS, 'certloop-kubectl-');
+const { kubectl, kubectlArgs } = k8s;
 
 /** The next event that is not informational. */
 async function next(iterator: AsyncIterator<WatchEvent>): Promise<WatchEvent> {
@@ -66,8 +40,8 @@ async function serverCertificate() {
     dnsNames: ['relay.gloo-mesh.svc'],
     profile: 'server',
   });
-  const certFile = join(dir, `${leaf.serialNumber}.crt`);
-  const keyFile = join(dir, `${leaf.serialNumber}.key`);
+  const certFile = join(k8s.dir, `${leaf.serialNumber}.crt`);
+  const keyFile = join(k8s.dir, `${leaf.serialNumber}.key`);
   await writeFile(certFile, leaf.certificatePem);
   await writeFile(keyFile, leaf.privateKeyPem);
   return { leaf, certFile, keyFile };
@@ -75,7 +49,7 @@ async function serverCertificate() {
 
 describe('kubectl makes, certloop reads and watches', () => {
   it('create secret tls: read, watched and classed bring-your-own; label, annotate and delete are seen', async () => {
-    const watch = store.watch('web-tls');
+    const watch = k8s.store.watch('web-tls');
     expect(await next(watch)).toEqual({ type: 'initial', name: 'web-tls', secret: undefined });
     const { leaf, certFile, keyFile } = await serverCertificate();
     expect(await kubectl('create', 'secret', 'tls', 'web-tls', '--cert', certFile, '--key', keyFile)).toContain(
@@ -83,7 +57,7 @@ describe('kubectl makes, certloop reads and watches', () => {
     );
     const created = await next(watch);
     expect(created.type).toBe('updated');
-    const got = (await store.get('web-tls'))!;
+    const got = (await k8s.store.get('web-tls'))!;
     expect(got.type).toBe('kubernetes.io/tls');
     expect(new TextDecoder().decode(got.data['tls.crt'])).toBe(leaf.certificatePem);
     expect(secretOwnership(got)).toBe('bring-your-own');
@@ -96,7 +70,7 @@ describe('kubectl makes, certloop reads and watches', () => {
     expect(annotated.type === 'updated' && annotated.secret.annotations).toEqual({
       'cert-manager.io/certificate-name': 'web',
     });
-    expect((await store.list({ labelSelector: { app: 'relay' } })).map((s) => s.name)).toEqual(['web-tls']);
+    expect((await k8s.store.list({ labelSelector: { app: 'relay' } })).map((s) => s.name)).toEqual(['web-tls']);
 
     expect(await kubectl('delete', 'secret', 'web-tls')).toContain('deleted');
     expect(await next(watch)).toEqual({ type: 'deleted', name: 'web-tls' });
@@ -113,9 +87,9 @@ describe('kubectl makes, certloop reads and watches', () => {
       `--from-file=tls.crt=${certFile}`,
       `--from-file=tls.key=${keyFile}`,
     );
-    const before = (await store.get('relay-server-tls-secret'))!;
+    const before = (await k8s.store.get('relay-server-tls-secret'))!;
     expect(before.type).toBe('Opaque');
-    const after = await store.put(
+    const after = await k8s.store.put(
       'relay-server-tls-secret',
       { type: 'kubernetes.io/tls', data: { ...before.data, 'ca.crt': new TextEncoder().encode(leaf.trustBundlePem) } },
       { expectedVersion: before.version },
@@ -135,10 +109,10 @@ type: Opaque
 stringData:
   token: ${token}
 `;
-    const file = join(dir, 'token.yaml');
+    const file = join(k8s.dir, 'token.yaml');
     await writeFile(file, manifest('first'));
     expect(await kubectl('apply', '-f', file)).toContain('created');
-    const watch = store.watch('relay-identity-token-secret');
+    const watch = k8s.store.watch('relay-identity-token-secret');
     const initial = await next(watch);
     expect(initial.type === 'initial' && new TextDecoder().decode(initial.secret?.data.token)).toBe('first');
     await writeFile(file, manifest('second'));
@@ -152,13 +126,13 @@ stringData:
 describe('certloop writes, kubectl and openssl read', () => {
   it('get -o yaml shows the TLS Secret certloop wrote, and openssl parses its certificate', async () => {
     const { leaf } = await serverCertificate();
-    const put = await store.put('relay-client-tls-secret', leaf.secret);
+    const put = await k8s.store.put('relay-client-tls-secret', leaf.secret);
     const yaml = await kubectl('get', 'secret', 'relay-client-tls-secret', '-o', 'yaml');
     expect(yaml).toContain('type: kubernetes.io/tls');
     expect(yaml).toContain(`resourceVersion: "${put.version}"`);
     expect(yaml).toContain('certloop.io/managed-by: certloop');
     const b64 = await kubectl('get', 'secret', 'relay-client-tls-secret', '-o', 'jsonpath={.data.tls\\.crt}');
-    const pemFile = join(dir, 'from-kubectl.pem');
+    const pemFile = join(k8s.dir, 'from-kubectl.pem');
     await writeFile(pemFile, Buffer.from(b64.trim(), 'base64'));
     const { stdout } = await run('openssl', ['x509', '-in', pemFile, '-noout', '-subject', '-serial']);
     expect(stdout).toContain('relay.gloo-mesh.svc');
@@ -177,7 +151,7 @@ describe('certloop writes, kubectl and openssl read', () => {
       // the first listing (the watch is open once kubectl printed what exists)
       for (let i = 0; i < 100 && !output.includes('relay-client-tls-secret'); i++)
         await new Promise((r) => setTimeout(r, 100));
-      await store.put('watched-live', { data: { token: new TextEncoder().encode('x') } });
+      await k8s.store.put('watched-live', { data: { token: new TextEncoder().encode('x') } });
       for (let i = 0; i < 100 && !output.includes('watched-live'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(output).toContain('watched-live');
     } finally {
@@ -186,7 +160,7 @@ describe('certloop writes, kubectl and openssl read', () => {
   });
 
   it('get lease shows the holder certloop wrote', async () => {
-    const lock = new KubernetesLeaseLock({ kubeConfig: emulator.kubeConfig, namespace: NS, name: 'relay-rotator' });
+    const lock = new KubernetesLeaseLock({ kubeConfig: k8s.emulator.kubeConfig, namespace: NS, name: 'relay-rotator' });
     const now = new Date();
     await lock.create({
       holderIdentity: 'agent-0',
@@ -260,7 +234,7 @@ describe('kubectl prints what a real API server makes it print', () => {
   });
 
   it('get lease: NAME HOLDER AGE, the holder from the server-side table', async () => {
-    const lock = new KubernetesLeaseLock({ kubeConfig: emulator.kubeConfig, namespace: PRINT_NS, name: 'printed' });
+    const lock = new KubernetesLeaseLock({ kubeConfig: k8s.emulator.kubeConfig, namespace: PRINT_NS, name: 'printed' });
     const now = new Date();
     await lock.create({
       holderIdentity: 'agent-7',
@@ -276,7 +250,7 @@ describe('kubectl prints what a real API server makes it print', () => {
   });
 
   it('apply --server-side records managedFields for the manager (kubectl, Apply, FieldsV1)', async () => {
-    const file = join(dir, 'ssa.yaml');
+    const file = join(k8s.dir, 'ssa.yaml');
     await writeFile(
       file,
       `apiVersion: v1
@@ -308,7 +282,7 @@ data:
     // hidden from -o yaml unless asked for, as kubectl does with a real server
     expect(await kubectl('get', 'secret', 'applied', '-n', PRINT_NS, '-o', 'yaml')).not.toContain('managedFields');
     // a certloop write keeps them, and certloop reads the applied Secret
-    const reader = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: PRINT_NS });
+    const reader = new KubernetesSecretStore({ kubeConfig: k8s.emulator.kubeConfig, namespace: PRINT_NS });
     const got = (await reader.get('applied'))!;
     await reader.put('applied', { data: { token: new TextEncoder().encode('new') } }, { expectedVersion: got.version });
     await reader.close();

@@ -6,39 +6,24 @@
  */
 import { isCertloopError } from '@certloop/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KubernetesSecretStore } from './secret-store.js';
-import {
-  type CuttingProxy,
-  type KubernetesApiEmulator,
-  startCuttingProxy,
-  startKubernetesApiEmulator,
-} from './testing/index.js';
+import { type ProxiedStores, startProxiedStores } from './proxied-stores.test-support.js';
+import type { KubernetesSecretStore } from './secret-store.js';
+import type { CuttingProxy } from './testing/index.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined) => new TextDecoder().decode(value);
 
-let emulator: KubernetesApiEmulator;
+let stores: ProxiedStores;
 let proxy: CuttingProxy;
 let store: KubernetesSecretStore;
 let direct: KubernetesSecretStore;
 
 beforeEach(async () => {
-  emulator = await startKubernetesApiEmulator({ namespace: 'gloo-mesh' });
-  proxy = await startCuttingProxy(emulator.url);
-  store = new KubernetesSecretStore({
-    kubeConfig: emulator.kubeConfigFor({ server: proxy.url }),
-    namespace: 'gloo-mesh',
-    retry: { attempts: 5, initialDelayMs: 1, maxDelayMs: 5 },
-  });
-  direct = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: 'gloo-mesh' });
+  stores = await startProxiedStores({}, { retry: { attempts: 5, initialDelayMs: 1, maxDelayMs: 5 } });
+  ({ proxy, proxied: store, direct } = stores);
 });
 
-afterEach(async () => {
-  await store.close();
-  await direct.close();
-  await proxy.close();
-  await emulator.close();
-});
+afterEach(() => stores.close());
 
 const only = (method: string) => ({ filter: (request: { method: string }) => request.method === method });
 

@@ -127,25 +127,12 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
   async get(name: string, options: StoreCallOptions = {}): Promise<Secret | undefined> {
     assertSecretName(name);
     throwIfAborted(options.signal);
-    try {
-      const { body } = await withRetry(
-        () =>
-          this.#client.request<KubeSecret>({
-            method: 'GET',
-            path: this.#path(name),
-            signal: options.signal,
-            op: this.#op('get', name),
-          }),
-        { ...this.#retry, signal: options.signal },
-      );
-      return this.#remember(fromKubeSecret(body));
-    } catch (err) {
-      if (isCertloopError(err, 'CERTLOOP_NOT_FOUND')) {
-        this.#seen.delete(name);
-        return undefined;
-      }
-      throw err;
+    const body = await this.#readRaw(name, options.signal);
+    if (!body) {
+      this.#seen.delete(name);
+      return undefined;
     }
+    return this.#remember(fromKubeSecret(body));
   }
 
   async list(options: ListOptions = {}): Promise<Secret[]> {

@@ -8,16 +8,13 @@
  */
 import { ManualClock } from '@certloop/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KubernetesSecretStore } from './secret-store.js';
-import {
-  type CuttingProxy,
-  type KubernetesApiEmulator,
-  startCuttingProxy,
-  startKubernetesApiEmulator,
-} from './testing/index.js';
+import { type ProxiedStores, startProxiedStores } from './proxied-stores.test-support.js';
+import type { KubernetesSecretStore } from './secret-store.js';
+import type { CuttingProxy, KubernetesApiEmulator } from './testing/index.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+let stores: ProxiedStores;
 let emulator: KubernetesApiEmulator;
 let proxy: CuttingProxy;
 let clock: ManualClock;
@@ -25,24 +22,18 @@ let watching: KubernetesSecretStore;
 let writer: KubernetesSecretStore;
 
 beforeEach(async () => {
-  emulator = await startKubernetesApiEmulator({ namespace: 'gloo-mesh', bookmarkIntervalMs: 600_000 });
-  proxy = await startCuttingProxy(emulator.url);
   clock = new ManualClock('2026-05-01T12:00:00Z');
-  watching = new KubernetesSecretStore({
-    kubeConfig: emulator.kubeConfigFor({ server: proxy.url }),
-    namespace: 'gloo-mesh',
-    clock,
-    watch: { silenceTimeoutMs: 600_000, initialBackoffMs: 1_000, maxBackoffMs: 30_000, resyncPeriodMs: 0 },
-  });
-  writer = new KubernetesSecretStore({ kubeConfig: emulator.kubeConfig, namespace: 'gloo-mesh' });
+  stores = await startProxiedStores(
+    { bookmarkIntervalMs: 600_000 },
+    {
+      clock,
+      watch: { silenceTimeoutMs: 600_000, initialBackoffMs: 1_000, maxBackoffMs: 30_000, resyncPeriodMs: 0 },
+    },
+  );
+  ({ emulator, proxy, proxied: watching, direct: writer } = stores);
 });
 
-afterEach(async () => {
-  await watching.close();
-  await writer.close();
-  await proxy.close();
-  await emulator.close();
-});
+afterEach(() => stores.close());
 
 const stats = () => watching.informer.reflector.stats;
 

@@ -41,30 +41,16 @@ export interface VaultRetryOptions {
   readonly maxMs?: number;
 }
 
-export interface VaultCertificateAuthorityOptions {
+/**
+ * How to reach and log in to Vault: what every certloop Vault client takes (the signer, and the administrative
+ * helpers `VaultPkiAdmin` and `VaultCaRotationBackend`).
+ */
+export interface VaultSessionOptions {
   /** Vault's address, e.g. `https://vault.example:8200` (what VAULT_ADDR holds). */
   readonly endpoint: string;
   readonly auth: VaultAuth;
-  /** The PKI secrets engine's mount path, e.g. `pki_int`. */
-  readonly mount: string;
-  /** The PKI role that signs. */
-  readonly role: string;
-  /** An issuer reference (id or name); default: the mount's default issuer. */
-  readonly issuer?: string;
   /** Vault Enterprise namespace (`X-Vault-Namespace`). */
   readonly namespace?: string;
-  /**
-   * The roots relying parties trust. Default: read from Vault (the issuer's chain, self-signed certificates kept)
-   * and cached until an issued chain names an issuer the cache does not know.
-   */
-  readonly trustBundlePem?: string;
-  /** Keep self-signed roots in `chainPem` (default false: the chain stops below the root). */
-  readonly includeRootInChain?: boolean;
-  /**
-   * Send the CSR's names as `common_name`/`alt_names`/`ip_sans`/`uri_sans` too (for roles with
-   * `use_csr_common_name` or `use_csr_sans` false). Default false: Vault takes them from the CSR.
-   */
-  readonly sendCsrNames?: boolean;
   /** Per-request timeout in ms (default 10,000). */
   readonly requestTimeoutMs?: number;
   readonly retry?: VaultRetryOptions;
@@ -82,4 +68,25 @@ export interface VaultCertificateAuthorityOptions {
   readonly random?: () => number;
   /** Receives warnings, logins, renewals and retries (never a token or secret). */
   readonly onEvent?: (event: VaultSignerEvent) => void;
+}
+
+export interface VaultCertificateAuthorityOptions extends VaultSessionOptions {
+  /** The PKI secrets engine's mount path, e.g. `pki_int`. */
+  readonly mount: string;
+  /** The PKI role that signs. */
+  readonly role: string;
+  /** An issuer reference (id or name); default: the mount's default issuer. */
+  readonly issuer?: string;
+  /**
+   * The roots relying parties trust. Default: read from Vault (the issuer's chain, self-signed certificates kept)
+   * and cached until an issued chain names an issuer the cache does not know.
+   */
+  readonly trustBundlePem?: string;
+  /** Keep self-signed roots in `chainPem` (default false: the chain stops below the root). */
+  readonly includeRootInChain?: boolean;
+  /**
+   * Send the CSR's names as `common_name`/`alt_names`/`ip_sans`/`uri_sans` too (for roles with
+   * `use_csr_common_name` or `use_csr_sans` false). Default false: Vault takes them from the CSR.
+   */
+  readonly sendCsrNames?: boolean;
 }

@@ -6,55 +6,33 @@
  * issuer (what `{mount}/sign/{role}` and so {@link VaultCertificateAuthority} sign with) and publishes the trust
  * bundle's roots in the signing mount, and "destroy" deletes issuers and then their keys.
  *
- * The types below are structurally those of core's `CaKeyBackend` contract (`@certloop/core` ca-rotation): a
- * `VaultCaRotationBackend` is passed where core takes a `CaKeyBackend`.
+ * It implements core's `CaKeyBackend` contract (`@certloop/core` ca-rotation) with core's own request and handle
+ * types: a `VaultCaRotationBackend` is passed where core takes a `CaKeyBackend`.
  *
  * Idempotence lives in Vault itself, so any replica resumes a rotation another one started: what `create` and
  * `crossSign` make is named after the slot id (issuer name and key name, unique per mount), and `snapshot` names the
  * key of the CA in force; a second call finds it by that name. Key refs are Vault paths: `<mount>/issuer/<issuer id>`.
  */
 import { X509Certificate } from 'node:crypto';
-import { CertloopError, type KeyAlgorithm, splitPemBundle, throwIfAborted } from '@certloop/core';
+import {
+  type BackendCallOptions,
+  type CaHandle,
+  type CaKeyBackend,
+  type CaSlot,
+  CertloopError,
+  type CreateCaRequest,
+  type CrossSignRequest,
+  type InstallRequest,
+  splitPemBundle,
+  throwIfAborted,
+} from '@certloop/core';
 import { type VaultIssuer, VaultPkiAdmin } from './admin.js';
 import type { VaultSessionOptions } from './session.js';
 
-/** Which CA slot a call is about: the root, or the signing intermediate (core's `CaSlot`). */
-export type CaSlot = 'root' | 'signing';
-
-/** A CA as the backend holds it (core's `CaHandle`). */
-export interface CaHandle {
-  readonly keyRef: string;
-  readonly certificatePem: string;
-  readonly chainPem: string;
-}
-
-export interface CreateCaRequest {
-  readonly slotId: string;
-  readonly commonName: string;
-  readonly lifetimeSeconds: number;
-  readonly keyAlgorithm: KeyAlgorithm;
-  readonly parent?: CaHandle;
-  readonly pathLength?: number;
-}
-
-export interface CrossSignCaRequest {
-  readonly slotId: string;
-  readonly subject: CaHandle;
-  readonly issuer: CaHandle;
-  readonly lifetimeSeconds: number;
-  readonly pathLength?: number;
-}
-
-export interface InstallRequest {
-  readonly slot: CaSlot;
-  readonly ca: CaHandle;
-  readonly extraChainPem?: string;
-  readonly trustBundlePem: string;
-}
-
-export interface BackendCallOptions {
-  readonly signal?: AbortSignal;
-}
+/** The backend contract's types are core's (`@certloop/core` ca-rotation), re-exported from this package. */
+export type { BackendCallOptions, CaHandle, CaSlot, CreateCaRequest, InstallRequest };
+/** The request of `crossSign` (core's `CrossSignRequest`). */
+export type CrossSignCaRequest = CrossSignRequest;
 
 export interface VaultCaRotationBackendOptions extends VaultSessionOptions {
   /** The mount whose issuers are the roots (Vault's tutorial: `pki`). */
@@ -82,7 +60,7 @@ const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256;
  * Contract: core's `CaKeyBackend` (concurrency-safe, every call honours `signal`, `create`/`crossSign`/`snapshot`/
  * `install`/`destroy` idempotent). `current` refuses `no-key` for a slot whose default issuer has no key in Vault.
  */
-export class VaultCaRotationBackend {
+export class VaultCaRotationBackend implements CaKeyBackend {
   readonly kind = 'vault';
   readonly #admin: VaultPkiAdmin;
   readonly #rootMount: string;
@@ -178,7 +156,7 @@ export class VaultCaRotationBackend {
     );
   }
 
-  async crossSign(request: CrossSignCaRequest, options: BackendCallOptions = {}): Promise<string> {
+  async crossSign(request: CrossSignRequest, options: BackendCallOptions = {}): Promise<string> {
     const subject = parseKeyRef(request.subject.keyRef);
     const existing = await this.#named(subject.mount, request.slotId, options);
     if (existing) return `${existing.certificatePem}\n`;

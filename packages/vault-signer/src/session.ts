@@ -1,29 +1,47 @@
 /**
  * `@certloop/vault-signer` internal: token-bearing Vault calls for the administrative helpers ({@link VaultPkiAdmin},
  * `VaultCaRotationBackend`): one login shared by concurrent calls, renewal on the injected clock, bounded retries of
- * transient failures, and one fresh login on a 403 `invalid token`, as the signer does.
+ * transient failures, and one fresh login on a 403 `invalid token`, as the signer does. `openVault` builds the
+ * client and token lifecycle both run on.
  */
 import { CertloopError, type Clock, systemClock, throwIfAborted } from '@certloop/core';
 import { loginFor } from './auth/index.js';
 import { type VaultAnswer, VaultClient } from './client.js';
 import { isInvalidTokenError } from './errors.js';
 import type { VaultSignerEvent } from './events.js';
-import type { VaultAuth, VaultRetryOptions } from './options.js';
+import type { VaultSessionOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { TokenLifecycle } from './token-lifecycle.js';
 
-export interface VaultSessionOptions {
-  readonly endpoint: string;
-  readonly auth: VaultAuth;
-  readonly namespace?: string;
-  readonly requestTimeoutMs?: number;
-  readonly retry?: VaultRetryOptions;
-  readonly renewFraction?: number;
-  readonly requestOptions?: Readonly<Record<string, unknown>>;
-  readonly httpLayer?: 'certloop' | 'node-vault';
-  readonly clock?: Clock;
-  readonly random?: () => number;
-  readonly onEvent?: (event: VaultSignerEvent) => void;
+export type { VaultSessionOptions };
+
+/**
+ * The Vault client (node-vault, per-request timeout default 10 s) and the token lifecycle (login, renewal) that
+ * `options` describe: what {@link VaultSession} and the signer run on.
+ */
+export function openVault(
+  options: VaultSessionOptions,
+  clock: Clock,
+  random: () => number,
+  emit: (event: VaultSignerEvent) => void,
+): { readonly client: VaultClient; readonly tokens: TokenLifecycle } {
+  const client = new VaultClient({
+    endpoint: options.endpoint,
+    namespace: options.namespace,
+    timeoutMs: options.requestTimeoutMs ?? 10_000,
+    requestOptions: options.requestOptions,
+    httpLayer: options.httpLayer,
+  });
+  const tokens = new TokenLifecycle({
+    client,
+    login: loginFor(options.auth),
+    method: options.auth.method,
+    clock,
+    random,
+    renewFraction: options.renewFraction,
+    emit,
+  });
+  return { client, tokens };
 }
 
 type Verb = 'read' | 'write' | 'list' | 'delete';
@@ -43,22 +61,9 @@ export class VaultSession {
     const clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
     const emit = (event: VaultSignerEvent) => options.onEvent?.(event);
-    this.#client = new VaultClient({
-      endpoint: options.endpoint,
-      namespace: options.namespace,
-      timeoutMs: options.requestTimeoutMs ?? 10_000,
-      requestOptions: options.requestOptions,
-      httpLayer: options.httpLayer,
-    });
-    this.#tokens = new TokenLifecycle({
-      client: this.#client,
-      login: loginFor(options.auth),
-      method: options.auth.method,
-      clock,
-      random,
-      renewFraction: options.renewFraction,
-      emit,
-    });
+    const vault = openVault(options, clock, random, emit);
+    this.#client = vault.client;
+    this.#tokens = vault.tokens;
     this.#retry = { clock, random, retry: options.retry, emit };
   }
 

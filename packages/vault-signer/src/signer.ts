@@ -25,14 +25,14 @@ import {
   throwIfAborted,
 } from '@certloop/core';
 import { type ExpectedCertificate, parseAnswer, ValidatedChains, verifyAnswer } from './answer.js';
-import { loginFor } from './auth/index.js';
-import { type VaultAnswer, VaultClient } from './client.js';
+import type { VaultAnswer, VaultClient } from './client.js';
 import { csrSpki } from './der-lite.js';
 import { isInvalidTokenError } from './errors.js';
 import type { VaultSignerEvent } from './events.js';
 import type { VaultCertificateAuthorityOptions } from './options.js';
 import { withRetry } from './retry.js';
-import { TokenLifecycle } from './token-lifecycle.js';
+import { openVault } from './session.js';
+import type { TokenLifecycle } from './token-lifecycle.js';
 import { fingerprint, TrustBundleCache } from './trust-bundle.js';
 
 type IssueRequest = Parameters<KeyIssuingAuthority['issue']>[0] & {
@@ -72,23 +72,10 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     this.#mount = trimSlashes(options.mount);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#client = new VaultClient({
-      endpoint: options.endpoint,
-      namespace: options.namespace,
-      timeoutMs: options.requestTimeoutMs ?? 10_000,
-      requestOptions: options.requestOptions,
-      httpLayer: options.httpLayer,
-    });
     const emit = (event: VaultSignerEvent) => this.#emit(event);
-    this.#tokens = new TokenLifecycle({
-      client: this.#client,
-      login: loginFor(options.auth),
-      method: options.auth.method,
-      clock: this.#clock,
-      random: this.#random,
-      renewFraction: options.renewFraction,
-      emit,
-    });
+    const vault = openVault(options, this.#clock, this.#random, emit);
+    this.#client = vault.client;
+    this.#tokens = vault.tokens;
     this.#bundle = new TrustBundleCache({
       client: this.#client,
       mount: this.#mount,

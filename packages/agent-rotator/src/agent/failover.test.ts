@@ -16,15 +16,12 @@ import {
   type SignResult,
   validateTlsSecret,
 } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { startTestRelay, until } from '../testing/index.js';
 import type { RelayAgent } from './relay-agent.js';
 
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 /** A CA that can be held: CSRs that arrive while it is held wait at the server until it is released. */
 function gatedCa(inner: CertificateAuthority) {
@@ -74,7 +71,7 @@ describe('leader killed mid-rotation', () => {
     const signing = authorityFromSecret(signingSecret, { policy: { backdateSeconds: 0 } });
     await setup.stop();
     const gate = gatedCa(signing);
-    relay = await startTestRelay({
+    const relay = await startRelay({
       store: setup.store,
       ca: gate.ca,
       clientIntermediatesPem: readTlsMaterial(signingSecret).certificatePem!,

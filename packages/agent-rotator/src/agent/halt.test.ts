@@ -5,22 +5,14 @@
  * Time runs on a `ManualClock` placed so every certificate is also valid on the real clock TLS uses.
  */
 import { isRevokingAuthority, ManualClock } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { until } from '../testing/index.js';
+import { recordAgentEvents as record } from './events.test-support.js';
 import type { RelayAgentEvent } from './relay-agent.js';
 
 const MINUTE = 60_000;
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
-
-function record(agent: { subscribe(l: (e: RelayAgentEvent) => void): () => void }) {
-  const events: RelayAgentEvent[] = [];
-  agent.subscribe((e) => events.push(e));
-  return events;
-}
+const { startRelay } = relayPerTest();
 
 const started = (events: RelayAgentEvent[]) =>
   events.filter((e) => e.type === 'rotation' && e.event.type === 'started').length;
@@ -28,7 +20,7 @@ const started = (events: RelayAgentEvent[]) =>
 describe('RelayAgent halts', () => {
   it('stops in a lifetime-too-short state instead of bootstrapping again and again', async () => {
     const clock = new ManualClock(Date.now() - 50 * MINUTE);
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     // 30 s certificates at ratio 0.5 with the server's 60 s backdate: due the moment they are issued
     const agent = relay.agent({
       cluster: 'cluster-1',
@@ -50,7 +42,7 @@ describe('RelayAgent halts', () => {
 
   it('stops in a revoked state, then bootstraps again once it is given a new token', async () => {
     const clock = new ManualClock(Date.now() - 50 * MINUTE);
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     const agent = relay.agent({
       cluster: 'cluster-1',
       ratio: 0.1,
@@ -97,7 +89,7 @@ describe('RelayAgent halts', () => {
 
   it('does not halt when only the older certificate its connection was opened with is revoked: it reconnects with the current one', async () => {
     const clock = new ManualClock(Date.now() - 50 * MINUTE);
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     const agent = relay.agent({
       cluster: 'cluster-1',
       ratio: 0.5,

@@ -8,22 +8,14 @@
  */
 import { CertloopError, ManualClock, StaticLeaderElector } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { until } from '../testing/index.js';
+import { recordAgentEvents as record } from './events.test-support.js';
 import type { RelayAgentEvent } from './relay-agent.js';
 
 const MINUTE = 60_000;
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
-
-function record(agent: { subscribe(l: (e: RelayAgentEvent) => void): () => void }) {
-  const events: RelayAgentEvent[] = [];
-  agent.subscribe((e) => events.push(e));
-  return events;
-}
+const { startRelay } = relayPerTest();
 
 const rotations = (events: RelayAgentEvent[], type: string) =>
   events.filter((e) => e.type === 'rotation' && e.event.type === type);
@@ -31,7 +23,7 @@ const rotations = (events: RelayAgentEvent[], type: string) =>
 describe('RelayAgent', () => {
   it('bootstraps with the token, connects, then renews by CSR at the grace ratio over its one mutual-TLS connection, keeping its stream', async () => {
     const clock = new ManualClock(Date.now() - 50 * MINUTE);
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     // no jitter: the second certificate is not due again before the first expires (TLS judges on the real clock,
     // which this test's clock runs ahead of at the end)
     const agent = relay.agent({ cluster: 'cluster-1', ratio: 0.5, jitter: 0, lifetimeSeconds: 3600 });
@@ -75,7 +67,7 @@ describe('RelayAgent', () => {
   });
 
   it('reports a refused bootstrap (wrong token) with its code and writes nothing', async () => {
-    relay = await startTestRelay({ tokenVerifier: async () => false });
+    const relay = await startRelay({ tokenVerifier: async () => false });
     const agent = relay.agent({ cluster: 'cluster-1', rotationBackoff: { initialMs: 60_000 } });
     const events = record(agent);
     await agent.start();
@@ -92,7 +84,7 @@ describe('RelayAgent', () => {
   it('keeps an established stream past expiry, but refuses to reconnect with the expired certificate and says so', async () => {
     const start = Date.now() - 50 * MINUTE;
     const clock = new ManualClock(start);
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     const seed = relay.agent({ cluster: 'cluster-1', lifetimeSeconds: 3600, connect: false });
     await seed.start();
     await until(() => seed.status().certificate !== undefined);
@@ -126,7 +118,7 @@ describe('RelayAgent', () => {
 
   it('restarted after being down past expiry, bootstraps again with the token and connects', async () => {
     const clock = new ManualClock(Date.now() - 3 * 3600_000);
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     const before = relay.agent({ cluster: 'cluster-1', lifetimeSeconds: 3600, connect: false });
     await before.start();
     await until(() => before.status().certificate !== undefined);
@@ -145,7 +137,7 @@ describe('RelayAgent', () => {
   });
 
   it('runs no rotator for a bring-your-own client secret, and connects with it', async () => {
-    relay = await startTestRelay();
+    const relay = await startRelay();
     const byo = await relay.pki.signingCa.issue({
       commonName: 'cluster-1',
       dnsNames: ['cluster-1'],
@@ -176,7 +168,7 @@ describe('RelayAgent', () => {
 
   it('checks its configuration', async () => {
     const pki = await createTestPki();
-    relay = await startTestRelay();
+    const relay = await startRelay();
     expect(() => relay!.agent({ cluster: 'Not A Cluster' })).toThrow(CertloopError);
     expect(() => relay!.agent({ cluster: 'cluster-1', ratio: 1 })).toThrow(
       expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }),

@@ -15,16 +15,13 @@ import {
   StoreIssuanceLedger,
   trustBundleDigest,
 } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayAgent, RelayAgentEvent } from '../agent/relay-agent.js';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { type TestRelay, until } from '../testing/index.js';
 import { expectServedChainVerifies } from './served-chain.test-support.js';
 
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 async function refusalOf(pending: Promise<unknown>): Promise<unknown> {
   try {
@@ -47,7 +44,7 @@ describe('CaRotation over the relay', () => {
     it(`rotates the ${ca} with agents connected: 0 failed handshakes, renewals or calls`, async () => {
       const store = new MemorySecretStore();
       const realLedger = new StoreIssuanceLedger({ store });
-      relay = await startTestRelay({
+      const relay = await startRelay({
         store,
         convergence: { replicaId: 'server-a' },
         heartbeatIntervalMs: 200,
@@ -126,7 +123,7 @@ describe('CaRotation over the relay', () => {
   }
 
   it('holds activate back while a cluster has not reported {A, B}, and goes on once it returns', async () => {
-    relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
+    const relay = await startRelay({ convergence: { replicaId: 'server-a' } });
     const r = relay;
     const straggler = r.agent({ cluster: 'cluster-7' });
     await straggler.start();

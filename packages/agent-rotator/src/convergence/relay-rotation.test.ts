@@ -16,17 +16,14 @@ import {
   readTlsMaterial,
   trustBundleDigest,
 } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayAgent, RelayAgentEvent } from '../agent/relay-agent.js';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { type TestRelay, until } from '../testing/index.js';
 import { prepareHandRotation } from './hand-rotation.test-support.js';
 import { expectServedChainVerifies, verifyServedChain } from './served-chain.test-support.js';
 
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 interface Fleet {
   readonly agents: RelayAgent[];
@@ -93,7 +90,7 @@ async function issuerOfStoredClient(r: TestRelay, name: string): Promise<string 
 describe('the relay through a CA rotation', () => {
   for (const kind of ['root', 'intermediate'] as const) {
     it(`${kind} rotation: every cluster converges on {A, B}, renews under B on RenewNow, then holds {B}; 0 failures`, async () => {
-      relay = await startTestRelay({ convergence: { replicaId: 'server-a' }, heartbeatIntervalMs: 200 });
+      const relay = await startRelay({ convergence: { replicaId: 'server-a' }, heartbeatIntervalMs: 200 });
       const r = relay;
       const fleet = await startFleet(r);
       const a = trustBundleDigest(r.trustBundlePem);

@@ -7,24 +7,15 @@
  *   the token bootstrap, with a certificate under B.
  */
 import { inspectCertificate, readTlsMaterial, trustBundleDigest } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RelayAgent, RelayAgentEvent } from '../agent/relay-agent.js';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { recordAgentEvents as record } from '../agent/events.test-support.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { type TestRelay, until } from '../testing/index.js';
 import { prepareHandRotation } from './hand-rotation.test-support.js';
 
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 const CLIENT = 'relay-client-tls-secret';
-
-function record(agent: RelayAgent): RelayAgentEvent[] {
-  const events: RelayAgentEvent[] = [];
-  agent.subscribe((e) => events.push(e));
-  return events;
-}
 
 async function issuerOf(r: TestRelay): Promise<string | undefined> {
   const secret = await r.store.get(CLIENT);
@@ -37,7 +28,7 @@ async function observationOf(r: TestRelay, cluster: string) {
 
 describe('stragglers of a root rotation', () => {
   it('an agent offline through prepare and activate is still served when it returns, converges and renews under B', async () => {
-    relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
+    const relay = await startRelay({ convergence: { replicaId: 'server-a' } });
     const r = relay;
     const first = r.agent({ cluster: 'cluster-7', agentName: 'replica-1' });
     await first.start();
@@ -76,7 +67,7 @@ describe('stragglers of a root rotation', () => {
   });
 
   it('an agent offline past retire recovers through the token bootstrap with a certificate under B', async () => {
-    relay = await startTestRelay({ convergence: { replicaId: 'server-a' } });
+    const relay = await startRelay({ convergence: { replicaId: 'server-a' } });
     const r = relay;
     const first = r.agent({ cluster: 'cluster-8' });
     await first.start();

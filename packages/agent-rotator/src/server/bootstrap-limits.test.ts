@@ -6,21 +6,16 @@
  */
 import { ManualClock } from '@certloop/core';
 import type * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapClient, unary } from '../agent/channel.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { BootstrapRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
-import { startTestRelay, TEST_TOKEN, type TestRelay } from '../testing/index.js';
+import { TEST_TOKEN } from '../testing/index.js';
 import { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import { csrFor } from './test-support.js';
 
-let relay: TestRelay | undefined;
-const clients: grpc.Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await relay?.stop();
-  relay = undefined;
-});
+const { clients, startRelay } = relayPerTest();
 
 /** Outcome of one Bootstrap: `issued` or the certloop code of the refusal. */
 async function attempt(client: grpc.Client, request: BootstrapRequest): Promise<string> {
@@ -60,7 +55,7 @@ describe('BootstrapFailureLimiter', () => {
 
 describe('Bootstrap behind one shared address', () => {
   it('lets the good tokens of many clusters through a flood of bad ones from the same address', async () => {
-    relay = await startTestRelay({
+    const relay = await startRelay({
       clock: new ManualClock(Date.now()),
       callRateLimit: { burst: 10_000, perSecond: 1 },
       failedBootstrapRateLimit: { burst: 3, perSecond: 0.001 },
@@ -91,7 +86,7 @@ describe('Bootstrap behind one shared address', () => {
 
   it('bounds the guesses of a client that rotates cluster names by the global budget', async () => {
     const clock = new ManualClock(Date.now());
-    relay = await startTestRelay({
+    const relay = await startRelay({
       clock,
       callRateLimit: { burst: 10_000, perSecond: 1 },
       failedBootstrapRateLimit: { burst: 3, perSecond: 0.001 },

@@ -11,22 +11,17 @@ import { promisify } from 'node:util';
 import { CredentialProvider, issuedTlsSecret, ManualClock, type Secret } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapClient, certificatesClient, relayClient, unary } from '../agent/channel.js';
 import { RelayCaClient } from '../agent/relay-ca-client.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { AgentMessage, BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
-import { startTestRelay, TEST_TOKEN, type TestRelay } from '../testing/index.js';
+import { TEST_TOKEN, type TestRelay } from '../testing/index.js';
 import { csrFor } from './test-support.js';
 import { perClusterTokenVerifier } from './token.js';
 
-let relay: TestRelay | undefined;
-const clients: grpc.Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await relay?.stop();
-  relay = undefined;
-});
+const { clients, startRelay } = relayPerTest();
 
 function bootstrap(r: TestRelay, request: Partial<BootstrapRequest>): Promise<SignResponse> {
   const client = bootstrapClient({ serverAddress: r.address }, r.trustBundlePem);
@@ -63,7 +58,7 @@ async function snapshot(r: TestRelay): Promise<string[]> {
 
 describe('Certificates.Bootstrap and Renew', () => {
   it('bootstraps with the token, then renews with the certificate it got, through RelayCaClient', async () => {
-    relay = await startTestRelay();
+    const relay = await startRelay();
     const provider = new CredentialProvider({ name: 'relay-client-tls-secret', usage: 'clientAuth' });
     const client = new RelayCaClient({
       serverAddress: relay.address,
@@ -109,7 +104,7 @@ describe('Certificates.Bootstrap and Renew', () => {
   });
 
   it('refuses a wrong token, a missing token and a CSR for another cluster, issuing and writing nothing', async () => {
-    relay = await startTestRelay();
+    const relay = await startRelay();
     const before = await snapshot(relay);
     const { csrPem } = await csrFor('cluster-1');
     const wrong = await refusal(bootstrap(relay, { token: 'not-the-token-0123456789', cluster: 'cluster-1', csrPem }));
@@ -133,7 +128,7 @@ describe('Certificates.Bootstrap and Renew', () => {
   });
 
   it('refuses a token issued for another cluster (per-cluster tokens)', async () => {
-    relay = await startTestRelay({
+    const relay = await startRelay({
       tokenVerifier: perClusterTokenVerifier({
         'cluster-a': 'token-for-cluster-a-0123',
         'cluster-b': 'token-for-b-4567',
@@ -150,7 +145,7 @@ describe('Certificates.Bootstrap and Renew', () => {
   });
 
   it('rate-limits failed bootstrap attempts per address and cluster, even once the token is right', async () => {
-    relay = await startTestRelay({ failedBootstrapRateLimit: { burst: 3, perSecond: 0.001 } });
+    const relay = await startRelay({ failedBootstrapRateLimit: { burst: 3, perSecond: 0.001 } });
     const { csrPem } = await csrFor('cluster-1');
     for (let i = 0; i < 3; i++) {
       const r = await refusal(bootstrap(relay, { token: `wrong-token-attempt-${i}`, cluster: 'cluster-1', csrPem }));
@@ -166,7 +161,7 @@ describe('Certificates.Bootstrap and Renew', () => {
   });
 
   it('rate-limits calls per peer before looking at them', async () => {
-    relay = await startTestRelay({ callRateLimit: { burst: 2, perSecond: 0.001 } });
+    const relay = await startRelay({ callRateLimit: { burst: 2, perSecond: 0.001 } });
     const { csrPem } = await csrFor('cluster-1');
     await bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem });
     await bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem });
@@ -175,7 +170,7 @@ describe('Certificates.Bootstrap and Renew', () => {
   });
 
   it('bounds the CSR size and the message size before parsing', async () => {
-    relay = await startTestRelay({ maxCsrBytes: 2048, maxMessageBytes: 8192 });
+    const relay = await startRelay({ maxCsrBytes: 2048, maxMessageBytes: 8192 });
     const big = `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(4000)}\n-----END CERTIFICATE REQUEST-----\n`;
     const tooBig = await refusal(bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem: big }));
     expect(tooBig).toMatchObject({ status: 'INVALID_ARGUMENT', code: 'CERTLOOP_INPUT_TOO_LARGE' });
@@ -192,7 +187,7 @@ describe('Certificates.Bootstrap and Renew', () => {
   it('refuses renewal without a client certificate, from a foreign CA, serverAuth-only or expired, saying which', async () => {
     // the relay's clock (and so its PKI) starts three hours back: a one-hour certificate issued then has expired
     // on the real clock TLS checks with
-    relay = await startTestRelay({ clock: new ManualClock(Date.now() - 3 * 3600_000) });
+    const relay = await startRelay({ clock: new ManualClock(Date.now() - 3 * 3600_000) });
     const before = await snapshot(relay);
     const { csrPem } = await csrFor('cluster-1');
     const none = await refusal(renewWith(relay, undefined, csrPem));
@@ -261,7 +256,7 @@ describe('Certificates.Bootstrap and Renew', () => {
 
   it('refuses renewal with a certificate that expired (on the server clock) and with a CSR naming someone else', async () => {
     const clock = new ManualClock(new Date());
-    relay = await startTestRelay({ clock, maxLifetimeSeconds: 3600 });
+    const relay = await startRelay({ clock, maxLifetimeSeconds: 3600 });
     const first = await csrFor('cluster-1');
     const issued = await bootstrap(relay, { token: TEST_TOKEN, cluster: 'cluster-1', csrPem: first.csrPem });
     const identity = { key: first.privateKeyPem, cert: issued.certificatePem + issued.chainPem };

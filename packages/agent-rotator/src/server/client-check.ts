@@ -290,21 +290,13 @@ export class ClientCertificateCheck {
       if (crl?.parsed.revoked.has(leaf.serialNumber)) return;
       const der = pemDecode(certificatePem, ['CERTIFICATE']).der;
       const key = createHash('sha256').update(der).digest('base64');
-      let notAfter = Math.min(leaf.notAfter.getTime(), issuer.notAfter, this.#rootsWindow.notAfter);
-      const crlNext = crl && !crl.retired ? crl.parsed.nextUpdate : undefined;
-      if (crlNext) notAfter = Math.min(notAfter, crlNext.getTime() + this.#crlGraceSeconds * 1000);
-      const verdict: CheckedClient = {
-        identity: {
-          commonName: cluster,
-          dnsNames: leaf.sans.dnsNames,
-          ipAddresses: leaf.sans.ipAddresses,
-          uris: leaf.sans.uris,
-        },
-        cluster,
-        serialNumber: leaf.serialNumber,
-        notAfter: leaf.notAfter,
-        issuerKeyId: leaf.authorityKeyId,
-      };
+      const notAfter = Math.min(
+        leaf.notAfter.getTime(),
+        issuer.notAfter,
+        this.#rootsWindow.notAfter,
+        this.#crlLimit(crl),
+      );
+      const verdict = verdictOf(leaf, cluster);
       if (this.#cache.size >= this.#cacheSize) {
         const oldest = this.#cache.keys().next().value;
         if (oldest !== undefined) this.#cache.delete(oldest);
@@ -407,23 +399,19 @@ export class ClientCertificateCheck {
     const entry = this.#cache.get(key);
     if (entry) {
       entry.notBefore = Math.max(...chain.map((c) => c.notBefore.getTime()));
-      entry.notAfter = Math.min(...chain.map((c) => c.notAfter.getTime()));
       // the verdict holds no longer than the CRL it was made with
-      const crlNext = crl && !crl.retired ? crl.parsed.nextUpdate : undefined;
-      if (crlNext) entry.notAfter = Math.min(entry.notAfter, crlNext.getTime() + this.#crlGraceSeconds * 1000);
+      entry.notAfter = Math.min(...chain.map((c) => c.notAfter.getTime()), this.#crlLimit(crl));
     }
-    return {
-      identity: {
-        commonName: cluster,
-        dnsNames: leaf.sans.dnsNames,
-        ipAddresses: leaf.sans.ipAddresses,
-        uris: leaf.sans.uris,
-      },
-      cluster,
-      serialNumber: leaf.serialNumber,
-      notAfter: leaf.notAfter,
-      issuerKeyId: leaf.authorityKeyId,
-    };
+    return verdictOf(leaf, cluster);
+  }
+
+  /**
+   * Until when (ms) a verdict made with `crl` may be reused: its nextUpdate plus the grace; no bound without a CRL,
+   * or with a retired issuer's CRL (never republished) or one without nextUpdate.
+   */
+  #crlLimit(crl: HeldCrl | undefined): number {
+    const crlNext = crl && !crl.retired ? crl.parsed.nextUpdate : undefined;
+    return crlNext ? crlNext.getTime() + this.#crlGraceSeconds * 1000 : Number.POSITIVE_INFINITY;
   }
 
   /** How many CRLs are held (the current one and those of replaced issuers). */
@@ -434,6 +422,22 @@ export class ClientCertificateCheck {
   get cachedCertificates(): number {
     return this.#cache.size;
   }
+}
+
+/** The verdict for a client certificate whose path checked out: the cluster is its CN. */
+function verdictOf(leaf: InspectedCertificate, cluster: string): CheckedClient {
+  return {
+    identity: {
+      commonName: cluster,
+      dnsNames: leaf.sans.dnsNames,
+      ipAddresses: leaf.sans.ipAddresses,
+      uris: leaf.sans.uris,
+    },
+    cluster,
+    serialNumber: leaf.serialNumber,
+    notAfter: leaf.notAfter,
+    issuerKeyId: leaf.authorityKeyId,
+  };
 }
 
 /** The issuer a CRL speaks for: its authorityKeyIdentifier, else its issuer name bytes. */

@@ -6,20 +6,15 @@
  */
 import { isRevokingAuthority, ManualClock } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapClient, certificatesClient, unary } from '../agent/channel.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
-import { startTestRelay, TEST_TOKEN, type TestRelay } from '../testing/index.js';
+import { TEST_TOKEN, type TestRelay } from '../testing/index.js';
 import { csrFor } from './test-support.js';
 
-let relay: TestRelay | undefined;
-const clients: grpc.Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await relay?.stop();
-  relay = undefined;
-});
+const { clients, startRelay } = relayPerTest();
 
 async function code(call: Promise<unknown>): Promise<string> {
   return call.then(
@@ -51,7 +46,7 @@ async function oneConnection(r: TestRelay, lifetimeSeconds: number) {
 describe('client-certificate verdicts per connection', () => {
   it('reuse the verdict on one connection but still refuse it once the certificate expired', async () => {
     const clock = new ManualClock(Date.now());
-    relay = await startTestRelay({ clock });
+    const relay = await startRelay({ clock });
     const { renew } = await oneConnection(relay, 3600);
     expect(await code(renew())).toBe('ok');
     expect(await code(renew())).toBe('ok');
@@ -61,7 +56,7 @@ describe('client-certificate verdicts per connection', () => {
   });
 
   it('refuse the same connection as soon as its certificate is revoked', async () => {
-    relay = await startTestRelay({ clock: new ManualClock(Date.now()) });
+    const relay = await startRelay({ clock: new ManualClock(Date.now()) });
     const { issued, renew } = await oneConnection(relay, 3600);
     expect(await code(renew())).toBe('ok');
     const ca = relay.pki.signingCa;

@@ -6,21 +6,16 @@
  */
 import { ManualClock } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapClient, unary } from '../agent/channel.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { BootstrapRequest, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
 import { startTestRelay, TEST_TOKEN, type TestRelay } from '../testing/index.js';
 import { assertNotDueAtIssuance } from './issuance-window.js';
 import { csrFor } from './test-support.js';
 
-let relay: TestRelay | undefined;
-const clients: grpc.Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await relay?.stop();
-  relay = undefined;
-});
+const { clients, startRelay } = relayPerTest();
 
 async function outcome(r: TestRelay, lifetimeSeconds: number, renewalRatio: number): Promise<string> {
   const client = bootstrapClient({ serverAddress: r.address }, r.trustBundlePem);
@@ -54,7 +49,7 @@ describe('issuance window', () => {
   });
 
   it('refuses 30 s certificates at ratio 0.5 (or unsaid) with the default 60 s backdate, and issues at ratio 0.1', async () => {
-    relay = await startTestRelay({ clock: new ManualClock(Date.now()) });
+    const relay = await startRelay({ clock: new ManualClock(Date.now()) });
     expect(await outcome(relay, 30, 0.5)).toBe('FAILED_PRECONDITION CERTLOOP_LIFETIME_TOO_SHORT');
     expect(await outcome(relay, 30, 0)).toBe('FAILED_PRECONDITION CERTLOOP_LIFETIME_TOO_SHORT');
     expect(relay.server.metrics()).toMatchObject({ issued: 0, refused: { CERTLOOP_LIFETIME_TOO_SHORT: 2 } });
@@ -62,7 +57,7 @@ describe('issuance window', () => {
   });
 
   it('judges what an injected CA gave, whose backdate the server does not know', async () => {
-    relay = await startTestRelay({ clock: new ManualClock(Date.now()) });
+    const relay = await startRelay({ clock: new ManualClock(Date.now()) });
     const injected = await startTestRelay({
       clock: new ManualClock(Date.now()),
       store: relay.store,

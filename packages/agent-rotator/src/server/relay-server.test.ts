@@ -11,16 +11,13 @@ import {
   readTlsMaterial,
   splitPemBundle,
 } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RelayAgent } from '../agent/relay-agent.js';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { type TestRelay, until } from '../testing/index.js';
 import { RelayServer } from './relay-server.js';
 
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 /** A fresh TLS handshake with the server: the serial of the certificate it presents. */
 function handshakeSerial(address: string, trustBundlePem: string): Promise<string> {
@@ -59,7 +56,7 @@ async function replaceServerSecret(r: TestRelay): Promise<string> {
 
 describe('RelayServer', () => {
   it('takes a replaced server secret on new handshakes while three agents keep their streams', async () => {
-    relay = await startTestRelay({ heartbeatIntervalMs: 20 });
+    const relay = await startRelay({ heartbeatIntervalMs: 20 });
     const oldSerial = relay.server.metrics().serverSerialNumber!;
     expect(await handshakeSerial(relay.address, relay.trustBundlePem)).toBe(oldSerial.replace(/^0+/, ''));
     const agents: RelayAgent[] = [];
@@ -115,7 +112,7 @@ describe('RelayServer', () => {
   });
 
   it('signs with a replaced intermediate from the next CSR on', async () => {
-    relay = await startTestRelay();
+    const relay = await startRelay();
     const agent = relay.agent({ cluster: 'cluster-1', connect: false });
     await agent.start();
     await until(() => agent.status().certificate !== undefined);
@@ -154,7 +151,7 @@ describe('RelayServer', () => {
   });
 
   it('reports health, metrics and the expiry of its own secrets', async () => {
-    relay = await startTestRelay({ monitorExpiry: true });
+    const relay = await startRelay({ monitorExpiry: true });
     expect(relay.server.health()).toEqual({ ready: true, serving: true, signing: true });
     const names = relay.server
       .metrics()

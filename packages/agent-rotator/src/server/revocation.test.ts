@@ -14,20 +14,15 @@ import {
   type Secret,
 } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bootstrapClient, certificatesClient, relayClient, unary } from '../agent/channel.js';
+import { relayPerTest } from '../relay-per-test.test-support.js';
 import type { AgentMessage, BootstrapRequest, RenewRequest, ServerMessage, SignResponse } from '../shared/proto.js';
 import { ERROR_CODE_TRAILER } from '../shared/status.js';
-import { startTestRelay, TEST_TOKEN, type TestRelay, type TestRelayOptions, until } from '../testing/index.js';
+import { TEST_TOKEN, type TestRelay, type TestRelayOptions, until } from '../testing/index.js';
 import { csrFor } from './test-support.js';
 
-let relay: TestRelay | undefined;
-const clients: grpc.Client[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await relay?.stop();
-  relay = undefined;
-});
+const { clients, startRelay } = relayPerTest();
 
 interface Agent {
   readonly cluster: string;
@@ -68,7 +63,7 @@ async function renew(r: TestRelay, agent: Agent): Promise<SignResponse> {
  */
 async function relayWithOneRevoked(options: Omit<TestRelayOptions, 'clock'>) {
   const clock = new ManualClock(new Date());
-  relay = await startTestRelay({ clock, ...options });
+  const relay = await startRelay({ clock, ...options });
   const r = relay;
   const revoked = await bootstrapAgent(r, 'cluster-1');
   const other = await bootstrapAgent(r, 'cluster-2');
@@ -136,7 +131,7 @@ async function crlNumberInStore(r: TestRelay): Promise<number | undefined> {
 
 describe('RelayServer revocation', () => {
   it('ends a revoked agent stream at once and refuses its next Renew and Connect; others carry on', async () => {
-    relay = await startTestRelay({ heartbeatIntervalMs: 25 });
+    const relay = await startRelay({ heartbeatIntervalMs: 25 });
     const r = relay;
     const revoked = await bootstrapAgent(r, 'cluster-1');
     const other = await bootstrapAgent(r, 'cluster-2');

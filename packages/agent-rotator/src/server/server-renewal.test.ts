@@ -5,16 +5,13 @@
  * too (Node's TLS checks handshakes against it).
  */
 import { bootstrapRelayPki, inspectCertificate, ManualClock, MemorySecretStore, readTlsMaterial } from '@certloop/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startTestRelay, type TestRelay, until } from '../testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { relayPerTest } from '../relay-per-test.test-support.js';
+import { until } from '../testing/index.js';
 import type { RelayServerEvent } from './relay-server.js';
 
 const MINUTE = 60_000;
-let relay: TestRelay | undefined;
-afterEach(async () => {
-  await relay?.stop();
-  relay = undefined;
-});
+const { startRelay } = relayPerTest();
 
 describe('server certificate renewal (opt-in)', () => {
   it('renews the server certificate at the ratio under the signing CA; the hot reload takes it, streams stay', async () => {
@@ -26,7 +23,7 @@ describe('server certificate renewal (opt-in)', () => {
       serverLifetimeSeconds: 3600,
       token: 'certloop-test-bootstrap-token-0123456789',
     });
-    relay = await startTestRelay({ store, clock, serverCertificateRenewal: { ratio: 0.5 } });
+    const relay = await startRelay({ store, clock, serverCertificateRenewal: { ratio: 0.5 } });
     const r = relay;
     const events: RelayServerEvent[] = [];
     r.server.subscribe((e) => events.push(e));

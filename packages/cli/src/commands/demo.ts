@@ -19,6 +19,7 @@ import { type ReplicaOutcome, renderFates, replicaFate } from '../demo/fates.js'
 import { replaceServerCertificate, setUpPki, signerFromSecret, writeBringYourOwnClient } from '../demo/pki.js';
 import { type Replica, type ReplicaLine, startReplica, stopReplica } from '../demo/replicas.js';
 import { type DemoRotationResult, runDemoRootRotation } from '../demo/rotation.js';
+import { sleep } from '../demo/sleep.js';
 import { openDemoStore } from '../demo/store.js';
 import { clockTime, createTimeline, short } from '../demo/timeline.js';
 import type { CliCommand } from '../lib/command.js';
@@ -38,23 +39,6 @@ const BYO_CLUSTER = 'cluster-2';
 const BYO_SECRET = `${names.client}-${BYO_CLUSTER}`;
 const CLIENT_LIFETIME = '20s';
 const RATIO = 0.5;
-
-/** Waits `ms` or until `signal` aborts; leaves no listener behind (the demo sleeps in loops). */
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((done) => {
-    const stop = () => {
-      clearTimeout(timer);
-      done();
-    };
-    const timer = setTimeout(
-      () => {
-        signal.removeEventListener('abort', stop);
-        done();
-      },
-      Math.max(0, ms),
-    );
-    signal.addEventListener('abort', stop, { once: true });
-  });
 
 async function run(context: CliContext, command: Command): Promise<void> {
   const opts = command.opts();

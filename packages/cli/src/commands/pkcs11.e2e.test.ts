@@ -11,9 +11,8 @@ import { promisify } from 'node:util';
 import { FileSecretStore, readTlsMaterial, splitPemBundle } from '@certloop/core';
 import { createSoftHsmToken } from '@certloop/pkcs11/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLines } from '../testing/lines.js';
-import { runCertloop, startCertloop } from '../testing/spawn.js';
-import { type Scratch, scratch } from '../testing/workspace.js';
+import { runCertloop, startLogged } from '../testing/spawn.js';
+import { type Scratch, scratch, writeAgentConfig } from '../testing/workspace.js';
 
 let s: Scratch;
 const children: ChildProcess[] = [];
@@ -31,12 +30,7 @@ describe('certloop relay with the signing key on SoftHSM2', () => {
     const init = await runCertloop(['init', '--dir', s.store, '--key-store', 'pkcs11'], { cwd: s.dir, env });
     expect(init.code).toBe(0);
 
-    const start = (args: string[]) => {
-      const child = startCertloop(args, { cwd: s.dir, env });
-      child.stdin!.end();
-      children.push(child);
-      return readLines(child);
-    };
+    const start = (args: string[]) => startLogged(children, args, { cwd: s.dir, env });
     const server = start([
       'server',
       '--dir',
@@ -52,21 +46,7 @@ describe('certloop relay with the signing key on SoftHSM2', () => {
     ]);
     const listening = await server.waitFor((l) => l.msg === 'relay server listening', 30_000);
     expect(String(listening.ca)).toContain(`pkcs11:token=${hsm.label};object=relay-signing`);
-    await writeFile(
-      join(s.dir, 'agent.yaml'),
-      [
-        `dir: ${s.store}`,
-        'cluster: cluster-1',
-        `serverAddress: "${String(listening.address)}"`,
-        'serverName: localhost',
-        'clientTlsSecretRotationGracePeriodRatio: 0.5',
-        'lifetime: 8s',
-        'leaderElection: file',
-        'leaseDir: leases',
-        'identity: replica-1',
-        'heartbeatInterval: 1s',
-      ].join('\n'),
-    );
+    await writeAgentConfig(s, String(listening.address));
     const agent = start(['agent', '--config', 'agent.yaml']);
     await agent.waitFor((l) => l.msg === 'rotation succeeded' && l.path === 'bootstrap', 30_000);
     await agent.waitFor((l) => l.msg === 'connected', 30_000);

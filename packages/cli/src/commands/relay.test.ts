@@ -8,8 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLines } from '../testing/lines.js';
-import { errorCode, runCertloop, startCertloop } from '../testing/spawn.js';
-import { initialised, type Scratch } from '../testing/workspace.js';
+import { errorCode, runCertloop, startCertloop, startLogged } from '../testing/spawn.js';
+import { initialised, type Scratch, writeAgentConfig } from '../testing/workspace.js';
 
 let s: Scratch;
 const children: ChildProcess[] = [];
@@ -18,12 +18,7 @@ afterEach(async () => {
   await s?.remove();
 });
 
-function start(args: string[]) {
-  const child = startCertloop(args, { cwd: s.dir });
-  child.stdin!.end();
-  children.push(child);
-  return readLines(child);
-}
+const start = (args: string[]) => startLogged(children, args, { cwd: s.dir });
 
 describe('certloop server and agent', { timeout: 120_000 }, () => {
   it('bootstraps, connects and renews at the configured ratio; SIGTERM stops both cleanly', async () => {
@@ -41,21 +36,7 @@ describe('certloop server and agent', { timeout: 120_000 }, () => {
     ]);
     const listening = await server.waitFor((l) => l.msg === 'relay server listening');
     expect(listening.level).toBe('info');
-    await writeFile(
-      join(s.dir, 'agent.yaml'),
-      [
-        `dir: ${s.store}`,
-        'cluster: cluster-1',
-        `serverAddress: "${String(listening.address)}"`,
-        'serverName: localhost',
-        'clientTlsSecretRotationGracePeriodRatio: 0.5',
-        'lifetime: 8s',
-        'leaderElection: file',
-        'leaseDir: leases',
-        'identity: replica-1',
-        'heartbeatInterval: 1s',
-      ].join('\n'),
-    );
+    await writeAgentConfig(s, String(listening.address));
     const agent = start(['agent', '--config', 'agent.yaml']);
     const started = await agent.waitFor((l) => l.msg === 'relay agent started');
     expect(started).toMatchObject({ cluster: 'cluster-1', mode: 'managed', ratio: 0.5 });

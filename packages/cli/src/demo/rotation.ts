@@ -16,6 +16,7 @@ import {
 } from '@certloop/core';
 import type { Colors } from '../lib/terminal.js';
 import { signerFromSecret, writeBringYourOwnClient } from './pki.js';
+import { sleep } from './sleep.js';
 import type { Timeline } from './timeline.js';
 
 const names = DEFAULT_RELAY_SECRET_NAMES;
@@ -47,23 +48,6 @@ export interface DemoRotationResult {
   readonly byoVersions: readonly string[];
   readonly error?: string;
 }
-
-/** Waits `ms` or until `signal` aborts; leaves no listener behind (the demo sleeps in loops). */
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((done) => {
-    const stop = () => {
-      clearTimeout(timer);
-      done();
-    };
-    const timer = setTimeout(
-      () => {
-        signal.removeEventListener('abort', stop);
-        done();
-      },
-      Math.max(0, ms),
-    );
-    signal.addEventListener('abort', stop, { once: true });
-  });
 
 /** Polls `check` every 250 ms for at least `dwellMs` and until it holds (or `timeoutMs`). */
 async function waitFor(

@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runInProcess } from './in-process.js';
+import { type LineReader, readLines } from './lines.js';
 
 const BIN = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
@@ -55,6 +56,17 @@ function environment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 export function startCertloop(args: readonly string[], options: RunOptions = {}): ChildProcess {
   const [file, argv] = command(args);
   return spawn(file, argv, { cwd: options.cwd, env: environment(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/**
+ * Starts a long-running `certloop args...` with stdin closed, added to `children` (the caller ends them), and reads
+ * its JSON log lines.
+ */
+export function startLogged(children: ChildProcess[], args: readonly string[], options: RunOptions = {}): LineReader {
+  const child = startCertloop(args, options);
+  child.stdin!.end();
+  children.push(child);
+  return readLines(child);
 }
 
 /** Runs `certloop args...` to its end: in this process, or in a child process (see the module's doc). */

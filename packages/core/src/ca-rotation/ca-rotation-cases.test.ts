@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { code } from '../ca/test-support.js';
 import { ManualClock } from '../clock/manual-clock.js';
-import { CertloopError } from '../errors.js';
 import { StaticLeaderElector } from '../leader/in-process-elector.js';
 import { Rotator } from '../rotation/rotator.js';
 import type { RotatorEvent } from '../rotation/rotator-events.js';
@@ -24,16 +24,6 @@ import {
   YEAR,
 } from './test-support.js';
 
-async function codeOf(pending: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await pending;
-    return undefined;
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertloopError);
-    return (err as CertloopError).code;
-  }
-}
-
 describe('CaRotation: leadership, expiry, status', () => {
   it('moves a rotation only while leading; status needs no leadership', async () => {
     const clock = new ManualClock('2026-01-01T00:00:00Z');
@@ -41,13 +31,13 @@ describe('CaRotation: leadership, expiry, status', () => {
     await relayPki(store, clock);
     const leader = new StaticLeaderElector({ identity: 'replica-1', clock });
     const rotation = new CaRotation({ ca: 'intermediate', store, clock, leader });
-    expect(await codeOf(rotation.prepare())).toBe('CERTLOOP_NOT_LEADER');
+    expect(await code(rotation.prepare())).toBe('CERTLOOP_NOT_LEADER');
     expect(await rotation.record()).toBeUndefined();
     expect((await rotation.status()).underWay).toBe(false);
     leader.start();
     expect((await rotation.prepare()).phase).toBe('converge');
     await leader.stop();
-    expect(await codeOf(rotation.activate())).toBe('CERTLOOP_NOT_LEADER');
+    expect(await code(rotation.activate())).toBe('CERTLOOP_NOT_LEADER');
     expect((await rotation.status()).record?.phase).toBe('converge');
   });
 

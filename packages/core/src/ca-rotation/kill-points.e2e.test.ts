@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../clock/clock.js';
 import { FileSecretStore } from '../store/file-store.js';
 import { StoreIssuanceLedger } from '../store/issuance-ledger.js';
-import { leftBehind, resumedProblems, type StateOfA, stateOfA } from './fixtures/kill-checks.js';
+import { KILL_SCENARIOS, leftBehind, resumedProblems, type StateOfA, stateOfA } from './fixtures/kill-checks.js';
 import { runScenario } from './fixtures/scenario.js';
 import { relayPki } from './test-support.js';
 
@@ -68,12 +68,7 @@ describe('CA rotation killed (SIGKILL) after every write of every phase, then re
     await rm(work, { recursive: true, force: true });
   });
 
-  for (const [ca, scenario] of [
-    ['root', 'retire'],
-    ['root', 'abort'],
-    ['intermediate', 'retire'],
-    ['intermediate', 'abort'],
-  ] as const) {
+  for (const [ca, scenario] of KILL_SCENARIOS) {
     it(`${ca} ${scenario}: every kill point resumes to a consistent store, nothing issued twice`, async () => {
       const full = join(work, `${ca}-${scenario}-full`);
       await cp(template, full, { recursive: true, verbatimSymlinks: true });

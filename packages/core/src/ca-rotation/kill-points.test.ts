@@ -7,7 +7,7 @@ import { FileSecretStore } from '../store/file-store.js';
 import { StoreIssuanceLedger } from '../store/issuance-ledger.js';
 import { MemorySecretStore } from '../store/memory-store.js';
 import type { SecretStore } from '../store/types.js';
-import { leftBehind, resumedProblems, stateOfA } from './fixtures/kill-checks.js';
+import { KILL_SCENARIOS, leftBehind, resumedProblems, stateOfA } from './fixtures/kill-checks.js';
 import { runScenario } from './fixtures/scenario.js';
 import { expectOpensslVerifies, NAMES, relayPki, servedChain } from './test-support.js';
 
@@ -52,12 +52,7 @@ async function copyOf(store: MemorySecretStore): Promise<MemorySecretStore> {
 }
 
 describe('CA rotation interrupted after every write of every phase, then resumed (in-process)', () => {
-  for (const [ca, scenario] of [
-    ['root', 'retire'],
-    ['root', 'abort'],
-    ['intermediate', 'retire'],
-    ['intermediate', 'abort'],
-  ] as const) {
+  for (const [ca, scenario] of KILL_SCENARIOS) {
     it(`${ca} ${scenario}: every interruption resumes to a consistent store, nothing issued twice`, async () => {
       const template = new MemorySecretStore();
       await relayPki(template, systemClock);

@@ -64,14 +64,20 @@ const leafOf = async (store: MemorySecretStore) => {
   return s ? inspectCertificate(readTlsMaterial(s).certificatePem!) : undefined;
 };
 
+/** A rotator started at T0 on an empty store, once it has issued its first certificate and scheduled its renewal. */
+async function firstIssuedAtT0() {
+  clock.jumpTo(T0);
+  const store = new MemorySecretStore();
+  const { r, events } = rotator({ store });
+  r.start();
+  await until(() => events.some((e) => e.type === 'scheduled'));
+  const first = await leafOf(store);
+  return { store, r, events, first };
+}
+
 describe('Rotator', () => {
   it('issues a first certificate when the secret is missing, then rotates it when the grace ratio is reached', async () => {
-    clock.jumpTo(T0);
-    const store = new MemorySecretStore();
-    const { r, events } = rotator({ store });
-    r.start();
-    await until(() => events.some((e) => e.type === 'scheduled'));
-    const first = await leafOf(store);
+    const { store, events, first } = await firstIssuedAtT0();
     expect(first?.subject.commonName).toBe('agent-1');
     expect(first?.sans.dnsNames).toEqual(['agent-1']);
     const scheduled = events.find((e) => e.type === 'scheduled');
@@ -296,12 +302,7 @@ describe('Rotator under wall-clock steps (issue 11)', () => {
 
 describe('Rotator.renewNow', () => {
   it('renews a certificate that is not due yet, once, and then schedules the new one as usual', async () => {
-    clock.jumpTo(T0);
-    const store = new MemorySecretStore();
-    const { r, events } = rotator({ store });
-    r.start();
-    await until(() => events.some((e) => e.type === 'scheduled'));
-    const first = await leafOf(store);
+    const { store, r, events, first } = await firstIssuedAtT0();
     r.renewNow();
     await until(() => events.filter((e) => e.type === 'succeeded').length === 2);
     const second = await leafOf(store);

@@ -1,48 +1,25 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileSecretStore } from './file-store.js';
-import { committedValues, pausedHolderScenario } from './fixtures/paused-holder.js';
-import { exited, startChild } from './fixtures/run-child.js';
+import { casLoopSandbox, committedValues, pausedHolderScenario } from './fixtures/paused-holder.js';
+import { exited } from './fixtures/run-child.js';
 
 const text = (value: Uint8Array | undefined) => new TextDecoder().decode(value);
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('FileSecretStore compare-and-swap when the lock does not hold', () => {
-  let root: string;
-  let directory: string;
-  const children: ChildProcess[] = [];
-  const start = (args: string[]) => {
-    const child = startChild('cas-loop.ts', [directory, 'counter', ...args]);
-    children.push(child);
-    return child;
-  };
-  beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'certloop-fence-'));
-    directory = join(root, 'secrets');
-  });
-  afterEach(async () => {
-    for (const child of children.splice(0)) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await exited(child);
-    }
-    await rm(root, { recursive: true, force: true });
-  });
+  const sandbox = casLoopSandbox('certloop-fence-');
 
   it('a writer SIGSTOPped inside its write loses its lock to a writer waiting past staleLockMs (short bounds, default lockTimeoutMs), and its late commit conflicts', async () => {
     // the real default bounds (30 s) run in file-store.fence.e2e.test.ts
-    await pausedHolderScenario(directory, start, { staleLockMs: '300', lockTimeoutMs: 'default' });
+    await pausedHolderScenario(sandbox.directory, sandbox.start, { staleLockMs: '300', lockTimeoutMs: 'default' });
   }, 60_000);
 
   it('3 writers under random SIGSTOP, SIGCONT and SIGKILL lose no increment', async () => {
-    const store = new FileSecretStore({ directory });
+    const store = new FileSecretStore({ directory: sandbox.directory });
     await store.put('counter', { data: { n: new TextEncoder().encode('0') } });
     // a tiny stale bound, so that pauses break locks all the time
     const spawnOne = () => {
-      const child = start(['100', '20000', 'Infinity', '120000']);
+      const child = sandbox.start(['100', '20000', 'Infinity', '120000']);
       return { child, values: committedValues(child), stopped: false };
     };
     const slots = [spawnOne(), spawnOne(), spawnOne()];

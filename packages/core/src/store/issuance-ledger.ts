@@ -40,13 +40,7 @@ export class StoreIssuanceLedger implements IssuanceLedger {
   }
 
   async record(leaf: IssuedLeaf, options: BackendCallOptions = {}): Promise<void> {
-    const row: Row = {
-      s: leaf.serialNumber.toLowerCase(),
-      i: leaf.issuerKeyId.toLowerCase(),
-      h: leaf.holder,
-      n: leaf.notAfter.getTime(),
-      t: leaf.issuedAt.getTime(),
-    };
+    const row = rowOf(leaf);
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(options.signal);
       const secret = await this.#store.get(this.#name, { signal: options.signal });
@@ -80,6 +74,17 @@ export class StoreIssuanceLedger implements IssuanceLedger {
     for (const row of latestPerHolder(readRows(secret)).values()) if (row.i === id && row.n > at) count++;
     return count;
   }
+}
+
+/** The ledger's row for `leaf` (serial number and issuer key id lower-cased, times in ms). */
+function rowOf(leaf: IssuedLeaf): Row {
+  return {
+    s: leaf.serialNumber.toLowerCase(),
+    i: leaf.issuerKeyId.toLowerCase(),
+    h: leaf.holder,
+    n: leaf.notAfter.getTime(),
+    t: leaf.issuedAt.getTime(),
+  };
 }
 
 function latestPerHolder(rows: readonly Row[]): Map<string, Row> {
@@ -117,13 +122,7 @@ export class MemoryIssuanceLedger implements IssuanceLedger {
 
   async record(leaf: IssuedLeaf, options: BackendCallOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
-    const row: Row = {
-      s: leaf.serialNumber.toLowerCase(),
-      i: leaf.issuerKeyId.toLowerCase(),
-      h: leaf.holder,
-      n: leaf.notAfter.getTime(),
-      t: leaf.issuedAt.getTime(),
-    };
+    const row = rowOf(leaf);
     this.#rows.set(`${row.i}/${row.s}`, row);
   }
 

@@ -14,16 +14,13 @@ import {
   trustBundleDigest,
 } from '@certloop/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultCaRotationBackend } from './rotation-backend.js';
+import type { VaultCaRotationBackend } from './rotation-backend.js';
 import { VaultCertificateAuthority } from './signer.js';
-import { codeOf, makeCsr, opensslVerify } from './test-support.js';
-import { setupAppRole, setupPki, startVaultEmulator, type VaultEmulator, vaultCall } from './testing/index.js';
+import { codeOf, makeCsr, opensslVerify, type RotationFixture, rotationFixture } from './test-support.js';
+import type { VaultEmulator } from './testing/index.js';
 
 // core's CaRotation driving VaultCaRotationBackend through node-vault against the emulator: the keys never leave Vault
 
-const ADMIN_POLICY = ['pki', 'pki_int']
-  .map((m) => `path "${m}/*" { capabilities = ["create", "read", "update", "delete", "list"] }`)
-  .join('\n');
 const DAY = 86_400;
 const SERVER = DEFAULT_RELAY_SECRET_NAMES.server;
 
@@ -121,35 +118,16 @@ const options = (ca: 'root' | 'intermediate'): CaRotationOptions => ({
   maxLeafLifetimeSeconds: 30 * DAY,
 });
 
+let fixture: RotationFixture;
 beforeAll(async () => {
-  emu = await startVaultEmulator();
-  const target = { endpoint: emu.endpoint, token: emu.rootToken };
-  await setupPki({ ...target, role: 'agents' });
-  await vaultCall(target, 'PUT', 'sys/policies/acl/ca-rotation', { policy: ADMIN_POLICY });
-  const admin = await setupAppRole({ ...target, role: 'ca-rotation', policies: ['ca-rotation'] });
-  backend = new VaultCaRotationBackend({
-    endpoint: emu.endpoint,
-    auth: { method: 'approle', ...admin },
-    rootMount: 'pki',
-    mount: 'pki_int',
-  });
-  const signerRole = await setupAppRole({ ...target, path: 'approle-signer', role: 'signer', policies: ['pki'] });
-  signer = new VaultCertificateAuthority({
-    endpoint: emu.endpoint,
-    auth: { method: 'approle', mount: 'approle-signer', ...signerRole },
-    mount: 'pki_int',
-    role: 'agents',
-  });
+  fixture = await rotationFixture();
+  ({ emulator: emu, backend, signer } = fixture);
   // the relay's server certificate, signed by Vault; its key (a leaf's) is the only one in the store
   const csr = await makeCsr({ commonName: 'relay-server', dnsNames: ['relay.example.test'] });
   const issued = await signer.sign({ csrPem: csr.csrPem, lifetimeSeconds: 7 * DAY, profile: 'server' });
   await store.put(SERVER, issuedTlsSecret({ role: 'server', privateKeyPem: csr.privateKeyPem, result: issued }));
 });
-afterAll(async () => {
-  backend.close();
-  signer.close();
-  await emu.close();
-});
+afterAll(() => fixture.close());
 
 describe('CaRotation on VaultCaRotationBackend (emulator, node-vault): the keys never leave Vault', () => {
   it('rotates the root: prepare, converge, activate, drain, retire; {A} → {A, B} → {B} in Vault and the store', async () => {

@@ -3,13 +3,8 @@ import { joinPemBundle, splitPemBundle } from '@certloop/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaultCaRotationBackend } from './rotation-backend.js';
 import { VaultCertificateAuthority } from './signer.js';
-import { codeOf, makeCsr, opensslVerify } from './test-support.js';
-import { setupAppRole, setupPki, startVaultEmulator, type VaultEmulator, vaultCall } from './testing/index.js';
-
-// the policy a rotation's token needs on the two mounts (no sudo, no exported keys)
-const ADMIN_POLICY = ['pki', 'pki_int']
-  .map((m) => `path "${m}/*" { capabilities = ["create", "read", "update", "delete", "list"] }`)
-  .join('\n');
+import { codeOf, makeCsr, opensslVerify, type RotationFixture, rotationFixture } from './test-support.js';
+import { setupAppRole, type VaultEmulator, vaultCall } from './testing/index.js';
 
 let emu: VaultEmulator;
 let backend: VaultCaRotationBackend;
@@ -17,32 +12,13 @@ let signer: VaultCertificateAuthority;
 let rootA: string;
 
 const roots = (bundle: string) => splitPemBundle(bundle).map((p) => new X509Certificate(p).subject);
+let fixture: RotationFixture;
 beforeAll(async () => {
-  emu = await startVaultEmulator();
-  const target = { endpoint: emu.endpoint, token: emu.rootToken };
-  const pki = await setupPki({ ...target, role: 'agents' });
-  rootA = pki.rootPem;
-  await vaultCall(target, 'PUT', 'sys/policies/acl/ca-rotation', { policy: ADMIN_POLICY });
-  const admin = await setupAppRole({ ...target, role: 'ca-rotation', policies: ['ca-rotation'] });
-  backend = new VaultCaRotationBackend({
-    endpoint: emu.endpoint,
-    auth: { method: 'approle', ...admin },
-    rootMount: 'pki',
-    mount: 'pki_int',
-  });
-  const signerRole = await setupAppRole({ ...target, path: 'approle-signer', role: 'signer', policies: ['pki'] });
-  signer = new VaultCertificateAuthority({
-    endpoint: emu.endpoint,
-    auth: { method: 'approle', mount: 'approle-signer', ...signerRole },
-    mount: 'pki_int',
-    role: 'agents',
-  });
+  fixture = await rotationFixture();
+  ({ emulator: emu, backend, signer } = fixture);
+  rootA = fixture.pki.rootPem;
 });
-afterAll(async () => {
-  backend.close();
-  signer.close();
-  await emu.close();
-});
+afterAll(() => fixture.close());
 
 const signLeaf = async (name: string) =>
   signer.sign({ csrPem: (await makeCsr({ commonName: name })).csrPem, lifetimeSeconds: 3600, profile: 'client' });

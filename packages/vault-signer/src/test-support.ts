@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, createCsr, generateKeyPair, type KeyAlgorithm } from '@certloop/core';
 import type { VaultAuth, VaultCertificateAuthorityOptions } from './options.js';
+import { VaultCaRotationBackend } from './rotation-backend.js';
 import { VaultCertificateAuthority } from './signer.js';
 import {
   type SetupPkiResult,
@@ -120,4 +121,50 @@ export async function codeOf(fn: () => Promise<unknown>): Promise<string> {
     return (err as { code?: string }).code ?? 'no code';
   }
   throw new Error('expected a rejection');
+}
+
+export interface RotationFixture {
+  readonly emulator: VaultEmulator;
+  readonly pki: SetupPkiResult;
+  /** A CA rotation's backend: AppRole with create/read/update/delete/list on `pki/*` and `pki_int/*` (no sudo). */
+  readonly backend: VaultCaRotationBackend;
+  /** Signs leaves on `pki_int` role `agents` (AppRole with policy `pki`, its own auth mount). */
+  readonly signer: VaultCertificateAuthority;
+  close(): Promise<void>;
+}
+
+/** The Vault set-up a CA rotation test needs: the intermediate tutorial's two mounts, a rotation backend, a signer. */
+export async function rotationFixture(): Promise<RotationFixture> {
+  const emulator = await startVaultEmulator();
+  const target = { endpoint: emulator.endpoint, token: emulator.rootToken };
+  const pki = await setupPki({ ...target, role: 'agents' });
+  const policy = ['pki', 'pki_int']
+    .map((m) => `path "${m}/*" { capabilities = ["create", "read", "update", "delete", "list"] }`)
+    .join('\n');
+  await vaultCall(target, 'PUT', 'sys/policies/acl/ca-rotation', { policy });
+  const admin = await setupAppRole({ ...target, role: 'ca-rotation', policies: ['ca-rotation'] });
+  const backend = new VaultCaRotationBackend({
+    endpoint: emulator.endpoint,
+    auth: { method: 'approle', ...admin },
+    rootMount: 'pki',
+    mount: 'pki_int',
+  });
+  const signerRole = await setupAppRole({ ...target, path: 'approle-signer', role: 'signer', policies: ['pki'] });
+  const signer = new VaultCertificateAuthority({
+    endpoint: emulator.endpoint,
+    auth: { method: 'approle', mount: 'approle-signer', ...signerRole },
+    mount: 'pki_int',
+    role: 'agents',
+  });
+  return {
+    emulator,
+    pki,
+    backend,
+    signer,
+    async close() {
+      backend.close();
+      signer.close();
+      await emulator.close();
+    },
+  };
 }

@@ -44,7 +44,7 @@ import { type ConnectionEvent, type ConnectionState, RelayConnection } from './c
 import { type HaltReason, type HaltState, haltReasonOf, resumedBy } from './halt.js';
 import { IssuerDrain } from './issuer-drain.js';
 import { MutualChannel } from './mutual-channel.js';
-import { RelayCaClient } from './relay-ca-client.js';
+import { RelayCaClient, UNTRUSTED_CERTIFICATE } from './relay-ca-client.js';
 import { assertKeepsServer, readOfferedBundle, trustBundleRefused } from './trust-adoption.js';
 
 const YEAR = 365 * 86_400;
@@ -56,9 +56,6 @@ function safeDigest(pem: string): string {
     return '';
   }
 }
-
-/** Refusals of the stream that mean the server no longer trusts the client certificate's CA (a retired CA). */
-const UNTRUSTED_CLIENT = new Set<string>(['CERTLOOP_UNAUTHENTICATED', 'CERTLOOP_CHAIN_UNTRUSTED']);
 
 export interface RelayAgentOptions {
   /** Where the agent's secrets are (memory, file, Kubernetes...). */
@@ -383,7 +380,7 @@ export class RelayAgent {
           if (event.type === 'renew-now' && this.#drain.request(event.activeIssuerKeyId)) this.#rotator?.poke();
           if (event.type === 'trust-bundle-offered') this.#offered(event.trustBundlePem);
           const error = event.type === 'disconnected' || event.type === 'connect-failed' ? event.error : undefined;
-          if (error && UNTRUSTED_CLIENT.has(error.code) && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
+          if (error && UNTRUSTED_CERTIFICATE.has(error.code) && this.#drain.refusedAsUntrusted()) this.#rotator?.poke();
           this.#events.emit({ type: 'connection', event });
           if (connection !== this.#connection) return;
           if (haltReasonOf(error) !== 'revoked') return;

@@ -57,7 +57,10 @@ export interface RelayCaClientOptions extends ChannelTarget {
  * Refusals of a Renew that mean the server no longer trusts the client certificate's CA (it was retired while the
  * agent was away): with a token, the agent recovers by bootstrapping.
  */
-const UNTRUSTED_CERTIFICATE = new Set(['CERTLOOP_UNAUTHENTICATED', 'CERTLOOP_CHAIN_UNTRUSTED']);
+export const UNTRUSTED_CERTIFICATE: ReadonlySet<string> = new Set([
+  'CERTLOOP_UNAUTHENTICATED',
+  'CERTLOOP_CHAIN_UNTRUSTED',
+]);
 
 export type SignPath = 'renew' | 'bootstrap';
 

@@ -3,7 +3,7 @@
  * authenticated only (Bootstrap) or mutual, with the client certificate taken from a `CertificateSource` at each
  * new connection.
  */
-import { checkServerIdentity, type DetailedPeerCertificate, type PeerCertificate } from 'node:tls';
+import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls';
 import { pemEncode } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import type { CertificateSource } from '../shared/certificate-source.js';
@@ -59,27 +59,9 @@ export function presentedChain(cert: PeerCertificate): ServerChain | undefined {
   };
 }
 
-/**
- * Mutual-TLS credentials whose client certificate is the source's current one at every handshake. With
- * `onServerChain`, each handshake whose server certificate verified (chain and name) reports what the server
- * presented.
- */
-export function mutualCredentials(
-  source: CertificateSource,
-  onServerChain?: (chain: ServerChain) => void,
-): grpc.ChannelCredentials {
-  if (!onServerChain) return grpc.experimental.createCertificateProviderChannelCredentials(source, source);
-  return grpc.experimental.createCertificateProviderChannelCredentials(source, source, {
-    // Node calls this only once the chain verified against the trust bundle
-    checkServerIdentity(host, cert) {
-      const error = checkServerIdentity(host, cert);
-      if (!error) {
-        const chain = presentedChain(cert);
-        if (chain) onServerChain(chain);
-      }
-      return error;
-    },
-  });
+/** Mutual-TLS credentials whose client certificate is the source's current one at every handshake. */
+export function mutualCredentials(source: CertificateSource): grpc.ChannelCredentials {
+  return grpc.experimental.createCertificateProviderChannelCredentials(source, source);
 }
 
 export function certificatesClient(target: ChannelTarget, credentials: grpc.ChannelCredentials): grpc.Client {

@@ -9,6 +9,10 @@
  *
  * A certificate from another CA (a CA rotation) moves the connection at once, so retiring the old CA cuts no stream.
  *
+ * Reconnects resume the TLS session of an earlier connection when the client certificate, the trust bundle and the
+ * server address and name are those of that connection (`TlsSessionCache`, see tls-sessions.ts and the package
+ * README): a renewal, a new trust bundle or `forgetSessions()` (a halt) makes the next connection a full handshake.
+ *
  * Before the certificate a connection was opened with expires, while a newer one is in force (the agent renewed),
  * the channel refreshes by itself (at notAfter minus 1 % of the lifetime, at least a minute, at most a day), so no
  * stream is held on an expired certificate when a valid one exists; without a newer certificate (bring-your-own,
@@ -23,7 +27,8 @@ import { CertloopError, type Clock, type CredentialProvider, systemClock, type T
 import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { relayProtocol } from '../shared/proto.js';
-import { type ChannelTarget, channelOptions, mutualCredentials, type ServerChain } from './channel.js';
+import { type ChannelTarget, channelOptions, type ServerChain } from './channel.js';
+import { ResumingCredentials, TlsSessionCache, type TlsSessionStats } from './tls-sessions.js';
 
 /** One use of the channel: its clients, and `release()` once done (closes a retired connection). */
 export interface Lease {
@@ -52,6 +57,8 @@ export interface MutualChannelOptions extends ChannelTarget {
   /** The roots that authenticate the server. */
   readonly trustBundlePem: () => string | undefined;
   readonly clock?: Clock | undefined;
+  /** Resume TLS sessions on reconnect where that is safe (default true; see tls-sessions.ts). */
+  readonly resumeTlsSessions?: boolean | undefined;
 }
 
 export class MutualChannel {
@@ -68,14 +75,22 @@ export class MutualChannel {
   /** When the current connection should leave its certificate (notAfter minus the margin), epoch ms. */
   #moveAt = Number.POSITIVE_INFINITY;
   readonly #unsubscribe: () => void;
+  readonly #sessions: TlsSessionCache;
 
   constructor(options: MutualChannelOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
+    this.#sessions = new TlsSessionCache({
+      clock: this.#clock,
+      ...(options.resumeTlsSessions === false ? { maxSessions: 0 } : {}),
+    });
     // a certificate that arrives after the connection's is already due to move (renewed late): move now; so does one
     // from another CA (a CA rotation's drain), so that retiring the old CA never cuts a held stream
     this.#unsubscribe = options.provider.subscribe((event) => {
-      if (event.type !== 'updated' || !this.#current) return;
+      if (event.type !== 'updated') return;
+      // sessions are keyed by the certificate already; a new one also drops them outright
+      this.#sessions.clear();
+      if (!this.#current) return;
       const issuer = options.provider.current()?.leaf.authorityKeyId;
       if (this.#clock.now().getTime() >= this.#moveAt || issuer !== this.#current.issuerKeyId) this.refresh();
     });
@@ -147,8 +162,13 @@ export class MutualChannel {
   #open(trust: string): void {
     const previous = this.#current;
     const source = new CertificateSource({ provider: this.#o.provider, trustBundlePem: trust });
-    const credentials = mutualCredentials(source, (chain) => {
-      this.#serverChain = chain;
+    const credentials = new ResumingCredentials({
+      source,
+      target: this.#o,
+      sessions: this.#sessions,
+      onServerChain: (chain) => {
+        this.#serverChain = chain;
+      },
     });
     const channel = new grpc.Channel(this.#o.serverAddress, credentials, channelOptions(this.#o));
     const protocol = relayProtocol();
@@ -204,9 +224,20 @@ export class MutualChannel {
     return this.#generations.size;
   }
 
-  /** Closes every connection. */
+  /** Full handshakes and resumed connections so far, and TLS sessions stored. */
+  get tlsSessions(): TlsSessionStats {
+    return this.#sessions.stats;
+  }
+
+  /** Forgets every TLS session: the next connection is a full handshake (an agent halts, e.g. revoked). */
+  forgetSessions(): void {
+    this.#sessions.clear();
+  }
+
+  /** Closes every connection (and forgets the TLS sessions). */
   close(): void {
     this.#closed = true;
+    this.#sessions.clear();
     this.#unsubscribe();
     if (this.#expiryTimer) this.#clock.clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;

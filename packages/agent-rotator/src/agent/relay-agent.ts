@@ -501,6 +501,8 @@ export class RelayAgent {
     };
     const rotator = this.#rotator;
     if (rotator) this.#rotatorStopped = rotator.stop();
+    // a halted agent's next connection, whenever it comes, is a full handshake
+    this.#channel?.forgetSessions();
     if (reason === 'revoked') {
       this.#connection?.stop();
       this.#caClient?.setRevoked(material?.leaf.serialNumber);

@@ -54,12 +54,12 @@ export interface AgentUnderTest {
   serialNumber: string;
 }
 
-/** Bootstraps `cluster` with the relay's token, puts its certificate in the relay's store and starts a provider. */
-export async function bootstrappedAgent(r: TestRelay, cluster: string): Promise<AgentUnderTest> {
+/** Bootstraps `cluster` with the relay's token (`lifetimeSeconds` 0: the server's default), puts its certificate in the relay's store and starts a provider. */
+export async function bootstrappedAgent(r: TestRelay, cluster: string, lifetimeSeconds = 0): Promise<AgentUnderTest> {
   const client = bootstrapClient({ serverAddress: r.address }, r.trustBundlePem);
   try {
     const { csrPem, privateKeyPem } = await csrFor(cluster);
-    const request: BootstrapRequest = { token: r.token, cluster, csrPem, lifetimeSeconds: 0 };
+    const request: BootstrapRequest = { token: r.token, cluster, csrPem, lifetimeSeconds };
     const issued = await unary<BootstrapRequest, SignResponse>(client, 'Bootstrap', request);
     const secretName = `resumption-${cluster}`;
     const certificatePem = issued.certificatePem + issued.chainPem;

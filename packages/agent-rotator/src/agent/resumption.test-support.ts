@@ -35,13 +35,14 @@ export async function cuttableProxy(target: string): Promise<CuttableProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port: bound } = server.address() as { port: number };
+  const cut = () => {
+    for (const s of open) s.destroy();
+  };
   return {
     address: `127.0.0.1:${bound}`,
-    cut() {
-      for (const s of open) s.destroy();
-    },
+    cut,
     close() {
-      this.cut();
+      cut();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -10,6 +10,7 @@ import { benchWatchChaos } from './k8s-watch-chaos.js';
 import { benchPathValidation } from './path-validation.js';
 import { benchPkcs11 } from './pkcs11.js';
 import { benchRelayFleet } from './relay-fleet.js';
+import { benchRelayResumption } from './relay-resumption.js';
 import { benchReload } from './reload.js';
 import { formatResults } from './types.js';
 import { benchVault } from './vault.js';
@@ -26,6 +27,7 @@ const results = [
   ...(await benchPkcs11()),
   ...(await benchVaultClientCpu()),
   ...(await benchRelayFleet()),
+  ...(await benchRelayResumption()),
   ...(await benchK8s()),
   ...(await benchWatchChaos()),
   ...(await benchImportCost()),

@@ -8,6 +8,8 @@
  * share of reconnects that did resume, and the agents' CPU apart.
  *
  * Run alone: `node --conditions=source --import tsx bench/relay-resumption.ts [reconnects per round]`.
+ * `CERTLOOP_BENCH_PROF=relay-fleet-server` writes a CPU profile of the server to /tmp/relay-resumption-prof;
+ * `CERTLOOP_BENCH_RESUMPTION_ONLY=full` (or `resumed`) then runs the measured rounds of one kind only.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -37,7 +39,15 @@ interface Ready {
 
 function serverProcess(): ChildProcess {
   return fork(fileURLToPath(new URL('./relay-fleet-server.ts', import.meta.url)), [], {
-    execArgv: ['--conditions=source', '--import', 'tsx', '--expose-gc'],
+    execArgv: [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(process.env.CERTLOOP_BENCH_PROF?.includes('relay-fleet-server')
+        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-resumption-prof']
+        : []),
+    ],
     env: { ...process.env, CERTLOOP_BENCH_REPLICAS: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -155,14 +165,25 @@ export async function benchRelayResumption(reconnectsPerRound = 400): Promise<Be
     await round(proc, resumed, 10);
     await round(proc, full, 10);
     const totals = { resumed: [] as Round[], full: [] as Round[] };
+    const per = (rounds: Round[], f: (r: Round) => number) =>
+      rounds.reduce((t, r) => t + f(r), 0) / rounds.reduce((t, r) => t + r.reconnects, 0);
+    const only = process.env.CERTLOOP_BENCH_RESUMPTION_ONLY;
     for (let r = 0; r < ROUNDS; r++) {
-      totals.full.push(await round(proc, full, perAgent));
-      totals.resumed.push(await round(proc, resumed, perAgent));
+      if (only !== 'resumed') totals.full.push(await round(proc, full, perAgent));
+      if (only !== 'full') totals.resumed.push(await round(proc, resumed, perAgent));
+    }
+    if (only) {
+      const rounds = only === 'full' ? totals.full : totals.resumed;
+      return [
+        {
+          name: `relay reconnect: server CPU, ${only} only`,
+          value: per(rounds, (r) => r.serverMs),
+          unit: 'ms/reconnect',
+        },
+      ];
     }
     for (const c of [...resumed, ...full]) c.close();
     for (const p of providers) p.close();
-    const per = (rounds: Round[], f: (r: Round) => number) =>
-      rounds.reduce((t, r) => t + f(r), 0) / rounds.reduce((t, r) => t + r.reconnects, 0);
     const fullMs = per(totals.full, (r) => r.serverMs);
     const resumedMs = per(totals.resumed, (r) => r.serverMs);
     const share = per(totals.resumed, (r) => r.resumed);

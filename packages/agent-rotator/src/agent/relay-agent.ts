@@ -133,6 +133,8 @@ export interface RelayAgentStatus {
     readonly state: ConnectionState;
     readonly clientSerialNumber: string | undefined;
     readonly serverSerialNumber: string | undefined;
+    /** Mutual-TLS connections opened with a full handshake and resumed from an earlier TLS session (see tls-sessions.ts). */
+    readonly tlsSessions: { readonly full: number; readonly resumed: number };
   };
   readonly lastRotation:
     | { readonly at: Date; readonly result: 'succeeded' | 'failed' | 'superseded'; readonly code?: string }
@@ -553,6 +555,10 @@ export class RelayAgent {
         state: this.#connection?.state ?? 'idle',
         clientSerialNumber: connection?.clientSerialNumber,
         serverSerialNumber: connection?.serverSerialNumber,
+        tlsSessions: {
+          full: this.#channel?.tlsSessions.full ?? 0,
+          resumed: this.#channel?.tlsSessions.resumed ?? 0,
+        },
       },
       lastRotation: this.#lastRotation,
       halted: this.#halted

@@ -136,6 +136,33 @@ describe('agent TLS session resumption', () => {
   });
 });
 
+describe('RelayAgent TLS session resumption', () => {
+  it('a RelayAgent whose connection is cut reconnects its stream on a resumed session, counted in its status', async () => {
+    const relay = await startRelay();
+    const proxy = await cuttableProxy(relay.address);
+    opened.proxies.push(proxy);
+    const agent = relay.agent({
+      cluster: 'cluster-1',
+      serverAddress: proxy.address,
+      reconnectBackoff: { initialMs: 1, maxMs: 10 },
+    });
+    await agent.start();
+    await until(() => agent.status().connection.state === 'connected');
+    expect(agent.status().connection.tlsSessions).toEqual({ full: 1, resumed: 0 });
+    const checked = relay.server.metrics().clientCheck.connections;
+
+    proxy.cut();
+    await until(() => agent.status().connection.tlsSessions.resumed === 1);
+    await until(() => agent.status().connection.state === 'connected');
+    expect(agent.status().connection.tlsSessions).toEqual({ full: 1, resumed: 1 });
+    // the resumed connection's certificate was checked like any other
+    expect(relay.server.metrics().clientCheck.connections).toBe(checked + 1);
+    expect(relay.server.connections()).toMatchObject([
+      { cluster: 'cluster-1', serialNumber: agent.status().certificate!.serialNumber },
+    ]);
+  });
+});
+
 describe('TlsSessionCache', () => {
   const key = (certificatePem: string) =>
     sessionKey({ serverAddress: '127.0.0.1:1', serverName: 'localhost', trustBundlePem: 'roots', certificatePem });

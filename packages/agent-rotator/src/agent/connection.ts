@@ -230,6 +230,7 @@ export class RelayConnection {
       if (attempt.lease && message.welcome.clientSerialNumber)
         attempt.serialNumber = message.welcome.clientSerialNumber;
       this.#serverSerial = message.welcome.serverSerialNumber;
+      if (attempt.lease) this.#o.channel?.noteServerSerial(message.welcome.serverSerialNumber);
       const previous = this.#current;
       this.#current = attempt;
       if (this.#pending === attempt) this.#pending = undefined;

@@ -23,7 +23,14 @@
  * relay stream moves to it (make before break, see `RelayConnection`) and the old connection is closed when its
  * last user lets go (`Lease.release`), so an agent holds one connection but for that moment.
  */
-import { CertloopError, type Clock, type CredentialProvider, systemClock, type TimerHandle } from '@certloop/core';
+import {
+  CertloopError,
+  type Clock,
+  type CredentialProvider,
+  inspectCertificate,
+  systemClock,
+  type TimerHandle,
+} from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import { CertificateSource } from '../shared/certificate-source.js';
 import { relayProtocol } from '../shared/proto.js';
@@ -70,6 +77,7 @@ export class MutualChannel {
   #nextId = 1;
   #closed = false;
   #serverChain: ServerChain | undefined;
+  #serverChainSerial: { readonly chain: ServerChain; readonly serial: string | undefined } | undefined;
   #expiryTimer: TimerHandle | undefined;
   readonly #clock: Clock;
   /** When the current connection should leave its certificate (notAfter minus the margin), epoch ms. */
@@ -227,6 +235,27 @@ export class MutualChannel {
   /** Full handshakes and resumed connections so far, and TLS sessions stored. */
   get tlsSessions(): TlsSessionStats {
     return this.#sessions.stats;
+  }
+
+  /**
+   * The server said which certificate it serves now (`Welcome.server_serial_number`): when that is not the one the
+   * current connection's server chain shows (a resumed session from before the server changed its certificate, on
+   * a server that keeps its ticket keys across the change), the sessions are forgotten, so the next connection is a
+   * full handshake that shows the server's current certificate.
+   */
+  noteServerSerial(serialNumber: string): void {
+    const chain = this.#serverChain;
+    if (!serialNumber || !chain) return;
+    if (this.#serverChainSerial?.chain !== chain) {
+      let serial: string | undefined;
+      try {
+        serial = inspectCertificate(chain.leafPem).serialNumber;
+      } catch {
+        serial = undefined;
+      }
+      this.#serverChainSerial = { chain, serial };
+    }
+    if (this.#serverChainSerial.serial !== serialNumber) this.#sessions.clear();
   }
 
   /** Forgets every TLS session: the next connection is a full handshake (an agent halts, e.g. revoked). */

@@ -431,6 +431,10 @@ export class RelayAgent {
         const error = isCertloopError(err)
           ? err
           : new CertloopError('CERTLOOP_UNAVAILABLE', 'the trust bundle could not be adopted', { cause: err });
+        // the server chain judged is the one the current connection's session was verified with: on a server that
+        // keeps its ticket keys across a certificate change, a resumed connection still shows the old certificate;
+        // the next connection is a full handshake, and shows the server's current one
+        if (error.details?.refusal === 'locks-out') this.#channel?.forgetSessions();
         const key = `${error.code}:${String(error.details?.refusal)}:${String(error.details?.digest)}`;
         if (key === this.#lastRefusal || !this.#started) return;
         this.#lastRefusal = key;

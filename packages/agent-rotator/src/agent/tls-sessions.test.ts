@@ -1,15 +1,21 @@
 /**
  * TLS session resumption of the agent's mutual-TLS channel, with real TLS on loopback, a real RelayServer and real
- * grpc-js clients: a reconnect (grpc-js's own, after the connection is cut; or a new connection of the channel)
- * resumes the session; a renewal, a new trust bundle, a server certificate from a new CA, a halt do not resume. And
- * the cache alone: bounded, aged on the injected clock, one key at a time.
+ * grpc-js clients: a reconnect (grpc-js's own, after the connection is cut; or a new connection of the channel; or
+ * a RelayAgent's stream) resumes the session; a renewal, a new trust bundle, a halt do not resume. A server
+ * certificate from a new CA, on plain Node http2 servers: with Node's default (new ticket keys on
+ * `setSecureContext`) the next connection is a full handshake; on a server that keeps its ticket keys, one
+ * resumed connection, until the server's Welcome serial says otherwise. And the cache alone: bounded, aged on the
+ * injected clock, one key at a time.
  */
-import { isRevokingAuthority, ManualClock } from '@certloop/core';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { CredentialProvider, isRevokingAuthority, ManualClock, MemorySecretStore } from '@certloop/core';
 import { createTestPki } from '@certloop/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relayPerTest } from '../relay-per-test.test-support.js';
 import { until } from '../testing/index.js';
-import type { MutualChannel } from './mutual-channel.js';
+import { unary } from './channel.js';
+import { MutualChannel } from './mutual-channel.js';
 import {
   type AgentUnderTest,
   bootstrappedAgent,
@@ -22,15 +28,17 @@ import {
 import { sessionKey, TlsSessionCache } from './tls-sessions.js';
 
 const { startRelay } = relayPerTest();
-const opened: { proxies: CuttableProxy[]; channels: MutualChannel[]; agents: AgentUnderTest[] } = {
-  proxies: [],
-  channels: [],
-  agents: [],
-};
+const opened: {
+  proxies: CuttableProxy[];
+  channels: MutualChannel[];
+  agents: AgentUnderTest[];
+  cleanups: (() => unknown)[];
+} = { proxies: [], channels: [], agents: [], cleanups: [] };
 afterEach(async () => {
   for (const c of opened.channels.splice(0)) c.close();
   for (const a of opened.agents.splice(0)) a.provider.close();
   for (const p of opened.proxies.splice(0)) await p.close();
+  for (const cleanup of opened.cleanups.splice(0)) await cleanup();
 });
 
 /** A relay, a proxy to it, one bootstrapped agent and its channel through the proxy. */
@@ -103,7 +111,7 @@ describe('agent TLS session resumption', () => {
     expect(channel.tlsSessions).toMatchObject({ full: 2, resumed: 1 });
   });
 
-  it('does not resume after a trust bundle change, a server certificate from a new CA, or forgetting (a halt)', async () => {
+  it('does not resume after a trust bundle change, or once forgotten (a halt)', async () => {
     const other = await createTestPki();
     const { relay, proxy, agent, channel, setTrust } = await setUp((t) => t + other.rootPem);
     await renewOver(relay, channel, agent);
@@ -118,21 +126,11 @@ describe('agent TLS session resumption', () => {
     await renewOver(relay, channel, agent);
     expect(channel.tlsSessions).toMatchObject({ full: 3, resumed: 1 });
 
-    // the server takes a certificate from another CA (both are trusted): its next handshake is a full one, and the
-    // agent sees the new server certificate
-    const served = await other.issue({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-    await relay.store.put(relay.pki.names.server, served.secret);
-    await until(() => relay.server.metrics().serverSerialNumber === served.serialNumber);
-    await cutAndWait(proxy, channel);
-    await renewOver(relay, channel, agent);
-    expect(channel.tlsSessions).toMatchObject({ full: 4, resumed: 1 });
-    expect(channel.serverChain?.leafPem).toBe(served.leafPem);
-
     // forgotten (what a halt does): a full handshake
     await cutAndWait(proxy, channel);
     channel.forgetSessions();
     await renewOver(relay, channel, agent);
-    expect(channel.tlsSessions).toMatchObject({ full: 5, resumed: 1 });
+    expect(channel.tlsSessions).toMatchObject({ full: 4, resumed: 1 });
   });
 });
 
@@ -160,6 +158,90 @@ describe('RelayAgent TLS session resumption', () => {
     expect(relay.server.connections()).toMatchObject([
       { cluster: 'cluster-1', serialNumber: agent.status().certificate!.serialNumber },
     ]);
+    // the Welcome named the certificate the session showed: the sessions stay, the next reconnect resumes too
+    proxy.cut();
+    await until(() => agent.status().connection.tlsSessions.resumed === 2);
+    expect(agent.status().connection.tlsSessions.full).toBe(1);
+  });
+});
+
+describe('a server certificate from a new CA, on plain Node http2 servers', () => {
+  /**
+   * A plain Node http2 secure server asking for a client certificate (no gRPC behind it: each call fails, after the
+   * handshake), serving a certificate of `first`; an agent channel trusting `first` and `second`.
+   */
+  async function setUpPlain() {
+    const first = await createTestPki();
+    const second = await createTestPki();
+    const name = { commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] };
+    const [servedA, servedB] = [await first.issue(name), await second.issue(name)];
+    const server = createSecureServer({
+      key: servedA.privateKeyPem,
+      cert: servedA.certificatePem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
+    server.on('stream', (stream) => stream.respond({ ':status': 404 }, { endStream: true }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const store = new MemorySecretStore();
+    const client = await first.issue({ commonName: 'cluster-1', profile: 'client' });
+    await store.put('client', client.secret);
+    const provider = new CredentialProvider({ name: 'client', watcher: store, usage: 'clientAuth' });
+    await provider.start();
+    const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const trust = first.trustBundlePem + second.trustBundlePem;
+    const channel = new MutualChannel({
+      serverAddress: address,
+      serverName: 'localhost',
+      provider,
+      trustBundlePem: () => trust,
+    });
+    opened.channels.push(channel);
+    opened.cleanups.push(
+      () => provider.close(),
+      () => new Promise((resolve) => server.close(resolve)),
+    );
+    /** One call on a new connection of the channel. */
+    const reconnect = async () => {
+      channel.refresh();
+      const lease = channel.acquire();
+      await unary(lease.certificates, 'Renew', { csrPem: '', lifetimeSeconds: 0 }).catch(() => undefined);
+      lease.release();
+    };
+    await reconnect();
+    expect(channel.serverChain?.leafPem).toBe(servedA.leafPem);
+    return { server, channel, reconnect, servedA, servedB };
+  }
+
+  it("Node's default (setSecureContext: new ticket keys): the next connection is a full handshake and shows it", async () => {
+    const { server, channel, reconnect, servedB } = await setUpPlain();
+    await reconnect();
+    expect(channel.tlsSessions).toMatchObject({ full: 1, resumed: 1 });
+    server.setSecureContext({ key: servedB.privateKeyPem, cert: servedB.certificatePem });
+    await reconnect();
+    expect(channel.tlsSessions).toMatchObject({ full: 2, resumed: 1 });
+    expect(channel.serverChain?.leafPem).toBe(servedB.leafPem);
+  });
+
+  it("a server that keeps its ticket keys: one resumed connection, then the server's serial forgets the sessions", async () => {
+    const { server, channel, reconnect, servedA, servedB } = await setUpPlain();
+    // what the lean relay server does on a reload: a new secure context, the same ticket keys
+    const keys = server.getTicketKeys();
+    server.setSecureContext({ key: servedB.privateKeyPem, cert: servedB.certificatePem });
+    server.setTicketKeys(keys);
+    await reconnect();
+    // nothing in a resumed handshake can show the new certificate: the session's chain is the one seen
+    expect(channel.tlsSessions).toMatchObject({ full: 1, resumed: 1 });
+    expect(channel.serverChain?.leafPem).toBe(servedA.leafPem);
+    // the serial the server reports (Welcome) is the one seen: nothing forgotten
+    channel.noteServerSerial(servedA.serialNumber);
+    await reconnect();
+    expect(channel.tlsSessions).toMatchObject({ full: 1, resumed: 2 });
+    // the server's Welcome names another certificate: the next connection is a full handshake and shows it
+    channel.noteServerSerial(servedB.serialNumber);
+    await reconnect();
+    expect(channel.tlsSessions).toMatchObject({ full: 2, resumed: 2 });
+    expect(channel.serverChain?.leafPem).toBe(servedB.leafPem);
   });
 });
 

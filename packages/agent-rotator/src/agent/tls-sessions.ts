@@ -11,8 +11,11 @@
  *   session carries the peer certificate of its original handshake),
  * - the trust bundle (a session verified under roots the agent no longer trusts is not a verified server),
  * - the server address and the name the server certificate was checked against.
- * A server that changes its own certificate (Node's `setSecureContext`) gets new ticket keys and refuses older
- * tickets by itself: the next connection is a full handshake.
+ * A resumed handshake shows no server certificate, so a change of the server's certificate is the server's to end
+ * resumption over: Node's `setSecureContext` brings new ticket keys (older tickets no longer decrypt); a server that
+ * keeps its ticket keys is caught by `MutualChannel.noteServerSerial` (the serial in its Welcome) one connection
+ * later. Each session keeps the server chain verified in the full handshake it comes from, which a resumed
+ * connection reports as its server chain.
  *
  * `ResumingCredentials` are grpc-js channel credentials of certloop's own: grpc-js 1.14 builds each connection with
  * `credentials._createSecureConnector(...).connect(socket)`, and this connector is the one of grpc-js's
@@ -203,9 +206,10 @@ export class ResumingCredentials extends grpc.ChannelCredentials {
   }
 
   override _createSecureConnector(
-    ..._args: Parameters<grpc.ChannelCredentials['_createSecureConnector']>
+    ...args: Parameters<grpc.ChannelCredentials['_createSecureConnector']>
   ): grpc.experimental.SecureConnector {
-    const callCredentials = _args[2] ?? grpc.CallCredentials.createEmpty();
+    // the target and channel options are grpc-js's; the server address and name are this channel's own
+    const callCredentials = args[2] ?? grpc.CallCredentials.createEmpty();
     return {
       connect: (socket) => this.#connect(socket),
       waitForReady: () =>

@@ -1,9 +1,10 @@
 /**
  * `@certloop/vault-signer` internal: the HTTP layer handed to node-vault through its `request-promise` option, in
  * place of its default (axios with follow-redirects), which cost about as much CPU per call as the signer's own
- * checks. node-vault still builds every request (paths, token and namespace headers, JSON bodies) and still judges
- * every answer (`handleVaultResponse`: only 200 and 204 succeed); this layer only moves bytes, on `node:http(s)`
- * with the caller's agents.
+ * checks. node-vault builds every request but writes (paths, token and namespace headers, JSON bodies) and judges
+ * their answers (`handleVaultResponse`: only 200 and 204 succeed); writes, the signer's hot path, come from
+ * `VaultClient.write` straight to this layer, built and judged the same way. This layer only moves bytes, on
+ * `node:http(s)` with the caller's agents (no `Accept` header: Vault answers JSON whatever is asked).
  *
  * What it keeps from the default layer: `httpAgent`/`httpsAgent`, the TLS options (`ca`, `cert`, `key`,
  * `passphrase`, `pfx`, `agentOptions`, `strictSSL`, `VAULT_SKIP_VERIFY`), `timeout` (an error with code `ETIMEDOUT`),
@@ -70,6 +71,42 @@ export const requestLayer = {
   },
 };
 
+interface Target {
+  readonly url: URL;
+  readonly secure: boolean;
+  readonly hostname: string;
+  readonly port: string;
+  readonly path: string;
+  /** `user:password` from the URI, as node:http would take it from a URL. */
+  readonly auth: string | undefined;
+}
+
+const targets = new Map<string, Target>();
+
+/** A URI's parts as `node:http` takes them, remembered (the signer sends the same few URIs again and again). */
+function targetOf(uri: string): Target {
+  let target = targets.get(uri);
+  if (target === undefined) {
+    const url = new URL(uri);
+    const secure = url.protocol === 'https:';
+    target = {
+      url,
+      secure,
+      // node:http wants an IPv6 literal without its brackets
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      auth:
+        url.username || url.password
+          ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+          : undefined,
+    };
+    if (targets.size >= 64) targets.clear();
+    targets.set(uri, target);
+  }
+  return target;
+}
+
 function send(
   options: RequestLayerOptions,
   uri: string,
@@ -78,25 +115,26 @@ function send(
   redirectsLeft: number,
 ): Promise<RequestLayerAnswer> {
   return new Promise((resolve, reject) => {
-    const url = new URL(uri);
-    const secure = url.protocol === 'https:';
+    const { url, secure, hostname, port, path, auth } = targetOf(uri);
     const payload =
       options.json !== undefined && typeof options.json === 'object' ? JSON.stringify(options.json) : undefined;
-    const headers: Record<string, string | number> = {
-      Accept: 'application/json, text/plain, */*',
-      ...options.headers,
-    };
+    const headers: Record<string, string | number> = { ...options.headers };
     if (payload !== undefined) {
       headers['Content-Type'] ??= 'application/json';
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const requestOptions = {
+      protocol: url.protocol,
+      hostname,
+      ...(port ? { port } : {}),
+      ...(auth ? { auth } : {}),
+      path,
       method: options.method,
       headers,
       ...(secure ? { agent: httpsAgentFor(options) } : options.httpAgent ? { agent: options.httpAgent as never } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const req = (secure ? httpsRequest : httpRequest)(url, requestOptions, (res) => {
+    const req = (secure ? httpsRequest : httpRequest)(requestOptions, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {

@@ -60,6 +60,8 @@ export class VaultClient {
   #closeLayer: (() => void) | undefined;
   /** What every direct write sends besides its own method, URI, headers and body. */
   readonly #writeBase: Readonly<Record<string, unknown>>;
+  /** The URI of each path written (the signer writes one or two paths). */
+  readonly #uris = new Map<string, string>();
 
   constructor(options: VaultClientOptions) {
     this.#timeoutMs = options.timeoutMs;
@@ -165,7 +167,12 @@ export class VaultClient {
     const vault = this.#vault as nodeVault.client & { readonly pathPrefix?: string; readonly namespace?: string };
     const headers: Record<string, string> = token ? { 'X-Vault-Token': token } : {};
     if (typeof vault.namespace === 'string' && vault.namespace.length) headers['X-Vault-Namespace'] = vault.namespace;
-    const uri = `${vault.endpoint}/${vault.apiVersion}${vault.pathPrefix ?? ''}/${path}`.replace(/&#x2F;/g, '/');
+    let uri = this.#uris.get(path);
+    if (uri === undefined) {
+      uri = `${vault.endpoint}/${vault.apiVersion}${vault.pathPrefix ?? ''}/${path}`.replace(/&#x2F;/g, '/');
+      if (this.#uris.size >= 64) this.#uris.clear();
+      this.#uris.set(path, uri);
+    }
     let answer: RequestLayerAnswer;
     try {
       // the layer destroys the request on abort

@@ -239,8 +239,11 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
       onKey?.(parsed.privateKeyPem);
     }
     // an issuer the cached bundle does not know: Vault's issuer was rotated, read the chain again
-    if (!(await this.#bundle.knows(parsed.caChain, signal))) await this.#bundle.refresh(signal);
-    const trustBundlePem = await this.#bundle.get(signal);
+    let trustBundlePem = this.#bundle.knownBundle(parsed.caChain);
+    if (trustBundlePem === undefined) {
+      if (!(await this.#bundle.knows(parsed.caChain, signal))) await this.#bundle.refresh(signal);
+      trustBundlePem = await this.#bundle.get(signal);
+    }
     const result = await verifyAnswer({
       answer: parsed,
       expected: want,

@@ -190,7 +190,8 @@ export class VaultClient {
     }
     if (signal?.aborted) throw abortError(signal);
     if (answer.statusCode !== 200 && answer.statusCode !== 204) throw vaultError({ response: answer }, path, 'call');
-    return (answer.body ?? {}) as VaultAnswer;
+    // 204 has no body: an empty answer
+    return (typeof answer.body === 'object' && answer.body !== null ? answer.body : {}) as VaultAnswer;
   }
 
   async #run(

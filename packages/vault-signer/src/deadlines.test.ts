@@ -7,13 +7,11 @@ describe('Deadlines: one sweep for every pending request', () => {
     const deadlines = new Deadlines();
     const started = performance.now();
     const cancelled: string[] = [];
-    const long = {};
-    const done = {};
     // the long one first: the sweep must still tighten for the short ones that follow
-    deadlines.add(long, 10_000, () => cancelled.push('long'));
-    deadlines.add(done, 40, () => cancelled.push('done'));
+    const long = deadlines.add(10_000, () => cancelled.push('long'));
+    const done = deadlines.add(40, () => cancelled.push('done'));
     const fired = new Promise<number>((resolve) => {
-      deadlines.add({}, 40, () => {
+      deadlines.add(40, () => {
         cancelled.push('short');
         resolve(performance.now() - started);
       });

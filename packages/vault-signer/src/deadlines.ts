@@ -12,19 +12,23 @@ interface Pending {
 }
 
 export class Deadlines {
-  readonly #pending = new Map<object, Pending>();
+  /** By a number, not by the request object: an object key would give every request a hash field (a shape change). */
+  readonly #pending = new Map<number, Pending>();
+  #next = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #periodMs = Number.POSITIVE_INFINITY;
 
-  /** Calls `cancel` once `timeoutMs` have passed, unless {@link delete} is called for `key` first. */
-  add(key: object, timeoutMs: number, cancel: () => void): void {
-    this.#pending.set(key, { at: performance.now() + timeoutMs, cancel });
+  /** Calls `cancel` once `timeoutMs` have passed, unless {@link delete} is called with the id returned first. */
+  add(timeoutMs: number, cancel: () => void): number {
+    const id = ++this.#next;
+    this.#pending.set(id, { at: performance.now() + timeoutMs, cancel });
     const period = Math.min(1000, Math.max(5, timeoutMs / 8));
     if (this.#timer === undefined || period < this.#periodMs) this.#arm(period);
+    return id;
   }
 
-  delete(key: object): void {
-    this.#pending.delete(key);
+  delete(id: number): void {
+    this.#pending.delete(id);
   }
 
   #arm(periodMs: number): void {
@@ -42,9 +46,9 @@ export class Deadlines {
       return;
     }
     const now = performance.now();
-    for (const [key, pending] of this.#pending) {
+    for (const [id, pending] of this.#pending) {
       if (pending.at > now) continue;
-      this.#pending.delete(key);
+      this.#pending.delete(id);
       pending.cancel();
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Shared by the Vault benches (vault.ts, vault-client-cpu.ts): the CSRs they sign, a token from the bench's AppRole
- * for the raw calls, the sign endpoint's body, and the kept-alive `node:http` sign request (the strictest bound).
+ * for the raw calls, the sign endpoint's body, and the kept-alive `node:http` sign request (the bound).
  */
 import { type Agent, request } from 'node:http';
 import { createCsr, generateKeyPair } from '@certloop/core';
@@ -30,12 +30,15 @@ export async function appRoleToken(
   return (login?.auth as { client_token: string } | undefined)?.client_token ?? '';
 }
 
-/** The body of `{mount}/sign/{role}` for `csr`. */
-export const signBody = (csr: string) => ({ csr, ttl: '3600s', format: 'pem', exclude_cn_from_sans: true });
+/** The body the signer sends to `{mount}/sign/{role}` for `csr` with a lifetime of 3600 s, in the same key order. */
+export const signBody = (csr: string) => ({ csr: csr.trim(), ttl: '3600s', format: 'pem', exclude_cn_from_sans: true });
 
-/** POSTs `body` (JSON) to the sign endpoint `url` with `token` on `agent`; rejects unless the answer is 200. */
-export function rawSign(url: URL, agent: Agent, token: string, body: unknown): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+/**
+ * POSTs `body` (JSON) to the sign endpoint `url` with `token` on `agent`, with the headers the signer sends; resolves
+ * with the parsed answer, rejects unless it is 200.
+ */
+export function rawSign(url: URL, agent: Agent, token: string, body: unknown): Promise<{ data?: unknown }> {
+  return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = request(
       url,
@@ -53,10 +56,7 @@ export function rawSign(url: URL, agent: Agent, token: string, body: unknown): P
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           if (res.statusCode !== 200) reject(new Error(`sign answered ${res.statusCode}`));
-          else {
-            JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            resolve();
-          }
+          else resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
         });
       },
     );

@@ -1,10 +1,10 @@
 /**
- * Bench: CSRs signed per second through `VaultCertificateAuthority` against the Vault emulator over loopback HTTP,
- * and the signer's own overhead per request (node-vault, CSR checks before the call, answer checks after it: key,
- * identity, chain) against a raw `fetch` of the same endpoint with the same body (the bound issue 16 measured), and beside it the
- * stricter bound of a kept-alive `node:http` request, measured interleaved in one run.
- * Target (issue 16 item 7): the overhead is under 10 % of the signer's round trip. The same signer on node-vault's
- * own HTTP layer (axios, `httpLayer: 'node-vault'`: what the signer used before) runs interleaved as the "before".
+ * Bench: CSRs signed per second through `VaultCertificateAuthority` against the Vault emulator over loopback HTTP
+ * (wall time, the emulator in this process: its signing is most of each round trip), interleaved in one run with
+ * the same call made raw: a kept-alive `node:http` request with the signer's path, headers and body (the bound), and
+ * for reference a raw `fetch`, node-vault's `write`, and the signer on node-vault's own axios layer. Every share
+ * printed is against the raw `node:http` request of this run. The target of issue 16 item 7 (the signer's overhead
+ * under 10 % of a raw request) is judged in CPU time of the client alone, in bench/vault-client-cpu.ts.
  *
  * Run alone: `node --conditions=source --import tsx bench/vault.ts`.
  */
@@ -77,7 +77,7 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
           op: () => client.write(`${pki.mount}/sign/${pki.role}`, body(csrs[k++ % csrs.length]!)),
         },
         {
-          name: 'vault: raw node:http request (kept-alive) of the same sign endpoint',
+          name: 'vault: raw node:http request (kept-alive) of the same call (the bound)',
           op: () => rawSign(target, rawAgent, token, body(csrs[r++ % csrs.length]!)),
         },
         {
@@ -96,34 +96,29 @@ export async function benchVault(options: MeasureOptions = {}): Promise<BenchRes
     const perHttp = 1000 / viaHttp!.opsPerSecond;
     const perNodeVault = 1000 / viaNodeVault!.opsPerSecond;
     const perBefore = 1000 / viaAxiosSigner!.opsPerSecond;
-    const overhead = (perSigner - perFetch) / perSigner;
+    /** `(ms - bound) / bound` in %, the bound being this run's raw node:http request. */
+    const over = (ms: number) => ((ms - perHttp) / perHttp) * 100;
     return [
       viaSigner!,
+      viaHttp!,
       viaFetch!,
       viaNodeVault!,
-      viaHttp!,
       viaAxiosSigner!,
       {
-        name: "vault: before (node-vault's axios layer): signer overhead share",
-        value: ((perBefore - perFetch) / perBefore) * 100,
+        name: 'vault (wall time): the signer over the raw node:http request of the same call',
+        value: over(perSigner),
+        unit: '%',
+      },
+      { name: 'vault (wall time): raw fetch over the raw node:http request', value: over(perFetch), unit: '%' },
+      {
+        name: 'vault (wall time): node-vault write over the raw node:http request',
+        value: over(perNodeVault),
         unit: '%',
       },
       {
-        name: "vault: signer's own checks share (vs node-vault write)",
-        value: ((perSigner - perNodeVault) / perSigner) * 100,
+        name: "vault (wall time): the signer on node-vault's axios layer over the raw node:http request",
+        value: over(perBefore),
         unit: '%',
-      },
-      {
-        name: 'vault: signer overhead share vs a kept-alive node:http request (stricter bound)',
-        value: ((perSigner - perHttp) / perSigner) * 100,
-        unit: '%',
-      },
-      {
-        name: 'vault: signer overhead share of the round trip (vs fetch)',
-        value: overhead * 100,
-        unit: '%',
-        target: '< 10',
-        ok: overhead < 0.1,
       },
     ];
   } finally {

@@ -9,7 +9,7 @@ import { abortError, throwIfAborted } from '@certloop/core';
 import nodeVault from 'node-vault';
 import { type VaultCallKind, vaultError } from './errors.js';
 import { schemaChecker } from './schema-check.js';
-import { requestLayer } from './transport.js';
+import { type RequestLayerAnswer, type RequestLayerOptions, requestLayer } from './transport.js';
 
 export interface VaultClientOptions {
   readonly endpoint: string;
@@ -55,7 +55,13 @@ export class VaultClient {
   readonly #timeoutMs: number;
   readonly #requestOptions: Readonly<Record<string, unknown>>;
   readonly #agent: Agent | undefined;
+  /** certloop's request layer, when node-vault runs on it (writes go to it directly). */
+  #layer: ((options: RequestLayerOptions) => Promise<RequestLayerAnswer>) | undefined;
   #closeLayer: (() => void) | undefined;
+  /** What every direct write sends besides its own method, URI, headers and body. */
+  readonly #writeBase: Readonly<Record<string, unknown>>;
+  /** The URI of each path written (the signer writes one or two paths). */
+  readonly #uris = new Map<string, string>();
 
   constructor(options: VaultClientOptions) {
     this.#timeoutMs = options.timeoutMs;
@@ -73,6 +79,7 @@ export class VaultClient {
             'request-promise': {
               defaults: (defaults: Parameters<typeof requestLayer.defaults>[0]) => {
                 const layer = requestLayer.defaults(defaults);
+                this.#layer = layer;
                 this.#closeLayer = layer.close;
                 return layer;
               },
@@ -87,6 +94,7 @@ export class VaultClient {
     });
     // node-vault falls back to VAULT_TOKEN from the environment; certloop sends only the tokens it manages
     this.#vault.token = '';
+    this.#writeBase = { ...this.#requestOptions, timeout: options.timeoutMs };
   }
 
   /** Closes idle kept-alive connections. */
@@ -95,8 +103,18 @@ export class VaultClient {
     this.#closeLayer?.();
   }
 
+  /**
+   * A POST of `data` to `path` (the signer's sign and issue calls). On certloop's request layer it goes to the layer
+   * directly: the same URI, headers (the given token, node-vault's namespace) and JSON body node-vault's `write`
+   * would build, the answer judged as node-vault judges it (200 and 204 succeed; otherwise its status and body make
+   * the error). node-vault's own request building cost about a third of a raw request's CPU per call.
+   */
   write(path: string, data: Record<string, unknown>, options: CallOptions = {}): Promise<VaultAnswer> {
-    return this.#run(path, 'call', options, (requestOptions) => this.#vault.write(path, data, requestOptions));
+    const layer = this.#layer;
+    if (layer === undefined) {
+      return this.#run(path, 'call', options, (requestOptions) => this.#vault.write(path, data, requestOptions));
+    }
+    return this.#post(layer, path, data, options);
   }
 
   read(path: string, options: CallOptions = {}): Promise<VaultAnswer> {
@@ -136,6 +154,44 @@ export class VaultClient {
     return this.#run('auth/token/renew-self', 'call', { token, signal }, (requestOptions) =>
       this.#vault.tokenRenewSelf({ requestOptions }),
     );
+  }
+
+  async #post(
+    layer: (options: RequestLayerOptions) => Promise<RequestLayerAnswer>,
+    path: string,
+    data: Record<string, unknown>,
+    { signal, token }: CallOptions,
+  ): Promise<VaultAnswer> {
+    throwIfAborted(signal);
+    // read from node-vault's client: its endpoint, API version, path prefix and namespace (config or VAULT_* env)
+    const vault = this.#vault as nodeVault.client & { readonly pathPrefix?: string; readonly namespace?: string };
+    const headers: Record<string, string> = token ? { 'X-Vault-Token': token } : {};
+    if (typeof vault.namespace === 'string' && vault.namespace.length) headers['X-Vault-Namespace'] = vault.namespace;
+    let uri = this.#uris.get(path);
+    if (uri === undefined) {
+      uri = `${vault.endpoint}/${vault.apiVersion}${vault.pathPrefix ?? ''}/${path}`.replace(/&#x2F;/g, '/');
+      if (this.#uris.size >= 64) this.#uris.clear();
+      this.#uris.set(path, uri);
+    }
+    let answer: RequestLayerAnswer;
+    try {
+      // the layer destroys the request on abort
+      answer = await layer({
+        ...this.#writeBase,
+        method: 'POST',
+        uri,
+        headers,
+        json: data,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw abortError(signal);
+      throw vaultError(err, path, 'call');
+    }
+    if (signal?.aborted) throw abortError(signal);
+    if (answer.statusCode !== 200 && answer.statusCode !== 204) throw vaultError({ response: answer }, path, 'call');
+    // 204 has no body: an empty answer
+    return (typeof answer.body === 'object' && answer.body !== null ? answer.body : {}) as VaultAnswer;
   }
 
   async #run(

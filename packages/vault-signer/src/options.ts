@@ -59,9 +59,9 @@ export interface VaultSessionOptions {
   /** TLS and agent options passed to node-vault's `requestOptions` (`ca`, `cert`, `key`, `strictSSL`…). */
   readonly requestOptions?: Readonly<Record<string, unknown>>;
   /**
-   * node-vault's HTTP layer: `certloop` (default), a lean one on `node:http(s)` with the same agents and TLS options;
-   * `node-vault`, its own (axios), e.g. to honour `HTTP(S)_PROXY` variables. Requests and answer handling are
-   * node-vault's either way.
+   * node-vault's HTTP layer: `certloop` (default), a lean one on `node:http(s)` with the same agents and TLS options,
+   * which writes (`sign`, `issue`) reach directly, built and judged as node-vault's `write` would; `node-vault`, its
+   * own (axios) for every call, e.g. to honour `HTTP(S)_PROXY` variables.
    */
   readonly httpLayer?: 'certloop' | 'node-vault';
   readonly clock?: Clock;

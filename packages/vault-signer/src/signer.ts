@@ -16,9 +16,6 @@ import {
   canonicalIpAddress,
   checkIdentityBinding,
   type KeyIssuingAuthority,
-  type ParsedCsr,
-  parseCsr,
-  pemDecode,
   type SignRequest,
   type SignResult,
   systemClock,
@@ -26,12 +23,12 @@ import {
 } from '@certloop/core';
 import { type ExpectedCertificate, parseAnswer, ValidatedChains, verifyAnswer } from './answer.js';
 import type { VaultAnswer, VaultClient } from './client.js';
-import { csrSpki } from './der-lite.js';
 import { isInvalidTokenError } from './errors.js';
 import type { VaultSignerEvent } from './events.js';
 import type { VaultCertificateAuthorityOptions } from './options.js';
 import { withRetry } from './retry.js';
 import { openVault } from './session.js';
+import { prepareSign } from './sign-request.js';
 import type { TokenLifecycle } from './token-lifecycle.js';
 import { fingerprint, TrustBundleCache } from './trust-bundle.js';
 
@@ -102,30 +99,7 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     const { signal } = options;
     throwIfAborted(signal);
     this.#checkRequest(request);
-    const csr = await this.#readCsr(request.csrPem);
-    if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
-    const body: Record<string, unknown> = {
-      csr: request.csrPem.trim(),
-      ttl: `${Math.floor(request.lifetimeSeconds)}s`,
-      format: 'pem',
-      exclude_cn_from_sans: true,
-    };
-    if (this.#o.sendCsrNames) {
-      if (csr.subject.commonName) body.common_name = csr.subject.commonName;
-      if (csr.sans.dnsNames.length) body.alt_names = csr.sans.dnsNames.join(',');
-      if (csr.sans.ipAddresses.length) body.ip_sans = csr.sans.ipAddresses.join(',');
-      if (csr.sans.uris.length) body.uri_sans = csr.sans.uris.join(',');
-    }
-    const expected: ExpectedCertificate = {
-      publicKeySpki: Buffer.from(
-        csrSpki(pemDecode(request.csrPem, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']).der),
-      ),
-      commonName: csr.subject.commonName,
-      dnsNames: csr.sans.dnsNames,
-      ipAddresses: csr.sans.ipAddresses,
-      uris: csr.sans.uris,
-      profile: request.profile,
-    };
+    const { body, expected } = prepareSign(request, this.#o.sendCsrNames ?? false);
     return this.#issueAndVerify('sign', body, expected, request.lifetimeSeconds, signal);
   }
 
@@ -232,15 +206,6 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
     }
   }
 
-  async #readCsr(csrPem: string): Promise<ParsedCsr> {
-    if (typeof csrPem !== 'string' || !csrPem.trim()) {
-      throw new CertloopError('CERTLOOP_CSR_INVALID', 'csrPem is empty');
-    }
-    // proof of possession is Vault's check (it refuses a CSR whose signature fails, 400 → CERTLOOP_CSR_INVALID);
-    // the signer's own part is that the issued certificate carries exactly this CSR's key
-    return parseCsr(csrPem);
-  }
-
   #path(verb: 'sign' | 'issue'): string {
     const role = encodeURIComponent(this.#o.role);
     return this.#o.issuer
@@ -274,8 +239,11 @@ export class VaultCertificateAuthority implements KeyIssuingAuthority {
       onKey?.(parsed.privateKeyPem);
     }
     // an issuer the cached bundle does not know: Vault's issuer was rotated, read the chain again
-    if (!(await this.#bundle.knows(parsed.caChain, signal))) await this.#bundle.refresh(signal);
-    const trustBundlePem = await this.#bundle.get(signal);
+    let trustBundlePem = this.#bundle.knownBundle(parsed.caChain);
+    if (trustBundlePem === undefined) {
+      if (!(await this.#bundle.knows(parsed.caChain, signal))) await this.#bundle.refresh(signal);
+      trustBundlePem = await this.#bundle.get(signal);
+    }
     const result = await verifyAnswer({
       answer: parsed,
       expected: want,

@@ -45,6 +45,9 @@ export function fingerprint(pem: string): string {
 export class TrustBundleCache {
   readonly #source: TrustBundleSource;
   #snapshot: Promise<Snapshot> | undefined;
+  /** The load `#loaded` came from, and its result once it resolved. */
+  #loading: Promise<Snapshot> | undefined;
+  #loaded: Snapshot | undefined;
 
   constructor(source: TrustBundleSource) {
     this.#source = source;
@@ -52,6 +55,17 @@ export class TrustBundleCache {
 
   async get(signal?: AbortSignal): Promise<string> {
     return (await this.#load(signal)).pem;
+  }
+
+  /**
+   * The cached bundle when it is loaded and knows every certificate of `chain` (what the signer asks after each
+   * answer, without waiting); otherwise undefined: ask {@link knows}, {@link refresh} and {@link get}.
+   */
+  knownBundle(chain: readonly string[]): string | undefined {
+    const loaded = this.#loaded;
+    if (loaded === undefined || this.#snapshot !== this.#loading) return undefined;
+    if (this.#source.fixedPem) return loaded.pem;
+    return chain.every((pem) => loaded.known.has(fingerprint(pem))) ? loaded.pem : undefined;
   }
 
   /** True when every certificate of `chain` is one the cached issuer chain holds. */
@@ -73,9 +87,16 @@ export class TrustBundleCache {
     if (!this.#snapshot) {
       const loading = this.#fetch(signal);
       this.#snapshot = loading;
-      loading.catch(() => {
-        if (this.#snapshot === loading) this.#snapshot = undefined;
-      });
+      this.#loading = loading;
+      this.#loaded = undefined;
+      loading.then(
+        (snapshot) => {
+          if (this.#snapshot === loading) this.#loaded = snapshot;
+        },
+        () => {
+          if (this.#snapshot === loading) this.#snapshot = undefined;
+        },
+      );
     }
     return this.#snapshot;
   }

@@ -1,13 +1,13 @@
 /**
- * `@certloop/k8s-store` KubeClient: HTTP(S) calls to the Kubernetes API with the credentials of a client-node
- * `KubeConfig` (tokens, client certificates, exec plugins, CA; re-applied on every call so rotated tokens are used),
+ * `@certloop/k8s-store` KubeClient: HTTP(S) calls to the Kubernetes API with the credentials of a kubeconfig (certloop's
+ * `loadKubeConfig()` or a client-node `KubeConfig`: tokens, client certificates, exec plugins, CA; re-applied on every call so rotated tokens are used),
  * over one keep-alive agent. Answers are JSON; failures become typed errors (see `errors.ts`). Internal.
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { abortError, CertloopError, onAbort } from '@certloop/core';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { errorFromResponse, errorFromTransport, type KubeOperation, type KubeStatus } from './errors.js';
+import type { KubeConfigLike } from './kubeconfig.js';
 
 export interface KubeRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -32,12 +32,12 @@ export interface KubeClientOptions {
 }
 
 export class KubeClient {
-  readonly #config: KubeConfig;
+  readonly #config: KubeConfigLike;
   readonly #server: URL;
   readonly #timeoutMs: number;
   #agent: http.Agent | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(kubeConfig: KubeConfigLike, options: KubeClientOptions = {}) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the kubeconfig has no current cluster');
     this.#config = kubeConfig;

@@ -145,6 +145,45 @@ export class KubeClient {
   }
 
   /**
+   * One call whose 2xx body is handed to `onChunk` as it arrives (a LIST page, read by a `ListScanner`), so no
+   * page is held whole; resolves at the body's end. The request timeout covers the whole body. A non-2xx answer
+   * throws the typed error; so does `onChunk`'s own error (the call is then cut).
+   */
+  async requestChunks(req: KubeRequest, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const { res, done } = await this.#open(req, req.timeoutMs ?? this.#timeoutMs);
+    try {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const text = await readAll(res, req);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        throw errorFromResponse(req.op, status, body as KubeStatus, res.headers);
+      }
+      await new Promise<void>((resolve, reject) => {
+        res.on('data', (chunk: Buffer) => {
+          try {
+            onChunk(chunk);
+          } catch (err) {
+            res.destroy();
+            reject(err);
+          }
+        });
+        res.on('end', resolve);
+        res.on('error', (err) =>
+          reject(req.signal?.aborted ? abortError(req.signal) : errorFromTransport(req.op, err, false)),
+        );
+        res.on('aborted', () => reject(errorFromTransport(req.op, new Error('response aborted'), false)));
+      });
+    } finally {
+      done();
+    }
+  }
+
+  /**
    * A streaming call (watch): resolves the 200 response to read lines from; a non-2xx answer throws the typed
    * error. `close()` ends it. The request timeout does not apply to the stream.
    */

@@ -89,6 +89,7 @@ export async function benchWatchedRss(): Promise<BenchResult[]> {
     }
     const { kubeconfigPath } = JSON.parse(line) as { kubeconfigPath: string };
     const store = await watchingRss(child, kubeconfigPath, 'full');
+    const forAwait = await watchingRss(child, kubeconfigPath, 'full', 'for-await');
     // beside it: the same watch given a client-node KubeConfig (what a user who builds one pays for client-node)
     const clientNode = await watchingRss(child, kubeconfigPath, 'client-node');
     const floor = await floorRss(kubeconfigPath);
@@ -100,6 +101,11 @@ export async function benchWatchedRss(): Promise<BenchResult[]> {
         unit: ' MB',
         target: '< 150 MB',
         ok: store.rss! < 150 * MB,
+      },
+      {
+        name: `the same with a \`for await\` loop per watch (V8 keeps each optimized loop's first event, so a superseded Secret, until its next event): ${both(forAwait.rss!)}; ArrayBuffers ${mib(forAwait.arrayBuffers!)} MiB`,
+        value: forAwait.rss! / MB,
+        unit: ' MB',
       },
       {
         name: `RSS of the same process before any Secret: ${both(store.baseline!)}`,
@@ -134,16 +140,20 @@ export async function benchWatchedRss(): Promise<BenchResult[]> {
   }
 }
 
-/** Runs bench/k8s-watch-child.mjs (`variant`: `full` or `client-node`) against the emulator child. */
+/**
+ * Runs bench/k8s-watch-child.mjs (`variant`: `full` or `client-node`; `consumer`: `next` or `for-await`) against the
+ * emulator child. CERTLOOP_BENCH_WATCHER_FLAGS: extra Node flags for the watching child only (e.g. V8 tuning).
+ */
 async function watchingRss(
   emulator: ReturnType<typeof spawn>,
   kubeconfigPath: string,
   variant: string,
+  consumer = 'next',
 ): Promise<Record<string, number>> {
   const watchScript = fileURLToPath(new URL('./k8s-watch-child.mjs', import.meta.url));
-  const watcher = spawn(process.execPath, ['--expose-gc', watchScript, kubeconfigPath, String(WATCHED), variant], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const flags = process.env.CERTLOOP_BENCH_WATCHER_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...flags, '--expose-gc', watchScript, kubeconfigPath, String(WATCHED), variant, consumer];
+  const watcher = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   watcher.stdout.setEncoding('utf8');
   watcher.stdout.on('data', (chunk: string) => {
@@ -158,7 +168,7 @@ async function watchingRss(
   if (code !== 0) throw new Error(`the watching child exited with ${code}`);
   const { detail, ...figures } = JSON.parse(stdout) as Record<string, number> & { detail?: unknown };
   // CERTLOOP_BENCH_DETAIL=1: where the memory is (heap spaces, mappings, peak, heap snapshot summary)
-  if (detail) process.stderr.write(`${variant} watcher memory: ${JSON.stringify(detail)}\n`);
+  if (detail) process.stderr.write(`${variant} ${consumer} watcher memory: ${JSON.stringify(detail)}\n`);
   return figures;
 }
 

@@ -85,9 +85,20 @@ if (process.env.CERTLOOP_BENCH_DETAIL) {
       `${process.env.CERTLOOP_BENCH_HEAP_SNAPSHOT}-${variant}-${consumer}.heapsnapshot`,
     );
 }
+// CERTLOOP_BENCH_IDLE_MS: measure again after this long idle (V8's memory reducer gives back the young generation
+// that the sync and the update round grew; default 0, not measured)
+const idleMs = Number(process.env.CERTLOOP_BENCH_IDLE_MS ?? 0);
+let idleRss;
+if (idleMs > 0) {
+  await new Promise((r) => setTimeout(r, idleMs));
+  globalThis.gc?.();
+  await new Promise((r) => setTimeout(r, 100));
+  idleRss = process.memoryUsage().rss;
+}
 process.stdout.write(
   JSON.stringify({
     ...(detail && { detail }),
+    ...(idleRss && { idleRss }),
     rss,
     heapUsed,
     heapTotal,

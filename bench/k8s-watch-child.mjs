@@ -77,13 +77,9 @@ await new Promise((r) => setTimeout(r, 100));
 const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
 let detail;
 if (process.env.CERTLOOP_BENCH_DETAIL) {
-  const { heapSnapshotSummary, memoryDetail } = await import('./k8s-memory-detail.mjs');
+  const { memoryDetail } = await import('./k8s-memory-detail.mjs');
   detail = memoryDetail();
   detail.syncPeakRssMiB = Math.round((syncPeakRss / (1024 * 1024)) * 10) / 10;
-  if (process.env.CERTLOOP_BENCH_HEAP_SNAPSHOT)
-    detail.heap = await heapSnapshotSummary(
-      `${process.env.CERTLOOP_BENCH_HEAP_SNAPSHOT}-${variant}-${consumer}.heapsnapshot`,
-    );
 }
 // CERTLOOP_BENCH_IDLE_MS: measure again after this long idle (V8's memory reducer gives back the young generation
 // that the sync and the update round grew; default 0, not measured)
@@ -94,6 +90,13 @@ if (idleMs > 0) {
   globalThis.gc?.();
   await new Promise((r) => setTimeout(r, 100));
   idleRss = process.memoryUsage().rss;
+}
+// last: writing and summing a heap snapshot costs the process far more than it measures
+if (detail && process.env.CERTLOOP_BENCH_HEAP_SNAPSHOT) {
+  const { heapSnapshotSummary } = await import('./k8s-memory-detail.mjs');
+  detail.heap = await heapSnapshotSummary(
+    `${process.env.CERTLOOP_BENCH_HEAP_SNAPSHOT}-${variant}-${consumer}.heapsnapshot`,
+  );
 }
 process.stdout.write(
   JSON.stringify({

@@ -1,11 +1,11 @@
 /**
  * Child of bench/k8s.ts: the Kubernetes API emulator in its own process, seeded with `count` TLS Secrets in
- * `gloo-mesh`. Prints `{ url, kubeconfigPath }` once seeded; on a `touch` line on stdin it writes every Secret once
- * more (so each watch sees a live event) and prints `touched`; ends when its stdin closes.
+ * `gloo-mesh`, each with bytes of its own (`distinctSecret`). Prints `{ url, kubeconfigPath }` once seeded; on a `touch` line on stdin it writes every Secret once
+ * more (new bytes each, as a renewal) (so each watch sees a live event) and prints `touched`; ends when its stdin closes.
  */
 import { KubernetesSecretStore } from '@certloop/k8s-store';
 import { startKubernetesApiEmulator } from '@certloop/k8s-store/testing';
-import { clientTlsSecrets } from './k8s-secret.js';
+import { clientTlsSecrets, distinctSecret } from './k8s-secret.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const emulator = await startKubernetesApiEmulator({ namespace: 'gloo-mesh', historyLimit: count * 3 });
@@ -14,7 +14,7 @@ const [secret] = await clientTlsSecrets(1);
 let next = 0;
 await Promise.all(
   Array.from({ length: 16 }, async () => {
-    while (next < count) await store.put(`secret-${next++}`, secret!);
+    while (next < count) await store.put(`secret-${next++}`, distinctSecret(secret!));
   }),
 );
 process.stdout.write(`${JSON.stringify({ url: emulator.url, kubeconfigPath: emulator.kubeconfigPath })}\n`);
@@ -24,7 +24,7 @@ process.stdin.on('data', (chunk: string) => {
   next = 0;
   void Promise.all(
     Array.from({ length: 16 }, async () => {
-      while (next < count) await store.put(`secret-${next++}`, secret!);
+      while (next < count) await store.put(`secret-${next++}`, distinctSecret(secret!));
     }),
   ).then(() => process.stdout.write('touched\n'));
 });

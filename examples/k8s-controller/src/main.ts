@@ -15,7 +15,7 @@ import {
   DEFAULT_RELAY_SECRET_NAMES as N,
   registerExpiryMetrics,
 } from '@certloop/core';
-import { type KubeConfig, KubernetesSecretStore, loadKubeConfig } from '@certloop/k8s-store';
+import { type KubeConfigLike, KubernetesSecretStore, loadKubeConfig } from '@certloop/k8s-store';
 import { type KubernetesApiEmulator, startKubernetesApiEmulator } from '@certloop/k8s-store/testing';
 import pc from 'picocolors';
 import { Registry } from 'prom-client';
@@ -28,7 +28,7 @@ const log = (text: string) => console.log(`${pc.dim(new Date().toISOString().sli
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2), process.env);
   let emulator: KubernetesApiEmulator | undefined;
-  let kubeConfig: KubeConfig;
+  let kubeConfig: KubeConfigLike;
   if (options.kubeconfig || options.context) {
     kubeConfig = loadKubeConfig({ kubeconfig: options.kubeconfig, context: options.context });
     log(`cluster ${pc.bold(kubeConfig.getCurrentCluster()?.server ?? '?')}, namespace ${options.namespace}`);

@@ -9,12 +9,12 @@ import {
   DEFAULT_RELAY_SECRET_NAMES as N,
   Rotator,
 } from '@certloop/core';
-import type { KubeConfig } from '@certloop/k8s-store';
+import type { KubeConfigLike } from '@certloop/k8s-store';
 import { KubernetesLeaseElector, KubernetesSecretStore } from '@certloop/k8s-store';
 
 export interface ReplicaRequest {
   readonly id: string;
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeConfigLike;
   readonly namespace: string;
   readonly ca: LocalCertificateAuthority;
   readonly trustBundlePem: string;

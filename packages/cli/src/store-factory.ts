@@ -16,7 +16,7 @@ import {
   type Watcher,
 } from '@certloop/core';
 // the Kubernetes adapter (and @kubernetes/client-node, axios...) is loaded only by --store kubernetes
-import type { KubeConfig } from '@certloop/k8s-store';
+import type { KubeConfigLike, LoadedKubeConfig } from '@certloop/k8s-store';
 import { cliError } from './lib/errors.js';
 
 export const STORE_KINDS = ['file', 'kubernetes'] as const;
@@ -45,7 +45,7 @@ export interface OpenedStore {
   /** Where it is, for people: `file /var/certloop`, `kubernetes gloo-mesh@kind-mgmt`. */
   readonly description: string;
   /** With `--store kubernetes`: the cluster and namespace, for Lease election beside the Secrets. */
-  readonly kubernetes?: { readonly kubeConfig: KubeConfig; readonly namespace: string };
+  readonly kubernetes?: { readonly kubeConfig: KubeConfigLike; readonly namespace: string };
   close(): Promise<void>;
 }
 
@@ -87,7 +87,7 @@ async function openFileStore({ flags, cwd, create }: OpenStoreRequest): Promise<
 async function openKubernetesStore({ flags, cwd, signal }: OpenStoreRequest): Promise<OpenedStore> {
   const namespace = flags.namespace ?? DEFAULT_RELAY_NAMESPACE;
   const { KubernetesSecretStore, loadKubeConfig } = await import('@certloop/k8s-store');
-  let kubeConfig: KubeConfig;
+  let kubeConfig: LoadedKubeConfig;
   try {
     kubeConfig = loadKubeConfig({
       ...(flags.kubeconfig ? { kubeconfig: resolve(cwd, flags.kubeconfig) } : {}),

@@ -6,7 +6,13 @@
 
 export type { KubeConfig } from '@kubernetes/client-node';
 export { isRetryable, type KubeOperation } from './errors.js';
-export { contextNamespace, type LoadKubeConfigOptions, loadKubeConfig } from './kubeconfig.js';
+export {
+  contextNamespace,
+  type KubeConfigLike,
+  LoadedKubeConfig,
+  type LoadKubeConfigOptions,
+  loadKubeConfig,
+} from './kubeconfig.js';
 export { KubernetesLeaseElector, type KubernetesLeaseElectorOptions } from './lease-elector.js';
 export { KubernetesLeaseLock, type KubernetesLeaseLockOptions } from './lease-lock.js';
 export type { ReflectorTimings } from './reflector.js';

@@ -1,13 +1,13 @@
 /**
- * `@certloop/k8s-store` KubeClient: HTTP(S) calls to the Kubernetes API with the credentials of a client-node
- * `KubeConfig` (tokens, client certificates, exec plugins, CA; re-applied on every call so rotated tokens are used),
+ * `@certloop/k8s-store` KubeClient: HTTP(S) calls to the Kubernetes API with the credentials of a kubeconfig (certloop's
+ * `loadKubeConfig()` or a client-node `KubeConfig`: tokens, client certificates, exec plugins, CA; re-applied on every call so rotated tokens are used),
  * over one keep-alive agent. Answers are JSON; failures become typed errors (see `errors.ts`). Internal.
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { abortError, CertloopError, onAbort } from '@certloop/core';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { errorFromResponse, errorFromTransport, type KubeOperation, type KubeStatus } from './errors.js';
+import type { KubeConfigLike } from './kubeconfig.js';
 
 export interface KubeRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -32,12 +32,12 @@ export interface KubeClientOptions {
 }
 
 export class KubeClient {
-  readonly #config: KubeConfig;
+  readonly #config: KubeConfigLike;
   readonly #server: URL;
   readonly #timeoutMs: number;
   #agent: http.Agent | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(kubeConfig: KubeConfigLike, options: KubeClientOptions = {}) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'the kubeconfig has no current cluster');
     this.#config = kubeConfig;
@@ -139,6 +139,45 @@ export class KubeClient {
       }
       if (status < 200 || status >= 300) throw errorFromResponse(req.op, status, body as KubeStatus, res.headers);
       return { status, body: body as T };
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * One call whose 2xx body is handed to `onChunk` as it arrives (a LIST page, read by a `ListScanner`), so no
+   * page is held whole; resolves at the body's end. The request timeout covers the whole body. A non-2xx answer
+   * throws the typed error; so does `onChunk`'s own error (the call is then cut).
+   */
+  async requestChunks(req: KubeRequest, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const { res, done } = await this.#open(req, req.timeoutMs ?? this.#timeoutMs);
+    try {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const text = await readAll(res, req);
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        throw errorFromResponse(req.op, status, body as KubeStatus, res.headers);
+      }
+      await new Promise<void>((resolve, reject) => {
+        res.on('data', (chunk: Buffer) => {
+          try {
+            onChunk(chunk);
+          } catch (err) {
+            res.destroy();
+            reject(err);
+          }
+        });
+        res.on('end', resolve);
+        res.on('error', (err) =>
+          reject(req.signal?.aborted ? abortError(req.signal) : errorFromTransport(req.op, err, false)),
+        );
+        res.on('aborted', () => reject(errorFromTransport(req.op, new Error('response aborted'), false)));
+      });
     } finally {
       done();
     }

@@ -16,12 +16,12 @@ import {
   throwIfAborted,
   type VersionedLeaseRecord,
 } from '@certloop/core';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeOperation } from './errors.js';
 import { KubeClient } from './kube-client.js';
+import type { KubeConfigLike } from './kubeconfig.js';
 
 export interface KubernetesLeaseLockOptions {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeConfigLike;
   readonly namespace: string;
   /** The Lease's name, shared by every candidate. */
   readonly name: string;

@@ -13,6 +13,7 @@
 import { backoffDelay, CertloopError, type Clock, isCertloopError, type Secret, sleep } from '@certloop/core';
 import type { KubeOperation } from './errors.js';
 import type { KubeClient } from './kube-client.js';
+import { ListScanner } from './list-scanner.js';
 import { fromKubeSecret, type KubeList, type KubeSecret } from './secret-mapping.js';
 
 export interface ReflectorTimings {
@@ -193,23 +194,43 @@ export class Reflector {
     this.#closeStream?.();
   }
 
-  /** LIST in pages of {@link LIST_PAGE_SIZE} (client-go's), so 10,000 Secrets never sit in one response. */
+  /**
+   * LIST in pages of {@link LIST_PAGE_SIZE} (client-go's), so 10,000 Secrets never sit in one response; each page
+   * is read item by item as it arrives (`ListScanner`), each item decoded at once, so no page is held whole.
+   */
   async #list(): Promise<void> {
     this.#resyncDue = false;
     const items: Secret[] = [];
+    const held = this.#o.handler.held?.bind(this.#o.handler);
+    const onItem = (json: string) => {
+      let item: KubeSecret;
+      try {
+        item = JSON.parse(json) as KubeSecret;
+      } catch (err) {
+        throw new CertloopError('CERTLOOP_WATCH_FAILED', 'the secret list answer holds an item that is not JSON', {
+          cause: err,
+        });
+      }
+      if (!item?.metadata?.name) return;
+      items.push(fromKubeSecret(item, held?.(item.metadata.name)));
+    };
     let resourceVersion = '';
     let token: string | undefined;
     do {
-      const { body } = await this.#o.client.request<KubeList<KubeSecret>>({
-        method: 'GET',
-        path: `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/secrets`,
-        query: { labelSelector: this.#o.labelSelector, limit: String(LIST_PAGE_SIZE), continue: token },
-        signal: this.#stop.signal,
-        op: this.#op('list'),
-      });
-      if (!resourceVersion) resourceVersion = body.metadata.resourceVersion;
-      for (const item of body.items) items.push(fromKubeSecret(item, this.#o.handler.held?.(item.metadata.name)));
-      token = body.metadata.continue || undefined;
+      const scanner = new ListScanner(onItem);
+      await this.#o.client.requestChunks(
+        {
+          method: 'GET',
+          path: `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/secrets`,
+          query: { labelSelector: this.#o.labelSelector, limit: String(LIST_PAGE_SIZE), continue: token },
+          signal: this.#stop.signal,
+          op: this.#op('list'),
+        },
+        (chunk) => scanner.push(chunk),
+      );
+      const page = scanner.end<KubeList<KubeSecret>>();
+      if (!resourceVersion) resourceVersion = page.metadata?.resourceVersion ?? '';
+      token = page.metadata?.continue || undefined;
     } while (token);
     this.stats.lists += 1;
     this.#resourceVersion = resourceVersion;
@@ -275,6 +296,11 @@ export class Reflector {
         } else silenceTimer = clock.setTimeout(checkSilence, silenceMs - idle);
       }
       this.#closeStream = finish;
+      // stop() may have run between the answer's headers and here, when there was no stream yet to close
+      if (this.#stop.signal.aborted) {
+        finish();
+        return;
+      }
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         if (settled) return;

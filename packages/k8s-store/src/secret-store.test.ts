@@ -241,6 +241,16 @@ describe('over HTTPS', () => {
   });
 });
 
+describe('close', () => {
+  it('right after the first event, close() ends the shared watch at once (regression: a stop between the watch answer and its reader left the stream open until the server ended it)', async () => {
+    const store = storeFor('admin');
+    const watch = store.watch('anything');
+    expect((await watch.next()).value?.type).toBe('initial');
+    await store.close();
+    expect((await watch.next()).done).toBe(true);
+  });
+});
+
 describe('watch snapshots', () => {
   it('a new version with unchanged bytes shares the previous data; changed bytes are decoded afresh', async () => {
     const store = storeFor('admin');

@@ -33,10 +33,10 @@ import {
   type Watcher,
   type WatchOptions,
 } from '@certloop/core';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { SecretCache } from './cache.js';
 import type { KubeOperation } from './errors.js';
 import { KubeClient } from './kube-client.js';
+import type { KubeConfigLike } from './kubeconfig.js';
 import type { ReflectorTimings } from './reflector.js';
 import { type RetryOptions, withRetry } from './retry.js';
 import {
@@ -52,8 +52,8 @@ import {
 import { labelSelectorText } from './selector.js';
 
 export interface KubernetesSecretStoreOptions {
-  /** Where the API is and who we are (`loadKubeConfig()`, or an emulator's `kubeConfig`). */
-  readonly kubeConfig: KubeConfig;
+  /** Where the API is and who we are (`loadKubeConfig()`, a client-node `KubeConfig`, or an emulator's `kubeConfig`). */
+  readonly kubeConfig: KubeConfigLike;
   /** The namespace of every Secret of this store, e.g. `gloo-mesh`. */
   readonly namespace: string;
   /** Watch only Secrets with these labels (the informer's label selector); default all of the namespace. */
@@ -99,8 +99,14 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
         },
       );
     }
-    if (!options.kubeConfig || typeof options.kubeConfig.getCurrentCluster !== 'function') {
-      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'kubeConfig must be a client-node KubeConfig');
+    if (
+      typeof options.kubeConfig?.getCurrentCluster !== 'function' ||
+      typeof options.kubeConfig.applyToHTTPSOptions !== 'function'
+    ) {
+      throw new CertloopError(
+        'CERTLOOP_INVALID_CONFIG',
+        'kubeConfig must be what loadKubeConfig() returns or a client-node KubeConfig',
+      );
     }
     this.namespace = options.namespace;
     this.#client = new KubeClient(options.kubeConfig, { requestTimeoutMs: options.requestTimeoutMs });

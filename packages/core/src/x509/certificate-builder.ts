@@ -10,18 +10,18 @@ import {
   type ExternalPrivateKey,
   externalKeyEngine,
   nodeCryptoEngine,
+  nodeSync,
 } from './crypto-engine.js';
 import { booleanTrue, contextTag, oid, smallInteger, Tag, time, unsignedInteger } from './der.js';
-import { type DerPart, derNode, encodeDer } from './der-tree.js';
+import { type DerPart, derNode, encodeDer, encodeDerScratch } from './der-tree.js';
 import {
   authorityKeyIdentifierValue,
   basicConstraintsValue,
   extension,
   extKeyUsageValue,
   keyUsageValue,
-  subjectAltNameValue,
 } from './extensions-writer.js';
-import { isEmptyAltNames } from './general-names.js';
+import { generalNamesTree, isEmptyAltNames } from './general-names.js';
 import { OID } from './oids.js';
 import { pemEncode } from './pem.js';
 import { type SignatureAlgorithm, signatureAlgorithmForKey } from './signature.js';
@@ -98,7 +98,8 @@ export interface CertificateTemplate {
   readonly serialNumber: Uint8Array;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  readonly subjectDer: Uint8Array;
+  /** The subject Name: DER, or a tree still to write (see `nameTree`). */
+  readonly subjectDer: DerPart;
   readonly spkiDer: Uint8Array;
   /** Extension elements, in order (encoded, or trees still to write). */
   readonly extensions: readonly DerPart[];
@@ -115,7 +116,8 @@ export async function buildCertificate(
   if (template.notAfter.getTime() <= template.notBefore.getTime()) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'notAfter must be after notBefore');
   }
-  const tbs = encodeDer(
+  // The TBSCertificate only goes to the signer and into the certificate below: it is written into pooled memory.
+  const tbs = encodeDerScratch(
     derNode(
       Tag.SEQUENCE,
       VERSION_3,
@@ -129,7 +131,9 @@ export async function buildCertificate(
     ),
   );
   const hash = issuer.algorithm.hash;
-  const signature = await issuer.engine.sign({ key: issuer.key, ...(hash ? { hash } : {}), data: tbs });
+  const request = { key: issuer.key, ...(hash ? { hash } : {}), data: tbs };
+  // The node engine signs synchronously: no promise for it on the hot path.
+  const signature = issuer.engine === nodeCryptoEngine ? nodeSync.sign(request) : await issuer.engine.sign(request);
   const der = encodeDer(
     derNode(Tag.SEQUENCE, tbs, issuer.algorithm.der, derNode(Tag.BIT_STRING, NO_UNUSED_BITS, signature)),
   );
@@ -204,7 +208,7 @@ export function profileExtensions(request: ProfileExtensionsRequest): DerPart[] 
     out.push(encoded);
   }
   if (request.sans && !isEmptyAltNames(request.sans)) {
-    const value = derNode(Tag.OCTET_STRING, subjectAltNameValue(request.sans));
+    const value = derNode(Tag.OCTET_STRING, generalNamesTree(request.sans));
     out.push(derNode(Tag.SEQUENCE, SAN_OID, ...(request.subjectEmpty ? [booleanTrue(), value] : [value])));
   }
   return out;

@@ -13,6 +13,7 @@ import {
   type ExternalPrivateKey,
   externalKeyEngine,
   nodeCryptoEngine,
+  nodeSync,
 } from './crypto-engine.js';
 import {
   bitString,
@@ -44,8 +45,8 @@ import { decodeName, encodeName } from './name.js';
 import { OID } from './oids.js';
 import { optionalEngine, requireObject } from './options.js';
 import { decodeBase64Body, pemDecode, pemEncode } from './pem.js';
-import { decodeSignatureAlgorithm, signData, verifySignature } from './signature.js';
-import { describePublicKey } from './spki.js';
+import { decodeSignatureAlgorithm, type SignatureAlgorithm, signData } from './signature.js';
+import { describeSpkiParts, readSpki, type SpkiParts } from './spki.js';
 import type { DistinguishedName, PublicKeyInfo, SubjectAltNames } from './types.js';
 
 /** Bounds checked before a CSR is parsed. */
@@ -120,7 +121,11 @@ export interface DecodedCsr extends Omit<ParsedCsr, 'publicKeyPem'> {
   readonly infoDer: Uint8Array;
   readonly subjectDer: Uint8Array;
   readonly spkiDer: Uint8Array;
+  /** What the SPKI holds, read once (the issuance path needs the key bits three times). */
+  readonly spkiParts: SpkiParts;
   readonly signatureAlgorithmNode: DerNode;
+  /** The signature algorithm, decoded once. */
+  readonly algorithm: SignatureAlgorithm;
   readonly signature: Uint8Array;
 }
 
@@ -213,6 +218,7 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
     const name = decodeName(expectTag(subject, Tag.SEQUENCE, 'subject'));
     const spkiNode = expectTag(spki, Tag.SEQUENCE, 'subjectPKInfo');
     const spkiDer = whole(spkiNode);
+    const spkiParts = readSpki(spkiNode);
     const signatureAlgorithm = decodeSignatureAlgorithm(expectTag(algNode, Tag.SEQUENCE, 'signatureAlgorithm'));
     const { bytes: signature, unusedBits } = readBitString(expectTag(sigNode, Tag.BIT_STRING, 'signature'));
     if (unusedBits !== 0) invalidCsr('signature has unused bits');
@@ -227,7 +233,7 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
       subjectText: name.text,
       sans,
       // The point itself is checked when verifyCsr (and the CA) import the key.
-      publicKey: describePublicKey(spkiDer, { checkPoint: false }),
+      publicKey: describeSpkiParts(spkiParts, { checkPoint: false }),
       requestedExtensions,
       ...(bcExt ? { basicConstraints: decodeBasicConstraintsValue(bcExt.valueDer) } : {}),
       signatureAlgorithm: signatureAlgorithm.name,
@@ -235,7 +241,9 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
       infoDer: whole(infoNode!),
       subjectDer: name.der,
       spkiDer,
+      spkiParts,
       signatureAlgorithmNode: algNode!,
+      algorithm: signatureAlgorithm,
       signature,
     };
   } catch (err) {
@@ -279,29 +287,40 @@ export function parseCsr(pem: string, bounds: CsrBounds = {}): ParsedCsr {
     infoDer: _i,
     subjectDer: _s,
     spkiDer,
+    spkiParts: _p,
     signatureAlgorithmNode: _a,
+    algorithm: _l,
     signature: _g,
     ...parsed
   } = readCsrPem(pem, bounds);
   return { ...parsed, publicKeyPem: pemEncode('PUBLIC KEY', spkiDer) };
 }
 
-/** Internal: verifies an already decoded CSR's signature; throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */
+/**
+ * Internal: verifies an already decoded CSR's signature; throws `CERTLOOP_CSR_SIGNATURE_INVALID`. With the node
+ * engine (the default) the key is imported and the signature checked synchronously, without a promise per step.
+ */
 export async function verifyDecodedCsr(csr: DecodedCsr, engine: CryptoEngine = nodeCryptoEngine): Promise<true> {
   let ok: boolean;
   try {
-    ok = await verifySignature({
-      publicKey: await engine.importPublicKey(csr.spkiDer, csr.publicKey),
-      algorithmDer: csr.signatureAlgorithmNode,
-      data: csr.infoDer,
-      signature: csr.signature,
-      engine,
-    });
+    const { algorithm } = csr;
+    if (engine === nodeCryptoEngine) {
+      const key = nodeSync.importPublicKey(csr.spkiDer, csr.publicKey, csr.spkiParts.publicKeyBytes);
+      ok = key.info.type === algorithm.keyType && nodeSync.verify(verifyRequest(csr, key));
+    } else {
+      const key = await engine.importPublicKey(csr.spkiDer, csr.publicKey);
+      ok = key.info.type === algorithm.keyType && (await engine.verify(verifyRequest(csr, key)));
+    }
   } catch (err) {
     throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature could not be checked', { cause: err });
   }
   if (!ok) throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature does not verify');
   return true;
+}
+
+function verifyRequest(csr: DecodedCsr, key: EngineKey) {
+  const hash = csr.algorithm.hash;
+  return { key, ...(hash ? { hash } : {}), data: csr.infoDer, signature: csr.signature };
 }
 
 /** Checks the CSR's signature (proof of possession): resolves `true` or throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */

@@ -73,6 +73,9 @@ describe('DER writer and reader round trips', () => {
     ['UTCTime, 1950', new Date('1950-01-01T00:00:00Z'), Tag.UTC_TIME],
     ['GeneralizedTime, 2050', new Date('2050-01-01T00:00:00Z'), Tag.GENERALIZED_TIME],
     ['GeneralizedTime, 9999', new Date('9999-12-31T23:59:59Z'), Tag.GENERALIZED_TIME],
+    ['GeneralizedTime, 1949', new Date('1949-12-31T23:59:59Z'), Tag.GENERALIZED_TIME],
+    ['GeneralizedTime, year 50', new Date('0050-03-04T05:06:07Z'), Tag.GENERALIZED_TIME],
+    ['UTCTime, 2049', new Date('2049-12-31T23:59:59Z'), Tag.UTC_TIME],
   ])('time: %s', (_name, date, tag) => {
     const node = parseDer(time(date));
     expect(node.tag).toBe(tag);

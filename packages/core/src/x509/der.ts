@@ -498,9 +498,31 @@ export function oid(dotted: string): Uint8Array {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
+/** Writes `value` (0–99) as two ASCII digits at `offset`; gives the next offset. */
+function twoDigits(out: Uint8Array, offset: number, value: number): number {
+  out[offset] = 0x30 + Math.floor(value / 10);
+  out[offset + 1] = 0x30 + (value % 10);
+  return offset + 2;
+}
+
 /** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5), whole seconds. */
 export function time(date: Date): Uint8Array {
   const y = date.getUTCFullYear();
+  if (y >= 0 && y <= 9999) {
+    // The digits written straight into the element (this runs twice per issued certificate).
+    const utc = y >= 1950 && y < 2050;
+    const out = new Uint8Array(utc ? 15 : 17);
+    out[0] = utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME;
+    out[1] = out.length - 2;
+    let o = utc ? twoDigits(out, 2, y % 100) : twoDigits(out, twoDigits(out, 2, Math.floor(y / 100)), y % 100);
+    o = twoDigits(out, o, date.getUTCMonth() + 1);
+    o = twoDigits(out, o, date.getUTCDate());
+    o = twoDigits(out, o, date.getUTCHours());
+    o = twoDigits(out, o, date.getUTCMinutes());
+    o = twoDigits(out, o, date.getUTCSeconds());
+    out[o] = 0x5a; // Z
+    return out;
+  }
   const rest = `${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`;
   if (y >= 1950 && y < 2050) return tlv(Tag.UTC_TIME, encoder.encode(`${pad(y % 100)}${rest}`));
   return tlv(Tag.GENERALIZED_TIME, encoder.encode(`${pad(y, 4)}${rest}`));

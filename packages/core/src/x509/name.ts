@@ -15,15 +15,12 @@ import {
   isStringTag,
   oid,
   parseDer,
-  printableString,
   readOid,
   readString,
-  seq,
-  setOf,
   Tag,
-  utf8String,
   whole,
 } from './der.js';
+import { type DerPart, type DerTree, derNode, derNodeOf, derText, encodeDer } from './der-tree.js';
 import { OID } from './oids.js';
 import { derNodeArgument, requireObject } from './options.js';
 import type { DistinguishedName } from './types.js';
@@ -70,8 +67,16 @@ export interface DecodedName {
 
 /** Encodes `dn` as a DER Name. Empty fields are left out; an empty `dn` gives the empty Name. */
 export function encodeName(dn: DistinguishedName): Uint8Array {
+  return encodeDer(nameTree(dn));
+}
+
+/**
+ * Internal: {@link encodeName} as a DER tree, to be written inside a larger structure (the issuance path writes the
+ * subject straight into the TBSCertificate). Same checks, same bytes.
+ */
+export function nameTree(dn: DistinguishedName): DerTree {
   requireObject(dn, 'a distinguished name');
-  const rdns: Uint8Array[] = [];
+  const rdns: DerPart[] = [];
   for (const { field, oid: attrOid } of FIELDS) {
     const value = dn[field];
     if (value === undefined || value === '') continue;
@@ -89,10 +94,12 @@ export function encodeName(dn: DistinguishedName): Uint8Array {
         details: { field },
       });
     }
-    const encoded = field === 'country' ? printableString(value.toUpperCase()) : utf8String(value);
-    rdns.push(setOf(seq(oid(attrOid), encoded)));
+    const encoded =
+      field === 'country' ? derText(Tag.PRINTABLE_STRING, value.toUpperCase()) : derText(Tag.UTF8_STRING, value);
+    // One attribute per RDN: the SET OF has one element, so there is nothing to sort.
+    rdns.push(derNode(Tag.SET, derNode(Tag.SEQUENCE, oid(attrOid), encoded)));
   }
-  return seq(...rdns);
+  return derNodeOf(Tag.SEQUENCE, rdns);
 }
 
 /** RFC 4514 section 2.4 escaping. */

@@ -17,7 +17,6 @@ import {
   readOid,
   seq,
   Tag,
-  tlv,
 } from './der.js';
 import { OID } from './oids.js';
 import { derNodeArgument } from './options.js';
@@ -74,19 +73,54 @@ export function readSpki(spki: Uint8Array | DerNode): SpkiParts {
 }
 
 /**
- * The SPKI re-encoded from what {@link readSpki} read, for the three key types certloop issues for: what the CA
+ * The SPKI as re-encoded from what {@link readSpki} read, for the three key types certloop issues for: what the CA
  * puts in a certificate is the key it verified, never bytes it only skimmed. Throws `CERTLOOP_INVALID_DER` when
- * the input is not already in that one DER form (and `CERTLOOP_UNSUPPORTED_ALGORITHM` for other key types).
+ * the input is not already in that one DER form (and `CERTLOOP_UNSUPPORTED_ALGORITHM` for other key types). The
+ * re-encoding is compared with the input piece by piece as it would be written, so when they agree the input (the
+ * very same bytes) is what is given back: nothing is built or copied. `parts`: what {@link readSpki} read from
+ * `spkiDer`, when the caller has it already.
  */
-export function canonicalSpki(spkiDer: Uint8Array): Uint8Array {
-  const parts = readSpki(spkiDer);
-  const out = tlv(Tag.SEQUENCE, canonicalAlgorithm(parts), tlv(Tag.BIT_STRING, ZERO_UNUSED_BITS, parts.publicKeyBytes));
-  if (out.length !== spkiDer.length) derError('the public key is not in its DER form');
-  for (let i = 0; i < out.length; i++) if (out[i] !== spkiDer[i]) derError('the public key is not in its DER form');
-  return out;
+export function canonicalSpki(spkiDer: Uint8Array, parts: SpkiParts = readSpki(spkiDer)): Uint8Array {
+  const algorithm = canonicalAlgorithm(parts);
+  const key = parts.publicKeyBytes;
+  const bitStringLength = 1 + key.length;
+  const contentLength = algorithm.length + headerLength(bitStringLength) + bitStringLength;
+  let offset = spkiDer.length === headerLength(contentLength) + contentLength ? 0 : -1;
+  offset = matchHeader(spkiDer, offset, Tag.SEQUENCE, contentLength);
+  offset = matchBytes(spkiDer, offset, algorithm);
+  offset = matchHeader(spkiDer, offset, Tag.BIT_STRING, bitStringLength);
+  offset = offset >= 0 && spkiDer[offset] === 0 ? offset + 1 : -1;
+  offset = matchBytes(spkiDer, offset, key);
+  if (offset !== spkiDer.length) derError('the public key is not in its DER form');
+  return spkiDer;
 }
 
-const ZERO_UNUSED_BITS = new Uint8Array([0]);
+/** The offset after `bytes` when `der` holds them at `offset`; -1 otherwise (or when `offset` is already -1). */
+function matchBytes(der: Uint8Array, offset: number, bytes: Uint8Array): number {
+  if (offset < 0 || offset + bytes.length > der.length) return -1;
+  for (let i = 0; i < bytes.length; i++) if (der[offset + i] !== bytes[i]) return -1;
+  return offset + bytes.length;
+}
+
+/** As {@link matchBytes}, for the DER header of an element with `tag` and `length` bytes of content. */
+function matchHeader(der: Uint8Array, offset: number, tag: number, length: number): number {
+  if (offset < 0 || der[offset] !== tag) return -1;
+  if (length < 0x80) return der[offset + 1] === length ? offset + 2 : -1;
+  const count = headerLength(length) - 2;
+  if (der[offset + 1] !== (0x80 | count)) return -1;
+  for (let i = 0; i < count; i++) {
+    if (der[offset + 2 + i] !== (Math.floor(length / 256 ** (count - 1 - i)) & 0xff)) return -1;
+  }
+  return offset + 2 + count;
+}
+
+function headerLength(contentLength: number): number {
+  if (contentLength < 0x80) return 2;
+  let bytes = 0;
+  for (let l = contentLength; l > 0; l = Math.floor(l / 256)) bytes++;
+  return 2 + bytes;
+}
+
 const algorithmCache = new Map<string, Uint8Array>();
 
 /** The AlgorithmIdentifier of a key certloop issues for, encoded once per kind. */
@@ -188,7 +222,11 @@ export function describePublicKey(
   spki: Uint8Array | DerNode,
   options: { readonly checkPoint?: boolean } = {},
 ): PublicKeyInfo {
-  const parts = readSpki(spki instanceof Uint8Array ? spki : derNodeArgument(spki, 'spki'));
+  return describeSpkiParts(readSpki(spki instanceof Uint8Array ? spki : derNodeArgument(spki, 'spki')), options);
+}
+
+/** Internal: {@link describePublicKey} of what {@link readSpki} already read. */
+export function describeSpkiParts(parts: SpkiParts, options: { readonly checkPoint?: boolean } = {}): PublicKeyInfo {
   const checkPoint = options?.checkPoint ?? true;
   switch (parts.algorithmOid) {
     case OID.rsaEncryption: {

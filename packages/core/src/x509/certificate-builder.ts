@@ -108,6 +108,12 @@ export interface CertificateTemplate {
 const VERSION_3 = contextTag(0, true, smallInteger(2));
 const NO_UNUSED_BITS = new Uint8Array([0]);
 
+/** The serial's INTEGER: as a tree when its bytes are already the minimal positive form (as random serials are). */
+function serialInteger(serial: Uint8Array): DerPart {
+  if (serial.length > 0 && serial[0] !== 0 && !(serial[0]! & 0x80)) return derNode(Tag.INTEGER, serial);
+  return unsignedInteger(serial);
+}
+
 /** Builds and signs the certificate; gives its DER and PEM. */
 export async function buildCertificate(
   issuer: PreparedIssuer,
@@ -121,7 +127,7 @@ export async function buildCertificate(
     derNode(
       Tag.SEQUENCE,
       VERSION_3,
-      unsignedInteger(template.serialNumber),
+      serialInteger(template.serialNumber),
       issuer.algorithm.der,
       issuer.nameDer,
       derNode(Tag.SEQUENCE, time(template.notBefore), time(template.notAfter)),

@@ -41,7 +41,7 @@ import { extension, subjectAltNameValue } from './extensions-writer.js';
 import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
 import { checkRsaFloor, keyWeakness } from './key-strength.js';
 import { signingKey } from './keys.js';
-import { decodeName, encodeName } from './name.js';
+import { type DecodedName, decodeNameLazyText, encodeName } from './name.js';
 import { OID } from './oids.js';
 import { optionalEngine, requireObject } from './options.js';
 import { decodeBase64Body, pemDecode, pemEncode } from './pem.js';
@@ -116,7 +116,9 @@ export interface ParsedCsr {
 }
 
 /** Internal: the parsed CSR (without its PEM public key, made only on demand) plus the raw parts issuance needs. */
-export interface DecodedCsr extends Omit<ParsedCsr, 'publicKeyPem'> {
+export interface DecodedCsr extends Omit<ParsedCsr, 'publicKeyPem' | 'subjectText'> {
+  /** The subject, decoded; its RFC 4514 `text` is rendered when read (parseCsr reads it, the CA never does). */
+  readonly subjectName: DecodedName;
   readonly der: Uint8Array;
   readonly infoDer: Uint8Array;
   readonly subjectDer: Uint8Array;
@@ -215,7 +217,7 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
     );
     if (more) invalidCsr('trailing fields in CertificationRequestInfo');
     if (readSmallInteger(version!) !== 0) invalidCsr('unsupported version');
-    const name = decodeName(expectTag(subject, Tag.SEQUENCE, 'subject'));
+    const name = decodeNameLazyText(expectTag(subject, Tag.SEQUENCE, 'subject'));
     const spkiNode = expectTag(spki, Tag.SEQUENCE, 'subjectPKInfo');
     const spkiDer = whole(spkiNode);
     const spkiParts = readSpki(spkiNode);
@@ -230,7 +232,7 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
     const bcExt = requestedExtensions.find((e) => e.oid === OID.basicConstraints);
     return {
       subject: name.dn,
-      subjectText: name.text,
+      subjectName: name,
       sans,
       // The point itself is checked when verifyCsr (and the CA) import the key.
       publicKey: describeSpkiParts(spkiParts, { checkPoint: false }),
@@ -291,9 +293,10 @@ export function parseCsr(pem: string, bounds: CsrBounds = {}): ParsedCsr {
     signatureAlgorithmNode: _a,
     algorithm: _l,
     signature: _g,
+    subjectName,
     ...parsed
   } = readCsrPem(pem, bounds);
-  return { ...parsed, publicKeyPem: pemEncode('PUBLIC KEY', spkiDer) };
+  return { ...parsed, subjectText: subjectName.text, publicKeyPem: pemEncode('PUBLIC KEY', spkiDer) };
 }
 
 /**

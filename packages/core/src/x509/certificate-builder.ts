@@ -170,17 +170,25 @@ const EKU: Readonly<Record<Exclude<ExtensionProfile, 'ca'>, string[]>> = {
 
 // The leading extensions depend only on the profile and key family; the AKI only on the issuer. Both are cached.
 const fixedExtensionCache = new Map<string, readonly Uint8Array[]>();
+const leafExtensionCache: Readonly<Record<Exclude<ExtensionProfile, 'ca'>, (readonly Uint8Array[] | undefined)[]>> = {
+  server: [],
+  client: [],
+  'server+client': [],
+};
 const akiCache = new WeakMap<Uint8Array, Uint8Array>();
 const SKI_OID = oid(OID.subjectKeyIdentifier);
 const SAN_OID = oid(OID.subjectAltName);
+const BOOLEAN_TRUE = booleanTrue();
 
 function fixedExtensions(
   profile: ExtensionProfile,
   rsa: boolean,
   pathLength: number | undefined,
 ): readonly Uint8Array[] {
-  const cacheKey = `${profile}|${rsa}|${pathLength ?? ''}`;
-  const cached = fixedExtensionCache.get(cacheKey);
+  // A leaf's (every issuance but an intermediate's) are found without building a key string.
+  const leafSlots = profile === 'ca' ? undefined : leafExtensionCache[profile];
+  const cacheKey = leafSlots ? '' : `${profile}|${rsa}|${pathLength ?? ''}`;
+  const cached = leafSlots ? leafSlots[rsa ? 1 : 0] : fixedExtensionCache.get(cacheKey);
   if (cached) return cached;
   const isCa = profile === 'ca';
   const usages: KeyUsageName[] = isCa
@@ -193,8 +201,9 @@ function fixedExtensions(
     extension(OID.keyUsage, true, keyUsageValue(usages)),
   ];
   if (profile !== 'ca') out.push(extension(OID.extKeyUsage, false, extKeyUsageValue(EKU[profile])));
+  if (leafSlots) leafSlots[rsa ? 1 : 0] = out;
   // Path lengths are small integers in practice; the bound keeps a hostile caller from growing the cache.
-  if (fixedExtensionCache.size < 64) fixedExtensionCache.set(cacheKey, out);
+  else if (fixedExtensionCache.size < 64) fixedExtensionCache.set(cacheKey, out);
   return out;
 }
 
@@ -215,7 +224,11 @@ export function profileExtensions(request: ProfileExtensionsRequest): DerPart[] 
   }
   if (request.sans && !isEmptyAltNames(request.sans)) {
     const value = derNode(Tag.OCTET_STRING, generalNamesTree(request.sans));
-    out.push(derNode(Tag.SEQUENCE, SAN_OID, ...(request.subjectEmpty ? [booleanTrue(), value] : [value])));
+    out.push(
+      request.subjectEmpty
+        ? derNode(Tag.SEQUENCE, SAN_OID, BOOLEAN_TRUE, value)
+        : derNode(Tag.SEQUENCE, SAN_OID, value),
+    );
   }
   return out;
 }

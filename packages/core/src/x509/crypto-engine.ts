@@ -193,7 +193,7 @@ function alternativeImport(
  * The measurement costs nothing extra: the first {@link CALIBRATION_IMPORTS} real imports of a kind alternate
  * between the two paths and are timed; the first few of each are not counted (the JIT and OpenSSL's decoder
  * caches are still cold then, which once made a single timed call pick the slower path on Node 24), and the
- * fastest of the rest decides (a busy machine slows calls, not the order of the two paths).
+ * fastest of the rest decides (a busy machine slows calls, not the order of the two paths), with a margin for SPKI.
  */
 interface ImportCalibration {
   imports: number;
@@ -202,8 +202,10 @@ interface ImportCalibration {
   path: 'spki' | 'alternative' | undefined;
 }
 
-const CALIBRATION_IMPORTS = 24;
+const CALIBRATION_IMPORTS = 32;
 const CALIBRATION_WARMUP = 6;
+/** How much faster the alternative must be: OpenSSL 3.0 gives 0.1–0.65 of SPKI's time, OpenSSL 3.5 about 1.5. */
+const ALTERNATIVE_MARGIN = 0.85;
 const calibrations = new Map<string, ImportCalibration>();
 
 /** Internal: the path chosen for a kind of key (`undefined` while it is still being measured), for tests. */
@@ -252,7 +254,8 @@ function fastPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo, bits?: Uint8Arr
     else calibration.bestAlternative = Math.min(calibration.bestAlternative, elapsed);
   }
   if (++calibration.imports >= CALIBRATION_IMPORTS) {
-    calibration.path = calibration.bestSpki <= calibration.bestAlternative ? 'spki' : 'alternative';
+    // SPKI is the one form every key has: the other is taken only when clearly faster (a near tie stays SPKI).
+    calibration.path = calibration.bestAlternative < calibration.bestSpki * ALTERNATIVE_MARGIN ? 'alternative' : 'spki';
   }
   return key;
 }

@@ -58,6 +58,13 @@ describe('DER writer and reader round trips', () => {
     expect(readOid(parseDer(oid(dotted)))).toBe(dotted);
   });
 
+  it('OIDs read twice or more (from the cache) and past the cache bound read the same, each its own', () => {
+    const dotted = Array.from({ length: 700 }, (_, i) => `1.3.6.1.4.1.${i}.${(i * 7919) % 1000}`);
+    for (let pass = 0; pass < 3; pass++) {
+      for (const d of dotted) expect(readOid(parseDer(oid(d)))).toBe(d);
+    }
+  });
+
   it.each([0, 1, 127, 128, 255, 256, 65_535, 2 ** 40])('small integer %d', (value) => {
     expect(readSmallInteger(parseDer(smallInteger(value)))).toBe(value);
   });

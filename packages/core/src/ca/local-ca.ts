@@ -12,6 +12,7 @@ import { CertloopError, throwIfAborted } from '../errors.js';
 import { bytesEqual, parseCertificate } from '../x509/certificate.js';
 import {
   buildCertificate,
+  buildCertificateSync,
   type PreparedIssuer,
   prepareIssuer,
   profileExtensions,
@@ -19,8 +20,8 @@ import {
   serialHex,
   wholeSeconds,
 } from '../x509/certificate-builder.js';
-import type { CryptoEngine, ExternalPrivateKey } from '../x509/crypto-engine.js';
-import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
+import { type CryptoEngine, type ExternalPrivateKey, nodeCryptoEngine } from '../x509/crypto-engine.js';
+import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr, verifyDecodedCsrSync } from '../x509/csr.js';
 import { parseDer } from '../x509/der.js';
 import { type DerTree, encodeDer } from '../x509/der-tree.js';
 import { extension as encodeExtension, keyIdentifierOfKey } from '../x509/extensions-writer.js';
@@ -206,7 +207,9 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     checkNamePolicy(policy, csr.sans);
     if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
     const validity = this.#validity(request);
-    await verifyDecodedCsr(csr, this.#engine);
+    // With the node engine (the default) verifying and signing run synchronously: no promise for either.
+    if (this.#engine === undefined || this.#engine === nodeCryptoEngine) verifyDecodedCsrSync(csr);
+    else await verifyDecodedCsr(csr, this.#engine);
     // The certificate carries the key as re-encoded from what was verified, never the CSR's bytes as sent.
     const spkiDer = this.#issuedKey(csr);
     throwIfAborted(options?.signal);
@@ -238,13 +241,11 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     if (isCa && policy.intermediateNameConstraintsDer) {
       extensions.push(encodeExtension(OID.nameConstraints, true, policy.intermediateNameConstraintsDer));
     }
-    const { pem } = await buildCertificate(issuer, {
-      serialNumber,
-      ...validity,
-      subjectDer: subject,
-      spkiDer,
-      extensions,
-    });
+    const template = { serialNumber, ...validity, subjectDer: subject, spkiDer, extensions };
+    const { pem } =
+      issuer.engine === nodeCryptoEngine
+        ? buildCertificateSync(issuer, template)
+        : await buildCertificate(issuer, template);
     if (this.#o.ledger && !isCa) {
       await this.#o.ledger.record(
         {

@@ -119,10 +119,31 @@ export async function buildCertificate(
   issuer: PreparedIssuer,
   template: CertificateTemplate,
 ): Promise<{ der: Uint8Array; pem: string }> {
+  if (issuer.engine === nodeCryptoEngine) return buildCertificateSync(issuer, template);
+  const request = signRequest(issuer, template);
+  return certificateOf(issuer, request.data, await issuer.engine.sign(request));
+}
+
+/**
+ * Internal: {@link buildCertificate} for an issuer whose engine is the node engine, synchronously (the issuance hot
+ * path: no promise for it). Throws `CERTLOOP_INVALID_ARGUMENT` for any other engine.
+ */
+export function buildCertificateSync(
+  issuer: PreparedIssuer,
+  template: CertificateTemplate,
+): { der: Uint8Array; pem: string } {
+  if (issuer.engine !== nodeCryptoEngine) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'buildCertificateSync needs the node engine');
+  }
+  const request = signRequest(issuer, template);
+  return certificateOf(issuer, request.data, nodeSync.sign(request));
+}
+
+function signRequest(issuer: PreparedIssuer, template: CertificateTemplate) {
   if (template.notAfter.getTime() <= template.notBefore.getTime()) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'notAfter must be after notBefore');
   }
-  // The TBSCertificate only goes to the signer and into the certificate below: it is written into pooled memory.
+  // The TBSCertificate only goes to the signer and into the certificate: it is written into pooled memory.
   const tbs = encodeDerScratch(
     derNode(
       Tag.SEQUENCE,
@@ -137,9 +158,10 @@ export async function buildCertificate(
     ),
   );
   const hash = issuer.algorithm.hash;
-  const request = { key: issuer.key, ...(hash ? { hash } : {}), data: tbs };
-  // The node engine signs synchronously: no promise for it on the hot path.
-  const signature = issuer.engine === nodeCryptoEngine ? nodeSync.sign(request) : await issuer.engine.sign(request);
+  return { key: issuer.key, ...(hash ? { hash } : {}), data: tbs };
+}
+
+function certificateOf(issuer: PreparedIssuer, tbs: Uint8Array, signature: Uint8Array) {
   const der = encodeDer(
     derNode(Tag.SEQUENCE, tbs, issuer.algorithm.der, derNode(Tag.BIT_STRING, NO_UNUSED_BITS, signature)),
   );

@@ -213,10 +213,12 @@ export function publicKeyImportPath(info: PublicKeyInfo): 'spki' | 'alternative'
   return calibrations.get(importKind(info))?.path;
 }
 
-const importKind = (info: PublicKeyInfo): string => `${info.type} ${info.curve ?? ''}`;
+/** The kind of key, as a constant string (no string built per import): the curve for EC, else the type. */
+const importKind = (info: PublicKeyInfo): string => (info.type === 'ECDSA' ? (info.curve ?? 'ECDSA') : info.type);
 
 function spkiImport(spkiDer: Uint8Array): nodeCrypto.KeyObject {
-  return nodeCrypto.createPublicKey({ key: buffer(spkiDer), format: 'der', type: 'spki' });
+  // Node reads the DER from any ArrayBufferView: no Buffer wrapper to make.
+  return nodeCrypto.createPublicKey({ key: spkiDer as Buffer, format: 'der', type: 'spki' });
 }
 
 function fastPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo, bits?: Uint8Array): nodeCrypto.KeyObject {

@@ -304,16 +304,24 @@ export function parseCsr(pem: string, bounds: CsrBounds = {}): ParsedCsr {
  * engine (the default) the key is imported and the signature checked synchronously, without a promise per step.
  */
 export async function verifyDecodedCsr(csr: DecodedCsr, engine: CryptoEngine = nodeCryptoEngine): Promise<true> {
+  if (engine === nodeCryptoEngine) return verifyDecodedCsrSync(csr);
   let ok: boolean;
   try {
-    const { algorithm } = csr;
-    if (engine === nodeCryptoEngine) {
-      const key = nodeSync.importPublicKey(csr.spkiDer, csr.publicKey, csr.spkiParts.publicKeyBytes);
-      ok = key.info.type === algorithm.keyType && nodeSync.verify(verifyRequest(csr, key));
-    } else {
-      const key = await engine.importPublicKey(csr.spkiDer, csr.publicKey);
-      ok = key.info.type === algorithm.keyType && (await engine.verify(verifyRequest(csr, key)));
-    }
+    const key = await engine.importPublicKey(csr.spkiDer, csr.publicKey);
+    ok = key.info.type === csr.algorithm.keyType && (await engine.verify(verifyRequest(csr, key)));
+  } catch (err) {
+    throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature could not be checked', { cause: err });
+  }
+  if (!ok) throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature does not verify');
+  return true;
+}
+
+/** Internal: {@link verifyDecodedCsr} with the node engine, synchronously (the issuance hot path). */
+export function verifyDecodedCsrSync(csr: DecodedCsr): true {
+  let ok: boolean;
+  try {
+    const key = nodeSync.importPublicKey(csr.spkiDer, csr.publicKey, csr.spkiParts.publicKeyBytes);
+    ok = key.info.type === csr.algorithm.keyType && nodeSync.verify(verifyRequest(csr, key));
   } catch (err) {
     throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature could not be checked', { cause: err });
   }

@@ -233,6 +233,11 @@ export function describePublicKey(
   return describeSpkiParts(readSpki(spki instanceof Uint8Array ? spki : derNodeArgument(spki, 'spki')), options);
 }
 
+// The descriptions that depend on nothing but the algorithm are shared (frozen), not made for every key.
+const P256_INFO: PublicKeyInfo = Object.freeze({ type: 'ECDSA', size: 256, curve: 'P-256', algorithm: 'ECDSA-P256' });
+const P384_INFO: PublicKeyInfo = Object.freeze({ type: 'ECDSA', size: 384, curve: 'P-384', algorithm: 'ECDSA-P384' });
+const ED25519_INFO: PublicKeyInfo = Object.freeze({ type: 'Ed25519', size: 256, algorithm: 'Ed25519' });
+
 /** Internal: {@link describePublicKey} of what {@link readSpki} already read. */
 export function describeSpkiParts(parts: SpkiParts, options: { readonly checkPoint?: boolean } = {}): PublicKeyInfo {
   const checkPoint = options?.checkPoint ?? true;
@@ -250,11 +255,11 @@ export function describeSpkiParts(parts: SpkiParts, options: { readonly checkPoi
     case OID.ecPublicKey:
       if (parts.parametersOid === OID.prime256v1) {
         if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-256');
-        return { type: 'ECDSA', size: 256, curve: 'P-256', algorithm: 'ECDSA-P256' };
+        return P256_INFO;
       }
       if (parts.parametersOid === OID.secp384r1) {
         if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-384');
-        return { type: 'ECDSA', size: 384, curve: 'P-384', algorithm: 'ECDSA-P384' };
+        return P384_INFO;
       }
       if (parts.parametersOid === OID.secp521r1) {
         if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-521');
@@ -263,7 +268,7 @@ export function describeSpkiParts(parts: SpkiParts, options: { readonly checkPoi
       return unsupported(`EC curve ${parts.parametersOid ?? '(explicit parameters)'}`);
     case OID.ed25519:
       if (parts.publicKeyBytes.length !== 32) unsupported('Ed25519 key of the wrong length');
-      return { type: 'Ed25519', size: 256, algorithm: 'Ed25519' };
+      return ED25519_INFO;
     default:
       return unsupported(parts.algorithmOid);
   }

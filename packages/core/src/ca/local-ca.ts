@@ -241,7 +241,8 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     if (isCa && policy.intermediateNameConstraintsDer) {
       extensions.push(encodeExtension(OID.nameConstraints, true, policy.intermediateNameConstraintsDer));
     }
-    const template = { serialNumber, ...validity, subjectDer: subject, spkiDer, extensions };
+    const { notBefore, notAfter } = validity;
+    const template = { serialNumber, notBefore, notAfter, subjectDer: subject, spkiDer, extensions };
     const { pem } =
       issuer.engine === nodeCryptoEngine
         ? buildCertificateSync(issuer, template)

@@ -158,7 +158,7 @@ function signRequest(issuer: PreparedIssuer, template: CertificateTemplate) {
     ),
   );
   const hash = issuer.algorithm.hash;
-  return { key: issuer.key, ...(hash ? { hash } : {}), data: tbs };
+  return hash ? { key: issuer.key, hash, data: tbs } : { key: issuer.key, data: tbs };
 }
 
 function certificateOf(issuer: PreparedIssuer, tbs: Uint8Array, signature: Uint8Array) {

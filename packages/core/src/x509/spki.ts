@@ -139,8 +139,8 @@ function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
   else return unsupported(parts.algorithmOid);
   // Only the few kinds above are ever cached (unknown curves are refused when the key is described).
   if (cachedAlgorithms < 16) {
-    let byParameters = algorithmCache.get(parts.algorithmOid);
-    if (!byParameters) algorithmCache.set(parts.algorithmOid, (byParameters = new Map()));
+    const byParameters = algorithmCache.get(parts.algorithmOid) ?? new Map<string, Uint8Array>();
+    algorithmCache.set(parts.algorithmOid, byParameters);
     byParameters.set(parameters, algorithm);
     cachedAlgorithms++;
   }

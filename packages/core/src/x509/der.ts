@@ -298,7 +298,24 @@ export function readBitString(node: DerNode): { bytes: Uint8Array; unusedBits: n
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
+/**
+ * The text of short all-ASCII bytes, made in JS (the same text every decoder gives for ASCII); undefined otherwise.
+ * Names and SANs are short ASCII almost always: this spares a call into the decoder for each (issue 16).
+ */
+function asciiText(bytes: Uint8Array): string | undefined {
+  if (bytes.length > 256) return undefined;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return undefined;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** Latin-1 text as the WHATWG `latin1` decoder gives it (ASCII made in JS). */
+export function latin1Text(bytes: Uint8Array): string {
+  return asciiText(bytes) ?? latin1.decode(bytes);
+}
+
 function decodeUtf8(bytes: Uint8Array): string {
+  const ascii = asciiText(bytes);
+  if (ascii !== undefined) return ascii;
   try {
     return decoder.decode(bytes);
   } catch {
@@ -332,7 +349,7 @@ export function readString(node: DerNode): string {
     case Tag.IA5_STRING:
     case Tag.T61_STRING:
     case Tag.NUMERIC_STRING:
-      return latin1.decode(c);
+      return latin1Text(c);
     case Tag.BMP_STRING: {
       if (c.length % 2) fail('odd BMPString', 'string');
       let s = '';

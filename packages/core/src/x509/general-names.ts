@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { CertloopError } from '../errors.js';
-import { children, content, type DerNode, derError, expectTag, parseDer, readOid, Tag } from './der.js';
+import { children, content, type DerNode, derError, expectTag, latin1Text, parseDer, readOid, Tag } from './der.js';
 import { type DerPart, type DerTree, derNode, derNodeOf, derText, encodeDer } from './der-tree.js';
 import { decodeName } from './name.js';
 import { derNodeArgument, optionalStringArray, requireObject } from './options.js';
@@ -128,8 +128,6 @@ export function generalNamesTree(names: Partial<SubjectAltNames>): DerTree {
   return derNodeOf(Tag.SEQUENCE, parts);
 }
 
-const latin1 = new TextDecoder('latin1');
-
 /**
  * The text of an IA5String GeneralName (dNSName, rfc822Name, URI): 7-bit, no NUL. A NUL inside a name is the
  * null-prefix attack (`good.example\0.evil.test`), which OpenSSL refuses to match or print; a byte above 0x7f is
@@ -138,7 +136,7 @@ const latin1 = new TextDecoder('latin1');
 function ia5Text(node: DerNode): string {
   const bytes = content(node);
   for (const byte of bytes) if (byte === 0 || byte > 0x7f) derError('a GeneralName that is not IA5 text', 'string');
-  return latin1.decode(bytes);
+  return latin1Text(bytes);
 }
 
 /** Checks one GeneralName element, given as a node (wrapped so the GeneralNames decoder checks it). */

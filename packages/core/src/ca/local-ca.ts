@@ -12,6 +12,7 @@ import { CertloopError, throwIfAborted } from '../errors.js';
 import { bytesEqual, parseCertificate } from '../x509/certificate.js';
 import {
   buildCertificate,
+  buildCertificateSync,
   type PreparedIssuer,
   prepareIssuer,
   profileExtensions,
@@ -19,13 +20,14 @@ import {
   serialHex,
   wholeSeconds,
 } from '../x509/certificate-builder.js';
-import type { CryptoEngine, ExternalPrivateKey } from '../x509/crypto-engine.js';
-import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr } from '../x509/csr.js';
+import { type CryptoEngine, type ExternalPrivateKey, nodeCryptoEngine } from '../x509/crypto-engine.js';
+import { createCsr, type DecodedCsr, readCsrPem, verifyDecodedCsr, verifyDecodedCsrSync } from '../x509/csr.js';
 import { parseDer } from '../x509/der.js';
-import { extension as encodeExtension, keyIdentifier } from '../x509/extensions-writer.js';
+import { type DerTree, encodeDer } from '../x509/der-tree.js';
+import { extension as encodeExtension, keyIdentifierOfKey } from '../x509/extensions-writer.js';
 import { isEmptyAltNames } from '../x509/general-names.js';
 import { generateKeyPair } from '../x509/keys.js';
-import { encodeName } from '../x509/name.js';
+import { nameTree } from '../x509/name.js';
 import {
   altNames,
   type CnFallback,
@@ -120,6 +122,8 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
   readonly #engine: CryptoEngine | undefined;
   readonly #issueKeyAlgorithm: KeyAlgorithm;
   #issuer: Promise<PreparedIssuer> | undefined;
+  /** The prepared issuer once its promise has settled (spares the hot path an await). */
+  #issuerReady: PreparedIssuer | undefined;
   readonly #o: LocalCertificateAuthorityOptions;
 
   constructor(options: LocalCertificateAuthorityOptions) {
@@ -203,28 +207,32 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     checkNamePolicy(policy, csr.sans);
     if (request.identity) checkIdentityBinding(request.identity, csr.subject, csr.sans);
     const validity = this.#validity(request);
-    await verifyDecodedCsr(csr, this.#engine);
+    // With the node engine (the default) verifying and signing run synchronously: no promise for either.
+    if (this.#engine === undefined || this.#engine === nodeCryptoEngine) verifyDecodedCsrSync(csr);
+    else await verifyDecodedCsr(csr, this.#engine);
     // The certificate carries the key as re-encoded from what was verified, never the CSR's bytes as sent.
     const spkiDer = this.#issuedKey(csr);
     throwIfAborted(options?.signal);
-    const issuer = await this.#prepared();
+    const issuer = this.#issuerReady ?? (await this.#prepared());
     const isCa = request.profile === 'intermediate';
-    let subjectDer: Uint8Array;
+    // The subject is re-encoded from what was decoded (never the CSR's bytes as sent), as a tree written straight
+    // into the certificate.
+    let subject: DerTree;
     try {
-      subjectDer = encodeName(csr.subject);
+      subject = nameTree(csr.subject);
     } catch (err) {
       throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR subject cannot be issued', { cause: err });
     }
-    const subjectEmpty = subjectDer.length === 2;
+    const subjectEmpty = subject.contentLength === 0;
     if (this.#constraints.length > 0) {
       const cn = isCa ? 'none' : request.profile === 'client' ? 'hostname-like' : 'any';
-      this.#checkOwnConstraints(subjectDer, isCa ? undefined : csr.sans, cn);
+      this.#checkOwnConstraints(encodeDer(subject), isCa ? undefined : csr.sans, cn);
     }
     const serialNumber = randomSerialNumber();
     const extensions = profileExtensions({
       profile: isCa ? 'ca' : (request.profile as Exclude<CertificateProfile, 'intermediate'>),
       subjectKey: csr.publicKey,
-      subjectKeyIdentifier: keyIdentifier(spkiDer),
+      subjectKeyIdentifier: keyIdentifierOfKey(csr.spkiParts.publicKeyBytes),
       authorityKeyIdentifier: this.#material.keyIdentifier,
       sans: isCa ? undefined : csr.sans,
       subjectEmpty,
@@ -233,13 +241,12 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     if (isCa && policy.intermediateNameConstraintsDer) {
       extensions.push(encodeExtension(OID.nameConstraints, true, policy.intermediateNameConstraintsDer));
     }
-    const { pem } = await buildCertificate(issuer, {
-      serialNumber,
-      ...validity,
-      subjectDer,
-      spkiDer,
-      extensions,
-    });
+    const { notBefore, notAfter } = validity;
+    const template = { serialNumber, notBefore, notAfter, subjectDer: subject, spkiDer, extensions };
+    const { pem } =
+      issuer.engine === nodeCryptoEngine
+        ? buildCertificateSync(issuer, template)
+        : await buildCertificate(issuer, template);
     if (this.#o.ledger && !isCa) {
       await this.#o.ledger.record(
         {
@@ -307,7 +314,7 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
   /** The CSR's key in its one DER form; a key that was not already in it is refused (`CERTLOOP_CSR_INVALID`). */
   #issuedKey(csr: DecodedCsr): Uint8Array {
     try {
-      return canonicalSpki(csr.spkiDer);
+      return canonicalSpki(csr.spkiDer, csr.spkiParts);
     } catch (err) {
       throw new CertloopError('CERTLOOP_CSR_INVALID', 'the CSR public key is not in its DER form', { cause: err });
     }
@@ -389,6 +396,9 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
       externalKey: this.#material.key.externalKey,
       info: this.#material.key.info,
       engine: this.#engine,
+    }).then((issuer) => {
+      this.#issuerReady = issuer;
+      return issuer;
     });
     return this.#issuer;
   }

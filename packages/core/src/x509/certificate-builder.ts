@@ -10,18 +10,18 @@ import {
   type ExternalPrivateKey,
   externalKeyEngine,
   nodeCryptoEngine,
+  nodeSync,
 } from './crypto-engine.js';
 import { booleanTrue, contextTag, oid, smallInteger, Tag, time, unsignedInteger } from './der.js';
-import { type DerPart, derNode, encodeDer } from './der-tree.js';
+import { type DerPart, derNode, encodeDer, encodeDerScratch } from './der-tree.js';
 import {
   authorityKeyIdentifierValue,
   basicConstraintsValue,
   extension,
   extKeyUsageValue,
   keyUsageValue,
-  subjectAltNameValue,
 } from './extensions-writer.js';
-import { isEmptyAltNames } from './general-names.js';
+import { generalNamesTree, isEmptyAltNames } from './general-names.js';
 import { OID } from './oids.js';
 import { pemEncode } from './pem.js';
 import { type SignatureAlgorithm, signatureAlgorithmForKey } from './signature.js';
@@ -98,7 +98,8 @@ export interface CertificateTemplate {
   readonly serialNumber: Uint8Array;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  readonly subjectDer: Uint8Array;
+  /** The subject Name: DER, or a tree still to write (see `nameTree`). */
+  readonly subjectDer: DerPart;
   readonly spkiDer: Uint8Array;
   /** Extension elements, in order (encoded, or trees still to write). */
   readonly extensions: readonly DerPart[];
@@ -107,19 +108,47 @@ export interface CertificateTemplate {
 const VERSION_3 = contextTag(0, true, smallInteger(2));
 const NO_UNUSED_BITS = new Uint8Array([0]);
 
+/** The serial's INTEGER: as a tree when its bytes are already the minimal positive form (as random serials are). */
+function serialInteger(serial: Uint8Array): DerPart {
+  if (serial.length > 0 && serial[0] !== 0 && !(serial[0]! & 0x80)) return derNode(Tag.INTEGER, serial);
+  return unsignedInteger(serial);
+}
+
 /** Builds and signs the certificate; gives its DER and PEM. */
 export async function buildCertificate(
   issuer: PreparedIssuer,
   template: CertificateTemplate,
 ): Promise<{ der: Uint8Array; pem: string }> {
+  if (issuer.engine === nodeCryptoEngine) return buildCertificateSync(issuer, template);
+  const request = signRequest(issuer, template);
+  return certificateOf(issuer, request.data, await issuer.engine.sign(request));
+}
+
+/**
+ * Internal: {@link buildCertificate} for an issuer whose engine is the node engine, synchronously (the issuance hot
+ * path: no promise for it). Throws `CERTLOOP_INVALID_ARGUMENT` for any other engine.
+ */
+export function buildCertificateSync(
+  issuer: PreparedIssuer,
+  template: CertificateTemplate,
+): { der: Uint8Array; pem: string } {
+  if (issuer.engine !== nodeCryptoEngine) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'buildCertificateSync needs the node engine');
+  }
+  const request = signRequest(issuer, template);
+  return certificateOf(issuer, request.data, nodeSync.sign(request));
+}
+
+function signRequest(issuer: PreparedIssuer, template: CertificateTemplate) {
   if (template.notAfter.getTime() <= template.notBefore.getTime()) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'notAfter must be after notBefore');
   }
-  const tbs = encodeDer(
+  // The TBSCertificate only goes to the signer and into the certificate: it is written into pooled memory.
+  const tbs = encodeDerScratch(
     derNode(
       Tag.SEQUENCE,
       VERSION_3,
-      unsignedInteger(template.serialNumber),
+      serialInteger(template.serialNumber),
       issuer.algorithm.der,
       issuer.nameDer,
       derNode(Tag.SEQUENCE, time(template.notBefore), time(template.notAfter)),
@@ -129,7 +158,10 @@ export async function buildCertificate(
     ),
   );
   const hash = issuer.algorithm.hash;
-  const signature = await issuer.engine.sign({ key: issuer.key, ...(hash ? { hash } : {}), data: tbs });
+  return hash ? { key: issuer.key, hash, data: tbs } : { key: issuer.key, data: tbs };
+}
+
+function certificateOf(issuer: PreparedIssuer, tbs: Uint8Array, signature: Uint8Array) {
   const der = encodeDer(
     derNode(Tag.SEQUENCE, tbs, issuer.algorithm.der, derNode(Tag.BIT_STRING, NO_UNUSED_BITS, signature)),
   );
@@ -160,17 +192,25 @@ const EKU: Readonly<Record<Exclude<ExtensionProfile, 'ca'>, string[]>> = {
 
 // The leading extensions depend only on the profile and key family; the AKI only on the issuer. Both are cached.
 const fixedExtensionCache = new Map<string, readonly Uint8Array[]>();
+const leafExtensionCache: Readonly<Record<Exclude<ExtensionProfile, 'ca'>, (readonly Uint8Array[] | undefined)[]>> = {
+  server: [],
+  client: [],
+  'server+client': [],
+};
 const akiCache = new WeakMap<Uint8Array, Uint8Array>();
 const SKI_OID = oid(OID.subjectKeyIdentifier);
 const SAN_OID = oid(OID.subjectAltName);
+const BOOLEAN_TRUE = booleanTrue();
 
 function fixedExtensions(
   profile: ExtensionProfile,
   rsa: boolean,
   pathLength: number | undefined,
 ): readonly Uint8Array[] {
-  const cacheKey = `${profile}|${rsa}|${pathLength ?? ''}`;
-  const cached = fixedExtensionCache.get(cacheKey);
+  // A leaf's (every issuance but an intermediate's) are found without building a key string.
+  const leafSlots = profile === 'ca' ? undefined : leafExtensionCache[profile];
+  const cacheKey = leafSlots ? '' : `${profile}|${rsa}|${pathLength ?? ''}`;
+  const cached = leafSlots ? leafSlots[rsa ? 1 : 0] : fixedExtensionCache.get(cacheKey);
   if (cached) return cached;
   const isCa = profile === 'ca';
   const usages: KeyUsageName[] = isCa
@@ -183,8 +223,9 @@ function fixedExtensions(
     extension(OID.keyUsage, true, keyUsageValue(usages)),
   ];
   if (profile !== 'ca') out.push(extension(OID.extKeyUsage, false, extKeyUsageValue(EKU[profile])));
+  if (leafSlots) leafSlots[rsa ? 1 : 0] = out;
   // Path lengths are small integers in practice; the bound keeps a hostile caller from growing the cache.
-  if (fixedExtensionCache.size < 64) fixedExtensionCache.set(cacheKey, out);
+  else if (fixedExtensionCache.size < 64) fixedExtensionCache.set(cacheKey, out);
   return out;
 }
 
@@ -204,8 +245,12 @@ export function profileExtensions(request: ProfileExtensionsRequest): DerPart[] 
     out.push(encoded);
   }
   if (request.sans && !isEmptyAltNames(request.sans)) {
-    const value = derNode(Tag.OCTET_STRING, subjectAltNameValue(request.sans));
-    out.push(derNode(Tag.SEQUENCE, SAN_OID, ...(request.subjectEmpty ? [booleanTrue(), value] : [value])));
+    const value = derNode(Tag.OCTET_STRING, generalNamesTree(request.sans));
+    out.push(
+      request.subjectEmpty
+        ? derNode(Tag.SEQUENCE, SAN_OID, BOOLEAN_TRUE, value)
+        : derNode(Tag.SEQUENCE, SAN_OID, value),
+    );
   }
   return out;
 }

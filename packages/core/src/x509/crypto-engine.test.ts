@@ -1,6 +1,6 @@
 import { Crypto } from '@peculiar/webcrypto';
 import { describe, expect, it } from 'vitest';
-import { type CryptoEngine, createWebCryptoEngine, nodeCryptoEngine } from './crypto-engine.js';
+import { type CryptoEngine, createWebCryptoEngine, nodeCryptoEngine, publicKeyImportPath } from './crypto-engine.js';
 import { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';
 import { decodeSignatureAlgorithm, signatureAlgorithmForKey, signData, verifySignature } from './signature.js';
 import { describePublicKey } from './spki.js';
@@ -89,27 +89,31 @@ describe('signature algorithms', () => {
 
 describe('nodeCryptoEngine public key import (the form is chosen by measurement, issue 16)', () => {
   it.each<KeyAlgorithm>(['ECDSA-P256', 'RSA-2048', 'Ed25519'])(
-    '%s: the first import (which measures) and later ones (the chosen form) give the same key; a bad key is typed',
+    '%s: the imports that measure and the later ones (the chosen form) give the same key; a bad key is typed',
     async (algorithm) => {
       const { createPublicKey } = await import('node:crypto');
-      for (let i = 0; i < 3; i++) {
-        const { spkiDer, pkcs8Der } = await nodeCryptoEngine.generateKeyPair(algorithm);
-        const info = describePublicKey(spkiDer);
+      const { spkiDer, pkcs8Der } = await nodeCryptoEngine.generateKeyPair(algorithm);
+      const info = describePublicKey(spkiDer);
+      const expected = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+      const privateKey = await nodeCryptoEngine.importPrivateKey(pkcs8Der, info);
+      const data = new Uint8Array([1, 2, 3]);
+      const hash = algorithm === 'Ed25519' ? undefined : 'SHA-256';
+      const signature = await nodeCryptoEngine.sign({ key: privateKey, ...(hash ? { hash } : {}), data });
+      const broken = spkiDer.slice();
+      broken[broken.length - 1]! ^= 1;
+      // enough imports to finish the measurement: the form is chosen after them, whichever it is
+      for (let i = 0; i < 30; i++) {
         const key = await nodeCryptoEngine.importPublicKey(spkiDer, info);
-        const expected = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
         expect((key as unknown as { keyObject: import('node:crypto').KeyObject }).keyObject.equals(expected)).toBe(
           true,
         );
-        const privateKey = await nodeCryptoEngine.importPrivateKey(pkcs8Der, info);
-        const data = new Uint8Array([1, 2, 3]);
-        const hash = algorithm === 'Ed25519' ? undefined : 'SHA-256';
-        const signature = await nodeCryptoEngine.sign({ key: privateKey, ...(hash ? { hash } : {}), data });
         expect(await nodeCryptoEngine.verify({ key, ...(hash ? { hash } : {}), data, signature })).toBe(true);
-        const broken = spkiDer.slice();
-        broken[broken.length - 1]! ^= 1;
-        const err = await nodeCryptoEngine.importPublicKey(broken, info).catch((e: unknown) => e);
-        if (algorithm === 'ECDSA-P256') expect(err).toMatchObject({ code: 'CERTLOOP_INVALID_KEY' });
+        if (algorithm === 'ECDSA-P256' && i % 10 === 0) {
+          const err = await nodeCryptoEngine.importPublicKey(broken, info).catch((e: unknown) => e);
+          expect(err).toMatchObject({ code: 'CERTLOOP_INVALID_KEY' });
+        }
       }
+      expect(['spki', 'alternative']).toContain(publicKeyImportPath(info));
     },
   );
 });

@@ -157,19 +157,24 @@ const base64url = (bytes: Uint8Array): string => buffer(bytes).toString('base64u
 /**
  * The same public key in another form than SPKI, when there is one Node imports faster on some OpenSSL: PKCS#1
  * for RSA, JWK for P-256 and Ed25519. Undefined for anything else (the SPKI path then reports any error).
+ * `bits` is the subjectPublicKey the caller already read from `spkiDer`, if it has.
  */
-function alternativeImport(spkiDer: Uint8Array, info: PublicKeyInfo): (() => nodeCrypto.KeyObject) | undefined {
+function alternativeImport(
+  spkiDer: Uint8Array,
+  info: PublicKeyInfo,
+  bits?: Uint8Array,
+): (() => nodeCrypto.KeyObject) | undefined {
   try {
-    const { publicKeyBytes: bits } = readSpki(spkiDer);
+    const key = bits ?? readSpki(spkiDer).publicKeyBytes;
     if (info.type === 'RSA') {
-      return () => nodeCrypto.createPublicKey({ key: buffer(bits), format: 'der', type: 'pkcs1' });
+      return () => nodeCrypto.createPublicKey({ key: buffer(key), format: 'der', type: 'pkcs1' });
     }
-    if (info.type === 'Ed25519' && bits.length === 32) {
-      const jwk = { kty: 'OKP', crv: 'Ed25519', x: base64url(bits) };
+    if (info.type === 'Ed25519' && key.length === 32) {
+      const jwk = { kty: 'OKP', crv: 'Ed25519', x: base64url(key) };
       return () => nodeCrypto.createPublicKey({ key: jwk, format: 'jwk' });
     }
-    if (info.curve === 'P-256' && bits.length === 65 && bits[0] === 4) {
-      const jwk = { kty: 'EC', crv: 'P-256', x: base64url(bits.subarray(1, 33)), y: base64url(bits.subarray(33)) };
+    if (info.curve === 'P-256' && key.length === 65 && key[0] === 4) {
+      const jwk = { kty: 'EC', crv: 'P-256', x: base64url(key.subarray(1, 33)), y: base64url(key.subarray(33)) };
       return () => nodeCrypto.createPublicKey({ key: jwk, format: 'jwk' });
     }
   } catch {
@@ -179,46 +184,82 @@ function alternativeImport(spkiDer: Uint8Array, info: PublicKeyInfo): (() => nod
 }
 
 /**
- * Which import is faster, by key kind, measured once per process on the first key of that kind. OpenSSL 3.0 (Node
- * 20) decodes SPKI DER through a generic decoder chain that costs more than a signature check, so PKCS#1 and JWK
- * are two to twenty times faster there; OpenSSL 3.5 (Node 24) decodes SPKI twice as fast as JWK. The import runs
- * once per CSR, so the choice is measured rather than guessed from a version number. Both paths give the same key.
+ * Which import is faster, by key kind, measured on the first imports of that kind in this process. OpenSSL 3.0
+ * (Node 20) decodes SPKI DER through a generic decoder chain that costs more than a signature check, so PKCS#1 and
+ * JWK are two to twenty times faster there; OpenSSL 3.5 (Node 24) decodes SPKI about half again as fast as JWK.
+ * The import runs once per CSR, so the choice is measured rather than guessed from a version number. Both paths
+ * give the same key.
+ *
+ * The measurement costs nothing extra: the first {@link CALIBRATION_IMPORTS} real imports of a kind alternate
+ * between the two paths and are timed; the first few of each are not counted (the JIT and OpenSSL's decoder
+ * caches are still cold then, which once made a single timed call pick the slower path on Node 24), and the
+ * fastest of the rest decides (a busy machine slows calls, not the order of the two paths), with a margin for SPKI.
  */
-const fasterPath = new Map<string, 'spki' | 'alternative'>();
-
-function calibrate(spki: () => nodeCrypto.KeyObject, alternative: () => nodeCrypto.KeyObject): 'spki' | 'alternative' {
-  let bestSpki = Number.POSITIVE_INFINITY;
-  let bestAlternative = Number.POSITIVE_INFINITY;
-  // the fastest of a few alternating runs each: a busy machine slows runs, not the order of the two
-  for (let round = 0; round < 4; round++) {
-    let started = performance.now();
-    spki();
-    bestSpki = Math.min(bestSpki, performance.now() - started);
-    started = performance.now();
-    alternative();
-    bestAlternative = Math.min(bestAlternative, performance.now() - started);
-  }
-  return bestSpki <= bestAlternative ? 'spki' : 'alternative';
+interface ImportCalibration {
+  imports: number;
+  bestSpki: number;
+  bestAlternative: number;
+  path: 'spki' | 'alternative' | undefined;
 }
 
-function fastPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo): nodeCrypto.KeyObject {
-  const spki = () => nodeCrypto.createPublicKey({ key: buffer(spkiDer), format: 'der', type: 'spki' });
-  const alternative = alternativeImport(spkiDer, info);
-  if (!alternative) return spki();
-  const kind = `${info.type} ${info.curve ?? ''}`;
-  const path = fasterPath.get(kind);
-  if (!path) {
+const CALIBRATION_IMPORTS = 32;
+const CALIBRATION_WARMUP = 6;
+/** How much faster the alternative must be: OpenSSL 3.0 gives 0.1–0.65 of SPKI's time, OpenSSL 3.5 about 1.5. */
+const ALTERNATIVE_MARGIN = 0.85;
+const calibrations = new Map<string, ImportCalibration>();
+
+/** Internal: the path chosen for a kind of key (`undefined` while it is still being measured), for tests. */
+export function publicKeyImportPath(info: PublicKeyInfo): 'spki' | 'alternative' | undefined {
+  return calibrations.get(importKind(info))?.path;
+}
+
+/** The kind of key, as a constant string (no string built per import): the curve for EC, else the type. */
+const importKind = (info: PublicKeyInfo): string => (info.type === 'ECDSA' ? (info.curve ?? 'ECDSA') : info.type);
+
+function spkiImport(spkiDer: Uint8Array): nodeCrypto.KeyObject {
+  // Node reads the DER from any ArrayBufferView: no Buffer wrapper to make.
+  return nodeCrypto.createPublicKey({ key: spkiDer as Buffer, format: 'der', type: 'spki' });
+}
+
+function fastPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo, bits?: Uint8Array): nodeCrypto.KeyObject {
+  const kind = importKind(info);
+  let calibration = calibrations.get(kind);
+  if (calibration?.path === 'spki') return spkiImport(spkiDer);
+  const alternative = alternativeImport(spkiDer, info, bits);
+  if (!alternative) return spkiImport(spkiDer);
+  if (calibration?.path === 'alternative') {
+    try {
+      return alternative();
+    } catch {
+      return spkiImport(spkiDer);
+    }
+  }
+  if (!calibration) {
     // a key that does not import is reported by the SPKI path before anything is measured
-    const key = spki();
-    fasterPath.set(kind, calibrate(spki, alternative));
+    const key = spkiImport(spkiDer);
+    calibrations.set(kind, { imports: 0, bestSpki: Infinity, bestAlternative: Infinity, path: undefined });
     return key;
   }
-  if (path === 'spki') return spki();
+  const useSpki = calibration.imports % 2 === 0;
+  const started = performance.now();
+  let key: nodeCrypto.KeyObject;
   try {
-    return alternative();
+    key = useSpki ? spkiImport(spkiDer) : alternative();
   } catch {
-    return spki();
+    // a key only the SPKI path can judge: it reports the error (or imports it), and nothing is counted
+    return spkiImport(spkiDer);
   }
+  const elapsed = performance.now() - started;
+  calibration = calibrations.get(kind)!;
+  if (calibration.imports >= CALIBRATION_WARMUP) {
+    if (useSpki) calibration.bestSpki = Math.min(calibration.bestSpki, elapsed);
+    else calibration.bestAlternative = Math.min(calibration.bestAlternative, elapsed);
+  }
+  if (++calibration.imports >= CALIBRATION_IMPORTS) {
+    // SPKI is the one form every key has: the other is taken only when clearly faster (a near tie stays SPKI).
+    calibration.path = calibration.bestAlternative < calibration.bestSpki * ALTERNATIVE_MARGIN ? 'alternative' : 'spki';
+  }
+  return key;
 }
 
 function asNodeKey(key: EngineKey): NodeKey {
@@ -227,9 +268,36 @@ function asNodeKey(key: EngineKey): NodeKey {
   return key as NodeKey;
 }
 
-function nodeSignOptions(key: NodeKey): nodeCrypto.SignKeyObjectInput {
-  return key.info.type === 'ECDSA' ? { key: key.keyObject, dsaEncoding: 'der' } : { key: key.keyObject };
-}
+const nodeHash = (key: EngineKey, hash: HashName | undefined): string | null =>
+  key.info.type === 'Ed25519' ? null : NODE_HASH[hash ?? 'SHA-256'];
+
+/**
+ * Internal: {@link nodeCryptoEngine}'s work, synchronously, for the issuance hot path (which calls these directly
+ * when its engine is the node engine, instead of going through a promise per step). Same results and errors as
+ * the engine's methods; `sign` gives Node's Buffer as it is (ECDSA signatures are DER, Node's default encoding).
+ */
+export const nodeSync = {
+  /** `bits`: the subjectPublicKey of `spkiDer`, when the caller has already read it. */
+  importPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo, bits?: Uint8Array): EngineKey {
+    try {
+      const key: NodeKey = { kind: 'public', info, keyObject: fastPublicKey(spkiDer, info, bits) };
+      return key;
+    } catch (err) {
+      throw invalidKey(err);
+    }
+  },
+  sign({ key, hash, data }: EngineSignRequest): Uint8Array {
+    return nodeCrypto.sign(nodeHash(key, hash), data, asNodeKey(key).keyObject);
+  },
+  verify({ key, hash, data, signature }: EngineVerifyRequest): boolean {
+    const keyObject = asNodeKey(key).keyObject;
+    try {
+      return nodeCrypto.verify(nodeHash(key, hash), data, keyObject, signature);
+    } catch {
+      return false;
+    }
+  },
+};
 
 /** The default engine: `node:crypto` KeyObjects; signing and verifying run synchronously (fastest in Node). */
 export const nodeCryptoEngine: CryptoEngine = {
@@ -254,27 +322,9 @@ export const nodeCryptoEngine: CryptoEngine = {
       throw invalidKey(err);
     }
   },
-  async importPublicKey(spkiDer, info) {
-    try {
-      return { kind: 'public', info, keyObject: fastPublicKey(spkiDer, info) } satisfies NodeKey;
-    } catch (err) {
-      throw invalidKey(err);
-    }
-  },
-  async sign({ key, hash, data }) {
-    const nodeKey = asNodeKey(key);
-    const algorithm = key.info.type === 'Ed25519' ? null : NODE_HASH[hash ?? 'SHA-256'];
-    return new Uint8Array(nodeCrypto.sign(algorithm, data, nodeSignOptions(nodeKey)));
-  },
-  async verify({ key, hash, data, signature }) {
-    const nodeKey = asNodeKey(key);
-    const algorithm = key.info.type === 'Ed25519' ? null : NODE_HASH[hash ?? 'SHA-256'];
-    try {
-      return nodeCrypto.verify(algorithm, data, nodeSignOptions(nodeKey), signature);
-    } catch {
-      return false;
-    }
-  },
+  importPublicKey: async (spkiDer, info) => nodeSync.importPublicKey(spkiDer, info),
+  sign: async (request) => new Uint8Array(nodeSync.sign(request)),
+  verify: async (request) => nodeSync.verify(request),
 };
 
 // ------------------------------------------------------------------ WebCrypto

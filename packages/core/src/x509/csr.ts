@@ -10,9 +10,11 @@ import { CertloopError } from '../errors.js';
 import {
   type CryptoEngine,
   type EngineKey,
+  type EngineVerifyRequest,
   type ExternalPrivateKey,
   externalKeyEngine,
   nodeCryptoEngine,
+  nodeSync,
 } from './crypto-engine.js';
 import {
   bitString,
@@ -40,12 +42,12 @@ import { extension, subjectAltNameValue } from './extensions-writer.js';
 import { decodeGeneralNames, isEmptyAltNames } from './general-names.js';
 import { checkRsaFloor, keyWeakness } from './key-strength.js';
 import { signingKey } from './keys.js';
-import { decodeName, encodeName } from './name.js';
+import { type DecodedName, decodeNameLazyText, encodeName } from './name.js';
 import { OID } from './oids.js';
 import { optionalEngine, requireObject } from './options.js';
 import { decodeBase64Body, pemDecode, pemEncode } from './pem.js';
-import { decodeSignatureAlgorithm, signData, verifySignature } from './signature.js';
-import { describePublicKey } from './spki.js';
+import { decodeSignatureAlgorithm, type SignatureAlgorithm, signData } from './signature.js';
+import { describeSpkiParts, readSpki, type SpkiParts } from './spki.js';
 import type { DistinguishedName, PublicKeyInfo, SubjectAltNames } from './types.js';
 
 /** Bounds checked before a CSR is parsed. */
@@ -115,12 +117,18 @@ export interface ParsedCsr {
 }
 
 /** Internal: the parsed CSR (without its PEM public key, made only on demand) plus the raw parts issuance needs. */
-export interface DecodedCsr extends Omit<ParsedCsr, 'publicKeyPem'> {
+export interface DecodedCsr extends Omit<ParsedCsr, 'publicKeyPem' | 'subjectText'> {
+  /** The subject, decoded; its RFC 4514 `text` is rendered when read (parseCsr reads it, the CA never does). */
+  readonly subjectName: DecodedName;
   readonly der: Uint8Array;
   readonly infoDer: Uint8Array;
   readonly subjectDer: Uint8Array;
   readonly spkiDer: Uint8Array;
+  /** What the SPKI holds, read once (the issuance path needs the key bits three times). */
+  readonly spkiParts: SpkiParts;
   readonly signatureAlgorithmNode: DerNode;
+  /** The signature algorithm, decoded once. */
+  readonly algorithm: SignatureAlgorithm;
   readonly signature: Uint8Array;
 }
 
@@ -210,9 +218,10 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
     );
     if (more) invalidCsr('trailing fields in CertificationRequestInfo');
     if (readSmallInteger(version!) !== 0) invalidCsr('unsupported version');
-    const name = decodeName(expectTag(subject, Tag.SEQUENCE, 'subject'));
+    const name = decodeNameLazyText(expectTag(subject, Tag.SEQUENCE, 'subject'));
     const spkiNode = expectTag(spki, Tag.SEQUENCE, 'subjectPKInfo');
     const spkiDer = whole(spkiNode);
+    const spkiParts = readSpki(spkiNode);
     const signatureAlgorithm = decodeSignatureAlgorithm(expectTag(algNode, Tag.SEQUENCE, 'signatureAlgorithm'));
     const { bytes: signature, unusedBits } = readBitString(expectTag(sigNode, Tag.BIT_STRING, 'signature'));
     if (unusedBits !== 0) invalidCsr('signature has unused bits');
@@ -224,10 +233,10 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
     const bcExt = requestedExtensions.find((e) => e.oid === OID.basicConstraints);
     return {
       subject: name.dn,
-      subjectText: name.text,
+      subjectName: name,
       sans,
       // The point itself is checked when verifyCsr (and the CA) import the key.
-      publicKey: describePublicKey(spkiDer, { checkPoint: false }),
+      publicKey: describeSpkiParts(spkiParts, { checkPoint: false }),
       requestedExtensions,
       ...(bcExt ? { basicConstraints: decodeBasicConstraintsValue(bcExt.valueDer) } : {}),
       signatureAlgorithm: signatureAlgorithm.name,
@@ -235,7 +244,9 @@ export function decodeCsr(der: Uint8Array): DecodedCsr {
       infoDer: whole(infoNode!),
       subjectDer: name.der,
       spkiDer,
+      spkiParts,
       signatureAlgorithmNode: algNode!,
+      algorithm: signatureAlgorithm,
       signature,
     };
   } catch (err) {
@@ -279,29 +290,52 @@ export function parseCsr(pem: string, bounds: CsrBounds = {}): ParsedCsr {
     infoDer: _i,
     subjectDer: _s,
     spkiDer,
+    spkiParts: _p,
     signatureAlgorithmNode: _a,
+    algorithm: _l,
     signature: _g,
+    subjectName,
     ...parsed
   } = readCsrPem(pem, bounds);
-  return { ...parsed, publicKeyPem: pemEncode('PUBLIC KEY', spkiDer) };
+  return { ...parsed, subjectText: subjectName.text, publicKeyPem: pemEncode('PUBLIC KEY', spkiDer) };
 }
 
-/** Internal: verifies an already decoded CSR's signature; throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */
+/**
+ * Internal: verifies an already decoded CSR's signature; throws `CERTLOOP_CSR_SIGNATURE_INVALID`. With the node
+ * engine (the default) the key is imported and the signature checked synchronously, without a promise per step.
+ */
 export async function verifyDecodedCsr(csr: DecodedCsr, engine: CryptoEngine = nodeCryptoEngine): Promise<true> {
+  if (engine === nodeCryptoEngine) return verifyDecodedCsrSync(csr);
   let ok: boolean;
   try {
-    ok = await verifySignature({
-      publicKey: await engine.importPublicKey(csr.spkiDer, csr.publicKey),
-      algorithmDer: csr.signatureAlgorithmNode,
-      data: csr.infoDer,
-      signature: csr.signature,
-      engine,
-    });
+    const key = await engine.importPublicKey(csr.spkiDer, csr.publicKey);
+    ok = key.info.type === csr.algorithm.keyType && (await engine.verify(verifyRequest(csr, key)));
   } catch (err) {
     throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature could not be checked', { cause: err });
   }
   if (!ok) throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature does not verify');
   return true;
+}
+
+/** Internal: {@link verifyDecodedCsr} with the node engine, synchronously (the issuance hot path). */
+export function verifyDecodedCsrSync(csr: DecodedCsr): true {
+  let ok: boolean;
+  try {
+    const key = nodeSync.importPublicKey(csr.spkiDer, csr.publicKey, csr.spkiParts.publicKeyBytes);
+    ok = key.info.type === csr.algorithm.keyType && nodeSync.verify(verifyRequest(csr, key));
+  } catch (err) {
+    throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature could not be checked', { cause: err });
+  }
+  if (!ok) throw new CertloopError('CERTLOOP_CSR_SIGNATURE_INVALID', 'the CSR signature does not verify');
+  return true;
+}
+
+function verifyRequest(csr: DecodedCsr, key: EngineKey): EngineVerifyRequest {
+  const hash = csr.algorithm.hash;
+  // Two literals of fixed shape rather than a spread (which builds the object property by property).
+  return hash
+    ? { key, hash, data: csr.infoDer, signature: csr.signature }
+    : { key, data: csr.infoDer, signature: csr.signature };
 }
 
 /** Checks the CSR's signature (proof of possession): resolves `true` or throws `CERTLOOP_CSR_SIGNATURE_INVALID`. */

@@ -58,6 +58,13 @@ describe('DER writer and reader round trips', () => {
     expect(readOid(parseDer(oid(dotted)))).toBe(dotted);
   });
 
+  it('OIDs read twice or more (from the cache) and past the cache bound read the same, each its own', () => {
+    const dotted = Array.from({ length: 700 }, (_, i) => `1.3.6.1.4.1.${i}.${(i * 7919) % 1000}`);
+    for (let pass = 0; pass < 3; pass++) {
+      for (const d of dotted) expect(readOid(parseDer(oid(d)))).toBe(d);
+    }
+  });
+
   it.each([0, 1, 127, 128, 255, 256, 65_535, 2 ** 40])('small integer %d', (value) => {
     expect(readSmallInteger(parseDer(smallInteger(value)))).toBe(value);
   });
@@ -73,6 +80,9 @@ describe('DER writer and reader round trips', () => {
     ['UTCTime, 1950', new Date('1950-01-01T00:00:00Z'), Tag.UTC_TIME],
     ['GeneralizedTime, 2050', new Date('2050-01-01T00:00:00Z'), Tag.GENERALIZED_TIME],
     ['GeneralizedTime, 9999', new Date('9999-12-31T23:59:59Z'), Tag.GENERALIZED_TIME],
+    ['GeneralizedTime, 1949', new Date('1949-12-31T23:59:59Z'), Tag.GENERALIZED_TIME],
+    ['GeneralizedTime, year 50', new Date('0050-03-04T05:06:07Z'), Tag.GENERALIZED_TIME],
+    ['UTCTime, 2049', new Date('2049-12-31T23:59:59Z'), Tag.UTC_TIME],
   ])('time: %s', (_name, date, tag) => {
     const node = parseDer(time(date));
     expect(node.tag).toBe(tag);

@@ -189,28 +189,43 @@ export function whole(node: DerNode): Uint8Array {
   return node.bytes.subarray(node.start, node.end);
 }
 
-// The few OIDs a certificate or CSR holds recur in every one: their dotted text is kept by content (a bounded map).
-const oidText = new Map<string, string>();
+// The few OIDs a certificate or CSR holds recur in every one: their dotted text is kept by content (a bounded
+// table keyed by a hash of the bytes, each entry holding its bytes to compare: a hit builds no string at all).
+interface CachedOid {
+  readonly bytes: Uint8Array;
+  readonly text: string;
+}
+const oidText = new Map<number, CachedOid[]>();
+let cachedOids = 0;
 const MAX_CACHED_OIDS = 512;
 
 export function readOid(node: DerNode): string {
   expectTag(node, Tag.OID, 'object identifier');
-  const length = node.end - node.contentStart;
+  const { bytes, contentStart: start, end } = node;
+  const length = end - start;
   if (length > 0 && length <= 16) {
-    const key = latin1Key(node.bytes, node.contentStart, node.end);
-    const cached = oidText.get(key);
-    if (cached !== undefined) return cached;
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    const bucket = oidText.get(hash);
+    if (bucket) {
+      for (const entry of bucket) if (sameBytes(entry.bytes, bytes, start, end)) return entry.text;
+    }
     const text = decodeOid(content(node));
-    if (oidText.size < MAX_CACHED_OIDS) oidText.set(key, text);
+    if (cachedOids < MAX_CACHED_OIDS) {
+      const entry = { bytes: bytes.slice(start, end), text };
+      if (bucket) bucket.push(entry);
+      else oidText.set(hash, [entry]);
+      cachedOids++;
+    }
     return text;
   }
   return decodeOid(content(node));
 }
 
-function latin1Key(bytes: Uint8Array, start: number, end: number): string {
-  let key = '';
-  for (let i = start; i < end; i++) key += String.fromCharCode(bytes[i]!);
-  return key;
+function sameBytes(a: Uint8Array, bytes: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== bytes[start + i]) return false;
+  return true;
 }
 
 function decodeOid(c: Uint8Array): string {
@@ -283,7 +298,24 @@ export function readBitString(node: DerNode): { bytes: Uint8Array; unusedBits: n
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
+/**
+ * The text of short all-ASCII bytes, made in JS (the same text every decoder gives for ASCII); undefined otherwise.
+ * Names and SANs are short ASCII almost always: this spares a call into the decoder for each (issue 16).
+ */
+function asciiText(bytes: Uint8Array): string | undefined {
+  if (bytes.length > 256) return undefined;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return undefined;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** Latin-1 text as the WHATWG `latin1` decoder gives it (ASCII made in JS). */
+export function latin1Text(bytes: Uint8Array): string {
+  return asciiText(bytes) ?? latin1.decode(bytes);
+}
+
 function decodeUtf8(bytes: Uint8Array): string {
+  const ascii = asciiText(bytes);
+  if (ascii !== undefined) return ascii;
   try {
     return decoder.decode(bytes);
   } catch {
@@ -317,7 +349,7 @@ export function readString(node: DerNode): string {
     case Tag.IA5_STRING:
     case Tag.T61_STRING:
     case Tag.NUMERIC_STRING:
-      return latin1.decode(c);
+      return latin1Text(c);
     case Tag.BMP_STRING: {
       if (c.length % 2) fail('odd BMPString', 'string');
       let s = '';
@@ -498,9 +530,31 @@ export function oid(dotted: string): Uint8Array {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
+/** Writes `value` (0–99) as two ASCII digits at `offset`; gives the next offset. */
+function twoDigits(out: Uint8Array, offset: number, value: number): number {
+  out[offset] = 0x30 + Math.floor(value / 10);
+  out[offset + 1] = 0x30 + (value % 10);
+  return offset + 2;
+}
+
 /** UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5), whole seconds. */
 export function time(date: Date): Uint8Array {
   const y = date.getUTCFullYear();
+  if (y >= 0 && y <= 9999) {
+    // The digits written straight into the element (this runs twice per issued certificate).
+    const utc = y >= 1950 && y < 2050;
+    const out = new Uint8Array(utc ? 15 : 17);
+    out[0] = utc ? Tag.UTC_TIME : Tag.GENERALIZED_TIME;
+    out[1] = out.length - 2;
+    let o = utc ? twoDigits(out, 2, y % 100) : twoDigits(out, twoDigits(out, 2, Math.floor(y / 100)), y % 100);
+    o = twoDigits(out, o, date.getUTCMonth() + 1);
+    o = twoDigits(out, o, date.getUTCDate());
+    o = twoDigits(out, o, date.getUTCHours());
+    o = twoDigits(out, o, date.getUTCMinutes());
+    o = twoDigits(out, o, date.getUTCSeconds());
+    out[o] = 0x5a; // Z
+    return out;
+  }
   const rest = `${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}Z`;
   if (y >= 1950 && y < 2050) return tlv(Tag.UTC_TIME, encoder.encode(`${pad(y % 100)}${rest}`));
   return tlv(Tag.GENERALIZED_TIME, encoder.encode(`${pad(y, 4)}${rest}`));

@@ -42,8 +42,13 @@ export function extKeyUsageValue(usages: readonly string[]): Uint8Array {
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
 export function keyIdentifier(spkiDer: Uint8Array): Uint8Array {
+  return new Uint8Array(keyIdentifierOfKey(readSpki(spkiDer).publicKeyBytes));
+}
+
+/** Internal: {@link keyIdentifier} from the subjectPublicKey bytes (already read), as Node's Buffer. */
+export function keyIdentifierOfKey(publicKeyBytes: Uint8Array): Uint8Array {
   // crypto.hash: one call, no Hash object to create and collect (this runs once per issued certificate).
-  return new Uint8Array(hash('sha1', readSpki(spkiDer).publicKeyBytes, 'buffer'));
+  return hash('sha1', publicKeyBytes, 'buffer');
 }
 
 export const subjectKeyIdentifierValue = (keyId: Uint8Array): Uint8Array => octetString(keyId);

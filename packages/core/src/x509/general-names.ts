@@ -4,7 +4,8 @@
  */
 import { isIP } from 'node:net';
 import { CertloopError } from '../errors.js';
-import { children, content, type DerNode, derError, expectTag, parseDer, readOid, seq, Tag, tlv } from './der.js';
+import { children, content, type DerNode, derError, expectTag, latin1Text, parseDer, readOid, Tag } from './der.js';
+import { type DerPart, type DerTree, derNode, derNodeOf, derText, encodeDer } from './der-tree.js';
 import { decodeName } from './name.js';
 import { derNodeArgument, optionalStringArray, requireObject } from './options.js';
 import type { SubjectAltNames } from './types.js';
@@ -93,33 +94,39 @@ export function canonicalIpAddress(text: string): string | undefined {
   return bytes ? formatIpAddress(bytes) : undefined;
 }
 
-const encoder = new TextEncoder();
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
-function ia5(tag: number, value: string, kind: string): Uint8Array {
+function ia5(tag: number, value: string, kind: string): DerPart {
   // IA5String is 7-bit ASCII; internationalised names must arrive already in A-label / punycode form.
-  if (typeof value !== 'string' || value.length === 0 || !/^[\x20-\x7e]+$/.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || !PRINTABLE_ASCII.test(value)) {
     invalidArgument(`${kind} must be a non-empty ASCII string`, { kind });
   }
-  return tlv(tag, encoder.encode(value));
+  return derText(tag, value);
 }
 
 /** Encodes names as a GeneralNames SEQUENCE (the subjectAltName extension's value). IPs are given as text. */
 export function encodeGeneralNames(names: Partial<SubjectAltNames>): Uint8Array {
+  return encodeDer(generalNamesTree(names));
+}
+
+/**
+ * Internal: {@link encodeGeneralNames} as a DER tree, to be written inside a larger structure (the issuance path
+ * writes the SAN straight into the TBSCertificate). Same checks, same bytes.
+ */
+export function generalNamesTree(names: Partial<SubjectAltNames>): DerTree {
   requireObject(names, 'subject alternative names');
   for (const key of ['dnsNames', 'ipAddresses', 'uris', 'emails'] as const) optionalStringArray(names[key], key);
-  const parts: Uint8Array[] = [];
+  const parts: DerPart[] = [];
   for (const dns of names.dnsNames ?? []) parts.push(ia5(GN.dNSName, dns, 'dnsName'));
   for (const ip of names.ipAddresses ?? []) {
     const bytes = parseIpAddress(ip);
     if (!bytes) invalidArgument('not an IP address', { ipAddress: ip });
-    parts.push(tlv(GN.iPAddress, bytes));
+    parts.push(derNode(GN.iPAddress, bytes));
   }
   for (const uri of names.uris ?? []) parts.push(ia5(GN.uniformResourceIdentifier, uri, 'uri'));
   for (const email of names.emails ?? []) parts.push(ia5(GN.rfc822Name, email, 'email'));
-  return seq(...parts);
+  return derNodeOf(Tag.SEQUENCE, parts);
 }
-
-const latin1 = new TextDecoder('latin1');
 
 /**
  * The text of an IA5String GeneralName (dNSName, rfc822Name, URI): 7-bit, no NUL. A NUL inside a name is the
@@ -129,7 +136,7 @@ const latin1 = new TextDecoder('latin1');
 function ia5Text(node: DerNode): string {
   const bytes = content(node);
   for (const byte of bytes) if (byte === 0 || byte > 0x7f) derError('a GeneralName that is not IA5 text', 'string');
-  return latin1.decode(bytes);
+  return latin1Text(bytes);
 }
 
 /** Checks one GeneralName element, given as a node (wrapped so the GeneralNames decoder checks it). */

@@ -15,15 +15,12 @@ import {
   isStringTag,
   oid,
   parseDer,
-  printableString,
   readOid,
   readString,
-  seq,
-  setOf,
   Tag,
-  utf8String,
   whole,
 } from './der.js';
+import { type DerPart, type DerTree, derNode, derNodeOf, derText, encodeDer } from './der-tree.js';
 import { OID } from './oids.js';
 import { derNodeArgument, requireObject } from './options.js';
 import type { DistinguishedName } from './types.js';
@@ -70,8 +67,16 @@ export interface DecodedName {
 
 /** Encodes `dn` as a DER Name. Empty fields are left out; an empty `dn` gives the empty Name. */
 export function encodeName(dn: DistinguishedName): Uint8Array {
+  return encodeDer(nameTree(dn));
+}
+
+/**
+ * Internal: {@link encodeName} as a DER tree, to be written inside a larger structure (the issuance path writes the
+ * subject straight into the TBSCertificate). Same checks, same bytes.
+ */
+export function nameTree(dn: DistinguishedName): DerTree {
   requireObject(dn, 'a distinguished name');
-  const rdns: Uint8Array[] = [];
+  const rdns: DerPart[] = [];
   for (const { field, oid: attrOid } of FIELDS) {
     const value = dn[field];
     if (value === undefined || value === '') continue;
@@ -89,10 +94,12 @@ export function encodeName(dn: DistinguishedName): Uint8Array {
         details: { field },
       });
     }
-    const encoded = field === 'country' ? printableString(value.toUpperCase()) : utf8String(value);
-    rdns.push(setOf(seq(oid(attrOid), encoded)));
+    const encoded =
+      field === 'country' ? derText(Tag.PRINTABLE_STRING, value.toUpperCase()) : derText(Tag.UTF8_STRING, value);
+    // One attribute per RDN: the SET OF has one element, so there is nothing to sort.
+    rdns.push(derNode(Tag.SET, derNode(Tag.SEQUENCE, oid(attrOid), encoded)));
   }
-  return seq(...rdns);
+  return derNodeOf(Tag.SEQUENCE, rdns);
 }
 
 /** RFC 4514 section 2.4 escaping. */
@@ -113,6 +120,33 @@ function hex(bytes: Uint8Array): string {
  */
 export function decodeName(name: DerNode | Uint8Array): DecodedName {
   const node = name instanceof Uint8Array ? parseDer(name) : derNodeArgument(name, 'name');
+  return walkName(node, true);
+}
+
+/**
+ * Internal: {@link decodeName} with every check made now and the RFC 4514 `text` rendered only when it is read
+ * (the issuance path never reads it).
+ */
+export function decodeNameLazyText(node: DerNode): DecodedName {
+  const { dn, der } = walkName(node, false);
+  return new LazyTextName(node, dn, der);
+}
+
+class LazyTextName implements DecodedName {
+  #text: string | undefined;
+  constructor(
+    readonly node: DerNode,
+    readonly dn: DistinguishedName,
+    readonly der: Uint8Array,
+  ) {}
+
+  get text(): string {
+    this.#text ??= walkName(this.node, true).text;
+    return this.#text;
+  }
+}
+
+function walkName(node: DerNode, withText: boolean): DecodedName {
   expectTag(node, Tag.SEQUENCE, 'Name');
   const dn: Record<string, string> = {};
   const rdnTexts: string[] = [];
@@ -126,17 +160,18 @@ export function decodeName(name: DerNode | Uint8Array): DecodedName {
       const [typeNode, valueNode] = fields as [DerNode, DerNode];
       const type = readOid(typeNode);
       const known = BY_OID.get(type);
-      const short = known?.short ?? EXTRA_SHORT_NAMES[type];
       // Every attribute must hold a decodable string of a type OpenSSL accepts in a Name (an undecodable first CN
       // is an error, never skipped in favour of a second one). Unknown attribute types are shown as `oid=#hex`.
       if (!isStringTag(valueNode.tag)) derError(`attribute ${type} does not hold a string`, 'string');
       const value = readString(valueNode);
       if (known && dn[known.field] === undefined) dn[known.field] = value;
+      if (!withText) continue;
+      const short = known?.short ?? EXTRA_SHORT_NAMES[type];
       parts.push(short ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
     }
-    rdnTexts.push(parts.join('+'));
+    if (withText) rdnTexts.push(parts.join('+'));
   }
-  return { dn, text: rdnTexts.reverse().join(', '), der: whole(node) };
+  return { dn, text: withText ? rdnTexts.reverse().join(', ') : '', der: whole(node) };
 }
 
 /** True when the Name holds no RDN at all. */

@@ -1,7 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { joinPemBundle, PEM_LIMITS, pemDecode, pemEncode, pemSplit, splitCertificates, splitPemBundle } from './pem.js';
+import {
+  decodeBase64Body,
+  joinPemBundle,
+  PEM_LIMITS,
+  pemDecode,
+  pemEncode,
+  pemSplit,
+  splitCertificates,
+  splitPemBundle,
+} from './pem.js';
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -87,5 +96,33 @@ describe('malformed PEM is refused with a typed code', () => {
     const huge = `${CERT}${' '.repeat(PEM_LIMITS.maxBytes)}`;
     expect(() => pemSplit(huge)).toThrowError(code('CERTLOOP_INPUT_TOO_LARGE'));
     expect(() => pemSplit(CERT, { maxBytes: 100 })).toThrowError(code('CERTLOOP_INPUT_TOO_LARGE'));
+  });
+});
+
+describe('decodeBase64Body (certloop decodes base64 itself, issue 16)', () => {
+  it('gives the bytes Node gives, for any length and any white space between characters', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 600 }),
+        fc.array(fc.constantFrom(' ', '\n', '\r\n', '\t'), { maxLength: 40 }),
+        fc.nat(),
+        (bytes, spaces, seed) => {
+          let text = Buffer.from(bytes).toString('base64');
+          for (const [i, space] of spaces.entries()) {
+            const at = (seed + i * 7919) % (text.length + 1);
+            text = text.slice(0, at) + space + text.slice(at);
+          }
+          const der = decodeBase64Body(`x${text}y`, 1, text.length + 1);
+          expect(der && Buffer.from(der).equals(Buffer.from(bytes))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what is not canonical base64', () => {
+    for (const text of ['', 'QQ', 'QQ=', 'Q===', 'QQ==QQ==', 'QU*B', 'QUJD\u00e9', '====']) {
+      expect(decodeBase64Body(text, 0, text.length)).toBeUndefined();
+    }
   });
 });

@@ -65,7 +65,8 @@ export function signatureAlgorithmForKey(info: PublicKeyInfo): SignatureAlgorith
  */
 export function decodeSignatureAlgorithm(algorithmIdentifier: DerNode | Uint8Array): SignatureAlgorithm {
   const node = algorithmIdentifier instanceof Uint8Array ? parseDer(algorithmIdentifier) : algorithmIdentifier;
-  const [oidNode, parameters] = children(expectTag(node, Tag.SEQUENCE, 'AlgorithmIdentifier'));
+  const fields = children(expectTag(node, Tag.SEQUENCE, 'AlgorithmIdentifier'));
+  const [oidNode, parameters] = fields;
   const dotted = readOid(oidNode!);
   const known = BY_OID.get(dotted);
   if (!known) {
@@ -75,7 +76,7 @@ export function decodeSignatureAlgorithm(algorithmIdentifier: DerNode | Uint8Arr
   }
   // ECDSA and Ed25519 identifiers carry no parameters; RSA's carry NULL (absent is tolerated, as openssl does).
   const isNull = parameters?.tag === Tag.NULL && parameters.end === parameters.contentStart;
-  if (children(node).length > 2 || (parameters && !(known.keyType === 'RSA' && isNull))) {
+  if (fields.length > 2 || (parameters && !(known.keyType === 'RSA' && isNull))) {
     throw new CertloopError('CERTLOOP_INVALID_DER', `malformed DER: unexpected parameters for ${known.name}`);
   }
   return known;

@@ -17,7 +17,6 @@ import {
   readOid,
   seq,
   Tag,
-  tlv,
 } from './der.js';
 import { OID } from './oids.js';
 import { derNodeArgument } from './options.js';
@@ -74,25 +73,63 @@ export function readSpki(spki: Uint8Array | DerNode): SpkiParts {
 }
 
 /**
- * The SPKI re-encoded from what {@link readSpki} read, for the three key types certloop issues for: what the CA
+ * The SPKI as re-encoded from what {@link readSpki} read, for the three key types certloop issues for: what the CA
  * puts in a certificate is the key it verified, never bytes it only skimmed. Throws `CERTLOOP_INVALID_DER` when
- * the input is not already in that one DER form (and `CERTLOOP_UNSUPPORTED_ALGORITHM` for other key types).
+ * the input is not already in that one DER form (and `CERTLOOP_UNSUPPORTED_ALGORITHM` for other key types). The
+ * re-encoding is compared with the input piece by piece as it would be written, so when they agree the input (the
+ * very same bytes) is what is given back: nothing is built or copied. `parts`: what {@link readSpki} read from
+ * `spkiDer`, when the caller has it already.
  */
-export function canonicalSpki(spkiDer: Uint8Array): Uint8Array {
-  const parts = readSpki(spkiDer);
-  const out = tlv(Tag.SEQUENCE, canonicalAlgorithm(parts), tlv(Tag.BIT_STRING, ZERO_UNUSED_BITS, parts.publicKeyBytes));
-  if (out.length !== spkiDer.length) derError('the public key is not in its DER form');
-  for (let i = 0; i < out.length; i++) if (out[i] !== spkiDer[i]) derError('the public key is not in its DER form');
-  return out;
+export function canonicalSpki(spkiDer: Uint8Array, parts: SpkiParts = readSpki(spkiDer)): Uint8Array {
+  const algorithm = canonicalAlgorithm(parts);
+  const key = parts.publicKeyBytes;
+  const bitStringLength = 1 + key.length;
+  const contentLength = algorithm.length + headerLength(bitStringLength) + bitStringLength;
+  let offset = spkiDer.length === headerLength(contentLength) + contentLength ? 0 : -1;
+  offset = matchHeader(spkiDer, offset, Tag.SEQUENCE, contentLength);
+  offset = matchBytes(spkiDer, offset, algorithm);
+  offset = matchHeader(spkiDer, offset, Tag.BIT_STRING, bitStringLength);
+  offset = offset >= 0 && spkiDer[offset] === 0 ? offset + 1 : -1;
+  offset = matchBytes(spkiDer, offset, key);
+  if (offset !== spkiDer.length) derError('the public key is not in its DER form');
+  return spkiDer;
 }
 
-const ZERO_UNUSED_BITS = new Uint8Array([0]);
-const algorithmCache = new Map<string, Uint8Array>();
+/** The offset after `bytes` when `der` holds them at `offset`; -1 otherwise (or when `offset` is already -1). */
+function matchBytes(der: Uint8Array, offset: number, bytes: Uint8Array): number {
+  if (offset < 0 || offset + bytes.length > der.length) return -1;
+  for (let i = 0; i < bytes.length; i++) if (der[offset + i] !== bytes[i]) return -1;
+  return offset + bytes.length;
+}
+
+/** As {@link matchBytes}, for the DER header of an element with `tag` and `length` bytes of content. */
+function matchHeader(der: Uint8Array, offset: number, tag: number, length: number): number {
+  if (offset < 0 || der[offset] !== tag) return -1;
+  if (length < 0x80) return der[offset + 1] === length ? offset + 2 : -1;
+  const count = headerLength(length) - 2;
+  if (der[offset + 1] !== (0x80 | count)) return -1;
+  for (let i = 0; i < count; i++) {
+    if (der[offset + 2 + i] !== (Math.floor(length / 256 ** (count - 1 - i)) & 0xff)) return -1;
+  }
+  return offset + 2 + count;
+}
+
+function headerLength(contentLength: number): number {
+  if (contentLength < 0x80) return 2;
+  let bytes = 0;
+  for (let l = contentLength; l > 0; l = Math.floor(l / 256)) bytes++;
+  return 2 + bytes;
+}
+
+// Keyed by algorithm OID, then parameters OID ('' for none): the OID strings come from readOid's cache, so a lookup
+// builds no string.
+const algorithmCache = new Map<string, Map<string, Uint8Array>>();
+let cachedAlgorithms = 0;
 
 /** The AlgorithmIdentifier of a key certloop issues for, encoded once per kind. */
 function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
-  const key = `${parts.algorithmOid} ${parts.parametersOid ?? ''}`;
-  const cached = algorithmCache.get(key);
+  const parameters = parts.parametersOid ?? '';
+  const cached = algorithmCache.get(parts.algorithmOid)?.get(parameters);
   if (cached) return cached;
   let algorithm: Uint8Array;
   if (parts.algorithmOid === OID.rsaEncryption) algorithm = seq(oid(OID.rsaEncryption), nullValue());
@@ -101,7 +138,12 @@ function canonicalAlgorithm(parts: SpkiParts): Uint8Array {
   } else if (parts.algorithmOid === OID.ed25519) algorithm = seq(oid(OID.ed25519));
   else return unsupported(parts.algorithmOid);
   // Only the few kinds above are ever cached (unknown curves are refused when the key is described).
-  if (algorithmCache.size < 16) algorithmCache.set(key, algorithm);
+  if (cachedAlgorithms < 16) {
+    const byParameters = algorithmCache.get(parts.algorithmOid) ?? new Map<string, Uint8Array>();
+    algorithmCache.set(parts.algorithmOid, byParameters);
+    byParameters.set(parameters, algorithm);
+    cachedAlgorithms++;
+  }
   return algorithm;
 }
 
@@ -188,7 +230,16 @@ export function describePublicKey(
   spki: Uint8Array | DerNode,
   options: { readonly checkPoint?: boolean } = {},
 ): PublicKeyInfo {
-  const parts = readSpki(spki instanceof Uint8Array ? spki : derNodeArgument(spki, 'spki'));
+  return describeSpkiParts(readSpki(spki instanceof Uint8Array ? spki : derNodeArgument(spki, 'spki')), options);
+}
+
+// The descriptions that depend on nothing but the algorithm are shared (frozen), not made for every key.
+const P256_INFO: PublicKeyInfo = Object.freeze({ type: 'ECDSA', size: 256, curve: 'P-256', algorithm: 'ECDSA-P256' });
+const P384_INFO: PublicKeyInfo = Object.freeze({ type: 'ECDSA', size: 384, curve: 'P-384', algorithm: 'ECDSA-P384' });
+const ED25519_INFO: PublicKeyInfo = Object.freeze({ type: 'Ed25519', size: 256, algorithm: 'Ed25519' });
+
+/** Internal: {@link describePublicKey} of what {@link readSpki} already read. */
+export function describeSpkiParts(parts: SpkiParts, options: { readonly checkPoint?: boolean } = {}): PublicKeyInfo {
   const checkPoint = options?.checkPoint ?? true;
   switch (parts.algorithmOid) {
     case OID.rsaEncryption: {
@@ -204,11 +255,11 @@ export function describePublicKey(
     case OID.ecPublicKey:
       if (parts.parametersOid === OID.prime256v1) {
         if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-256');
-        return { type: 'ECDSA', size: 256, curve: 'P-256', algorithm: 'ECDSA-P256' };
+        return P256_INFO;
       }
       if (parts.parametersOid === OID.secp384r1) {
         if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-384');
-        return { type: 'ECDSA', size: 384, curve: 'P-384', algorithm: 'ECDSA-P384' };
+        return P384_INFO;
       }
       if (parts.parametersOid === OID.secp521r1) {
         if (checkPoint) checkEcPoint(parts.publicKeyBytes, 'P-521');
@@ -217,7 +268,7 @@ export function describePublicKey(
       return unsupported(`EC curve ${parts.parametersOid ?? '(explicit parameters)'}`);
     case OID.ed25519:
       if (parts.publicKeyBytes.length !== 32) unsupported('Ed25519 key of the wrong length');
-      return { type: 'Ed25519', size: 256, algorithm: 'Ed25519' };
+      return ED25519_INFO;
     default:
       return unsupported(parts.algorithmOid);
   }

@@ -52,6 +52,13 @@ function opensslReads(der: Uint8Array): boolean {
 }
 
 const crlExtensions = (tbs: EditNode) => tbs.children![C.extensions]!.children![0]!;
+/** The INTEGER inside the fixture's cRLNumber extension (after the AKI). */
+const crlNumberValue = (tbs: EditNode): EditNode => {
+  const octets = crlExtensions(tbs).children![1]!.children!.at(-1)!;
+  const integer: EditNode = { tag: 0x02, content: octets.content!.subarray(2) };
+  Object.assign(octets, { content: undefined, children: [integer] });
+  return integer;
+};
 const entry = (tbs: EditNode, i: number) => tbs.children![C.revoked]!.children![i]!;
 const unknownExtension = (value: EditNode, critical = false): EditNode => ({
   tag: 0x30,
@@ -143,6 +150,21 @@ describe('BER where DER is required, inside and outside the signed part', () => 
       'integer',
     ],
     [
+      'a GeneralizedTime that is no time inside an extension value certloop does not read (found by the fuzzer)',
+      (tbs) => crlExtensions(tbs).children!.push(unknownExtension({ tag: 0x18, content: ascii('U') })),
+      'time',
+    ],
+    [
+      'a GeneralizedTime with a trailing zero in its fraction inside an extension value',
+      (tbs) => crlExtensions(tbs).children!.push(unknownExtension({ tag: 0x18, content: ascii('20250101000000.10Z') })),
+      'time',
+    ],
+    [
+      'a UTCTime of 30 February inside an extension value',
+      (tbs) => crlExtensions(tbs).children!.push(unknownExtension({ tag: 0x17, content: ascii('250230000000Z') })),
+      'time',
+    ],
+    [
       'a padded CRLReason',
       (tbs) =>
         Object.assign(entry(tbs, 0).children![2]!.children![0]!.children![1]!, {
@@ -155,6 +177,16 @@ describe('BER where DER is required, inside and outside the signed part', () => 
     const err = refusal(resignedCrl(crl, edit));
     expect(err?.code).toBe('CERTLOOP_CRL_INVALID');
     if (reason) expect(reasonOf(err)).toBe(reason);
+  });
+
+  it('reads a CRLNumber of 20 octets and a GeneralizedTime with a fraction in a value it does not read, as OpenSSL does', () => {
+    const der = resignedCrl(crl, (tbs) => {
+      Object.assign(crlNumberValue(tbs), { content: bytes(0x7f, ...new Array(19).fill(0xff)) });
+      crlExtensions(tbs).children!.push(unknownExtension({ tag: 0x18, content: ascii('20250101000000.5Z') }));
+    });
+    const parsed = parseCrl(der);
+    expect(parsed.crlNumber).toBe(`7f${'ff'.repeat(19)}`);
+    expect(opensslCrlFields(der)).toEqual(certloopCrlFields(parsed));
   });
 
   it('refuses a long form for the outer length (outside the signed part) and trailing bytes after the CRL', () => {
@@ -203,6 +235,14 @@ describe('structures decoded as strictly as a certificate', () => {
       'an AKI with an unknown field',
       (tbs) =>
         crlExtensions(tbs).children![0]!.children![1]!.children![0]!.children!.push({ tag: 0x83, content: bytes(1) }),
+    ],
+    [
+      'a negative CRLNumber (OpenSSL reads -119 where a sign-blind reader reads 137; found by the fuzzer)',
+      (tbs) => Object.assign(crlNumberValue(tbs), { content: bytes(0x89) }),
+    ],
+    [
+      'a CRLNumber of 21 octets (RFC 5280 5.2.3: at most 20)',
+      (tbs) => Object.assign(crlNumberValue(tbs), { content: bytes(0x01, ...new Array(20).fill(0)) }),
     ],
     [
       'a revokedCertificate with an extra element',

@@ -79,6 +79,18 @@ function invalid(message: string, cause?: unknown): never {
   throw new CertloopError('CERTLOOP_CRL_INVALID', `malformed CRL: ${message}`, cause ? { cause } : {});
 }
 
+/**
+ * CRLNumber ::= INTEGER (0..MAX), at most 20 octets (RFC 5280 5.2.3): a negative one would be read as a large
+ * positive magnitude by a reader that ignores the sign and as a negative number by OpenSSL, so it is refused.
+ */
+function readCrlNumber(value: Uint8Array): string {
+  const bytes = readIntegerBytes(expectTag(parseDer(value), Tag.INTEGER, 'CRLNumber'));
+  if (bytes[0]! & 0x80) invalid('negative CRLNumber');
+  const magnitude = bytes[0] === 0 && bytes.length > 1 ? bytes.subarray(1) : bytes;
+  if (magnitude.length > 20) invalid('CRLNumber longer than 20 octets');
+  return toHex(bytes);
+}
+
 function serialHex(node: DerNode): string {
   const bytes = readIntegerBytes(node);
   if (bytes.length > 32) invalid('serial number longer than 32 bytes');
@@ -182,7 +194,7 @@ function parseCrlDer(der: Uint8Array): ParsedCrl {
         authorityKeyId = decodeAuthorityKeyIdentifier(ext.value);
         if (ext.critical) unknownCritical.push(ext.oid);
       } else if (ext.oid === OID.cRLNumber) {
-        crlNumber = toHex(readIntegerBytes(parseDer(ext.value)));
+        crlNumber = readCrlNumber(ext.value);
       } else if (ext.critical) unknownCritical.push(ext.oid);
     }
   }

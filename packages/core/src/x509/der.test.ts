@@ -4,6 +4,7 @@ import { isCertloopError } from '../errors.js';
 import {
   bitString,
   booleanTrue,
+  checkWellFormed,
   children,
   contextTag,
   type DerNode,
@@ -138,6 +139,30 @@ describe('malformed DER is refused with CERTLOOP_INVALID_DER', () => {
     ['high tag number', bytes(0x1f, 0x81, 0x01, 0x00)],
   ])('%s', (_name, input) => {
     expect(() => parseDer(input)).toThrowError(invalidDer);
+  });
+
+  /** A SEQUENCE holding one time value of `tag` with `text` as its content. */
+  const wrappedTime = (tag: number, text: string) => {
+    const content = Buffer.from(text, 'latin1');
+    return new Uint8Array([0x30, content.length + 2, tag, content.length, ...content]);
+  };
+
+  it.each([
+    ['a GeneralizedTime that is no time (found by the fuzzer in a CSR attribute)', 0x18, 'U'],
+    ['a GeneralizedTime without seconds', 0x18, '202501010000Z'],
+    ['a GeneralizedTime with a trailing zero in its fraction', 0x18, '20250101000000.50Z'],
+    ['a GeneralizedTime with a local offset', 0x18, '20250101000000+0100'],
+    ['a GeneralizedTime of hour 24', 0x18, '20250101240000Z'],
+    ['a UTCTime of 30 February', 0x17, '250230000000Z'],
+  ])('checkWellFormed refuses %s inside a value certloop does not read', (_name, tag, text) => {
+    expect(() => checkWellFormed(wrappedTime(tag, text))).toThrowError(invalidDer);
+  });
+
+  it('checkWellFormed takes DER times: UTCTime, GeneralizedTime with and without a fraction', () => {
+    for (const time of ['20250101000000Z', '20250101000000.5Z', '20250101000000.125Z']) {
+      checkWellFormed(wrappedTime(0x18, time));
+    }
+    checkWellFormed(wrappedTime(0x17, '250228000000Z'));
   });
 
   it('a child that overruns its parent', () => {

@@ -137,8 +137,24 @@ function checkPrimitive(node: DerNode): void {
     case Tag.UNIVERSAL_STRING:
       readString(node);
       break;
+    case Tag.UTC_TIME:
+      readTime(node);
+      break;
+    case Tag.GENERALIZED_TIME:
+      checkGeneralizedTime(node);
+      break;
     default:
   }
+}
+
+/**
+ * A GeneralizedTime in its DER form (X.690 11.7): UTC with `Z`, seconds present, a fraction only without trailing
+ * zeros, every field in range. (Certificate validity is read by {@link readTime}, which takes no fraction.)
+ */
+function checkGeneralizedTime(node: DerNode): void {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d*[1-9])?Z$/.exec(latin1.decode(content(node)));
+  if (!m) fail('bad GeneralizedTime', 'time');
+  utcInstant(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
 }
 
 /** The children of a constructed element. */

@@ -144,7 +144,12 @@ describe('CSR attributes: mutations of the attributes only, signed again', () =>
           throw new Error(`certloop accepted a CSR OpenSSL refuses: ${String(err)}\n${hexOf(der)}`);
         }
         expect(openssl, `certloop vs openssl req; ${hexOf(der)}`).toEqual(parsed.sans.dnsNames);
-        const request = pkijs.CertificationRequest.fromBER(der);
+        let request: pkijs.CertificationRequest;
+        try {
+          request = pkijs.CertificationRequest.fromBER(der);
+        } catch (err) {
+          throw new Error(`certloop accepted a CSR pkijs refuses: ${String(err)}\n${hexOf(der)}`);
+        }
         const requestedOids = (request.attributes ?? [])
           .filter((a) => a.type === '1.2.840.113549.1.9.14')
           .flatMap((a) => new pkijs.Extensions({ schema: a.values[0] }).extensions.map((e) => e.extnID));

@@ -592,13 +592,18 @@ describe('CSR attributes and requested extensions (issue 14, item 4)', () => {
 });
 
 describe('IA5 GeneralNames (found by the CRL/CSR differential, issue 14)', () => {
-  it('refuses a NUL or a byte above 0x7f in a dNSName, rfc822Name or URI (OpenSSL will not print or match them)', () => {
+  it('refuses a control character or a byte above 0x7e in a dNSName, rfc822Name or URI (OpenSSL will not print or match them)', () => {
     for (const [tag, text] of [
       [0x82, bytes(0x00, ...ascii('agent.example.test'))],
       [0x82, new Uint8Array([...ascii('good.example'), 0, ...ascii('.evil.test')])],
       [0x82, new Uint8Array([...ascii('caf'), 0xe9, ...ascii('.example')])],
       [0x81, new Uint8Array([...ascii('a@b'), 0])],
       [0x86, new Uint8Array([...ascii('https://a'), 0x80])],
+      // any control character, not only NUL (a newline split OpenSSL's printed list in the CSR differential)
+      [0x82, new Uint8Array([0x0a, ...ascii('agent-1.example.test')])],
+      [0x82, new Uint8Array([...ascii('agent'), 0x09, ...ascii('.example')])],
+      [0x81, new Uint8Array([...ascii('a@b'), 0x0d])],
+      [0x86, new Uint8Array([...ascii('https://a/'), 0x7f])],
     ] as const) {
       expect(() => inspect(withSans(root, [{ tag, content: text }]))).toThrow(
         refused('CERTLOOP_INVALID_DER', 'string'),

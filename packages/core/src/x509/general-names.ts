@@ -129,13 +129,16 @@ export function generalNamesTree(names: Partial<SubjectAltNames>): DerTree {
 }
 
 /**
- * The text of an IA5String GeneralName (dNSName, rfc822Name, URI): 7-bit, no NUL. A NUL inside a name is the
- * null-prefix attack (`good.example\0.evil.test`), which OpenSSL refuses to match or print; a byte above 0x7f is
- * not IA5 at all.
+ * The text of an IA5String GeneralName (dNSName, rfc822Name, URI): printable 7-bit ASCII, as the writer takes it. A
+ * NUL inside a name is the null-prefix attack (`good.example\0.evil.test`), which OpenSSL refuses to match or print;
+ * any other control character (a newline, DEL) is no part of a host name, mailbox or URI and would split a log line
+ * or OpenSSL's printed list of names; a byte above 0x7f is not IA5 at all.
  */
 function ia5Text(node: DerNode): string {
   const bytes = content(node);
-  for (const byte of bytes) if (byte === 0 || byte > 0x7f) derError('a GeneralName that is not IA5 text', 'string');
+  for (const byte of bytes) {
+    if (byte < 0x20 || byte > 0x7e) derError('a GeneralName that is not printable IA5 text', 'string');
+  }
   return latin1Text(bytes);
 }
 

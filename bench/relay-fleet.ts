@@ -32,7 +32,7 @@ function child(script: string, env: Record<string, string> = {}): ChildProcess {
       'tsx',
       '--expose-gc',
       ...(process.env.CERTLOOP_BENCH_PROF && script.includes(process.env.CERTLOOP_BENCH_PROF)
-        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-prof']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CERTLOOP_BENCH_PROF_DIR ?? '/tmp/relay-prof'}`]
         : []),
     ],
     env: { ...process.env, ...env },

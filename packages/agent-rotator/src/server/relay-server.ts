@@ -67,7 +67,8 @@ import { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import { certificatesService } from './certificates-service.js';
 import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
-import { LeanGrpcServer, type MessageCodec } from './grpc/server.js';
+import { protoCodec } from './grpc/proto-codec.js';
+import { LeanGrpcServer } from './grpc/server.js';
 import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService, type StreamHeartbeats } from './relay-service.js';
@@ -220,17 +221,6 @@ function crlNumberOf(crl: ParsedCrl | undefined): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** A method's protobuf codec, as `@grpc/proto-loader` builds it from the shipped `.proto`. */
-function codecOf<Req, Res>(method: {
-  requestDeserialize(bytes: Buffer): unknown;
-  responseSerialize(message: never): Buffer;
-}): MessageCodec<Req, Res> {
-  return {
-    decode: (bytes) => method.requestDeserialize(bytes) as Req,
-    encode: (message) => method.responseSerialize(message as never),
-  };
-}
-
 function isWatcher(value: unknown): value is Watcher {
   return typeof (value as Partial<Watcher>)?.watch === 'function';
 }
@@ -329,14 +319,14 @@ export class RelayServer {
       const ctx = this.#context(tokenVerifier);
       const certificates = certificatesService(ctx);
       const bootstrap = relayMethod('Certificates', 'Bootstrap');
-      server.addUnary(bootstrap.path, codecOf<BootstrapRequest, SignResponse>(bootstrap), certificates.Bootstrap);
+      server.addUnary(bootstrap.path, protoCodec<BootstrapRequest, SignResponse>(bootstrap), certificates.Bootstrap);
       const renew = relayMethod('Certificates', 'Renew');
-      server.addUnary(renew.path, codecOf<RenewRequest, SignResponse>(renew), certificates.Renew);
+      server.addUnary(renew.path, protoCodec<RenewRequest, SignResponse>(renew), certificates.Renew);
       this.#heartbeats = new HeartbeatSweep(this.#clock, ctx.heartbeatIntervalMs, (beat) => beat());
       const connect = relayMethod('Relay', 'Connect');
       server.addBidi(
         connect.path,
-        codecOf<AgentMessage, ServerMessage>(connect),
+        protoCodec<AgentMessage, ServerMessage>(connect),
         relayService(ctx, this.#table, this.#heartbeats),
       );
       this.#server = server;

@@ -470,18 +470,27 @@ export class LeanGrpcServer {
    * is left is destroyed. Resolves when every connection is closed. Idempotent.
    */
   close(graceMs: number): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
+    this.#closing ??= (async () => {
+      const sessions = [...this.#sessions];
       const timer = setTimeout(() => {
-        for (const session of this.#sessions) session.destroy();
+        for (const session of sessions) session.destroy();
       }, graceMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      if (this.#listening) this.#http2.close(() => done());
-      for (const session of this.#sessions) session.close();
-      if (!this.#listening) done();
-    });
+      const listening = this.#listening
+        ? new Promise<void>((resolve) => this.#http2.close(() => resolve()))
+        : Promise.resolve();
+      await Promise.all([
+        listening,
+        ...sessions.map((session) =>
+          session.closed || session.destroyed
+            ? undefined
+            : new Promise<void>((resolve) => {
+                session.once('close', () => resolve());
+                session.close();
+              }),
+        ),
+      ]);
+      clearTimeout(timer);
+    })();
     return this.#closing;
   }
 

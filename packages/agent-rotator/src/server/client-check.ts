@@ -16,7 +16,7 @@
  * renegotiation, and a TLS 1.2 connection has renegotiation disabled when it is first seen.
  *
  * Issued here: when the server's own CA (the key of the signing secret) issues a client certificate, `remember`
- * keeps it (its PEM, keyed by the SHA-256 of its DER) so that the agent's first call with it costs reading the
+ * keeps the SHA-256 of its DER so that the agent's first call with it costs reading the
  * certificate, not a path validation (the server made that signature; it chains to an anchor by construction; each
  * certificate is presented once or twice in a fleet, so the cache never hit before). The certificate is read when it
  * is first presented, not at issuance: a renewed certificate is often not presented for a long time (the agent keeps
@@ -118,8 +118,8 @@ export class ClientCertificateCheck {
   #rootsWindow = { notBefore: Number.NEGATIVE_INFINITY, notAfter: Number.POSITIVE_INFINITY };
   #connections = 0;
   #remembered = 0;
-  /** Certificates the server's own CA issued, not yet presented: their PEM by key, read on first use. */
-  #issued = new Map<string, { readonly generation: number; readonly pem: string }>();
+  /** Certificates the server's own CA issued, not yet presented: the generation they were issued in, by key. */
+  #issued = new Map<string, number>();
 
   constructor(options: ClientCheckOptions) {
     this.#clock = options.clock;
@@ -296,7 +296,7 @@ export class ClientCertificateCheck {
         const oldest = this.#issued.keys().next().value;
         if (oldest !== undefined) this.#issued.delete(oldest);
       }
-      this.#issued.set(key, { generation: this.#generation, pem: certificatePem });
+      this.#issued.set(key, this.#generation);
       this.#remembered++;
     } catch {
       // not remembered: the first call with it is checked the long way
@@ -304,13 +304,14 @@ export class ClientCertificateCheck {
   }
 
   /** A certificate remembered at issuance, presented for the first time: its verdict goes in the cache (or not). */
-  #adoptIssued(key: string): void {
-    const issued = this.#issued.get(key);
-    if (!issued) return;
+  #adoptIssued(key: string, der: Buffer): void {
+    const generation = this.#issued.get(key);
+    if (generation === undefined) return;
     this.#issued.delete(key);
-    if (issued.generation !== this.#generation) return; // a new trust bundle or CRL since: the long way
+    if (generation !== this.#generation) return; // a new trust bundle or CRL since: the long way
     try {
-      const leaf = inspectCertificate(issued.pem);
+      // the presented bytes are the issued ones (same SHA-256)
+      const leaf = inspectCertificate(der);
       const issuer = leaf.authorityKeyId ? this.#anchorWindows.get(leaf.authorityKeyId) : undefined;
       const cluster = leaf.subject.commonName;
       if (!issuer || !cluster || !leaf.extKeyUsage.includes('clientAuth')) return;
@@ -368,7 +369,7 @@ export class ClientCertificateCheck {
     if (!trust) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no trust bundle yet');
     const key = createHash('sha256').update(raw).digest('base64');
     const now = this.#clock.now().getTime();
-    if (this.#issued.size > 0) this.#adoptIssued(key);
+    if (this.#issued.size > 0) this.#adoptIssued(key, raw);
     const cached = this.#cache.get(key);
     if (cached && cached.generation === this.#generation) {
       if (now >= cached.notBefore && now <= cached.notAfter) {

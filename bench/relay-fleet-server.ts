@@ -19,6 +19,7 @@ const replicas = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);
 interface Sample {
   connected: number;
   rss: number;
+  heapUsed: number;
   peakRss: number;
   cpu: NodeJS.CpuUsage;
   issued: number;
@@ -43,6 +44,7 @@ async function serve(directory: string): Promise<{ address: string; sample(): Sa
       return {
         connected: m.connectedAgents,
         rss: process.memoryUsage.rss(),
+        heapUsed: process.memoryUsage().heapUsed,
         peakRss: Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024),
         cpu: process.cpuUsage(),
         issued: m.issued,
@@ -111,6 +113,7 @@ if (cluster.isWorker) {
       processes: all.length,
       connected: sum((s) => s.connected),
       rss: sum((s) => s.rss),
+      heapUsed: sum((s) => s.heapUsed),
       peakRss: sum((s) => s.peakRss),
       issued: sum((s) => s.issued),
       refused: Object.assign({}, ...all.map((s) => s.refused)),
@@ -134,7 +137,12 @@ if (cluster.isWorker) {
       // retained memory: collect garbage first (the children run with --expose-gc)
       (globalThis as { gc?: () => void }).gc?.();
       const t = await total();
-      process.send?.({ kind: 'sample', connected: t.connected, memory: { rss: t.rss }, cpu: t.cpu });
+      process.send?.({
+        kind: 'sample',
+        connected: t.connected,
+        memory: { rss: t.rss, heapUsed: t.heapUsed },
+        cpu: t.cpu,
+      });
       return;
     }
     if (m.kind !== 'stop') return;

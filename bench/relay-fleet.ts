@@ -32,7 +32,7 @@ function child(script: string, env: Record<string, string> = {}): ChildProcess {
       'tsx',
       '--expose-gc',
       ...(process.env.CERTLOOP_BENCH_PROF && script.includes(process.env.CERTLOOP_BENCH_PROF)
-        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-prof']
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CERTLOOP_BENCH_PROF_DIR ?? '/tmp/relay-prof'}`]
         : []),
     ],
     env: { ...process.env, ...env },
@@ -72,6 +72,8 @@ interface Run {
   serverCpuMs: number;
   agentCpuMs: number;
   perStreamBytes: number;
+  /** JS heap (after a GC) per held stream. */
+  perStreamHeap: number;
   idleRss: number;
   peakRss: number;
   refused: Record<string, number>;
@@ -114,7 +116,7 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     }),
   );
   // the server's CPU from here on (its start-up, PKI and compile, is not the agents')
-  const before = next<{ cpu: NodeJS.CpuUsage; memory: { rss: number } }>(server, 'sample');
+  const before = next<{ cpu: NodeJS.CpuUsage; memory: { rss: number; heapUsed: number } }>(server, 'sample');
   server.send({ kind: 'sample' });
   const { cpu: cpu0, memory: idle } = await before;
   const started = performance.now();
@@ -126,7 +128,10 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const after = next<{ connected: number; memory: { rss: number }; cpu: NodeJS.CpuUsage }>(server, 'sample');
+  const after = next<{ connected: number; memory: { rss: number; heapUsed: number }; cpu: NodeJS.CpuUsage }>(
+    server,
+    'sample',
+  );
   server.send({ kind: 'sample' });
   const held = await after;
   const stopped = next<{ peakRss: number; metrics: { refused?: Record<string, number> } }>(server, 'stopped');
@@ -160,6 +165,7 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     serverCpuMs: cpuMs(held.cpu) - cpuMs(cpu0),
     agentCpuMs: reports.reduce((t, r) => t + cpuMs(r.cpu), 0),
     perStreamBytes: (held.memory.rss - idle.rss) / Math.max(1, held.connected),
+    perStreamHeap: (held.memory.heapUsed - idle.heapUsed) / Math.max(1, held.connected),
     idleRss: ready.baselineRss,
     peakRss: serverReport.peakRss,
     refused: serverReport.metrics.refused ?? {},
@@ -244,6 +250,11 @@ function report(relay: Run, bare: Run): BenchResult[] {
       unit: 'x',
       target: '<= 1.1x',
       ok: memRatio <= 1.1,
+    },
+    {
+      name: `${name}: JS heap per held stream relay / bound (after a GC; part of the RSS above)`,
+      value: relay.perStreamHeap / 1024,
+      unit: ` / ${(bare.perStreamHeap / 1024).toFixed(1)} KiB`,
     },
     { name: `${name}: mTLS handshake (relay)`, ...relay.handshake.percentiles() },
     { name: `${name}: Renew (check + sign, relay)`, ...relay.signing.percentiles() },

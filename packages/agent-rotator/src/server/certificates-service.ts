@@ -10,16 +10,20 @@
  */
 
 import { CertloopError, type Identity, type SignResult } from '@certloop/core';
-import type * as grpc from '@grpc/grpc-js';
 import { clusterIdentity, isValidClusterName } from '../shared/names.js';
 import type { BootstrapRequest, RenewRequest, SignResponse } from '../shared/proto.js';
-import { asRefusal, toServiceError } from '../shared/status.js';
+import { asRefusal } from '../shared/status.js';
 import type { ServerContext } from './context.js';
+import type { ServerCall, UnaryHandler } from './grpc/server.js';
 import { assertNotDueAtIssuance, requestedRatio } from './issuance-window.js';
-import { tlsRefusal, tlsSocketOf } from './peer-tls.js';
-import { peerAddress } from './rate-limit.js';
+import { tlsRefusal } from './peer-tls.js';
+import { refusalStatus } from './refusal.js';
 
-type Unary<Req, Res> = grpc.handleUnaryCall<Req, Res>;
+/** The Certificates service's handlers, by method name. */
+export interface CertificatesHandlers {
+  readonly Bootstrap: UnaryHandler<BootstrapRequest, SignResponse>;
+  readonly Renew: UnaryHandler<RenewRequest, SignResponse>;
+}
 
 function toResponse(result: SignResult): SignResponse {
   return {
@@ -69,23 +73,23 @@ async function sign(ctx: ServerContext, csrPem: string, lifetimeSeconds: number,
   return result;
 }
 
-export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImplementation {
-  const refuse = (callback: grpc.sendUnaryData<SignResponse>, err: unknown, peer: string, method: string) => {
+export function certificatesService(ctx: ServerContext): CertificatesHandlers {
+  const refuse = (err: unknown, peer: string, method: string): never => {
     const refusal = asRefusal(err);
     ctx.refused(refusal, { peer, method });
-    callback(toServiceError(refusal));
+    throw refusalStatus(refusal);
   };
 
-  const bootstrap: Unary<BootstrapRequest, SignResponse> = (call, callback) => {
-    const peer = peerAddress(call.getPeer());
-    void (async () => {
+  const bootstrap = async (request: BootstrapRequest, call: ServerCall): Promise<SignResponse> => {
+    const peer = call.peer;
+    try {
       if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
-      const { token, cluster } = call.request;
+      const { token, cluster } = request;
       if (!isValidClusterName(cluster)) {
         throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the cluster name must be a lower-case DNS subdomain');
       }
       ctx.bootstrapLimits.admit(peer, cluster);
-      const csrPem = checkCsrShape(ctx, call.request.csrPem);
+      const csrPem = checkCsrShape(ctx, request.csrPem);
       if (typeof token !== 'string' || token.length === 0) {
         ctx.bootstrapLimits.failed(peer, cluster);
         throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'a bootstrap token is required');
@@ -100,35 +104,33 @@ export function certificatesService(ctx: ServerContext): grpc.UntypedServiceImpl
         ctx.bootstrapLimits.failed(peer, cluster);
         throw new CertloopError('CERTLOOP_TOKEN_INVALID', 'the bootstrap token is not valid for this cluster');
       }
-      const lifetime = lifetimeOf(ctx, call.request.lifetimeSeconds);
-      const result = await sign(ctx, csrPem, lifetime, clusterIdentity(cluster), call.request.renewalRatio);
+      const lifetime = lifetimeOf(ctx, request.lifetimeSeconds);
+      const result = await sign(ctx, csrPem, lifetime, clusterIdentity(cluster), request.renewalRatio);
       ctx.counters.bootstraps++;
       ctx.issued(result, { peer, method: 'Bootstrap', cluster });
       return toResponse(result);
-    })().then(
-      (response) => callback(null, response),
-      (err) => refuse(callback, err, peer, 'Bootstrap'),
-    );
+    } catch (err) {
+      return refuse(err, peer, 'Bootstrap');
+    }
   };
 
-  const renew: Unary<RenewRequest, SignResponse> = (call, callback) => {
-    const peer = peerAddress(call.getPeer());
-    void (async () => {
+  const renew = async (request: RenewRequest, call: ServerCall): Promise<SignResponse> => {
+    const peer = call.peer;
+    try {
       if (!ctx.callLimiter.take(peer)) throw rateLimited('calls');
-      const socket = tlsSocketOf(call);
+      const socket = call.socket;
       const client = await ctx.clientCheck.checkCall(call, socket, () => tlsRefusal(socket));
-      const csrPem = checkCsrShape(ctx, call.request.csrPem);
-      const lifetime = lifetimeOf(ctx, call.request.lifetimeSeconds);
-      const result = await sign(ctx, csrPem, lifetime, client.identity, call.request.renewalRatio);
+      const csrPem = checkCsrShape(ctx, request.csrPem);
+      const lifetime = lifetimeOf(ctx, request.lifetimeSeconds);
+      const result = await sign(ctx, csrPem, lifetime, client.identity, request.renewalRatio);
       ctx.counters.renewals++;
       ctx.issued(result, { peer, method: 'Renew', cluster: client.cluster });
-      ctx.convergence?.renewed(client.cluster, call.request.trustBundleDigest ?? '');
+      ctx.convergence?.renewed(client.cluster, request.trustBundleDigest ?? '');
       return toResponse(result);
-    })().then(
-      (response) => callback(null, response),
-      (err) => refuse(callback, err, peer, 'Renew'),
-    );
+    } catch (err) {
+      return refuse(err, peer, 'Renew');
+    }
   };
 
-  return { Bootstrap: bootstrap, Renew: renew } as grpc.UntypedServiceImplementation;
+  return { Bootstrap: bootstrap, Renew: renew };
 }

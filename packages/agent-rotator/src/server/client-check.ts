@@ -16,9 +16,11 @@
  * renegotiation, and a TLS 1.2 connection has renegotiation disabled when it is first seen.
  *
  * Issued here: when the server's own CA (the key of the signing secret) issues a client certificate, `remember`
- * puts its verdict in the cache at once (the server made that signature; it chains to an anchor by construction),
- * so the agent's first call with it costs a lookup, not a path validation (each certificate is presented once or
- * twice in a fleet, so the cache never hit before).
+ * keeps the SHA-256 of its DER so that the agent's first call with it costs reading the
+ * certificate, not a path validation (the server made that signature; it chains to an anchor by construction; each
+ * certificate is presented once or twice in a fleet, so the cache never hit before). The certificate is read when it
+ * is first presented, not at issuance: a renewed certificate is often not presented for a long time (the agent keeps
+ * its connection), and many never are.
  *
  * Revocation: `setCrl` gives the CRL of the signing CA (`ca.crl` of the signing secret). A client certificate whose
  * issuer has a CRL here is validated with it (`CERTLOOP_CHAIN_REVOKED`, `CERTLOOP_CHAIN_CRL_EXPIRED` past its
@@ -116,6 +118,8 @@ export class ClientCertificateCheck {
   #rootsWindow = { notBefore: Number.NEGATIVE_INFINITY, notAfter: Number.POSITIVE_INFINITY };
   #connections = 0;
   #remembered = 0;
+  /** Certificates the server's own CA issued, not yet presented: the generation they were issued in, by key. */
+  #issued = new Map<string, number>();
 
   constructor(options: ClientCheckOptions) {
     this.#clock = options.clock;
@@ -152,6 +156,7 @@ export class ClientCertificateCheck {
     this.#currentCrlPem = crlPem;
     this.#generation++;
     this.#cache.clear();
+    this.#issued.clear();
     this.#bySocket = new WeakMap();
     this.#currentCrl = parsed;
     return true;
@@ -230,6 +235,7 @@ export class ClientCertificateCheck {
     this.#intermediatesPem = input.intermediatesPem;
     this.#anchorsPem = joinPemBundle(anchors);
     this.#cache.clear();
+    this.#issued.clear();
     this.#bySocket = new WeakMap();
   }
 
@@ -275,21 +281,42 @@ export class ClientCertificateCheck {
   }
 
   /**
-   * Puts the verdict for a certificate the server's own CA just issued in the cache (see the module doc): only a
-   * clientAuth certificate with a CN whose authorityKeyIdentifier names one of the anchors, not revoked. Anything
-   * else is left to the full check. Never throws.
+   * Remembers a certificate the server's own CA just issued (see the module doc). When it is first presented, its
+   * verdict is taken without a path validation only if it is a clientAuth certificate with a CN whose
+   * authorityKeyIdentifier names one of the anchors, not revoked, and neither the trust nor the CRL changed since;
+   * anything else is left to the full check. Never throws.
    */
   remember(certificatePem: string): void {
     if (!this.#anchorsPem) return;
     try {
-      const leaf = inspectCertificate(certificatePem);
+      // only the key now (a PEM decode and a hash); the certificate is read when an agent first presents it
+      const der = pemDecode(certificatePem, ['CERTIFICATE']).der;
+      const key = createHash('sha256').update(der).digest('base64');
+      if (this.#issued.size >= this.#cacheSize) {
+        const oldest = this.#issued.keys().next().value;
+        if (oldest !== undefined) this.#issued.delete(oldest);
+      }
+      this.#issued.set(key, this.#generation);
+      this.#remembered++;
+    } catch {
+      // not remembered: the first call with it is checked the long way
+    }
+  }
+
+  /** A certificate remembered at issuance, presented for the first time: its verdict goes in the cache (or not). */
+  #adoptIssued(key: string, der: Buffer): void {
+    const generation = this.#issued.get(key);
+    if (generation === undefined) return;
+    this.#issued.delete(key);
+    if (generation !== this.#generation) return; // a new trust bundle or CRL since: the long way
+    try {
+      // the presented bytes are the issued ones (same SHA-256)
+      const leaf = inspectCertificate(der);
       const issuer = leaf.authorityKeyId ? this.#anchorWindows.get(leaf.authorityKeyId) : undefined;
       const cluster = leaf.subject.commonName;
       if (!issuer || !cluster || !leaf.extKeyUsage.includes('clientAuth')) return;
       const crl = this.#crls.size > 0 ? this.#crlsFor(leaf.authorityKeyId) : undefined;
       if (crl?.parsed.revoked.has(leaf.serialNumber)) return;
-      const der = pemDecode(certificatePem, ['CERTIFICATE']).der;
-      const key = createHash('sha256').update(der).digest('base64');
       const notAfter = Math.min(
         leaf.notAfter.getTime(),
         issuer.notAfter,
@@ -307,9 +334,8 @@ export class ClientCertificateCheck {
         notBefore: Math.max(leaf.notBefore.getTime(), issuer.notBefore, this.#rootsWindow.notBefore),
         notAfter,
       });
-      this.#remembered++;
     } catch {
-      // not remembered: the first call with it is checked the long way
+      // not adopted: checked the long way
     }
   }
 
@@ -343,6 +369,7 @@ export class ClientCertificateCheck {
     if (!trust) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no trust bundle yet');
     const key = createHash('sha256').update(raw).digest('base64');
     const now = this.#clock.now().getTime();
+    if (this.#issued.size > 0) this.#adoptIssued(key, raw);
     const cached = this.#cache.get(key);
     if (cached && cached.generation === this.#generation) {
       if (now >= cached.notBefore && now <= cached.notAfter) {

@@ -1,35 +1,13 @@
 /**
- * `@certloop/agent-rotator` the TLS connection under a server call: the socket a grpc-js call rides on, and why TLS
- * did not verify its client certificate.
+ * `@certloop/agent-rotator` the TLS connection under a server call: why TLS did not verify its client certificate.
  *
  * The server asks for a client certificate without requiring one (Bootstrap has none), so a certificate OpenSSL
  * refused still reaches the handler, with an empty auth context. The refusal stays a refusal; this module only
  * reads OpenSSL's reason (`TLSSocket.authorizationError`) to say which it was: expired, not yet valid, from an
  * unknown CA, or not for client use. Nothing here accepts a certificate TLS refused.
- *
- * grpc-js 1.14 keeps the HTTP/2 stream at `call.call(.nextCall)*.stream`; when that layout changes, `tlsSocketOf`
- * finds nothing and refusals fall back to `CERTLOOP_UNAUTHENTICATED` (the relay's tests name the finer codes, so
- * such a change is seen).
  */
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { CertloopError, type CertloopErrorCode } from '@certloop/core';
-
-interface CallLayer {
-  readonly call?: CallLayer;
-  readonly nextCall?: CallLayer;
-  readonly stream?: { readonly session?: { readonly socket?: unknown } };
-}
-
-/** The TLS socket of a grpc-js server call (unary or stream), or undefined. */
-export function tlsSocketOf(call: object): TLSSocket | undefined {
-  let layer = (call as CallLayer).call;
-  for (let depth = 0; layer && depth < 8; depth++) {
-    const socket = layer.stream?.session?.socket;
-    if (socket !== undefined) return socket instanceof TLSSocket ? socket : undefined;
-    layer = layer.nextCall;
-  }
-  return undefined;
-}
 
 // OpenSSL's verify results (X509_V_ERR_*, as Node names them) by what they mean for the caller
 const TLS_REASONS: Readonly<Record<string, CertloopErrorCode>> = {

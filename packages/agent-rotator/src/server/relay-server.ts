@@ -15,6 +15,7 @@
  *   `ExpiryMonitor`).
  */
 
+import type { SecureContextOptions } from 'node:tls';
 import {
   type BundleObservation,
   type CertificateAuthority,
@@ -45,7 +46,6 @@ import {
   type TimerHandle,
   type Watcher,
 } from '@certloop/core';
-import * as grpc from '@grpc/grpc-js';
 import type { BundleEntry } from '../convergence/bundle-table.js';
 import type { BundleTableSnapshot } from '../convergence/published-table.js';
 import {
@@ -53,14 +53,22 @@ import {
   ServerConvergence,
   type ServerConvergenceOptions,
 } from '../convergence/server-convergence.js';
-import { CertificateSource } from '../shared/certificate-source.js';
 import { FollowedSecret } from '../shared/followed-secret.js';
 import { resolveRelayNames } from '../shared/names.js';
-import { relayProtocol } from '../shared/proto.js';
+import {
+  type AgentMessage,
+  type BootstrapRequest,
+  type RenewRequest,
+  relayMethod,
+  type ServerMessage,
+  type SignResponse,
+} from '../shared/proto.js';
 import { BootstrapFailureLimiter } from './bootstrap-limits.js';
 import { certificatesService } from './certificates-service.js';
 import { ClientCertificateCheck } from './client-check.js';
 import type { RelayCounters, ServerContext } from './context.js';
+import { protoCodec } from './grpc/proto-codec.js';
+import { LeanGrpcServer } from './grpc/server.js';
 import { HeartbeatSweep } from './heartbeat-sweep.js';
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { type ConnectedAgent, ConnectionTable, relayService, type StreamHeartbeats } from './relay-service.js';
@@ -107,6 +115,8 @@ export interface RelayServerOptions {
   readonly maxCsrBytes?: number;
   /** Largest gRPC message accepted, refused before it is decoded (default 64 KiB). */
   readonly maxMessageBytes?: number;
+  /** Streams open at once on one connection (an agent holds two at most; default 256). */
+  readonly maxConcurrentStreams?: number;
   /** Calls per peer address (default burst 200, 100 per second). */
   readonly callRateLimit?: RateLimitOptions;
   /**
@@ -224,9 +234,10 @@ export class RelayServer {
   readonly #clientCheck: ClientCertificateCheck;
   readonly #table: ConnectionTable;
   readonly #convergence: ServerConvergence;
-  #server: grpc.Server | undefined;
+  #server: LeanGrpcServer | undefined;
   #provider: CredentialProvider | undefined;
-  #source: CertificateSource | undefined;
+  /** The roots client certificates are verified with at the TLS level (the signing trust). */
+  #clientRoots: string | undefined;
   #followed: FollowedSecret[] = [];
   #monitor: ExpiryMonitor | undefined;
   #ca: CertificateAuthority | undefined;
@@ -297,28 +308,29 @@ export class RelayServer {
         this.#monitor = new ExpiryMonitor({ watcher, secrets, clock: this.#clock });
         await this.#monitor.start();
       }
-      const server = new grpc.Server({
-        'grpc.max_receive_message_length': o.maxMessageBytes ?? 64 * 1024,
-        'grpc.max_send_message_length': 1024 * 1024,
-        // channelz keeps per-socket records and traces: memory a fleet of thousands of streams does not need
-        'grpc.enable_channelz': 0,
-      });
-      const protocol = relayProtocol();
-      const ctx = this.#context(tokenVerifier);
-      server.addService(protocol.Certificates.service, certificatesService(ctx));
-      this.#heartbeats = new HeartbeatSweep(this.#clock, ctx.heartbeatIntervalMs, (beat) => beat());
-      server.addService(protocol.Relay.service, relayService(ctx, this.#table, this.#heartbeats));
-      // one source for both roles: our certificate (identity) and the roots client certificates chain to (ca);
       // client certificates are requested but not required at the TLS level, so Bootstrap works without one
-      const credentials = grpc.experimental.createCertificateProviderServerCredentials(
-        this.#source!,
-        this.#source!,
-        false,
-      );
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(o.address, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+      const server = new LeanGrpcServer({
+        tls: this.#tlsOptions(),
+        requestCert: true,
+        maxReceiveMessageBytes: o.maxMessageBytes ?? 64 * 1024,
+        maxSendMessageBytes: 1024 * 1024,
+        ...(o.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: o.maxConcurrentStreams } : {}),
+      });
+      const ctx = this.#context(tokenVerifier);
+      const certificates = certificatesService(ctx);
+      const bootstrap = relayMethod('Certificates', 'Bootstrap');
+      server.addUnary(bootstrap.path, protoCodec<BootstrapRequest, SignResponse>(bootstrap), certificates.Bootstrap);
+      const renew = relayMethod('Certificates', 'Renew');
+      server.addUnary(renew.path, protoCodec<RenewRequest, SignResponse>(renew), certificates.Renew);
+      this.#heartbeats = new HeartbeatSweep(this.#clock, ctx.heartbeatIntervalMs, (beat) => beat());
+      const connect = relayMethod('Relay', 'Connect');
+      server.addBidi(
+        connect.path,
+        protoCodec<AgentMessage, ServerMessage>(connect),
+        relayService(ctx, this.#table, this.#heartbeats),
       );
       this.#server = server;
+      const port = await server.listen(o.address);
       const host = o.address.slice(0, o.address.lastIndexOf(':'));
       this.#address = `${host}:${port}`;
       return this.#address;
@@ -360,6 +372,7 @@ export class RelayServer {
     this.#provider = provider;
     provider.subscribe((event) => {
       if (event.type === 'updated') {
+        this.#server?.setSecureContext(this.#tlsOptions());
         this.#convergence.setProviderTrust(event.material.trustBundlePem);
         this.#events.emit({
           type: 'server-certificate',
@@ -374,7 +387,19 @@ export class RelayServer {
     if (!provider.current()) {
       throw new CertloopError('CERTLOOP_NOT_FOUND', `no valid server certificate in ${this.names.server}`);
     }
-    this.#source = new CertificateSource({ provider });
+  }
+
+  /** The server's TLS context now: the provider's certificate, the signing trust for client certificates. */
+  #tlsOptions(): SecureContextOptions {
+    const material = this.#provider?.current();
+    if (!material) throw new CertloopError('CERTLOOP_NOT_FOUND', `no valid server certificate in ${this.names.server}`);
+    const ca = this.#clientRoots ?? material.trustBundlePem;
+    return {
+      key: material.privateKeyPem,
+      cert: material.certificatePem,
+      ...(ca ? { ca } : {}),
+      minVersion: 'TLSv1.2',
+    };
   }
 
   async #setTrust(trust: SigningTrust): Promise<void> {
@@ -382,7 +407,10 @@ export class RelayServer {
     // paths may use the current intermediates and those of a few earlier signing secrets (same roots).
     const current = trust.intermediatesPem ? splitPemBundle(trust.intermediatesPem) : [];
     this.#knownIntermediates = [...new Set([...current, ...this.#knownIntermediates])].slice(0, 8);
-    this.#source?.setTrustBundle(trust.trustBundlePem);
+    if (trust.trustBundlePem !== this.#clientRoots) {
+      this.#clientRoots = trust.trustBundlePem;
+      this.#server?.setSecureContext(this.#tlsOptions());
+    }
     this.#convergence.setClientTrust(trust.trustBundlePem);
     await this.#clientCheck.setTrust({
       trustBundlePem: trust.trustBundlePem,
@@ -648,16 +676,7 @@ export class RelayServer {
     this.#crlTimer = undefined;
     if (server) {
       this.#table.end(() => true, new CertloopError('CERTLOOP_CLOSED', 'the relay server is stopping'));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, options.graceMs ?? 2000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await server.close(options.graceMs ?? 2000);
     }
     await this.#serverRotator?.stop();
     this.#serverRotator = undefined;
@@ -668,7 +687,6 @@ export class RelayServer {
     this.#monitor = undefined;
     await Promise.all(this.#followed.map((f) => f.stop()));
     this.#followed = [];
-    this.#source?.close();
     this.#provider?.close();
   }
 }

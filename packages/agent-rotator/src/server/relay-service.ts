@@ -9,13 +9,14 @@
  */
 
 import { CertloopError, type Clock, type RenewalRequest, type TimerHandle } from '@certloop/core';
-import type * as grpc from '@grpc/grpc-js';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
-import { asRefusal, toServiceError } from '../shared/status.js';
+import { asRefusal } from '../shared/status.js';
+import type { CheckedClient } from './client-check.js';
 import type { ServerContext } from './context.js';
+import type { BidiCall, BidiHandler } from './grpc/server.js';
 import type { HeartbeatSweep } from './heartbeat-sweep.js';
-import { tlsRefusal, tlsSocketOf } from './peer-tls.js';
-import { peerAddress } from './rate-limit.js';
+import { tlsRefusal } from './peer-tls.js';
+import { refusalStatus } from './refusal.js';
 
 /** One open relay stream, as the server sees it. */
 export interface ConnectedAgent {
@@ -34,7 +35,7 @@ export interface ConnectedAgent {
   heartbeats: number;
 }
 
-type Stream = grpc.ServerDuplexStream<AgentMessage, ServerMessage>;
+type Stream = BidiCall<AgentMessage, ServerMessage>;
 
 export class ConnectionTable {
   readonly #byId = new Map<number, { info: ConnectedAgent; stream: Stream; timer: TimerHandle | undefined }>();
@@ -105,7 +106,7 @@ export class ConnectionTable {
     for (const [id, entry] of [...this.#byId]) {
       if (!match(entry.info)) continue;
       this.remove(id);
-      entry.stream.emit('error', toServiceError(error));
+      entry.stream.end(refusalStatus(error));
       n++;
     }
     return n;
@@ -119,9 +120,9 @@ export function relayService(
   ctx: ServerContext,
   table: ConnectionTable,
   heartbeats: StreamHeartbeats,
-): grpc.UntypedServiceImplementation {
-  const connect = (stream: Stream) => {
-    const peer = peerAddress(stream.getPeer());
+): BidiHandler<AgentMessage, ServerMessage> {
+  return (stream: Stream) => {
+    const peer = stream.peer;
     let id: number | undefined;
     let ended = false;
     let sequence = 0;
@@ -132,7 +133,7 @@ export function relayService(
       ctx.refused(refusal, { peer, method: 'Connect' });
       heartbeats.delete(beat);
       if (id !== undefined) table.remove(id);
-      stream.emit('error', toServiceError(refusal));
+      stream.end(refusalStatus(refusal));
     };
     const close = () => {
       if (ended) return;
@@ -151,73 +152,63 @@ export function relayService(
       fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
-    const socket = tlsSocketOf(stream);
+    const socket = stream.socket;
     const client = ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
     client.catch(fail);
-    stream.on('data', (message: AgentMessage) => {
-      void client
-        .then(
-          (checked) => {
-            if (ended) return;
-            if (id === undefined) {
-              if (!message.hello)
-                throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
-              if (message.hello.cluster !== checked.cluster) {
-                throw new CertloopError(
-                  'CERTLOOP_FORBIDDEN',
-                  'Hello names another cluster than the client certificate',
-                );
-              }
-              // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
-              if (ctx.clientCheck.isRevoked(checked)) {
-                throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
-              }
-              const now = ctx.clock.now();
-              const info = table.add(
-                {
-                  cluster: checked.cluster,
-                  agent: message.hello.agent.slice(0, 256),
-                  peer,
-                  serialNumber: checked.serialNumber,
-                  issuerKeyId: checked.issuerKeyId,
-                  certificateNotAfter: checked.notAfter,
-                  connectedAt: now,
-                  lastHeartbeatAt: now,
-                  heartbeats: 0,
-                },
-                stream,
-                undefined,
-              );
-              id = info.id;
-              stream.write({
-                welcome: {
-                  cluster: checked.cluster,
-                  clientSerialNumber: checked.serialNumber,
-                  serverSerialNumber: ctx.serverSerialNumber(),
-                  heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-                  trustBundlePem: ctx.agentTrustBundlePem() ?? '',
-                },
-              });
-              heartbeats.add(beat);
-              const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
-              if (renewNow) stream.write({ renewNow });
-              return;
-            }
-            if (message.heartbeat) table.touch(id, ctx.clock.now());
-            const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
-            if (digest) ctx.convergence?.reported(id, digest);
+    const onChecked = (checked: CheckedClient, message: AgentMessage) => {
+      if (ended) return;
+      if (id === undefined) {
+        if (!message.hello) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
+        if (message.hello.cluster !== checked.cluster) {
+          throw new CertloopError('CERTLOOP_FORBIDDEN', 'Hello names another cluster than the client certificate');
+        }
+        // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
+        if (ctx.clientCheck.isRevoked(checked)) {
+          throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
+        }
+        const now = ctx.clock.now();
+        const info = table.add(
+          {
+            cluster: checked.cluster,
+            agent: message.hello.agent.slice(0, 256),
+            peer,
+            serialNumber: checked.serialNumber,
+            issuerKeyId: checked.issuerKeyId,
+            certificateNotAfter: checked.notAfter,
+            connectedAt: now,
+            lastHeartbeatAt: now,
+            heartbeats: 0,
           },
-          (err) => fail(err),
-        )
-        .catch(fail);
-    });
-    stream.on('end', () => {
+          stream,
+          undefined,
+        );
+        id = info.id;
+        stream.write({
+          welcome: {
+            cluster: checked.cluster,
+            clientSerialNumber: checked.serialNumber,
+            serverSerialNumber: ctx.serverSerialNumber(),
+            heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+            trustBundlePem: ctx.agentTrustBundlePem() ?? '',
+          },
+        });
+        heartbeats.add(beat);
+        const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
+        if (renewNow) stream.write({ renewNow });
+        return;
+      }
+      if (message.heartbeat) table.touch(id, ctx.clock.now());
+      const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
+      if (digest) ctx.convergence?.reported(id, digest);
+    };
+    stream.onMessage = (message) => {
+      void client.then((checked) => onChecked(checked, message)).catch(fail);
+    };
+    // the agent finished sending: the stream ends with OK
+    stream.onHalfClose = () => {
       close();
       stream.end();
-    });
-    stream.on('cancelled', close);
-    stream.on('error', close);
-    stream.on('close', close);
+    };
+    stream.onClose = close;
   };
-  return { Connect: connect } as grpc.UntypedServiceImplementation;
 }

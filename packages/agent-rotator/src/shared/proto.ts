@@ -102,18 +102,39 @@ export function relayProtoFile(): string {
 }
 
 let loaded: RelayProtocol | undefined;
+let definition: protoLoader.PackageDefinition | undefined;
 
-/** The relay's service definitions (loaded once, on first use: no import-time side effects). */
-export function relayProtocol(): RelayProtocol {
-  if (loaded) return loaded;
-  const definition = protoLoader.loadSync(relayProtoFile(), {
+/**
+ * The relay's methods as `@grpc/proto-loader` reads the shipped `.proto` (loaded once, on first use): each with its
+ * path and protobuf encoders and decoders (camelCase fields, `longs` as numbers, defaults filled in, `oneofs`).
+ */
+export function relayDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync(relayProtoFile(), {
     keepCase: false,
     longs: Number,
     enums: String,
     defaults: true,
     oneofs: true,
   });
-  const root = grpc.loadPackageDefinition(definition) as unknown as {
+  return definition;
+}
+
+/** One method of the relay's `.proto` (`service`: `Certificates` or `Relay`). */
+export function relayMethod(
+  service: 'Certificates' | 'Relay',
+  method: string,
+): protoLoader.MethodDefinition<object, object> {
+  const found = (relayDefinition()[`certloop.relay.v1.${service}`] as protoLoader.ServiceDefinition | undefined)?.[
+    method
+  ];
+  if (!found) throw new CertloopError('CERTLOOP_NOT_FOUND', `the relay protocol has no ${service}.${method}`);
+  return found as protoLoader.MethodDefinition<object, object>;
+}
+
+/** The relay's service definitions for grpc-js clients (loaded once, on first use: no import-time side effects). */
+export function relayProtocol(): RelayProtocol {
+  if (loaded) return loaded;
+  const root = grpc.loadPackageDefinition(relayDefinition()) as unknown as {
     certloop: { relay: { v1: RelayProtocol } };
   };
   loaded = root.certloop.relay.v1;

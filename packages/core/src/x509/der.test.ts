@@ -158,6 +158,19 @@ describe('malformed DER is refused with CERTLOOP_INVALID_DER', () => {
     expect(() => checkWellFormed(wrappedTime(tag, text))).toThrowError(invalidDer);
   });
 
+  it.each([
+    ['a constructed BIT STRING (found by the CSR differential at seed 5555)', [0x23, 0x00]],
+    ['a constructed OCTET STRING holding one primitive', [0x24, 0x03, 0x04, 0x01, 0x41]],
+    ['a constructed UTF8String', [0x2c, 0x03, 0x0c, 0x01, 0x41]],
+    ['a constructed INTEGER', [0x22, 0x03, 0x02, 0x01, 0x01]],
+  ])('checkWellFormed refuses %s (BER: DER writes universal types primitive, SEQUENCE and SET apart)', (_n, inner) => {
+    expect(() => checkWellFormed(new Uint8Array([0x30, inner.length, ...inner]))).toThrowError(invalidDer);
+  });
+
+  it('checkWellFormed takes constructed context and application tags, SEQUENCE and SET', () => {
+    checkWellFormed(new Uint8Array([0x30, 0x0b, 0xa0, 0x03, 0x02, 0x01, 0x01, 0x31, 0x00, 0x61, 0x02, 0x05, 0x00]));
+  });
+
   it('checkWellFormed takes DER times: UTCTime, GeneralizedTime with and without a fraction', () => {
     for (const time of ['20250101000000Z', '20250101000000.5Z', '20250101000000.125Z']) {
       checkWellFormed(wrappedTime(0x18, time));

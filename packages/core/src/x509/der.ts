@@ -106,6 +106,11 @@ export function checkWellFormed(bytes: Uint8Array, maxDepth = 32): void {
       checkPrimitive(node);
       continue;
     }
+    // X.690 10.2: DER writes every string type (BIT STRING, OCTET STRING, the character strings, times) primitive;
+    // of the universal types only SEQUENCE and SET are constructed (EXTERNAL, EMBEDDED PDV never occur in X.509)
+    if (!(node.tag & 0xc0) && node.tag !== Tag.SEQUENCE && node.tag !== Tag.SET) {
+      fail(`universal tag ${node.tag & 0x1f} in constructed form (BER)`, 'structure');
+    }
     if (depth >= maxDepth) fail('nested too deeply');
     for (const child of children(node)) stack.push({ node: child, depth: depth + 1 });
   }

@@ -131,12 +131,7 @@ export class KubeClient {
     try {
       const text = await readAll(res, req);
       const status = res.statusCode ?? 0;
-      let body: unknown;
-      try {
-        body = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
+      const body = jsonOrUndefined(text);
       if (status < 200 || status >= 300) throw errorFromResponse(req.op, status, body as KubeStatus, res.headers);
       return { status, body: body as T };
     } finally {
@@ -153,16 +148,7 @@ export class KubeClient {
     const { res, done } = await this.#open(req, req.timeoutMs ?? this.#timeoutMs);
     try {
       const status = res.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        const text = await readAll(res, req);
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = undefined;
-        }
-        throw errorFromResponse(req.op, status, body as KubeStatus, res.headers);
-      }
+      if (status < 200 || status >= 300) throw await refusalOf(req, res, status);
       await new Promise<void>((resolve, reject) => {
         res.on('data', (chunk: Buffer) => {
           try {
@@ -191,16 +177,7 @@ export class KubeClient {
     const { res, done } = await this.#open(req, req.timeoutMs ?? this.#timeoutMs);
     done();
     const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      const text = await readAll(res, req).catch(() => '');
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      throw errorFromResponse(req.op, status, body as KubeStatus, res.headers);
-    }
+    if (status < 200 || status >= 300) throw await refusalOf(req, res, status);
     return { res, close: () => res.destroy() };
   }
 
@@ -226,4 +203,20 @@ function readAll(res: IncomingMessage, req: KubeRequest): Promise<string> {
     );
     res.on('aborted', () => reject(errorFromTransport(req.op, new Error('response aborted'), false)));
   });
+}
+
+/** A body's JSON, or undefined when it is empty or not JSON. */
+function jsonOrUndefined(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The typed error of a non-2xx answer, from its Status body when it has one (a body that cannot be read: none). */
+async function refusalOf(req: KubeRequest, res: IncomingMessage, status: number): Promise<Error> {
+  const text = await readAll(res, req).catch(() => '');
+  return errorFromResponse(req.op, status, jsonOrUndefined(text) as KubeStatus, res.headers);
 }

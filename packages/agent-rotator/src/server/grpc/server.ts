@@ -473,23 +473,24 @@ export class LeanGrpcServer {
   close(graceMs: number): Promise<void> {
     this.#closing ??= (async () => {
       const sessions = [...this.#sessions];
+      // every session still in the set has yet to emit 'close' (its listener removes it first), also one already
+      // closing or destroyed: wait for that event, not for the flags (Node 24's server close may begin closing
+      // sessions itself, and their sockets end before the session's 'close' is emitted)
+      const ended = sessions.map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            if (this.#sessions.has(session)) session.once('close', () => resolve());
+            else resolve();
+          }),
+      );
+      for (const session of sessions) if (!session.closed && !session.destroyed) session.close();
       const timer = setTimeout(() => {
         for (const session of sessions) session.destroy();
       }, graceMs);
       const listening = this.#listening
         ? new Promise<void>((resolve) => this.#http2.close(() => resolve()))
         : Promise.resolve();
-      await Promise.all([
-        listening,
-        ...sessions.map((session) =>
-          session.closed || session.destroyed
-            ? undefined
-            : new Promise<void>((resolve) => {
-                session.once('close', () => resolve());
-                session.close();
-              }),
-        ),
-      ]);
+      await Promise.all([listening, ...ended]);
       clearTimeout(timer);
     })();
     return this.#closing;

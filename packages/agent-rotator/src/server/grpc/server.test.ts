@@ -385,4 +385,32 @@ describe('LeanGrpcServer shutdown', () => {
     await reqClosed;
     s.destroy();
   });
+
+  it('resolves close() when a client told GOAWAY reconnects at once (the listener closes before any GOAWAY)', async () => {
+    const store = new MemorySecretStore();
+    const pki = await bootstrapRelayPki({ store, token: 'grpc-test-token-0123456789' });
+    const material = readTlsMaterial((await store.get(pki.names.server))!);
+    const own = new LeanGrpcServer({ tls: { key: material.privateKeyPem, cert: material.certificatePem } });
+    own.addBidi<AgentMessage, ServerMessage>(CONNECT, codec('Relay', 'Connect'), (call) => {
+      call.onMessage = () => call.write({ heartbeat: { sequence: 1, sentAtMs: 0 } });
+    });
+    const port = await own.listen('127.0.0.1:0');
+    const open = () => {
+      const s = http2Connect(`https://127.0.0.1:${port}`, { ca: material.trustBundlePem!, servername: 'localhost' });
+      s.on('error', () => undefined);
+      return s;
+    };
+    const first = open();
+    const reconnects: ReturnType<typeof open>[] = [];
+    // like a grpc-js channel holding a stream: on GOAWAY it connects again straight away
+    first.once('goaway', () => reconnects.push(open()));
+    const req = first.request({ ':method': 'POST', ':path': CONNECT, 'content-type': 'application/grpc' });
+    req.on('error', () => undefined);
+    req.write(frame(Buffer.from(relayMethod('Relay', 'Connect').requestSerialize({ hello: { cluster: 'c' } }))));
+    await new Promise((r) => req.once('data', r));
+    await own.close(100);
+    expect(reconnects).toHaveLength(1);
+    expect(own.connections).toBe(0);
+    for (const s of [first, ...reconnects]) s.destroy();
+  });
 });

@@ -399,6 +399,7 @@ export class LeanGrpcServer {
   readonly #sessions = new Set<Http2Session>();
   #listening = false;
   #closing: Promise<void> | undefined;
+  #shuttingDown = false;
 
   constructor(options: LeanGrpcServerOptions) {
     this.maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? 4 * MIB;
@@ -414,6 +415,10 @@ export class LeanGrpcServer {
     });
     this.#http2.on('stream', (stream, headers) => this.#stream(stream, headers));
     this.#http2.on('session', (session) => {
+      if (this.#shuttingDown) {
+        session.destroy();
+        return;
+      }
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
     });
@@ -472,6 +477,12 @@ export class LeanGrpcServer {
    */
   close(graceMs: number): Promise<void> {
     this.#closing ??= (async () => {
+      // stop accepting first: a client told GOAWAY reconnects at once, and a connection accepted after the snapshot
+      // below would keep the listener open (sessions that still arrive are destroyed in the 'session' handler)
+      this.#shuttingDown = true;
+      const listening = this.#listening
+        ? new Promise<void>((resolve) => this.#http2.close(() => resolve()))
+        : Promise.resolve();
       const sessions = [...this.#sessions];
       // every session still in the set has yet to emit 'close' (its listener removes it first), also one already
       // closing or destroyed: wait for that event, not for the flags (Node 24's server close may begin closing
@@ -487,9 +498,6 @@ export class LeanGrpcServer {
       const timer = setTimeout(() => {
         for (const session of sessions) session.destroy();
       }, graceMs);
-      const listening = this.#listening
-        ? new Promise<void>((resolve) => this.#http2.close(() => resolve()))
-        : Promise.resolve();
       await Promise.all([listening, ...ended]);
       clearTimeout(timer);
     })();

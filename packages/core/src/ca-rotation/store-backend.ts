@@ -158,19 +158,11 @@ export class StoreCaKeyBackend implements AuthorityBackend {
         });
         return this.#slotSecret(request.slotId, ca.certificatePem, key.privateKeyPem, ca.certificatePem);
       }
-      const parent = await this.authority(request.parent, options);
-      const { csrPem } = await createCsr({
-        privateKeyPem: key.signer,
-        subject: { commonName: request.commonName },
-        engine: this.#engine,
-      });
-      const issued = await parent.sign(
-        {
-          csrPem,
-          profile: 'intermediate',
-          lifetimeSeconds: request.lifetimeSeconds,
-          pathLength: request.pathLength ?? 0,
-        },
+      const issued = await this.#certifyIntermediate(
+        await this.authority(request.parent, options),
+        key.signer,
+        { commonName: request.commonName },
+        request,
         options,
       );
       return this.#slotSecret(
@@ -187,20 +179,11 @@ export class StoreCaKeyBackend implements AuthorityBackend {
     const handle = await this.#once(name, request.slotId, options, async () => {
       const subject = await this.#read(request.subject.keyRef, options);
       const subjectKey = await this.#keyOf(subject, options);
-      const issuer = await this.authority(request.issuer, options);
-      const inspected = inspectCertificate(request.subject.certificatePem);
-      const { csrPem } = await createCsr({
-        privateKeyPem: subjectKey,
-        subject: inspected.subject as { commonName: string },
-        engine: this.#engine,
-      });
-      const issued = await issuer.sign(
-        {
-          csrPem,
-          profile: 'intermediate',
-          lifetimeSeconds: request.lifetimeSeconds,
-          pathLength: request.pathLength ?? 0,
-        },
+      const issued = await this.#certifyIntermediate(
+        await this.authority(request.issuer, options),
+        subjectKey,
+        inspectCertificate(request.subject.certificatePem).subject as { commonName: string },
+        request,
         options,
       );
       // a certificate only: the key stays in the subject's own slot
@@ -308,6 +291,26 @@ export class StoreCaKeyBackend implements AuthorityBackend {
   }
 
   /** The CA key of `secret`: its `tls.key`, or the key source's key for its certificate. */
+  /** `issuer`'s intermediate certificate for `key` under `subject` (a CSR made with the key, signed as an intermediate). */
+  async #certifyIntermediate(
+    issuer: LocalCertificateAuthority,
+    key: string | ExternalPrivateKey,
+    subject: { commonName: string },
+    request: { readonly lifetimeSeconds: number; readonly pathLength?: number },
+    options: BackendCallOptions,
+  ) {
+    const { csrPem } = await createCsr({ privateKeyPem: key, subject, engine: this.#engine });
+    return issuer.sign(
+      {
+        csrPem,
+        profile: 'intermediate',
+        lifetimeSeconds: request.lifetimeSeconds,
+        pathLength: request.pathLength ?? 0,
+      },
+      options,
+    );
+  }
+
   async #keyOf(secret: Secret, options: BackendCallOptions): Promise<string | ExternalPrivateKey> {
     const m = readTlsMaterial(secret);
     if (m.privateKeyPem) return m.privateKeyPem;

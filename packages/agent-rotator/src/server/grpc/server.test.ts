@@ -360,7 +360,8 @@ describe('LeanGrpcServer with raw HTTP/2 clients', () => {
 });
 
 describe('LeanGrpcServer shutdown', () => {
-  it('sends GOAWAY on close, ends held streams after the grace, and stops listening', async () => {
+  /** A server of its own with a Connect method that answers each message, and how to open a session to it. */
+  async function ownServer() {
     const store = new MemorySecretStore();
     const pki = await bootstrapRelayPki({ store, token: 'grpc-test-token-0123456789' });
     const material = readTlsMaterial((await store.get(pki.names.server))!);
@@ -369,8 +370,17 @@ describe('LeanGrpcServer shutdown', () => {
       call.onMessage = () => call.write({ heartbeat: { sequence: 1, sentAtMs: 0 } });
     });
     const port = await own.listen('127.0.0.1:0');
-    const s = http2Connect(`https://127.0.0.1:${port}`, { ca: material.trustBundlePem!, servername: 'localhost' });
-    s.on('error', () => undefined);
+    const open = () => {
+      const s = http2Connect(`https://127.0.0.1:${port}`, { ca: material.trustBundlePem!, servername: 'localhost' });
+      s.on('error', () => undefined);
+      return s;
+    };
+    return { own, open };
+  }
+
+  it('sends GOAWAY on close, ends held streams after the grace, and stops listening', async () => {
+    const { own, open } = await ownServer();
+    const s = open();
     const goaway = new Promise<void>((resolve) => s.once('goaway', () => resolve()));
     const req = s.request({ ':method': 'POST', ':path': CONNECT, 'content-type': 'application/grpc' });
     req.on('error', () => undefined);
@@ -387,19 +397,7 @@ describe('LeanGrpcServer shutdown', () => {
   });
 
   it('resolves close() when a client told GOAWAY reconnects at once (the listener closes before any GOAWAY)', async () => {
-    const store = new MemorySecretStore();
-    const pki = await bootstrapRelayPki({ store, token: 'grpc-test-token-0123456789' });
-    const material = readTlsMaterial((await store.get(pki.names.server))!);
-    const own = new LeanGrpcServer({ tls: { key: material.privateKeyPem, cert: material.certificatePem } });
-    own.addBidi<AgentMessage, ServerMessage>(CONNECT, codec('Relay', 'Connect'), (call) => {
-      call.onMessage = () => call.write({ heartbeat: { sequence: 1, sentAtMs: 0 } });
-    });
-    const port = await own.listen('127.0.0.1:0');
-    const open = () => {
-      const s = http2Connect(`https://127.0.0.1:${port}`, { ca: material.trustBundlePem!, servername: 'localhost' });
-      s.on('error', () => undefined);
-      return s;
-    };
+    const { own, open } = await ownServer();
     const first = open();
     const reconnects: ReturnType<typeof open>[] = [];
     // like a grpc-js channel holding a stream: on GOAWAY it connects again straight away

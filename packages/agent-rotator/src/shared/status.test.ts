@@ -5,7 +5,8 @@
 import { CertloopError } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODE_TRAILER, fromServiceError, statusForCode, toServiceError } from './status.js';
+import { refusalStatus } from '../server/refusal.js';
+import { ERROR_CODE_TRAILER, fromServiceError, statusForCode } from './status.js';
 
 describe('relay statuses', () => {
   it.each([
@@ -26,8 +27,11 @@ describe('relay statuses', () => {
   });
 
   it('round-trips the code through the trailer, and falls back on the status without one', () => {
-    const sent = toServiceError(new CertloopError('CERTLOOP_CSR_IDENTITY_MISMATCH', 'no'));
-    const back = fromServiceError({ ...sent, message: 'x', name: 'Error' });
+    // what the server sends (status, message, trailer), as a grpc-js client receives it
+    const sent = refusalStatus(new CertloopError('CERTLOOP_CSR_IDENTITY_MISMATCH', 'no'));
+    const metadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(sent.trailers ?? {})) metadata.set(key, value);
+    const back = fromServiceError({ code: sent.code, details: sent.details, metadata, message: 'x', name: 'Error' });
     expect(back.code).toBe('CERTLOOP_CSR_IDENTITY_MISMATCH');
     expect(back.details).toEqual({ grpcStatus: grpc.status.PERMISSION_DENIED });
     const bare = fromServiceError({ code: grpc.status.RESOURCE_EXHAUSTED, metadata: new grpc.Metadata() });

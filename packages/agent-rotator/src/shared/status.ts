@@ -38,13 +38,6 @@ export function asRefusal(err: unknown): CertloopError {
   return new CertloopError('CERTLOOP_UNAVAILABLE', 'the relay server failed to handle the call', { cause: err });
 }
 
-/** The status object a handler passes to its callback or `call.emit('error')`. */
-export function toServiceError(err: CertloopError): Partial<grpc.StatusObject> & { code: grpc.status } {
-  const metadata = new grpc.Metadata();
-  metadata.set(ERROR_CODE_TRAILER, err.code);
-  return { code: statusForCode(err.code), details: `${err.code}: ${err.message}`, metadata };
-}
-
 const KNOWN = new Set<string>(ERROR_CODES);
 
 function codeOfStatus(status: grpc.status): CertloopErrorCode {

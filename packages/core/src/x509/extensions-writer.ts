@@ -1,10 +1,10 @@
 /**
  * Internal (`@certloop/core` x509): DER writers for the extensions certloop puts in certificates and CSRs.
  */
-import { hash } from 'node:crypto';
 import { bitString, booleanTrue, contextTag, octetString, oid, seq, smallInteger } from './der.js';
 import { encodeGeneralNames } from './general-names.js';
 import { OID } from './oids.js';
+import { sha1 } from './sha1.js';
 import { readSpki } from './spki.js';
 import { KEY_USAGE_BITS, type KeyUsageName, type SubjectAltNames } from './types.js';
 
@@ -42,13 +42,13 @@ export function extKeyUsageValue(usages: readonly string[]): Uint8Array {
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
 export function keyIdentifier(spkiDer: Uint8Array): Uint8Array {
-  return new Uint8Array(keyIdentifierOfKey(readSpki(spkiDer).publicKeyBytes));
+  return keyIdentifierOfKey(readSpki(spkiDer).publicKeyBytes);
 }
 
-/** Internal: {@link keyIdentifier} from the subjectPublicKey bytes (already read), as Node's Buffer. */
+/** Internal: {@link keyIdentifier} from the subjectPublicKey bytes (already read). */
 export function keyIdentifierOfKey(publicKeyBytes: Uint8Array): Uint8Array {
-  // crypto.hash: one call, no Hash object to create and collect (this runs once per issued certificate).
-  return hash('sha1', publicKeyBytes, 'buffer');
+  // SHA-1 in JavaScript: on the issuance path (once per certificate) node:crypto's costs several times more (sha1.ts).
+  return sha1(publicKeyBytes);
 }
 
 export const subjectKeyIdentifierValue = (keyId: Uint8Array): Uint8Array => octetString(keyId);

@@ -121,8 +121,25 @@ describe('decodeBase64Body (certloop decodes base64 itself, issue 16)', () => {
   });
 
   it('refuses what is not canonical base64', () => {
-    for (const text of ['', 'QQ', 'QQ=', 'Q===', 'QQ==QQ==', 'QU*B', 'QUJD\u00e9', '====']) {
+    for (const text of [
+      '',
+      'QQ',
+      'QQ=',
+      'Q===',
+      'QQ==QQ==',
+      'QU*B',
+      'QUJD\u00e9',
+      '====',
+      'QQ=A',
+      'QUJ\u0141',
+      'QU\u0100B',
+    ]) {
       expect(decodeBase64Body(text, 0, text.length)).toBeUndefined();
     }
+  });
+
+  it('takes padding followed by white space, and a quantum broken by a line break', () => {
+    expect(Buffer.from(decodeBase64Body('QQ==\n', 0, 5)!).toString()).toBe('A');
+    expect(Buffer.from(decodeBase64Body('QU\nJD\r\nRA==', 0, 11)!).toString()).toBe('ABCD');
   });
 });

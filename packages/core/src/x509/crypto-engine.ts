@@ -10,6 +10,7 @@ import * as nodeCrypto from 'node:crypto';
 import { promisify } from 'node:util';
 import { CertloopError } from '../errors.js';
 import { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';
+import { ALTERNATIVE, type ImportPath, ImportPathChooser, SPKI, TIMED_SPKI } from './import-path.js';
 import { readSpki } from './spki.js';
 import type { KeyAlgorithm, PublicKeyInfo } from './types.js';
 
@@ -183,33 +184,11 @@ function alternativeImport(
   return undefined;
 }
 
-/**
- * Which import is faster, by key kind, measured on the first imports of that kind in this process. OpenSSL 3.0
- * (Node 20) decodes SPKI DER through a generic decoder chain that costs more than a signature check, so PKCS#1 and
- * JWK are two to twenty times faster there; OpenSSL 3.5 (Node 24) decodes SPKI about half again as fast as JWK.
- * The import runs once per CSR, so the choice is measured rather than guessed from a version number. Both paths
- * give the same key.
- *
- * The measurement costs nothing extra: the first {@link CALIBRATION_IMPORTS} real imports of a kind alternate
- * between the two paths and are timed; the first few of each are not counted (the JIT and OpenSSL's decoder
- * caches are still cold then, which once made a single timed call pick the slower path on Node 24), and the
- * fastest of the rest decides (a busy machine slows calls, not the order of the two paths), with a margin for SPKI.
- */
-interface ImportCalibration {
-  imports: number;
-  bestSpki: number;
-  bestAlternative: number;
-  path: 'spki' | 'alternative' | undefined;
-}
-
-const CALIBRATION_IMPORTS = 32;
-const CALIBRATION_WARMUP = 6;
-/** How much faster the alternative must be: OpenSSL 3.0 gives 0.1–0.65 of SPKI's time, OpenSSL 3.5 about 1.5. */
-const ALTERNATIVE_MARGIN = 0.85;
-const calibrations = new Map<string, ImportCalibration>();
+/** The import form chosen per kind of key (see import-path.ts). */
+const calibrations = new Map<string, ImportPathChooser>();
 
 /** Internal: the path chosen for a kind of key (`undefined` while it is still being measured), for tests. */
-export function publicKeyImportPath(info: PublicKeyInfo): 'spki' | 'alternative' | undefined {
+export function publicKeyImportPath(info: PublicKeyInfo): ImportPath | undefined {
   return calibrations.get(importKind(info))?.path;
 }
 
@@ -221,44 +200,34 @@ function spkiImport(spkiDer: Uint8Array): nodeCrypto.KeyObject {
   return nodeCrypto.createPublicKey({ key: spkiDer as Buffer, format: 'der', type: 'spki' });
 }
 
+/** The key in the form that imports fastest on this Node, as measured (see import-path.ts). */
 function fastPublicKey(spkiDer: Uint8Array, info: PublicKeyInfo, bits?: Uint8Array): nodeCrypto.KeyObject {
   const kind = importKind(info);
-  let calibration = calibrations.get(kind);
-  if (calibration?.path === 'spki') return spkiImport(spkiDer);
+  let chooser = calibrations.get(kind);
+  if (!chooser) {
+    chooser = new ImportPathChooser();
+    calibrations.set(kind, chooser);
+  }
+  const step = chooser.next();
+  if (step === SPKI) return spkiImport(spkiDer);
   const alternative = alternativeImport(spkiDer, info, bits);
   if (!alternative) return spkiImport(spkiDer);
-  if (calibration?.path === 'alternative') {
+  if (step === ALTERNATIVE) {
     try {
       return alternative();
     } catch {
       return spkiImport(spkiDer);
     }
   }
-  if (!calibration) {
-    // a key that does not import is reported by the SPKI path before anything is measured
-    const key = spkiImport(spkiDer);
-    calibrations.set(kind, { imports: 0, bestSpki: Infinity, bestAlternative: Infinity, path: undefined });
-    return key;
-  }
-  const useSpki = calibration.imports % 2 === 0;
   const started = performance.now();
   let key: nodeCrypto.KeyObject;
   try {
-    key = useSpki ? spkiImport(spkiDer) : alternative();
+    key = step === TIMED_SPKI ? spkiImport(spkiDer) : alternative();
   } catch {
     // a key only the SPKI path can judge: it reports the error (or imports it), and nothing is counted
     return spkiImport(spkiDer);
   }
-  const elapsed = performance.now() - started;
-  calibration = calibrations.get(kind)!;
-  if (calibration.imports >= CALIBRATION_WARMUP) {
-    if (useSpki) calibration.bestSpki = Math.min(calibration.bestSpki, elapsed);
-    else calibration.bestAlternative = Math.min(calibration.bestAlternative, elapsed);
-  }
-  if (++calibration.imports >= CALIBRATION_IMPORTS) {
-    // SPKI is the one form every key has: the other is taken only when clearly faster (a near tie stays SPKI).
-    calibration.path = calibration.bestAlternative < calibration.bestSpki * ALTERNATIVE_MARGIN ? 'alternative' : 'spki';
-  }
+  chooser.record(step, performance.now() - started);
   return key;
 }
 

@@ -81,8 +81,12 @@ export function randomSerialNumber(): Uint8Array {
     randomFillSync(SERIAL_POOL);
     serialPoolOffset = 0;
   }
-  const serial = SERIAL_POOL.slice(serialPoolOffset, serialPoolOffset + 16);
-  SERIAL_POOL.fill(0, serialPoolOffset, serialPoolOffset + 16);
+  // Copied out and wiped byte by byte (fill and slice with ranges are calls into V8's runtime, costlier than this).
+  const serial = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) {
+    serial[i] = SERIAL_POOL[serialPoolOffset + i]!;
+    SERIAL_POOL[serialPoolOffset + i] = 0;
+  }
   serialPoolOffset += 16;
   serial[0] = (serial[0]! & 0x7f) | 0x40;
   return serial;

@@ -26,9 +26,11 @@ export type DerPart = Uint8Array | DerTree | DerText;
 
 function headerLength(contentLength: number): number {
   if (contentLength < 0x80) return 2;
-  let bytes = 0;
-  for (let l = contentLength; l > 0; l = Math.floor(l / 256)) bytes++;
-  return 2 + bytes;
+  if (contentLength < 0x100) return 3;
+  if (contentLength < 0x10000) return 4;
+  if (contentLength < 0x1000000) return 5;
+  if (contentLength < 0x100000000) return 6;
+  throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'a DER element of 4 GiB or more');
 }
 
 /** The encoded size of a part. */
@@ -72,7 +74,8 @@ function write(part: DerPart, out: Uint8Array, offset: number): number {
   else {
     const count = headerLength(length) - 2;
     out[offset++] = 0x80 | count;
-    for (let i = count - 1; i >= 0; i--) out[offset + i] = Math.floor(length / 256 ** (count - 1 - i)) & 0xff;
+    // Shifts, not powers of 256 (Math.pow is a call into the runtime): lengths stay under 2^32 (headerLength).
+    for (let i = count - 1; i >= 0; i--) out[offset + i] = length >>> (8 * (count - 1 - i));
     offset += count;
   }
   if ('text' in part) {

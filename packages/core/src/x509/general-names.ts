@@ -94,11 +94,19 @@ export function canonicalIpAddress(text: string): string | undefined {
   return bytes ? formatIpAddress(bytes) : undefined;
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+/** True for a non-empty string of printable ASCII (0x20–0x7e); a loop, cheaper than a regular expression here. */
+function isPrintableAscii(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 function ia5(tag: number, value: string, kind: string): DerPart {
   // IA5String is 7-bit ASCII; internationalised names must arrive already in A-label / punycode form.
-  if (typeof value !== 'string' || value.length === 0 || !PRINTABLE_ASCII.test(value)) {
+  if (typeof value !== 'string' || !isPrintableAscii(value)) {
     invalidArgument(`${kind} must be a non-empty ASCII string`, { kind });
   }
   return derText(tag, value);

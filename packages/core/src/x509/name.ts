@@ -26,9 +26,10 @@ import { derNodeArgument, requireObject } from './options.js';
 import type { DistinguishedName } from './types.js';
 
 type NameField = keyof DistinguishedName;
+type MutableName = { -readonly [K in NameField]?: string };
 
 /** Writing order, least specific first; each with its OID and RFC 4514 short name. */
-const FIELDS: readonly { field: NameField; oid: string; short: string }[] = [
+const FIELD_LIST: readonly { field: NameField; oid: string; short: string }[] = [
   { field: 'country', oid: OID.country, short: 'C' },
   { field: 'state', oid: OID.state, short: 'ST' },
   { field: 'locality', oid: OID.locality, short: 'L' },
@@ -37,7 +38,7 @@ const FIELDS: readonly { field: NameField; oid: string; short: string }[] = [
   { field: 'commonName', oid: OID.commonName, short: 'CN' },
 ];
 
-const BY_OID = new Map(FIELDS.map((f) => [f.oid, f]));
+const BY_OID = new Map(FIELD_LIST.map((f) => [f.oid, f]));
 
 /** Short names for attributes certloop does not map to a field but still renders readably. */
 const EXTRA_SHORT_NAMES: Readonly<Record<string, string>> = {
@@ -56,6 +57,9 @@ const MAX_LENGTH: Readonly<Record<NameField, number>> = {
   state: 128,
   locality: 128,
 };
+
+/** {@link FIELD_LIST} with each OID encoded and each length bound, for the writer (no lookup per field). */
+const FIELDS = FIELD_LIST.map((f) => ({ ...f, oidDer: oid(f.oid), maxLength: MAX_LENGTH[f.field] }));
 
 export interface DecodedName {
   readonly dn: DistinguishedName;
@@ -77,15 +81,18 @@ export function encodeName(dn: DistinguishedName): Uint8Array {
 export function nameTree(dn: DistinguishedName): DerTree {
   requireObject(dn, 'a distinguished name');
   const rdns: DerPart[] = [];
-  for (const { field, oid: attrOid } of FIELDS) {
-    const value = dn[field];
+  // Each field read by name, in FIELDS' order (a read keyed by a varying name is a slow, megamorphic lookup).
+  const values = [dn.country, dn.state, dn.locality, dn.organization, dn.organizationalUnit, dn.commonName];
+  for (let i = 0; i < FIELDS.length; i++) {
+    const value = values[i];
     if (value === undefined || value === '') continue;
-    if (typeof value !== 'string' || value.length > MAX_LENGTH[field]) {
+    const { field, oidDer, maxLength } = FIELDS[i]!;
+    if (typeof value !== 'string' || value.length > maxLength) {
       throw new CertloopError(
         'CERTLOOP_INVALID_ARGUMENT',
         `name attribute ${field} is not a string of allowed length`,
         {
-          details: { field, limit: MAX_LENGTH[field] },
+          details: { field, limit: maxLength },
         },
       );
     }
@@ -97,7 +104,7 @@ export function nameTree(dn: DistinguishedName): DerTree {
     const encoded =
       field === 'country' ? derText(Tag.PRINTABLE_STRING, value.toUpperCase()) : derText(Tag.UTF8_STRING, value);
     // One attribute per RDN: the SET OF has one element, so there is nothing to sort.
-    rdns.push(derNode(Tag.SET, derNode(Tag.SEQUENCE, oid(attrOid), encoded)));
+    rdns.push(derNode(Tag.SET, derNode(Tag.SEQUENCE, oidDer, encoded)));
   }
   return derNodeOf(Tag.SEQUENCE, rdns);
 }
@@ -148,10 +155,10 @@ class LazyTextName implements DecodedName {
 
 function walkName(node: DerNode, withText: boolean): DecodedName {
   expectTag(node, Tag.SEQUENCE, 'Name');
-  const dn: Record<string, string> = {};
+  const dn: MutableName = {};
   const rdnTexts: string[] = [];
   for (const rdn of children(node)) {
-    const parts: string[] = [];
+    const parts: string[] | undefined = withText ? [] : undefined;
     const atvs = children(expectTag(rdn, Tag.SET, 'RelativeDistinguishedName'));
     if (atvs.length === 0) derError('empty RelativeDistinguishedName');
     for (const atv of atvs) {
@@ -164,14 +171,38 @@ function walkName(node: DerNode, withText: boolean): DecodedName {
       // is an error, never skipped in favour of a second one). Unknown attribute types are shown as `oid=#hex`.
       if (!isStringTag(valueNode.tag)) derError(`attribute ${type} does not hold a string`, 'string');
       const value = readString(valueNode);
-      if (known && dn[known.field] === undefined) dn[known.field] = value;
-      if (!withText) continue;
+      if (known) setFirst(dn, known.field, value);
+      if (!parts) continue;
       const short = known?.short ?? EXTRA_SHORT_NAMES[type];
       parts.push(short ? `${short}=${escapeValue(value)}` : `${type}=#${hex(whole(valueNode))}`);
     }
-    if (withText) rdnTexts.push(parts.join('+'));
+    if (parts) rdnTexts.push(parts.join('+'));
   }
   return { dn, text: withText ? rdnTexts.reverse().join(', ') : '', der: whole(node) };
+}
+
+/** `dn[field] = value` unless the field is already set (the first value wins), each field stored by name. */
+function setFirst(dn: MutableName, field: NameField, value: string): void {
+  switch (field) {
+    case 'country':
+      dn.country ??= value;
+      break;
+    case 'state':
+      dn.state ??= value;
+      break;
+    case 'locality':
+      dn.locality ??= value;
+      break;
+    case 'organization':
+      dn.organization ??= value;
+      break;
+    case 'organizationalUnit':
+      dn.organizationalUnit ??= value;
+      break;
+    case 'commonName':
+      dn.commonName ??= value;
+      break;
+  }
 }
 
 /** True when the Name holds no RDN at all. */

@@ -85,9 +85,9 @@ export function sha1(data: Uint8Array): Uint8Array {
   const rest = length - whole;
   const tailLength = rest < 56 ? 64 : 128;
   const tail = TAIL;
-  tail.fill(0);
-  tail.set(data.subarray(whole), 0);
+  for (let i = 0; i < rest; i++) tail[i] = data[whole + i]!;
   tail[rest] = 0x80;
+  for (let i = rest + 1; i < tailLength - 8; i++) tail[i] = 0;
   const high = Math.floor(length / 0x20000000);
   const low = (length * 8) % 0x100000000;
   for (let i = 0; i < 4; i++) {

@@ -109,16 +109,17 @@ function matchHeader(der: Uint8Array, offset: number, tag: number, length: numbe
   const count = headerLength(length) - 2;
   if (der[offset + 1] !== (0x80 | count)) return -1;
   for (let i = 0; i < count; i++) {
-    if (der[offset + 2 + i] !== (Math.floor(length / 256 ** (count - 1 - i)) & 0xff)) return -1;
+    if (der[offset + 2 + i] !== (length >>> (8 * (count - 1 - i))) % 256) return -1;
   }
   return offset + 2 + count;
 }
 
+/** The DER header size for `contentLength` (an SPKI's lengths are far under 2^32: they come from parsed input). */
 function headerLength(contentLength: number): number {
   if (contentLength < 0x80) return 2;
-  let bytes = 0;
-  for (let l = contentLength; l > 0; l = Math.floor(l / 256)) bytes++;
-  return 2 + bytes;
+  if (contentLength < 0x100) return 3;
+  if (contentLength < 0x10000) return 4;
+  return contentLength < 0x1000000 ? 5 : 6;
 }
 
 // Keyed by algorithm OID, then parameters OID ('' for none): the OID strings come from readOid's cache, so a lookup

@@ -16,8 +16,8 @@ export interface RoundsOptions {
    * Warm-up, interleaved in slices of 20 ms: the operations run for at least `warmupMs` (default 600 ms) and until
    * each has run `warmupIterations` times (default 0), but no longer than `maxWarmupMs` (default 8000 ms). All three
    * count this process's CPU time, not the clock: on a loaded machine the process gets a fraction of a core, and a
-   * cap on wall time then ended the warm-up thousands of calls short (at a load of 15 on 2 cores, about a quarter
-   * of the 12,000 calls the issuance bench asks for). V8 moves a large function that runs once per call
+   * cap on wall time then ended the warm-up thousands of calls short (at a load of 15 on 2 cores, 5,700 of the
+   * 12,000 calls the issuance bench asks for). V8 moves a large function that runs once per call
    * (`LocalCertificateAuthority.sign`) from Maglev to TurboFan only after some 10,000 calls: measured before that,
    * a ratio shows the warm-up, not the steady state.
    */

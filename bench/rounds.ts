@@ -22,7 +22,8 @@ export interface RoundsOptions {
    * a ratio shows the warm-up, not the steady state.
    */
   readonly warmupMs?: number;
-  readonly warmupIterations?: number;
+  /** One count for every operation, or one per operation (in the order given). */
+  readonly warmupIterations?: number | readonly number[];
   readonly maxWarmupMs?: number;
   /** How many rounds. Default 24. */
   readonly rounds?: number;
@@ -63,16 +64,17 @@ async function slice(op: BenchOp['op'], ms: number, samples?: LatencySamples) {
 /** Runs the warm-up (see {@link RoundsOptions.warmupMs}); gives the calls made, per operation. */
 async function warmUp(ops: readonly BenchOp[], options: RoundsOptions): Promise<number[]> {
   const warmupMs = options.warmupMs ?? 600;
-  const iterations = options.warmupIterations ?? 0;
+  const asked = options.warmupIterations ?? 0;
+  const iterations = ops.map((_, i) => (typeof asked === 'number' ? asked : (asked[i] ?? 0)));
   const maxMs = Math.max(warmupMs, options.maxWarmupMs ?? 8000);
   const counts = ops.map(() => 0);
   const started = process.cpuUsage();
   for (;;) {
     const cpu = process.cpuUsage(started);
     const elapsed = (cpu.user + cpu.system) / 1000;
-    if (elapsed >= maxMs || (elapsed >= warmupMs && counts.every((n) => n >= iterations))) return counts;
+    if (elapsed >= maxMs || (elapsed >= warmupMs && counts.every((n, i) => n >= iterations[i]!))) return counts;
     for (const [i, { op }] of ops.entries()) {
-      if (elapsed >= warmupMs && counts[i]! >= iterations) continue;
+      if (elapsed >= warmupMs && counts[i]! >= iterations[i]!) continue;
       counts[i]! += (await slice(op, 20)).count;
     }
   }

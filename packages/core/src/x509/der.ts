@@ -62,8 +62,20 @@ function fail(message: string, reason: DerFailure = 'structure'): never {
   return derError(message, reason);
 }
 
+/** Where the content of the element {@link elementEnd} last checked starts (kept here: no object per header). */
+let lastContentStart = 0;
+
 /** Reads the element starting at `offset`, checking it fits inside `limit`. */
 export function readNode(bytes: Uint8Array, offset = 0, limit = bytes.length): DerNode {
+  const end = elementEnd(bytes, offset, limit);
+  return { bytes, tag: bytes[offset]!, start: offset, contentStart: lastContentStart, end };
+}
+
+/**
+ * Checks the header of the element at `offset` (it must fit inside `limit`) and gives where the element ends; sets
+ * {@link lastContentStart}. {@link readNode} without the node.
+ */
+function elementEnd(bytes: Uint8Array, offset: number, limit: number): number {
   if (offset + 2 > limit) fail('truncated header');
   const tag = bytes[offset]!;
   if ((tag & 0x1f) === 0x1f) fail('high tag numbers are not supported');
@@ -83,7 +95,8 @@ export function readNode(bytes: Uint8Array, offset = 0, limit = bytes.length): D
   }
   const end = contentStart + length;
   if (end > limit) fail('element overruns its container', 'length');
-  return { bytes, tag, start: offset, contentStart, end };
+  lastContentStart = contentStart;
+  return end;
 }
 
 /** Parses `bytes` as exactly one element (no trailing data). */
@@ -165,11 +178,16 @@ function checkGeneralizedTime(node: DerNode): void {
 /** The children of a constructed element. */
 export function children(node: DerNode): DerNode[] {
   if (!(node.tag & 0x20)) fail(`tag 0x${node.tag.toString(16)} is not constructed`);
-  const out: DerNode[] = [];
+  const { bytes, end } = node;
+  // Counted first (headers only), so the array is made at its size: growing one from empty reserves 17 slots, and
+  // this runs a few dozen times per CSR.
+  let count = 0;
+  for (let offset = node.contentStart; offset < end; count++) offset = elementEnd(bytes, offset, end);
+  const out = new Array<DerNode>(count);
   let offset = node.contentStart;
-  while (offset < node.end) {
-    const child = readNode(node.bytes, offset, node.end);
-    out.push(child);
+  for (let i = 0; i < count; i++) {
+    const child = readNode(bytes, offset, end);
+    out[i] = child;
     offset = child.end;
   }
   return out;

@@ -12,7 +12,7 @@ import { CertloopError, throwIfAborted } from '../errors.js';
 import { bytesEqual, parseCertificate } from '../x509/certificate.js';
 import {
   buildCertificate,
-  buildCertificateSync,
+  buildCertificatePemSync,
   type PreparedIssuer,
   prepareIssuer,
   profileExtensions,
@@ -243,10 +243,10 @@ export class LocalCertificateAuthority implements KeyIssuingAuthority, RevokingA
     }
     const { notBefore, notAfter } = validity;
     const template = { serialNumber, notBefore, notAfter, subjectDer: subject, spkiDer, extensions };
-    const { pem } =
+    const pem =
       issuer.engine === nodeCryptoEngine
-        ? buildCertificateSync(issuer, template)
-        : await buildCertificate(issuer, template);
+        ? buildCertificatePemSync(issuer, template)
+        : (await buildCertificate(issuer, template)).pem;
     if (this.#o.ledger && !isCa) {
       await this.#o.ledger.record(
         {

@@ -143,6 +143,20 @@ export function buildCertificateSync(
   return certificateOf(issuer, request.data, nodeSync.sign(request));
 }
 
+/**
+ * Internal: {@link buildCertificateSync} giving the PEM only (the issuance hot path, which hands out nothing else):
+ * the certificate's DER is then written into pooled memory, like the TBSCertificate, instead of an array of its
+ * own that the garbage collector must free.
+ */
+export function buildCertificatePemSync(issuer: PreparedIssuer, template: CertificateTemplate): string {
+  if (issuer.engine !== nodeCryptoEngine) {
+    throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'buildCertificatePemSync needs the node engine');
+  }
+  const request = signRequest(issuer, template);
+  const signature = nodeSync.sign(request);
+  return pemEncode('CERTIFICATE', encodeDerScratch(certificateTree(issuer, request.data, signature)));
+}
+
 function signRequest(issuer: PreparedIssuer, template: CertificateTemplate) {
   if (template.notAfter.getTime() <= template.notBefore.getTime()) {
     throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'notAfter must be after notBefore');
@@ -165,10 +179,12 @@ function signRequest(issuer: PreparedIssuer, template: CertificateTemplate) {
   return hash ? { key: issuer.key, hash, data: tbs } : { key: issuer.key, data: tbs };
 }
 
+function certificateTree(issuer: PreparedIssuer, tbs: Uint8Array, signature: Uint8Array) {
+  return derNode(Tag.SEQUENCE, tbs, issuer.algorithm.der, derNode(Tag.BIT_STRING, NO_UNUSED_BITS, signature));
+}
+
 function certificateOf(issuer: PreparedIssuer, tbs: Uint8Array, signature: Uint8Array) {
-  const der = encodeDer(
-    derNode(Tag.SEQUENCE, tbs, issuer.algorithm.der, derNode(Tag.BIT_STRING, NO_UNUSED_BITS, signature)),
-  );
+  const der = encodeDer(certificateTree(issuer, tbs, signature));
   return { der, pem: pemEncode('CERTIFICATE', der) };
 }
 

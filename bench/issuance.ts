@@ -173,7 +173,8 @@ export async function benchAlgorithm(algorithm: KeyAlgorithm, options: RoundsOpt
   const issue = () => f.ca.sign({ csrPem: f.csrPem, lifetimeSeconds: 86_400, profile: 'client' });
   // certloop and its bound run in interleaved rounds, so load from other processes falls on both alike.
   // @peculiar/x509 is interleaved with certloop in rounds of their own: the garbage it leaves is collected in
-  // certloop's slices (which only makes that ratio conservative), and the bound's rounds stay clean.
+  // certloop's slices (which only makes that ratio conservative), and the bound's rounds stay clean. 24 rounds, as
+  // for the bound: with 12 a loaded machine moved RSA's median round by several x (worst rounds near 1x).
   // certloop warms up for 12,000 calls, the bound's few lines of JS for 2,000 (at most 20 s of CPU time): the steady
   // state, with certloop's code in TurboFan. With 12,000 for every operation the old 8 s cap ended RSA's warm-up at
   // 5,000 calls and Node 20's ECDSA at 8,700.
@@ -190,7 +191,7 @@ export async function benchAlgorithm(algorithm: KeyAlgorithm, options: RoundsOpt
       { name: `certloop issue ${algorithm} (beside @peculiar/x509)`, op: issue },
       { name: `@peculiar/x509 issue ${algorithm}`, op: await peculiarIssuer(f) },
     ],
-    { ...options, warmupIterations: 0, rounds: Math.min(options.rounds ?? 12, 12) },
+    { ...options, warmupIterations: 0, rounds: Math.min(options.rounds ?? 24, 24) },
   );
   return [
     roundsRow(certloop!),

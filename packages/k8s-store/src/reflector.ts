@@ -10,7 +10,8 @@
  * bound is treated as dead and replaced; every resync period it re-LISTs. Every problem is reported to the handler, and the loop keeps going
  * until `stop()`. Timers run on the injected clock.
  */
-import { backoffDelay, CertloopError, type Clock, isCertloopError, sleep } from '@certloop/core';
+import type { Clock } from '@certloop/core';
+import { backoffDelay, CertloopError, isCertloopError, sleep } from '@certloop/core/base';
 import type { KubeOperation } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { ListScanner } from './list-scanner.js';

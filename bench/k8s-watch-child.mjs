@@ -18,6 +18,19 @@ const store = variant === 'client-node' ? await clientNodeStore() : await fullSt
 // after the imports and the store: what the process costs before any Secret
 globalThis.gc?.();
 const baseline = process.memoryUsage().rss;
+// CERTLOOP_BENCH_DETAIL: where the memory is at each moment measured (mappings and V8 spaces), not only the last
+const moments = {};
+const { memoryDetail } = process.env.CERTLOOP_BENCH_DETAIL ? await import('./k8s-memory-detail.mjs') : {};
+const moment = (name) => {
+  if (!memoryDetail) return;
+  const { spaces, mappings } = memoryDetail();
+  moments[name] = {
+    rssMiB: Math.round(process.memoryUsage().rss / 104857.6) / 10,
+    mappings,
+    newSpace: spaces.new_space,
+  };
+};
+moment('baseline');
 
 async function fullStore() {
   const { KubernetesSecretStore, loadKubeConfig } = await import('@certloop/k8s-store');
@@ -67,18 +80,20 @@ await allInitial;
 const syncedMs = performance.now() - started;
 // the peak during the first LIST (maxRSS is the process's high-water mark so far)
 const syncPeakRss = process.resourceUsage().maxRSS * 1024;
+moment('synced');
 // the parent has the emulator's process write every Secret once more
 process.stderr.write('synced\n');
 await allUpdated;
+moment('updated, before the settle and GC');
 // CERTLOOP_BENCH_SETTLE_MS: how long the process idles before measuring (default 300 ms)
 await new Promise((r) => setTimeout(r, Number(process.env.CERTLOOP_BENCH_SETTLE_MS ?? 300)));
 globalThis.gc?.();
 await new Promise((r) => setTimeout(r, 100));
 const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
 let detail;
-if (process.env.CERTLOOP_BENCH_DETAIL) {
-  const { memoryDetail } = await import('./k8s-memory-detail.mjs');
+if (memoryDetail) {
   detail = memoryDetail();
+  detail.moments = moments;
   detail.syncPeakRssMiB = Math.round((syncPeakRss / (1024 * 1024)) * 10) / 10;
 }
 // CERTLOOP_BENCH_IDLE_MS: measure again after this long idle (V8's memory reducer gives back the young generation

@@ -3,11 +3,16 @@
  * `shared_informer.go`). It holds the last state of every Secret the reflector lists and watches, and hands each
  * change to the `watch(name)` subscriptions of that name. It emits only real differences: an event at a
  * resourceVersion already held is dropped, and after a re-list only what changed (`updated`) or vanished
- * (`deleted`) is emitted. Snapshots are shared read-only among subscribers. The reflector starts with the first
- * subscription. Internal.
+ * (`deleted`) is emitted. The reflector starts with the first subscription. Internal.
+ *
+ * Memory: each Secret is held packed (`packed-secret.ts`), one exact-size buffer per version and no other object.
+ * An event's `Secret` is built from it when the event is emitted, once per event, and shared read-only by that
+ * event's subscribers (its data values are views of the held buffer, never copies); so the V8 heap holds a
+ * `Secret`'s objects only while a consumer keeps them.
  */
 import type { CertloopError, Clock, Secret, WatchEvent } from '@certloop/core';
 import type { KubeClient } from './kube-client.js';
+import { ownPacked, packedVersion, unpackSecret } from './packed-secret.js';
 import { Reflector, type ReflectorEventType, type ReflectorTimings } from './reflector.js';
 import { labelSelectorText } from './selector.js';
 import { Subscription } from './subscription.js';
@@ -21,7 +26,11 @@ export interface SecretCacheOptions {
 }
 
 export class SecretCache {
-  readonly #items = new Map<string, Secret>();
+  /** The packed form of each Secret (see `packed-secret.ts`), read-only once held. */
+  readonly #items = new Map<string, Buffer>();
+  /** During a LIST: the names listed so far, and the items whose version differs from the held one (copies). */
+  #listed: Set<string> | undefined;
+  #staged: Map<string, Buffer> | undefined;
   /** The subscriptions of each name: the one subscription itself (the usual case, no Set per name), or a Set. */
   readonly #subs = new Map<string, Subscription | Set<Subscription>>();
   readonly #reflector: Reflector;
@@ -39,9 +48,10 @@ export class SecretCache {
       timings: options.timings,
       clock: options.clock,
       handler: {
-        held: (name) => this.#items.get(name),
-        replace: (items) => this.#replace(items),
-        apply: (type, secret) => this.#apply(type, secret),
+        listing: () => this.#listing(),
+        listed: (name, packed) => this.#listedItem(name, packed),
+        replace: () => this.#replace(),
+        apply: (type, name, packed) => this.#apply(type, name, packed),
         error: (err) => this.#error(err),
       },
     });
@@ -58,7 +68,7 @@ export class SecretCache {
 
   /** The cached state of `name` (`secret` undefined when missing), or undefined before the first sync. */
   peek(name: string): { readonly secret: Secret | undefined } | undefined {
-    return this.#synced && !this.#closed ? { secret: this.#items.get(name) } : undefined;
+    return this.#synced && !this.#closed ? { secret: this.#secret(name) } : undefined;
   }
 
   /** How many Secrets the cache holds. */
@@ -76,7 +86,7 @@ export class SecretCache {
     if (!held) this.#subs.set(name, sub);
     else if (held instanceof Set) held.add(sub);
     else this.#subs.set(name, new Set([held, sub]));
-    if (this.#synced) sub.push({ type: 'initial', name, secret: this.#items.get(name) });
+    if (this.#synced) sub.push({ type: 'initial', name, secret: this.#secret(name) });
     if (!this.#started) {
       this.#started = true;
       this.#reflector.start();
@@ -95,47 +105,80 @@ export class SecretCache {
     }
   }
 
-  #emit(name: string, event: WatchEvent): void {
+  /** A fresh `Secret` from the held bytes of `name`, or undefined when none is held. */
+  #secret(name: string): Secret | undefined {
+    const held = this.#items.get(name);
+    return held && unpackSecret(name, held);
+  }
+
+  /** Emits a change of `name` to its started subscriptions; the event (and its `Secret`) is built only if any. */
+  #emit(name: string, type: 'updated' | 'deleted'): void {
     const held = this.#subs.get(name);
     if (!held) return;
     this.delivered += 1;
-    for (const sub of each(held)) if (sub.started) sub.push(event);
+    let event: WatchEvent | undefined;
+    for (const sub of each(held)) {
+      if (!sub.started) continue;
+      event ??= type === 'deleted' ? { type, name } : { type, name, secret: this.#secret(name)! };
+      sub.push(event);
+    }
   }
 
-  #replace(items: Secret[]): void {
-    const seen = new Set<string>();
-    for (const secret of items) {
-      seen.add(secret.name);
-      this.#set(secret);
-    }
+  #listing(): void {
+    this.#listed = new Set();
+    this.#staged = new Map();
+  }
+
+  #listedItem(name: string, packed: Buffer): void {
+    this.#listed?.add(name);
+    const held = this.#items.get(name);
+    // unchanged since held: nothing to copy (a resync of 10,000 Secrets copies only what changed)
+    if (held && packedVersion(held) === packedVersion(packed)) return;
+    this.#staged?.set(name, ownPacked(packed));
+  }
+
+  #replace(): void {
+    const listed = this.#listed ?? new Set<string>();
+    const staged = this.#staged ?? new Map<string, Buffer>();
+    this.#listed = undefined;
+    this.#staged = undefined;
+    for (const [name, packed] of staged) this.#set(name, packed, true);
     for (const name of [...this.#items.keys()]) {
-      if (!seen.has(name)) {
+      if (!listed.has(name)) {
         this.#items.delete(name);
-        this.#emit(name, { type: 'deleted', name });
+        this.#emit(name, 'deleted');
       }
     }
     if (!this.#synced) {
       this.#synced = true;
       for (const [name, held] of this.#subs) {
-        for (const sub of each(held))
-          if (!sub.started) sub.push({ type: 'initial', name, secret: this.#items.get(name) });
+        let event: WatchEvent | undefined;
+        for (const sub of each(held)) {
+          if (sub.started) continue;
+          event ??= { type: 'initial', name, secret: this.#secret(name) };
+          sub.push(event);
+        }
       }
     }
   }
 
-  #set(secret: Secret): void {
-    const held = this.#items.get(secret.name);
-    if (held?.version === secret.version) return;
-    this.#items.set(secret.name, secret);
-    if (this.#synced) this.#emit(secret.name, { type: 'updated', name: secret.name, secret });
+  /**
+   * Holds `packed` as the state of `name` unless its version is the held one. `owned`: `packed` is an `ownPacked`
+   * copy (kept as is); otherwise it is the reflector's scratch, copied.
+   */
+  #set(name: string, packed: Buffer, owned: boolean): void {
+    const held = this.#items.get(name);
+    if (held && packedVersion(held) === packedVersion(packed)) return;
+    this.#items.set(name, owned ? packed : ownPacked(packed));
+    if (this.#synced) this.#emit(name, 'updated');
   }
 
-  #apply(type: ReflectorEventType, secret: Secret): void {
+  #apply(type: ReflectorEventType, name: string, packed: Buffer): void {
     if (type === 'DELETED') {
-      if (this.#items.delete(secret.name)) this.#emit(secret.name, { type: 'deleted', name: secret.name });
+      if (this.#items.delete(name)) this.#emit(name, 'deleted');
       return;
     }
-    this.#set(secret);
+    this.#set(name, packed, false);
   }
 
   #error(err: CertloopError): void {

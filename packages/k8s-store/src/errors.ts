@@ -16,7 +16,8 @@
  * | 5xx, socket errors | InternalError, ServiceUnavailable | `CERTLOOP_UNAVAILABLE` | yes |
  * | 504, request timeout | Timeout | `CERTLOOP_TIMEOUT` | yes |
  */
-import { CertloopError, type CertloopErrorCode } from '@certloop/core';
+import type { CertloopErrorCode } from '@certloop/core';
+import { CertloopError } from '@certloop/core/base';
 
 /** The Status body of a failed call, as far as the server sent one. */
 export interface KubeStatus {

@@ -5,7 +5,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { abortError, CertloopError, onAbort } from '@certloop/core';
+import { abortError, CertloopError, onAbort } from '@certloop/core/base';
 import { errorFromResponse, errorFromTransport, type KubeOperation, type KubeStatus } from './errors.js';
 import type { KubeConfigLike } from './kubeconfig.js';
 

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import type https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { CertloopError } from '@certloop/core';
+import { CertloopError } from '@certloop/core/base';
 import type { KubeConfig as ClientNodeKubeConfig } from '@kubernetes/client-node';
 import {
   type Cluster,

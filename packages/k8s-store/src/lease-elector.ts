@@ -3,7 +3,8 @@
  * {@link KubernetesLeaseLock}, the one-line way to elect a leader among replicas with a Lease.
  */
 import { hostname } from 'node:os';
-import { type Clock, LeaseElector, type LeaseElectorTimings } from '@certloop/core';
+import type { Clock, LeaseElectorTimings } from '@certloop/core';
+import { LeaseElector } from '@certloop/core/base';
 import { KubernetesLeaseLock, type KubernetesLeaseLockOptions } from './lease-lock.js';
 
 export interface KubernetesLeaseElectorOptions extends KubernetesLeaseLockOptions, LeaseElectorTimings {

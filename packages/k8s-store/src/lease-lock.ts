@@ -4,18 +4,8 @@
  * update, so concurrent writers get 409 (`CERTLOOP_CONFLICT`). Times are MicroTime with exactly six fractional
  * digits. No retries inside: the elector's rounds are the retries, and its deadlines must hold.
  */
-import {
-  CertloopError,
-  formatMicroTime,
-  isCertloopError,
-  type LeaseLock,
-  type LeaseLockCallOptions,
-  type LeaseRecord,
-  type LeaseUpdate,
-  parseMicroTime,
-  throwIfAborted,
-  type VersionedLeaseRecord,
-} from '@certloop/core';
+import type { LeaseLock, LeaseLockCallOptions, LeaseRecord, LeaseUpdate, VersionedLeaseRecord } from '@certloop/core';
+import { CertloopError, formatMicroTime, isCertloopError, parseMicroTime, throwIfAborted } from '@certloop/core/base';
 import type { KubeOperation } from './errors.js';
 import { KubeClient } from './kube-client.js';
 import type { KubeConfigLike } from './kubeconfig.js';

@@ -9,7 +9,7 @@
  * multi-byte character. It only splits; each item is still checked by `JSON.parse`, and anything that is not a
  * JSON object with an `items` array of objects is refused with `CERTLOOP_WATCH_FAILED`. Internal.
  */
-import { CertloopError } from '@certloop/core';
+import { CertloopError } from '@certloop/core/base';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

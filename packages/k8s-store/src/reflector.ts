@@ -10,11 +10,13 @@
  * bound is treated as dead and replaced; every resync period it re-LISTs. Every problem is reported to the handler, and the loop keeps going
  * until `stop()`. Timers run on the injected clock.
  */
-import { backoffDelay, CertloopError, type Clock, isCertloopError, type Secret, sleep } from '@certloop/core';
+import type { Clock } from '@certloop/core';
+import { backoffDelay, CertloopError, isCertloopError, sleep } from '@certloop/core/base';
 import type { KubeOperation } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { ListScanner } from './list-scanner.js';
-import { fromKubeSecret, type KubeList, type KubeSecret } from './secret-mapping.js';
+import { packKubeSecret } from './packed-secret.js';
+import type { KubeList, KubeSecret } from './secret-mapping.js';
 
 export interface ReflectorTimings {
   /** Range of the watch's `timeoutSeconds`, drawn at random per watch (default [300, 600), client-go's). */
@@ -30,13 +32,19 @@ export interface ReflectorTimings {
 
 export type ReflectorEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/**
+ * Where the reflector's results go. Secrets arrive packed (`packed-secret.ts`) in a scratch buffer that is valid
+ * only during the call: a handler copies what it keeps.
+ */
 export interface ReflectorHandler {
-  /** The version the handler holds for `name`: a decode whose bytes did not change shares its data. */
-  held?(name: string): Secret | undefined;
-  /** The full state after a LIST. */
-  replace(items: Secret[], resourceVersion: string): void;
+  /** A LIST begins: its items follow through `listed`, then `replace` (or, if it fails, the next `listing`). */
+  listing(): void;
+  /** One item of the LIST under way. */
+  listed(name: string, packed: Buffer): void;
+  /** The LIST is complete: the items listed are the full state at `resourceVersion`. */
+  replace(resourceVersion: string): void;
   /** One watch event, in order. */
-  apply(type: ReflectorEventType, secret: Secret): void;
+  apply(type: ReflectorEventType, name: string, packed: Buffer): void;
   /** A problem the reflector is recovering from. */
   error(err: CertloopError): void;
 }
@@ -200,8 +208,8 @@ export class Reflector {
    */
   async #list(): Promise<void> {
     this.#resyncDue = false;
-    const items: Secret[] = [];
-    const held = this.#o.handler.held?.bind(this.#o.handler);
+    const handler = this.#o.handler;
+    handler.listing();
     const onItem = (json: string) => {
       let item: KubeSecret;
       try {
@@ -212,7 +220,7 @@ export class Reflector {
         });
       }
       if (!item?.metadata?.name) return;
-      items.push(fromKubeSecret(item, held?.(item.metadata.name)));
+      handler.listed(item.metadata.name, packKubeSecret(item));
     };
     let resourceVersion = '';
     let token: string | undefined;
@@ -234,7 +242,7 @@ export class Reflector {
     } while (token);
     this.stats.lists += 1;
     this.#resourceVersion = resourceVersion;
-    this.#o.handler.replace(items, resourceVersion);
+    handler.replace(resourceVersion);
   }
 
   /** One watch stream, to its end; throws when it cannot be opened. */
@@ -352,7 +360,7 @@ export class Reflector {
         if (!object?.metadata?.name) return;
         this.stats.events += 1;
         if (object.metadata.resourceVersion) this.#resourceVersion = object.metadata.resourceVersion;
-        this.#o.handler.apply(event.type, fromKubeSecret(object, this.#o.handler.held?.(object.metadata.name)));
+        this.#o.handler.apply(event.type, object.metadata.name, packKubeSecret(object));
         return;
       }
       case 'BOOKMARK':

@@ -3,7 +3,8 @@
  * capped exponential backoff and jitter, at least as long as `Retry-After` asks, a bounded number of times, and
  * never past an aborted `signal`. Anything else is thrown at once. Internal.
  */
-import { backoffDelay, type Clock, sleep, systemClock } from '@certloop/core';
+import type { Clock } from '@certloop/core';
+import { backoffDelay, sleep, systemClock } from '@certloop/core/base';
 import { isRetryable } from './errors.js';
 
 export interface RetryOptions {

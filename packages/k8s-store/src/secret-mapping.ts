@@ -36,35 +36,22 @@ export interface KubeList<T> {
 }
 
 /**
- * Decodes a Secret from the API; the result is a fresh object nobody else holds, except that when `previous` (the
- * version this one replaces, a read-only snapshot) holds the same keys with the same bytes, its `data` is shared
- * instead of decoded again (so are its name, labels and annotations when unchanged): a re-put or an annotation change then costs no second copy of the bytes, however many
- * watchers still hold the previous snapshot. Otherwise all values share one exact-size backing buffer (one
- * allocation per Secret, no pooled slabs kept alive by small slices), which keeps an informer over 10,000 Secrets
- * small.
+ * Decodes a Secret from the API into a fresh object nobody else holds; all data values share one exact-size backing
+ * buffer (one allocation per Secret, no pooled slab kept alive by small slices).
  */
-export function fromKubeSecret(obj: KubeSecret, previous?: Secret): Secret {
-  const entries = Object.entries(obj.data ?? {});
-  const labels = obj.metadata.labels ?? {};
+export function fromKubeSecret(obj: KubeSecret): Secret {
   const annotations: Record<string, string> = {};
   for (const [key, value] of Object.entries(obj.metadata.annotations ?? {})) {
     if (key !== WRITE_ID_ANNOTATION) annotations[key] = value;
   }
   return {
-    name: previous?.name === obj.metadata.name ? previous.name : obj.metadata.name,
+    name: obj.metadata.name,
     type: obj.type === TLS_SECRET_TYPE ? TLS_SECRET_TYPE : obj.type || OPAQUE_SECRET_TYPE,
-    data: previous && sameBytes(entries, previous.data) ? previous.data : decodeData(entries),
-    labels: previous && sameRecord(labels, previous.labels) ? previous.labels : { ...labels },
-    annotations: previous && sameRecord(annotations, previous.annotations) ? previous.annotations : annotations,
+    data: decodeData(Object.entries(obj.data ?? {})),
+    labels: { ...obj.metadata.labels },
+    annotations,
     version: obj.metadata.resourceVersion ?? '',
   };
-}
-
-function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) if (a[key] !== b[key] || !Object.hasOwn(b, key)) return false;
-  return true;
 }
 
 function decodeData(entries: [string, string][]): Record<string, Uint8Array> {
@@ -79,25 +66,6 @@ function decodeData(entries: [string, string][]): Record<string, Uint8Array> {
     offset += written;
   }
   return data;
-}
-
-/** A reused scratch buffer for {@link sameBytes} (grown on demand; comparisons are synchronous). */
-let scratch: Buffer | undefined;
-
-/** True when the base64 `entries` decode to exactly `data` (same keys, same bytes), without allocating per call. */
-function sameBytes(entries: [string, string][], data: Readonly<Record<string, Uint8Array>>): boolean {
-  if (entries.length !== Object.keys(data).length) return false;
-  for (const [key, value] of entries) {
-    const held = data[key];
-    if (held === undefined) return false;
-    const text = value ?? '';
-    const size = Buffer.byteLength(text, 'base64');
-    if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, 4096));
-    const written = text ? scratch.write(text, 0, 'base64') : 0;
-    if (written !== held.byteLength) return false;
-    if (!scratch.subarray(0, written).equals(held)) return false;
-  }
-  return true;
 }
 
 export interface ToKubeSecretRequest {

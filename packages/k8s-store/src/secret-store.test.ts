@@ -252,34 +252,51 @@ describe('close', () => {
 });
 
 describe('watch snapshots', () => {
-  it('a new version with unchanged bytes shares the previous data; changed bytes are decoded afresh', async () => {
+  it('each version is decoded from the packed form the cache holds: values, labels and annotations as written, earlier snapshots unchanged', async () => {
     const store = storeFor('admin');
     const writer = storeFor('admin');
     try {
-      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') } });
-      const watch = store.watch('shared-bytes');
+      await writer.put('packed', { data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') } });
+      const watch = store.watch('packed');
       const initial = (await watch.next()).value;
-      expect(initial).toMatchObject({ type: 'initial' });
-      // same bytes, new annotation: a new version sharing the held bytes
-      const again = await writer.put('shared-bytes', {
+      expect(initial).toMatchObject({
+        type: 'initial',
+        secret: { type: 'Opaque', labels: {}, annotations: {} },
+      });
+      expect(new TextDecoder().decode(initial.secret.data['tls.key'])).toBe('key-1');
+      // same bytes, new annotation (the write-id annotation stays hidden)
+      const again = await writer.put('packed', {
         data: { 'tls.crt': bytes('cert-1'), 'tls.key': bytes('key-1') },
         annotations: { 'example.com/touched': 'yes' },
       });
       const same = (await watch.next()).value;
       expect(same).toMatchObject({ type: 'updated', secret: { version: again.version } });
       expect(same.secret.annotations).toEqual({ 'example.com/touched': 'yes' });
-      expect(same.secret.data).toBe(initial.secret.data);
-      // one key changed (same length): decoded afresh, the earlier snapshot keeps its own bytes
-      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-2'), 'tls.key': bytes('key-1') } });
+      expect(new TextDecoder().decode(same.secret.data['tls.crt'])).toBe('cert-1');
+      // a later subscriber's initial equals what the first one saw
+      const late = store.watch('packed');
+      expect((await late.next()).value.secret).toEqual(same.secret);
+      // one key changed (same length): the earlier snapshot keeps its own bytes
+      await writer.put('packed', { data: { 'tls.crt': bytes('cert-2'), 'tls.key': bytes('key-1') } });
       const changed = (await watch.next()).value;
-      expect(changed.secret.data).not.toBe(same.secret.data);
       expect(new TextDecoder().decode(changed.secret.data['tls.crt'])).toBe('cert-2');
       expect(new TextDecoder().decode(same.secret.data['tls.crt'])).toBe('cert-1');
-      // a key removed: decoded afresh
-      await writer.put('shared-bytes', { data: { 'tls.crt': bytes('cert-2') } });
+      // a key removed, then a longer value, an empty one and non-ASCII labels
+      await writer.put('packed', { data: { 'tls.crt': bytes('cert-2') } });
       const fewer = (await watch.next()).value;
       expect(Object.keys(fewer.secret.data)).toEqual(['tls.crt']);
+      const long = 'x'.repeat(40_000);
+      await writer.put('packed', {
+        data: { 'tls.crt': bytes(long), empty: new Uint8Array(0) },
+        labels: { 'app.example.com/x': 'ü' },
+      });
+      const grown = (await watch.next()).value;
+      expect(new TextDecoder().decode(grown.secret.data['tls.crt'])).toBe(long);
+      expect(grown.secret.data.empty).toEqual(new Uint8Array(0));
+      expect(grown.secret.labels).toEqual({ 'app.example.com/x': 'ü' });
+      expect(grown.secret).toEqual(await store.get('packed'));
       await watch.return?.();
+      await late.return?.();
     } finally {
       await store.close();
       await writer.close();

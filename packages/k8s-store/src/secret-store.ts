@@ -13,26 +13,28 @@
  * - `watch(name)` shares one list-watch of the namespace (an informer: reflector plus cache) among every watch of
  *   this store: 10,000 watched Secrets are one connection.
  */
+import type {
+  Clock,
+  DeleteOptions,
+  ListOptions,
+  PutOptions,
+  Secret,
+  SecretInput,
+  SecretStore,
+  StoreCallOptions,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+} from '@certloop/core';
 import {
   assertSecretInput,
   assertSecretName,
   CertloopError,
-  type Clock,
-  type DeleteOptions,
   isCertloopError,
   isCertManagerSecret,
-  type ListOptions,
-  type PutOptions,
-  type Secret,
-  type SecretInput,
-  type SecretStore,
-  type StoreCallOptions,
   systemClock,
   throwIfAborted,
-  type WatchEvent,
-  type Watcher,
-  type WatchOptions,
-} from '@certloop/core';
+} from '@certloop/core/base';
 import { SecretCache } from './cache.js';
 import type { KubeOperation } from './errors.js';
 import { KubeClient } from './kube-client.js';

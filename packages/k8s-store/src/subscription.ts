@@ -2,7 +2,8 @@
  * `@certloop/k8s-store` Subscription: one `watch(name)` iterator fed by the shared cache. Events queue in order;
  * `return()`, the signal or the store's `close()` end it (a waiting `next()` resolves done). Internal.
  */
-import { onAbort, type WatchEvent } from '@certloop/core';
+import type { WatchEvent } from '@certloop/core';
+import { onAbort } from '@certloop/core/base';
 
 /** Who is told when a subscription ends (the cache; one object for all its subscriptions, no closure per watch). */
 export interface SubscriptionOwner {

@@ -28,6 +28,8 @@ export interface ReflectorTimings {
   /** Backoff after failures: first delay (default 800 ms), doubling up to `maxBackoffMs` (default 30 s). */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Items per LIST page (default 500, client-go's); a LIST that fails on a later page applies nothing of it. */
+  readonly listPageSize?: number;
 }
 
 export type ReflectorEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -222,6 +224,7 @@ export class Reflector {
       if (!item?.metadata?.name) return;
       handler.listed(item.metadata.name, packKubeSecret(item));
     };
+    const pageSize = this.#o.timings?.listPageSize ?? LIST_PAGE_SIZE;
     let resourceVersion = '';
     let token: string | undefined;
     do {
@@ -230,7 +233,7 @@ export class Reflector {
         {
           method: 'GET',
           path: `/api/v1/namespaces/${encodeURIComponent(this.#o.namespace)}/secrets`,
-          query: { labelSelector: this.#o.labelSelector, limit: String(LIST_PAGE_SIZE), continue: token },
+          query: { labelSelector: this.#o.labelSelector, limit: String(pageSize), continue: token },
           signal: this.#stop.signal,
           op: this.#op('list'),
         },

@@ -110,6 +110,12 @@ export class KubernetesSecretStore implements SecretStore, Watcher {
         'kubeConfig must be what loadKubeConfig() returns or a client-node KubeConfig',
       );
     }
+    const pageSize = options.watch?.listPageSize;
+    if (pageSize !== undefined && !(Number.isSafeInteger(pageSize) && pageSize >= 1)) {
+      throw new CertloopError('CERTLOOP_INVALID_CONFIG', 'watch.listPageSize must be a whole number of at least 1', {
+        details: { listPageSize: pageSize },
+      });
+    }
     this.namespace = options.namespace;
     this.#client = new KubeClient(options.kubeConfig, { requestTimeoutMs: options.requestTimeoutMs });
     this.#retry = { clock: options.clock ?? systemClock, ...options.retry };

@@ -143,6 +143,57 @@ describe('informer under faults', () => {
     });
   }
 
+  it('a re-LIST that fails on its second page applies nothing of the first; the next one emits each change once', async () => {
+    await watching.close();
+    watching = new KubernetesSecretStore({
+      kubeConfig: emulator.kubeConfig,
+      namespace: 'gloo-mesh',
+      clock,
+      watch: { silenceTimeoutMs: 300_000, initialBackoffMs: 1_000, resyncPeriodMs: 0, listPageSize: 2 },
+    });
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const name of names) await writer.put(name, { data: { v: bytes('0') } });
+    const all = await watchAll(names);
+    expect(watching.informer.reflector.stats.lists).toBe(1);
+    // the watch comes back Expired, so the informer re-lists: its second page (of three) answers 500
+    let listPages = 0;
+    const secondPage = (req: { method: string; path: string; watch: boolean }) =>
+      req.method === 'GET' && !req.watch && req.path.endsWith('/secrets') && ++listPages === 2;
+    emulator.faults.failNext({ status: 500, filter: secondPage });
+    emulator.faults.dropWatches();
+    emulator.faults.expireNextWatch({ http: true });
+    const p1 = await writer.put('p1', { data: { v: bytes('1') } }); // on the first page
+    const p4 = await writer.put('p4', { data: { v: bytes('1') } }); // on the second, which fails
+    await writer.delete('p5');
+    const expected: Record<string, string[]> = {
+      p1: ['initial', p1.version],
+      p4: ['initial', p4.version],
+      p5: ['initial', 'deleted'],
+    };
+    await until(() => all.every((c) => (expected[c.name] ? last(c) === expected[c.name]!.at(-1) : true)));
+    await clock.advance(2_000);
+    await settle();
+    expect(listPages).toBeGreaterThanOrEqual(2);
+    expect(watching.informer.reflector.stats.lists).toBe(2); // the failed LIST is not counted: only the whole one
+    for (const c of all) {
+      expect(states(c)).toEqual(expected[c.name] ?? ['initial']); // nothing twice, nothing from the half LIST
+      expect(errors(c)).toContain('CERTLOOP_UNAVAILABLE');
+    }
+  });
+
+  it('refuses a LIST page size that is not a whole number of at least 1', () => {
+    for (const listPageSize of [0, -1, 1.5, Number.NaN]) {
+      expect(
+        () =>
+          new KubernetesSecretStore({
+            kubeConfig: emulator.kubeConfig,
+            namespace: 'gloo-mesh',
+            watch: { listPageSize },
+          }),
+      ).toThrow(expect.objectContaining({ code: 'CERTLOOP_INVALID_CONFIG' }));
+    }
+  });
+
   it('a silent stream (no event, no bookmark) is detected within the bound and replaced', async () => {
     const all = await watchAll(['quiet']);
     expect(emulator.faults.stallWatches()).toBe(1);

@@ -9,12 +9,18 @@
  * - `bare`: the same against the bare `node:http2` bound (relay-fleet-bare-server.ts): POST /bootstrap over
  *   server-authenticated TLS, then one mutual-TLS session for POST /renew and the held POST /connect stream.
  * Streams stay open until the parent says `stop`.
+ *
+ * `storm` (after `run`): the renewal storm. Every agent that holds its connection renews at once over it (a third
+ * CSR, made before the clock): `Certificates.Renew` on the held channel, or `POST /renew` on the held bare session,
+ * as a real agent does (the established connection stays valid, no new handshake). Answers `stormed` with the
+ * time, failures, refusals by code (gRPC RESOURCE_EXHAUSTED, certloop's CERTLOOP_RATE_LIMITED) and the agents' CPU.
  */
 import { connect as http2Connect } from 'node:http2';
 import { createCsr, generateKeyPair } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import { bootstrapClient, channelOptions, unary } from '../packages/agent-rotator/src/agent/channel.js';
 import { relayProtocol, type SignResponse } from '../packages/agent-rotator/src/shared/proto.js';
+import { ERROR_CODE_TRAILER } from '../packages/agent-rotator/src/shared/status.js';
 
 interface Job {
   kind: 'run';
@@ -30,11 +36,15 @@ interface Job {
 }
 
 const open: Array<() => void> = [];
+/** One renewal over each held connection (the storm), in agent order. */
+const renewers: Array<() => Promise<unknown>> = [];
 
 interface Prepared {
   readonly k1: { privateKeyPem: string };
   readonly c1: { csrPem: string };
   readonly c2: { csrPem: string };
+  /** The renewal storm's CSR (a third key of the pool). */
+  readonly c3: { csrPem: string };
 }
 
 async function prepare(job: Job): Promise<Map<number, Prepared>> {
@@ -47,7 +57,9 @@ async function prepare(job: Job): Promise<Map<number, Prepared>> {
     const subject = { commonName: cluster };
     const c1 = await createCsr({ privateKeyPem: k1.privateKeyPem, subject, dnsNames: [cluster] });
     const c2 = await createCsr({ privateKeyPem: k2.privateKeyPem, subject, dnsNames: [cluster] });
-    out.set(n, { k1, c1, c2 });
+    const k3 = pool[(n + 2) % pool.length]!;
+    const c3 = await createCsr({ privateKeyPem: k3.privateKeyPem, subject, dnsNames: [cluster] });
+    out.set(n, { k1, c1, c2, c3 });
   }
   return out;
 }
@@ -58,7 +70,7 @@ async function relayAgent(job: Job, n: number, lat: Latencies, prepared: Prepare
   const cluster = `agent-${n}`;
   const target = { serverAddress: job.address, serverName: 'localhost' };
   const trust = Buffer.from(job.trustBundlePem);
-  const { k1, c1, c2 } = prepared;
+  const { k1, c1, c2, c3 } = prepared;
   const boot = bootstrapClient(target, job.trustBundlePem);
   let first: SignResponse;
   try {
@@ -108,6 +120,13 @@ async function relayAgent(job: Job, n: number, lat: Latencies, prepared: Prepare
     stream.cancel();
     channel.close();
   });
+  renewers.push(() =>
+    unary<unknown, SignResponse>(certificates, 'Renew', {
+      csrPem: c3.csrPem,
+      lifetimeSeconds: 86_400,
+      renewalRatio: 0.1,
+    }),
+  );
 }
 
 interface PoolCert {
@@ -163,10 +182,52 @@ async function bareAgent(job: Job, n: number, lat: Latencies, prepared: Prepared
     stream.close();
     session.close();
   });
+  renewers.push(() => post(session, '/renew', { csrPem: prepared.c3.csrPem }));
+}
+
+/** The renewal storm: every held connection renews at once; failures counted by code. */
+async function storm(): Promise<void> {
+  const latencies: number[] = [];
+  const codes: Record<string, number> = {};
+  let failed = 0;
+  let resourceExhausted = 0;
+  let lastError = '';
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    renewers.map(async (renew) => {
+      const t0 = performance.now();
+      try {
+        await renew();
+        latencies.push(performance.now() - t0);
+      } catch (err) {
+        failed++;
+        const e = err as grpc.ServiceError;
+        if (e.code === grpc.status.RESOURCE_EXHAUSTED) resourceExhausted++;
+        const code = String(
+          e.metadata?.get(ERROR_CODE_TRAILER)[0] ?? (e.code !== undefined ? `grpc ${e.code}` : 'other'),
+        );
+        codes[code] = (codes[code] ?? 0) + 1;
+        lastError = String(e.message ?? err);
+      }
+    }),
+  );
+  process.send?.({
+    kind: 'stormed',
+    ms: performance.now() - started,
+    cpu: process.cpuUsage(cpu0),
+    done: latencies.length,
+    failed,
+    resourceExhausted,
+    codes,
+    lastError,
+    latencies,
+  });
 }
 
 let prepared: Map<number, Prepared> | undefined;
-process.on('message', async (m: Job | { kind: 'stop' } | (Omit<Job, 'kind'> & { kind: 'prepare' })) => {
+process.on('message', async (m: Job | { kind: 'stop' | 'storm' } | (Omit<Job, 'kind'> & { kind: 'prepare' })) => {
+  if (m.kind === 'storm') return void storm();
   if (m.kind === 'prepare') {
     prepared = await prepare(m as unknown as Job);
     process.send?.({ kind: 'prepared' });

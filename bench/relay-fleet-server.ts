@@ -3,7 +3,9 @@
  * relay PKI in a file store (replicas share it), serves on loopback with per-peer limits lifted (every simulated
  * agent shares 127.0.0.1). With `CERTLOOP_BENCH_REPLICAS` > 1 this process is the cluster primary
  * (`forkRelayReplicas`): it only supervises, and sums its workers' CPU, RSS and streams. Messages: `ready`,
- * `sample` (CPU so far, streams, RSS), `stop` (peak RSS, CPU, counters).
+ * `sample` (CPU so far, streams, RSS, renewals; per replica: streams and renewals), `stop` (peak RSS, CPU,
+ * counters). The per-address call limit is set as the package README sizes it for every agent behind one address
+ * (127.0.0.1 here): `CERTLOOP_BENCH_CALL_BURST` calls at once and `CERTLOOP_BENCH_CALL_RATE` per second.
  */
 import cluster from 'node:cluster';
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +17,10 @@ import { forkRelayReplicas, RelayServer, replicaIndex } from '../packages/agent-
 
 const TOKEN = 'bench-relay-fleet-token-0123456789';
 const replicas = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);
+const callRateLimit = {
+  burst: Number(process.env.CERTLOOP_BENCH_CALL_BURST ?? 1e9),
+  perSecond: Number(process.env.CERTLOOP_BENCH_CALL_RATE ?? 1e9),
+};
 
 interface Sample {
   connected: number;
@@ -23,6 +29,7 @@ interface Sample {
   peakRss: number;
   cpu: NodeJS.CpuUsage;
   issued: number;
+  renewals: number;
   refused: Record<string, number>;
 }
 
@@ -32,7 +39,7 @@ async function serve(directory: string): Promise<{ address: string; sample(): Sa
     store,
     address: '127.0.0.1:0',
     monitorExpiry: false,
-    callRateLimit: { burst: 1e9, perSecond: 1e9 },
+    callRateLimit,
     heartbeatIntervalMs: 60_000,
     republishCrl: (replicaIndex() ?? 0) === 0,
   });
@@ -48,6 +55,7 @@ async function serve(directory: string): Promise<{ address: string; sample(): Sa
         peakRss: Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024),
         cpu: process.cpuUsage(),
         issued: m.issued,
+        renewals: m.renewals,
         refused: m.refused as Record<string, number>,
       };
     },
@@ -96,6 +104,7 @@ if (cluster.isWorker) {
       return replies
         .slice(before)
         .filter((r) => r.message.kind === 'sample')
+        .sort((a, b) => a.index - b.index)
         .map((r) => r.message.sample!);
     };
     stopAll = () => set.stop({ graceMs: 2000 });
@@ -105,8 +114,10 @@ if (cluster.isWorker) {
     samples = async () => [local.sample()];
     stopAll = () => local.stop();
   }
-  const total = async (): Promise<Sample & { processes: number }> => {
+  const total = async (): Promise<Sample & { processes: number; perReplica: Array<[number, number]> }> => {
     const all = await samples();
+    const refused: Record<string, number> = {};
+    for (const s of all) for (const [code, n] of Object.entries(s.refused)) refused[code] = (refused[code] ?? 0) + n;
     const own = process.cpuUsage();
     const sum = (f: (s: Sample) => number) => all.reduce((t, s) => t + f(s), 0);
     return {
@@ -116,7 +127,9 @@ if (cluster.isWorker) {
       heapUsed: sum((s) => s.heapUsed),
       peakRss: sum((s) => s.peakRss),
       issued: sum((s) => s.issued),
-      refused: Object.assign({}, ...all.map((s) => s.refused)),
+      renewals: sum((s) => s.renewals),
+      refused,
+      perReplica: all.map((s) => [s.connected, s.renewals]),
       cpu:
         replicas > 1
           ? { user: sum((s) => s.cpu.user) + own.user, system: sum((s) => s.cpu.system) + own.system }
@@ -142,6 +155,9 @@ if (cluster.isWorker) {
         connected: t.connected,
         memory: { rss: t.rss, heapUsed: t.heapUsed },
         cpu: t.cpu,
+        renewals: t.renewals,
+        perReplica: t.perReplica,
+        refused: t.refused,
       });
       return;
     }

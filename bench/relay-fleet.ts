@@ -6,7 +6,16 @@
  * agents' is reported apart. Per size it prints, relay against the bound: server CPU per agent (target <= 1.25x),
  * RSS per held stream (target <= 1.1x), agents per second per server core, and the idle RSS of `certloop server`
  * on a file store against the bare server's (target <= 1.5x). `CERTLOOP_BENCH_REPLICAS` (default 1) runs the relay
- * as that many `node:cluster` replicas behind one address (their CPU summed).
+ * as that many `node:cluster` replicas behind one address (their CPU summed), as `certloop server --replicas N` does.
+ *
+ * Two storms per size and server. The COLD storm (onboarding: each agent bootstraps, opens its mutual-TLS
+ * connection, renews, holds its relay stream; 48 agents at a time per agent process) runs with the simulated agents
+ * on the same cores as the servers. Then the RENEWAL storm (issue 16, target 4): with every agent holding its
+ * connection and stream, all of them renew at once over the held connection (CSRs made before the clock); it prints
+ * the storm's time, failures, RESOURCE_EXHAUSTED / CERTLOOP_RATE_LIMITED counts, server CPU per renewal, renewals per
+ * second per server core against the bound's, and how the agents spread over the replicas. The relay's per-address
+ * call limit is sized as the agent-rotator README says for N agents behind one address (all agents here come from
+ * 127.0.0.1): a burst of 3 calls per agent (onboarding: Bootstrap, Renew, Connect) and that over 60 s per second.
  *
  * Run alone: `node --conditions=source --import tsx bench/relay-fleet.ts [N...]`. Sizes default to
  * `CERTLOOP_BENCH_FLEET_SIZES` or 1,000 and 10,000; runs are cut after `CERTLOOP_BENCH_FLEET_BUDGET_MS` (120 s).
@@ -62,6 +71,42 @@ interface AgentsDone {
   signing: number[];
 }
 
+interface Stormed {
+  ms: number;
+  cpu: NodeJS.CpuUsage;
+  done: number;
+  failed: number;
+  resourceExhausted: number;
+  codes: Record<string, number>;
+  lastError: string;
+  latencies: number[];
+}
+
+interface ServerSample {
+  connected: number;
+  memory: { rss: number; heapUsed: number };
+  cpu: NodeJS.CpuUsage;
+  renewals: number;
+  /** [held streams, renewals] per replica. */
+  perReplica: Array<[number, number]>;
+  refused: Record<string, number>;
+}
+
+/** The renewal storm: every held agent renews at once over its connection. */
+interface Storm {
+  seconds: number;
+  done: number;
+  failed: number;
+  resourceExhausted: number;
+  rateLimited: number;
+  codes: Record<string, number>;
+  serverCpuMs: number;
+  agentCpuMs: number;
+  /** Streams held per replica before the storm, and renewals each replica served in it. */
+  perReplica: Array<[number, number]>;
+  latency: LatencySamples;
+}
+
 interface Run {
   mode: 'relay' | 'bare';
   n: number;
@@ -79,6 +124,7 @@ interface Run {
   refused: Record<string, number>;
   handshake: LatencySamples;
   signing: LatencySamples;
+  storm: Storm;
 }
 
 const cpuMs = (cpu: NodeJS.CpuUsage) => (cpu.user + cpu.system) / 1000;
@@ -86,7 +132,14 @@ const cpuMs = (cpu: NodeJS.CpuUsage) => (cpu.user + cpu.system) / 1000;
 async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
   const server = child(
     mode === 'relay' ? './relay-fleet-server.ts' : './relay-fleet-bare-server.ts',
-    mode === 'relay' ? { CERTLOOP_BENCH_REPLICAS: String(REPLICAS) } : {},
+    mode === 'relay'
+      ? {
+          CERTLOOP_BENCH_REPLICAS: String(REPLICAS),
+          // sized for every agent behind one address: 3 calls each at once, and that over 60 s per second
+          CERTLOOP_BENCH_CALL_BURST: String(3 * n),
+          CERTLOOP_BENCH_CALL_RATE: String(Math.ceil((3 * n) / 60)),
+        }
+      : {},
   );
   const ready = await next<{
     address: string;
@@ -128,12 +181,46 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const after = next<{ connected: number; memory: { rss: number; heapUsed: number }; cpu: NodeJS.CpuUsage }>(
-    server,
-    'sample',
+  const sample = async () => {
+    const reply = next<ServerSample>(server, 'sample');
+    server.send({ kind: 'sample' });
+    return reply;
+  };
+  const held = await sample();
+  // the renewal storm: every agent holding its connection renews at once over it
+  const stormStart = performance.now();
+  const stormed = await Promise.all(
+    agents.map((a) => {
+      const reply = next<Stormed>(a, 'stormed');
+      a.send({ kind: 'storm' });
+      return reply;
+    }),
   );
-  server.send({ kind: 'sample' });
-  const held = await after;
+  const stormSeconds = (performance.now() - stormStart) / 1000;
+  const afterStorm = await sample();
+  const latency = new LatencySamples();
+  const codes: Record<string, number> = {};
+  for (const r of stormed) {
+    for (const v of r.latencies) latency.push(v);
+    for (const [code, k] of Object.entries(r.codes)) codes[code] = (codes[code] ?? 0) + k;
+    if (r.failed) console.error(`relay fleet (${mode}) renewal storm: ${r.failed} failed, last error: ${r.lastError}`);
+  }
+  const storm: Storm = {
+    seconds: stormSeconds,
+    done: stormed.reduce((t, r) => t + r.done, 0),
+    failed: stormed.reduce((t, r) => t + r.failed, 0),
+    resourceExhausted: stormed.reduce((t, r) => t + r.resourceExhausted, 0),
+    // as the servers counted them (the agents' count is in `codes`)
+    rateLimited: (afterStorm.refused.CERTLOOP_RATE_LIMITED ?? 0) - (held.refused.CERTLOOP_RATE_LIMITED ?? 0),
+    codes,
+    serverCpuMs: cpuMs(afterStorm.cpu) - cpuMs(held.cpu),
+    agentCpuMs: stormed.reduce((t, r) => t + cpuMs(r.cpu), 0),
+    perReplica: held.perReplica.map(([streams], i) => [
+      streams,
+      (afterStorm.perReplica[i]?.[1] ?? 0) - (held.perReplica[i]?.[1] ?? 0),
+    ]),
+    latency,
+  };
   const stopped = next<{ peakRss: number; metrics: { refused?: Record<string, number> } }>(server, 'stopped');
   server.send({ kind: 'stop' });
   const serverReport = await stopped;
@@ -168,9 +255,10 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     perStreamHeap: (held.memory.heapUsed - idle.heapUsed) / Math.max(1, held.connected),
     idleRss: ready.baselineRss,
     peakRss: serverReport.peakRss,
-    refused: serverReport.metrics.refused ?? {},
+    refused: held.refused ?? {},
     handshake,
     signing,
+    storm,
   };
 }
 
@@ -211,9 +299,60 @@ function report(relay: Run, bare: Run): BenchResult[] {
   const cut = relay.done + relay.failed < relay.n ? `, cut at ${(BUDGET_MS / 1000).toFixed(0)} s` : '';
   const exhausted = relay.refused.CERTLOOP_RATE_LIMITED ?? 0;
   const big = relay.n >= 10_000;
-  return [
+  const st = relay.storm;
+  const bst = bare.storm;
+  const perRenewal = (x: Storm) => x.serverCpuMs / Math.max(1, x.done);
+  const renewalsPerCore = (x: Storm) => x.done / Math.max(1e-9, x.serverCpuMs / 1000);
+  const codes = Object.entries(st.codes)
+    .map(([code, k]) => `${k} ${code}`)
+    .join(', ');
+  const spread = st.perReplica.map(([streams]) => streams).join(' / ');
+  const renewedBy = st.perReplica.map(([, renewals]) => renewals).join(' / ');
+  const storm: BenchResult[] = [
     {
-      name: `${name}: bootstrap+renew+stream (${relay.done} ok, ${relay.failed} failed, ${exhausted} RATE_LIMITED, ${relay.connected} streams open${cut})`,
+      name: `${name}: RENEWAL storm, all ${st.done + st.failed} held agents renew at once over their connection (${st.done} ok, ${st.failed} failed${codes ? `: ${codes}` : ''}, ${st.resourceExhausted} RESOURCE_EXHAUSTED, ${st.rateLimited} RATE_LIMITED)`,
+      opsPerSecond: st.done / st.seconds,
+      value: st.seconds,
+      unit: ' s',
+      ...(big
+        ? {
+            target: '< 60 s, 0 failed, 0 RESOURCE_EXHAUSTED',
+            ok: st.seconds < 60 && st.failed === 0 && st.resourceExhausted === 0 && st.done === relay.connected,
+          }
+        : {}),
+    },
+    {
+      name: `${name}: RENEWAL storm bound (bare node:http2, POST /renew over the held session; ${bst.done} ok, ${bst.failed} failed)`,
+      opsPerSecond: bst.done / bst.seconds,
+      value: bst.seconds,
+      unit: ' s',
+    },
+    {
+      name: `${name}: RENEWAL storm server CPU per renewal relay / bound (${perRenewal(st).toFixed(2)} / ${perRenewal(bst).toFixed(2)} ms)`,
+      value: perRenewal(st) / Math.max(1e-9, perRenewal(bst)),
+      unit: 'x',
+    },
+    {
+      name: `${name}: RENEWAL storm renewals/s per server core relay / bound (${renewalsPerCore(st).toFixed(0)} / ${renewalsPerCore(bst).toFixed(0)})`,
+      value: renewalsPerCore(st) / Math.max(1e-9, renewalsPerCore(bst)),
+      unit: 'x',
+    },
+    {
+      name: `${name}: RENEWAL storm agents' CPU per renewal relay / bound (ms, same cores, reported apart)`,
+      value: st.agentCpuMs / Math.max(1, st.done),
+      unit: ` / ${(bst.agentCpuMs / Math.max(1, bst.done)).toFixed(2)}`,
+    },
+    { name: `${name}: RENEWAL storm Renew latency (relay)`, ...st.latency.percentiles() },
+    {
+      name: `${name}: agents per replica (held streams ${spread}; renewals served in the storm ${renewedBy})`,
+      value: st.perReplica.length,
+      unit: ' replicas',
+    },
+  ];
+  return [
+    ...storm,
+    {
+      name: `${name}: COLD onboarding storm, bootstrap+connect+renew+stream, 48 at a time per agent process, agents on the same cores (${relay.done} ok, ${relay.failed} failed, ${exhausted} RATE_LIMITED, ${relay.connected} streams open${cut})`,
       opsPerSecond: relay.done / relay.seconds,
       value: relay.seconds,
       unit: ' s',
@@ -222,7 +361,7 @@ function report(relay: Run, bare: Run): BenchResult[] {
         : {}),
     },
     {
-      name: `${name}: bound (bare node:http2) same work (${bare.done} ok, ${bare.failed} failed)`,
+      name: `${name}: COLD storm bound (bare node:http2) same work (${bare.done} ok, ${bare.failed} failed)`,
       opsPerSecond: bare.done / bare.seconds,
       value: bare.seconds,
       unit: ' s',

@@ -14,6 +14,10 @@
  * CSR, made before the clock): `Certificates.Renew` on the held channel, or `POST /renew` on the held bare session,
  * as a real agent does (the established connection stays valid, no new handshake). Answers `stormed` with the
  * time, failures, refusals by code (gRPC RESOURCE_EXHAUSTED, certloop's CERTLOOP_RATE_LIMITED) and the agents' CPU.
+ *
+ * The reconnect storm (relay): a held stream that ends (the parent killed its replica) is opened again at once over
+ * the same channel (grpc-js makes a new connection, a full mutual-TLS handshake: see relay-fleet.ts), retried for up
+ * to 60 s; `reconnects` answers how many dropped, came back (with the time each took) and failed.
  */
 import { connect as http2Connect } from 'node:http2';
 import { createCsr, generateKeyPair } from '@certloop/core';
@@ -36,6 +40,16 @@ interface Job {
 }
 
 const open: Array<() => void> = [];
+let stopping = false;
+/** The reconnect storm, as this process's agents saw it. */
+const reconnects = {
+  dropped: 0,
+  reconnected: 0,
+  failed: 0,
+  lastWelcomeAt: 0,
+  lastError: '',
+  latencies: [] as number[],
+};
 /** One renewal over each held connection (the storm), in agent order. */
 const renewers: Array<() => Promise<unknown>> = [];
 
@@ -107,15 +121,48 @@ async function relayAgent(job: Job, n: number, lat: Latencies, prepared: Prepare
   });
   lat.signing.push(performance.now() - s0);
   // the renewed certificate is for the next connection: this one stays (an established connection stays valid)
-  const stream = (relay as unknown as { Connect(): grpc.ClientDuplexStream<unknown, { welcome?: unknown }> }).Connect();
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (m) => {
-      if (m.welcome) resolve();
+  type Stream = grpc.ClientDuplexStream<unknown, { welcome?: unknown }>;
+  const connect = (options: grpc.CallOptions = {}) =>
+    (relay as unknown as { Connect(options: grpc.CallOptions): Stream }).Connect(options);
+  const hello = (stream: Stream) =>
+    new Promise<void>((resolve, reject) => {
+      stream.on('data', (m) => {
+        if (m.welcome) resolve();
+      });
+      stream.on('error', reject);
+      stream.write({ hello: { cluster, agent: 'bench' } });
     });
-    stream.on('error', reject);
-    stream.write({ hello: { cluster, agent: 'bench' } });
-  });
-  stream.on('error', () => undefined);
+  let stream = connect();
+  await hello(stream);
+  // the reconnect storm: a stream that ends (its replica was killed) is opened again at once, as an agent does
+  const follow = (held: Stream) =>
+    held.on('error', () => {
+      if (stopping) return;
+      const dropped = Date.now();
+      reconnects.dropped++;
+      void (async () => {
+        for (let attempt = 0; ; attempt++) {
+          stream = connect({ deadline: Date.now() + 60_000 });
+          try {
+            await hello(stream);
+            reconnects.reconnected++;
+            reconnects.latencies.push(Date.now() - dropped);
+            reconnects.lastWelcomeAt = Math.max(reconnects.lastWelcomeAt, Date.now());
+            follow(stream);
+            return;
+          } catch (err) {
+            if (stopping) return;
+            reconnects.lastError = String((err as Error).message ?? err);
+            if (Date.now() - dropped > 60_000) {
+              reconnects.failed++;
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+          }
+        }
+      })();
+    });
+  follow(stream);
   open.push(() => {
     stream.cancel();
     channel.close();
@@ -226,48 +273,55 @@ async function storm(): Promise<void> {
 }
 
 let prepared: Map<number, Prepared> | undefined;
-process.on('message', async (m: Job | { kind: 'stop' | 'storm' } | (Omit<Job, 'kind'> & { kind: 'prepare' })) => {
-  if (m.kind === 'storm') return void storm();
-  if (m.kind === 'prepare') {
-    prepared = await prepare(m as unknown as Job);
-    process.send?.({ kind: 'prepared' });
-    return;
-  }
-  if (m.kind === 'stop') {
-    for (const close of open.splice(0)) close();
-    process.send?.({ kind: 'stopped' }, () => process.exit(0));
-    return;
-  }
-  const job = m;
-  const lat: Latencies = { handshake: [], signing: [] };
-  const agent = job.mode === 'bare' ? bareAgent : relayAgent;
-  let next = job.from;
-  let failed = 0;
-  let done = 0;
-  let lastError = '';
-  const cpu0 = process.cpuUsage();
-  const started = performance.now();
-  const worker = async () => {
-    while (next < job.from + job.count && performance.now() - started < job.budgetMs) {
-      const n = next++;
-      try {
-        await agent(job, n, lat, prepared!.get(n)!);
-        done++;
-      } catch (err) {
-        failed++;
-        lastError = String((err as Error).message ?? err);
-      }
+process.on(
+  'message',
+  async (
+    m: Job | { kind: 'stop' } | { kind: 'storm' } | { kind: 'reconnects' } | (Omit<Job, 'kind'> & { kind: 'prepare' }),
+  ) => {
+    if (m.kind === 'storm') return void storm();
+    if (m.kind === 'reconnects') return void process.send?.({ kind: 'reconnects', ...reconnects });
+    if (m.kind === 'prepare') {
+      prepared = await prepare(m as unknown as Job);
+      process.send?.({ kind: 'prepared' });
+      return;
     }
-  };
-  await Promise.all(Array.from({ length: job.concurrency }, worker));
-  process.send?.({
-    kind: 'done',
-    cpu: process.cpuUsage(cpu0),
-    ms: performance.now() - started,
-    done,
-    failed,
-    lastError,
-    ...lat,
-  });
-});
+    if (m.kind === 'stop') {
+      stopping = true;
+      for (const close of open.splice(0)) close();
+      process.send?.({ kind: 'stopped' }, () => process.exit(0));
+      return;
+    }
+    const job = m;
+    const lat: Latencies = { handshake: [], signing: [] };
+    const agent = job.mode === 'bare' ? bareAgent : relayAgent;
+    let next = job.from;
+    let failed = 0;
+    let done = 0;
+    let lastError = '';
+    const cpu0 = process.cpuUsage();
+    const started = performance.now();
+    const worker = async () => {
+      while (next < job.from + job.count && performance.now() - started < job.budgetMs) {
+        const n = next++;
+        try {
+          await agent(job, n, lat, prepared!.get(n)!);
+          done++;
+        } catch (err) {
+          failed++;
+          lastError = String((err as Error).message ?? err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: job.concurrency }, worker));
+    process.send?.({
+      kind: 'done',
+      cpu: process.cpuUsage(cpu0),
+      ms: performance.now() - started,
+      done,
+      failed,
+      lastError,
+      ...lat,
+    });
+  },
+);
 process.send?.({ kind: 'ready' });

@@ -117,7 +117,7 @@ process.on('message', (m: { kind: string }) => {
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
       renewals,
-      perReplica: [[open.size, renewals]],
+      perReplica: [[open.size, renewals, process.pid, (process.cpuUsage().user + process.cpuUsage().system) / 1000]],
       refused: {},
     });
     return;

@@ -31,6 +31,7 @@ interface Sample {
   issued: number;
   renewals: number;
   refused: Record<string, number>;
+  pid: number;
 }
 
 async function serve(directory: string): Promise<{ address: string; sample(): Sample; stop(): Promise<void> }> {
@@ -56,6 +57,7 @@ async function serve(directory: string): Promise<{ address: string; sample(): Sa
         cpu: process.cpuUsage(),
         issued: m.issued,
         renewals: m.renewals,
+        pid: process.pid,
         refused: m.refused as Record<string, number>,
       };
     },
@@ -83,6 +85,7 @@ if (cluster.isWorker) {
   const root = readTlsMaterial((await store.get(pki.names.root))!);
   await store.close();
   let samples: () => Promise<Sample[]>;
+  let killReplica: ((index: number) => Promise<void>) | undefined;
   let stopAll: () => Promise<void>;
   let address: string;
   if (replicas > 1) {
@@ -108,13 +111,21 @@ if (cluster.isWorker) {
         .map((r) => r.message.sample!);
     };
     stopAll = () => set.stop({ graceMs: 2000 });
+    killReplica = async (index) => {
+      const listening = () => replies.filter((r) => r.message.kind === 'listening').length;
+      const before = listening();
+      set.workers.get(index)?.process.kill('SIGKILL');
+      await wait(() => listening() > before);
+    };
   } else {
     const local = await serve(directory);
     address = local.address;
     samples = async () => [local.sample()];
     stopAll = () => local.stop();
   }
-  const total = async (): Promise<Sample & { processes: number; perReplica: Array<[number, number]> }> => {
+  /** Per replica: held streams, renewals, pid, CPU (ms). */
+  type PerReplica = [number, number, number, number];
+  const total = async (): Promise<Sample & { processes: number; perReplica: PerReplica[]; primaryCpuMs: number }> => {
     const all = await samples();
     const refused: Record<string, number> = {};
     for (const s of all) for (const [code, n] of Object.entries(s.refused)) refused[code] = (refused[code] ?? 0) + n;
@@ -129,7 +140,9 @@ if (cluster.isWorker) {
       issued: sum((s) => s.issued),
       renewals: sum((s) => s.renewals),
       refused,
-      perReplica: all.map((s) => [s.connected, s.renewals]),
+      perReplica: all.map((s): PerReplica => [s.connected, s.renewals, s.pid, (s.cpu.user + s.cpu.system) / 1000]),
+      primaryCpuMs: (own.user + own.system) / 1000,
+      pid: process.pid,
       cpu:
         replicas > 1
           ? { user: sum((s) => s.cpu.user) + own.user, system: sum((s) => s.cpu.system) + own.system }
@@ -157,8 +170,16 @@ if (cluster.isWorker) {
         cpu: t.cpu,
         renewals: t.renewals,
         perReplica: t.perReplica,
+        primaryCpuMs: t.primaryCpuMs,
         refused: t.refused,
       });
+      return;
+    }
+    if (m.kind === 'kill') {
+      // the reconnect storm: replica 0 dies (SIGKILL); forkRelayReplicas starts a new one after a second, and
+      // `restarted` says when it listens again
+      await killReplica?.(0);
+      process.send?.({ kind: 'restarted' });
       return;
     }
     if (m.kind !== 'stop') return;

@@ -87,9 +87,66 @@ interface ServerSample {
   memory: { rss: number; heapUsed: number };
   cpu: NodeJS.CpuUsage;
   renewals: number;
-  /** [held streams, renewals] per replica. */
-  perReplica: Array<[number, number]>;
+  /** [held streams, renewals, pid, CPU ms] per replica. */
+  perReplica: Array<[number, number, number, number]>;
+  /** The cluster primary's own CPU (ms; 0 for one process). */
+  primaryCpuMs?: number;
   refused: Record<string, number>;
+}
+
+interface Reconnects {
+  dropped: number;
+  reconnected: number;
+  failed: number;
+  lastWelcomeAt: number;
+  lastError: string;
+  latencies: number[];
+}
+
+/** The reconnect storm: replica 0 killed, every agent it held opens its stream again at once. */
+interface Reconnect {
+  /** Streams replica 0 held when it was killed. */
+  held: number;
+  seconds: number;
+  dropped: number;
+  reconnected: number;
+  failed: number;
+  serverCpuMs: number;
+  /** Held streams per replica afterwards. */
+  streams: number[];
+  latency: LatencySamples;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Kills replica 0 (SIGKILL) and waits until every agent whose stream it held has its stream back (over a new
+ * connection to a live replica: the cluster primary hands new connections to live workers only) or gave up.
+ */
+async function reconnectStorm(server: ChildProcess, agents: ChildProcess[]) {
+  const poll = () =>
+    Promise.all(
+      agents.map((a) => {
+        const reply = next<Reconnects>(a, 'reconnects');
+        a.send({ kind: 'reconnects' });
+        return reply;
+      }),
+    );
+  const t0 = Date.now();
+  const restarted = next(server, 'restarted');
+  server.send({ kind: 'kill' });
+  let seen: Reconnects[] = [];
+  let previous = -1;
+  for (const deadline = t0 + 150_000; Date.now() < deadline; ) {
+    await sleep(250);
+    seen = await poll();
+    const dropped = seen.reduce((t, r) => t + r.dropped, 0);
+    const settled = seen.reduce((t, r) => t + r.reconnected + r.failed, 0);
+    if (dropped > 0 && settled === dropped && dropped === previous) break;
+    previous = dropped;
+  }
+  await restarted;
+  return { t0, seen };
 }
 
 /** The renewal storm: every held agent renews at once over its connection. */
@@ -125,6 +182,7 @@ interface Run {
   handshake: LatencySamples;
   signing: LatencySamples;
   storm: Storm;
+  reconnect?: Reconnect;
 }
 
 const cpuMs = (cpu: NodeJS.CpuUsage) => (cpu.user + cpu.system) / 1000;
@@ -221,6 +279,30 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     ]),
     latency,
   };
+  let reconnect: Reconnect | undefined;
+  if (mode === 'relay' && REPLICAS > 1) {
+    const { t0, seen } = await reconnectStorm(server, agents);
+    const after = await sample();
+    const latency = new LatencySamples();
+    for (const r of seen) for (const v of r.latencies) latency.push(v);
+    for (const r of seen)
+      if (r.failed) console.error(`relay fleet reconnect storm: ${r.failed} failed: ${r.lastError}`);
+    // a replica still running: its CPU since; the new replica 0: all of its CPU (its start included)
+    const replicaCpu = after.perReplica.reduce((t, [, , pid, cpu]) => {
+      const was = afterStorm.perReplica.find(([, , p]) => p === pid);
+      return t + cpu - (was?.[3] ?? 0);
+    }, 0);
+    reconnect = {
+      held: afterStorm.perReplica[0]?.[0] ?? 0,
+      seconds: (Math.max(...seen.map((r) => r.lastWelcomeAt)) - t0) / 1000,
+      dropped: seen.reduce((t, r) => t + r.dropped, 0),
+      reconnected: seen.reduce((t, r) => t + r.reconnected, 0),
+      failed: seen.reduce((t, r) => t + r.failed, 0),
+      serverCpuMs: replicaCpu + (after.primaryCpuMs ?? 0) - (afterStorm.primaryCpuMs ?? 0),
+      streams: after.perReplica.map(([streams]) => streams),
+      latency,
+    };
+  }
   const stopped = next<{ peakRss: number; metrics: { refused?: Record<string, number> } }>(server, 'stopped');
   server.send({ kind: 'stop' });
   const serverReport = await stopped;
@@ -259,6 +341,7 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     handshake,
     signing,
     storm,
+    ...(reconnect ? { reconnect } : {}),
   };
 }
 
@@ -349,6 +432,23 @@ function report(relay: Run, bare: Run): BenchResult[] {
       unit: ' replicas',
     },
   ];
+  const rc = relay.reconnect;
+  if (rc) {
+    storm.push(
+      {
+        name: `${name}: RECONNECT storm, replica 0 killed (SIGKILL) holding ${rc.held} streams, each agent opens its stream again at once over a new connection (${rc.reconnected} back, ${rc.failed} failed of ${rc.dropped} dropped; streams per replica after ${rc.streams.join(' / ')})`,
+        opsPerSecond: rc.reconnected / Math.max(1e-9, rc.seconds),
+        value: rc.seconds,
+        unit: ' s',
+      },
+      {
+        name: `${name}: RECONNECT storm server CPU per reconnect (mutual handshake + Connect; the primary handing connections out and the new replica's start included)`,
+        value: rc.serverCpuMs / Math.max(1, rc.reconnected),
+        unit: ' ms',
+      },
+      { name: `${name}: RECONNECT storm time to stream again (relay)`, ...rc.latency.percentiles() },
+    );
+  }
   return [
     ...storm,
     {

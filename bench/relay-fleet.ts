@@ -17,8 +17,10 @@
  * call limit is sized as the agent-rotator README says for N agents behind one address (all agents here come from
  * 127.0.0.1): a burst of 3 calls per agent (onboarding: Bootstrap, Renew, Connect) and that over 60 s per second.
  * With replicas, last, a RECONNECT storm: replica 0 is killed (SIGKILL) and every agent it held opens its stream
- * again at once (a new connection, a full handshake: the restarted process has new TLS ticket keys, so no ticket
- * of the old one resumes); it prints the time until the last is back, failures, and server CPU per reconnect.
+ * again at once over a new connection, with a full handshake (the bench's agents offer no TLS session; an agent's
+ * `MutualChannel` would, but its ticket came from the killed process, and every replica process has ticket keys of
+ * its own, so it would not resume at the surviving replica nor at the restarted one); it prints the time until the
+ * last is back, failures, and server CPU per reconnect.
  * `npm run bench` (bench/run.ts) runs the sizes in one process, then 10,000 with two replicas
  * (`CERTLOOP_BENCH_FLEET_REPLICA_SIZES`).
  *

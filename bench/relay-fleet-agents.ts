@@ -12,7 +12,8 @@
  *
  * `storm` (after `run`): the renewal storm. Every agent that holds its connection renews at once over it (a third
  * CSR, made before the clock): `Certificates.Renew` on the held channel, or `POST /renew` on the held bare session,
- * as a real agent does (the established connection stays valid, no new handshake). Answers `stormed` with the
+ * as a real agent does (the established connection stays valid, no new handshake), each with the agent's deadline
+ * per call (30 s; one answered later counts as failed, as the agent would have given it up). Answers `stormed` with the
  * time, failures, refusals by code (gRPC RESOURCE_EXHAUSTED, certloop's CERTLOOP_RATE_LIMITED) and the agents' CPU.
  *
  * The reconnect storm (relay): a held stream that ends (the parent killed its replica) is opened again at once over
@@ -41,6 +42,8 @@ interface Job {
 
 const open: Array<() => void> = [];
 let stopping = false;
+/** The deadline of one call, as the agent's RelayCaClient sets it (callTimeoutMs, default 30 s). */
+const CALL_TIMEOUT_MS = 30_000;
 /** The reconnect storm, as this process's agents saw it. */
 const reconnects = {
   dropped: 0,
@@ -167,12 +170,14 @@ async function relayAgent(job: Job, n: number, lat: Latencies, prepared: Prepare
     stream.cancel();
     channel.close();
   });
+  // with the agent's own deadline per call (RelayCaClient's callTimeoutMs, 30 s): a renewal later than that failed
   renewers.push(() =>
-    unary<unknown, SignResponse>(certificates, 'Renew', {
-      csrPem: c3.csrPem,
-      lifetimeSeconds: 86_400,
-      renewalRatio: 0.1,
-    }),
+    unary<unknown, SignResponse>(
+      certificates,
+      'Renew',
+      { csrPem: c3.csrPem, lifetimeSeconds: 86_400, renewalRatio: 0.1 },
+      AbortSignal.timeout(CALL_TIMEOUT_MS),
+    ),
   );
 }
 
@@ -181,9 +186,14 @@ interface PoolCert {
   certPem: string;
 }
 
-function post(session: ReturnType<typeof http2Connect>, path: string, body: unknown): Promise<PoolCert> {
+function post(
+  session: ReturnType<typeof http2Connect>,
+  path: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<PoolCert> {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' });
+    const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' }, { signal });
     const chunks: Buffer[] = [];
     let status = 0;
     req.on('response', (h) => {
@@ -229,7 +239,7 @@ async function bareAgent(job: Job, n: number, lat: Latencies, prepared: Prepared
     stream.close();
     session.close();
   });
-  renewers.push(() => post(session, '/renew', { csrPem: prepared.c3.csrPem }));
+  renewers.push(() => post(session, '/renew', { csrPem: prepared.c3.csrPem }, AbortSignal.timeout(CALL_TIMEOUT_MS)));
 }
 
 /** The renewal storm: every held connection renews at once; failures counted by code. */

@@ -400,7 +400,7 @@ function report(relay: Run, bare: Run, replicas: number): BenchResult[] {
   const renewedBy = st.perReplica.map(([, renewals]) => renewals).join(' / ');
   const storm: BenchResult[] = [
     {
-      name: `${name}: RENEWAL storm, all ${st.done + st.failed} held agents renew at once over their connection (${st.done} ok, ${st.failed} failed${codes ? `: ${codes}` : ''}, ${st.resourceExhausted} RESOURCE_EXHAUSTED, ${st.rateLimited} RATE_LIMITED)`,
+      name: `${name}: RENEWAL storm, all ${st.done + st.failed} held agents renew at once over their connection, 30 s deadline each (${st.done} ok, ${st.failed} failed${codes ? `: ${codes}` : ''}, ${st.resourceExhausted} RESOURCE_EXHAUSTED, ${st.rateLimited} RATE_LIMITED)`,
       opsPerSecond: st.done / st.seconds,
       value: st.seconds,
       unit: ' s',

@@ -8,8 +8,7 @@
  * (127.0.0.1 here): `CERTLOOP_BENCH_CALL_BURST` calls at once and `CERTLOOP_BENCH_CALL_RATE` per second.
  */
 import cluster from 'node:cluster';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,29 +21,6 @@ const callRateLimit = {
   burst: Number(process.env.CERTLOOP_BENCH_CALL_BURST ?? 1e9),
   perSecond: Number(process.env.CERTLOOP_BENCH_CALL_RATE ?? 1e9),
 };
-
-/**
- * `profile-start` / `profile-stop` (the parent sends them around the renewal storm when `CERTLOOP_BENCH_STORM_PROF`
- * names a directory): a CPU profile of this process for that span only, written there as a .cpuprofile.
- */
-let profiler: Session | undefined;
-async function profile(kind: string): Promise<void> {
-  const dir = process.env.CERTLOOP_BENCH_STORM_PROF;
-  if (!dir) return;
-  if (kind === 'profile-start') {
-    profiler = new Session();
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
-    return;
-  }
-  if (kind !== 'profile-stop' || !profiler) return;
-  const { profile: taken } = await profiler.post('Profiler.stop');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `renewal-storm-${process.pid}.cpuprofile`), JSON.stringify(taken));
-  profiler.disconnect();
-  profiler = undefined;
-}
 
 interface Sample {
   connected: number;
@@ -96,7 +72,6 @@ if (cluster.isWorker) {
   const local = await serve(process.env.CERTLOOP_BENCH_DIR!);
   process.send?.({ kind: 'listening', address: local.address });
   process.on('message', async (m: { kind: string }) => {
-    if (m.kind.startsWith('profile-')) return void profile(m.kind);
     if (m.kind !== 'sample') return;
     (globalThis as { gc?: () => void }).gc?.();
     process.send?.({ kind: 'sample', sample: local.sample() });
@@ -111,7 +86,6 @@ if (cluster.isWorker) {
   await store.close();
   let samples: () => Promise<Sample[]>;
   let killReplica: ((index: number) => Promise<void>) | undefined;
-  let broadcast: ((message: unknown) => void) | undefined;
   let stopAll: () => Promise<void>;
   let address: string;
   if (replicas > 1) {
@@ -137,7 +111,6 @@ if (cluster.isWorker) {
         .map((r) => r.message.sample!);
     };
     stopAll = () => set.stop({ graceMs: 2000 });
-    broadcast = (message) => set.broadcast(message);
     killReplica = async (index) => {
       const listening = () => replies.filter((r) => r.message.kind === 'listening').length;
       const before = listening();
@@ -186,11 +159,6 @@ if (cluster.isWorker) {
     cpu: idle.cpu,
   });
   process.on('message', async (m: { kind: string }) => {
-    if (m.kind.startsWith('profile-')) {
-      if (replicas > 1) broadcast?.(m);
-      else await profile(m.kind);
-      return;
-    }
     if (m.kind === 'sample') {
       // retained memory: collect garbage first (the children run with --expose-gc)
       (globalThis as { gc?: () => void }).gc?.();

@@ -22,7 +22,6 @@
  * `MutualChannel` would, but its ticket came from the killed process, and every replica process has ticket keys of
  * its own, so it would not resume at the surviving replica nor at the restarted one); it prints the time until the
  * last is back, failures, and server CPU per reconnect.
- * `CERTLOOP_BENCH_STORM_PROF=DIR` writes a CPU profile of each relay server process over the renewal storm alone.
  * `npm run bench` (bench/run.ts) runs the sizes in one process, then 10,000 with two replicas
  * (`CERTLOOP_BENCH_FLEET_REPLICA_SIZES`).
  *
@@ -256,7 +255,6 @@ async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promi
   };
   const held = await sample();
   // the renewal storm: every agent holding its connection renews at once over it
-  if (mode === 'relay') server.send({ kind: 'profile-start' });
   const stormStart = performance.now();
   const stormed = await Promise.all(
     agents.map((a) => {
@@ -266,7 +264,6 @@ async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promi
     }),
   );
   const stormSeconds = (performance.now() - stormStart) / 1000;
-  if (mode === 'relay') server.send({ kind: 'profile-stop' });
   const afterStorm = await sample();
   const latency = new LatencySamples();
   const codes: Record<string, number> = {};

@@ -59,13 +59,15 @@ function child(script: string, env: Record<string, string> = {}): ChildProcess {
 
 function next<T>(proc: ChildProcess, kind: string): Promise<T> {
   return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`bench child exited (${code}) before ${kind}`));
     const onMessage = (m: { kind: string }) => {
       if (m.kind !== kind) return;
       proc.off('message', onMessage);
+      proc.off('exit', onExit);
       resolve(m as T);
     };
     proc.on('message', onMessage);
-    proc.once('exit', (code) => reject(new Error(`bench child exited (${code}) before ${kind}`)));
+    proc.once('exit', onExit);
   });
 }
 

@@ -145,13 +145,16 @@ async function relayAgent(job: Job, n: number, lat: Latencies, prepared: Prepare
       reconnects.dropped++;
       void (async () => {
         for (let attempt = 0; ; attempt++) {
-          stream = connect({ deadline: Date.now() + 60_000 });
+          // no call deadline: it would end the held stream too; an attempt not welcomed in time is cancelled
+          const attemptStream = connect();
+          stream = attemptStream;
+          const timer = setTimeout(() => attemptStream.cancel(), Math.max(0, dropped + 60_000 - Date.now()));
           try {
-            await hello(stream);
+            await hello(attemptStream).finally(() => clearTimeout(timer));
             reconnects.reconnected++;
             reconnects.latencies.push(Date.now() - dropped);
             reconnects.lastWelcomeAt = Math.max(reconnects.lastWelcomeAt, Date.now());
-            follow(stream);
+            follow(attemptStream);
             return;
           } catch (err) {
             if (stopping) return;

@@ -62,6 +62,7 @@ const http2 = createSecureServer({
   minVersion: 'TLSv1.2',
 });
 let poolIndex = 0;
+let renewals = 0;
 http2.on('stream', (stream, headers) => {
   const path = headers[':path'];
   const socket = stream.session?.socket as TLSSocket | undefined;
@@ -86,6 +87,7 @@ http2.on('stream', (stream, headers) => {
         throw new Error('unauthenticated');
       }
       verifyAndSign(body.csrPem);
+      if (path === '/renew') renewals++;
       const cert = pool[poolIndex++ % pool.length]!;
       stream.respond({ ':status': 200, 'content-type': 'application/json' });
       stream.end(JSON.stringify(cert));
@@ -109,7 +111,15 @@ process.on('message', (m: { kind: string }) => {
   if (m.kind === 'sample') {
     // retained memory: collect garbage first (the children run with --expose-gc)
     (globalThis as { gc?: () => void }).gc?.();
-    process.send?.({ kind: 'sample', connected: open.size, memory: process.memoryUsage(), cpu: process.cpuUsage() });
+    process.send?.({
+      kind: 'sample',
+      connected: open.size,
+      memory: process.memoryUsage(),
+      cpu: process.cpuUsage(),
+      renewals,
+      perReplica: [[open.size, renewals, process.pid, (process.cpuUsage().user + process.cpuUsage().system) / 1000]],
+      refused: {},
+    });
     return;
   }
   if (m.kind !== 'stop') return;

@@ -3,7 +3,9 @@
  * relay PKI in a file store (replicas share it), serves on loopback with per-peer limits lifted (every simulated
  * agent shares 127.0.0.1). With `CERTLOOP_BENCH_REPLICAS` > 1 this process is the cluster primary
  * (`forkRelayReplicas`): it only supervises, and sums its workers' CPU, RSS and streams. Messages: `ready`,
- * `sample` (CPU so far, streams, RSS), `stop` (peak RSS, CPU, counters).
+ * `sample` (CPU so far, streams, RSS, renewals; per replica: streams and renewals), `stop` (peak RSS, CPU,
+ * counters). The per-address call limit is set as the package README sizes it for every agent behind one address
+ * (127.0.0.1 here): `CERTLOOP_BENCH_CALL_BURST` calls at once and `CERTLOOP_BENCH_CALL_RATE` per second.
  */
 import cluster from 'node:cluster';
 import { mkdtempSync } from 'node:fs';
@@ -15,6 +17,10 @@ import { forkRelayReplicas, RelayServer, replicaIndex } from '../packages/agent-
 
 const TOKEN = 'bench-relay-fleet-token-0123456789';
 const replicas = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);
+const callRateLimit = {
+  burst: Number(process.env.CERTLOOP_BENCH_CALL_BURST ?? 1e9),
+  perSecond: Number(process.env.CERTLOOP_BENCH_CALL_RATE ?? 1e9),
+};
 
 interface Sample {
   connected: number;
@@ -23,7 +29,9 @@ interface Sample {
   peakRss: number;
   cpu: NodeJS.CpuUsage;
   issued: number;
+  renewals: number;
   refused: Record<string, number>;
+  pid: number;
 }
 
 async function serve(directory: string): Promise<{ address: string; sample(): Sample; stop(): Promise<void> }> {
@@ -32,7 +40,7 @@ async function serve(directory: string): Promise<{ address: string; sample(): Sa
     store,
     address: '127.0.0.1:0',
     monitorExpiry: false,
-    callRateLimit: { burst: 1e9, perSecond: 1e9 },
+    callRateLimit,
     heartbeatIntervalMs: 60_000,
     republishCrl: (replicaIndex() ?? 0) === 0,
   });
@@ -48,6 +56,8 @@ async function serve(directory: string): Promise<{ address: string; sample(): Sa
         peakRss: Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024),
         cpu: process.cpuUsage(),
         issued: m.issued,
+        renewals: m.renewals,
+        pid: process.pid,
         refused: m.refused as Record<string, number>,
       };
     },
@@ -75,6 +85,7 @@ if (cluster.isWorker) {
   const root = readTlsMaterial((await store.get(pki.names.root))!);
   await store.close();
   let samples: () => Promise<Sample[]>;
+  let killReplica: ((index: number) => Promise<void>) | undefined;
   let stopAll: () => Promise<void>;
   let address: string;
   if (replicas > 1) {
@@ -96,17 +107,28 @@ if (cluster.isWorker) {
       return replies
         .slice(before)
         .filter((r) => r.message.kind === 'sample')
+        .sort((a, b) => a.index - b.index)
         .map((r) => r.message.sample!);
     };
     stopAll = () => set.stop({ graceMs: 2000 });
+    killReplica = async (index) => {
+      const listening = () => replies.filter((r) => r.message.kind === 'listening').length;
+      const before = listening();
+      set.workers.get(index)?.process.kill('SIGKILL');
+      await wait(() => listening() > before);
+    };
   } else {
     const local = await serve(directory);
     address = local.address;
     samples = async () => [local.sample()];
     stopAll = () => local.stop();
   }
-  const total = async (): Promise<Sample & { processes: number }> => {
+  /** Per replica: held streams, renewals, pid, CPU (ms). */
+  type PerReplica = [number, number, number, number];
+  const total = async (): Promise<Sample & { processes: number; perReplica: PerReplica[]; primaryCpuMs: number }> => {
     const all = await samples();
+    const refused: Record<string, number> = {};
+    for (const s of all) for (const [code, n] of Object.entries(s.refused)) refused[code] = (refused[code] ?? 0) + n;
     const own = process.cpuUsage();
     const sum = (f: (s: Sample) => number) => all.reduce((t, s) => t + f(s), 0);
     return {
@@ -116,7 +138,11 @@ if (cluster.isWorker) {
       heapUsed: sum((s) => s.heapUsed),
       peakRss: sum((s) => s.peakRss),
       issued: sum((s) => s.issued),
-      refused: Object.assign({}, ...all.map((s) => s.refused)),
+      renewals: sum((s) => s.renewals),
+      refused,
+      perReplica: all.map((s): PerReplica => [s.connected, s.renewals, s.pid, (s.cpu.user + s.cpu.system) / 1000]),
+      primaryCpuMs: (own.user + own.system) / 1000,
+      pid: process.pid,
       cpu:
         replicas > 1
           ? { user: sum((s) => s.cpu.user) + own.user, system: sum((s) => s.cpu.system) + own.system }
@@ -142,7 +168,18 @@ if (cluster.isWorker) {
         connected: t.connected,
         memory: { rss: t.rss, heapUsed: t.heapUsed },
         cpu: t.cpu,
+        renewals: t.renewals,
+        perReplica: t.perReplica,
+        primaryCpuMs: t.primaryCpuMs,
+        refused: t.refused,
       });
+      return;
+    }
+    if (m.kind === 'kill') {
+      // the reconnect storm: replica 0 dies (SIGKILL); forkRelayReplicas starts a new one after a second, and
+      // `restarted` says when it listens again
+      await killReplica?.(0);
+      process.send?.({ kind: 'restarted' });
       return;
     }
     if (m.kind !== 'stop') return;

@@ -6,7 +6,24 @@
  * agents' is reported apart. Per size it prints, relay against the bound: server CPU per agent (target <= 1.25x),
  * RSS per held stream (target <= 1.1x), agents per second per server core, and the idle RSS of `certloop server`
  * on a file store against the bare server's (target <= 1.5x). `CERTLOOP_BENCH_REPLICAS` (default 1) runs the relay
- * as that many `node:cluster` replicas behind one address (their CPU summed).
+ * as that many `node:cluster` replicas behind one address (their CPU summed), as `certloop server --replicas N` does.
+ *
+ * Two storms per size and server. The COLD storm (onboarding: each agent bootstraps, opens its mutual-TLS
+ * connection, renews, holds its relay stream; 48 agents at a time per agent process) runs with the simulated agents
+ * on the same cores as the servers. Then the RENEWAL storm (issue 16, target 4): with every agent holding its
+ * connection and stream, all of them renew at once over the held connection (CSRs made before the clock); it prints
+ * the storm's time, failures, RESOURCE_EXHAUSTED / CERTLOOP_RATE_LIMITED counts, server CPU per renewal, renewals per
+ * second per server core against the bound's, and how the agents spread over the replicas. The relay's per-address
+ * call limit is sized as the agent-rotator README says for N agents behind one address (all agents here come from
+ * 127.0.0.1): a burst of 3 calls per agent (onboarding: Bootstrap, Renew, Connect), refilled at 500 per second (more
+ * than a replica serves, so the bucket the cold storm drew on is full again when the renewal storm starts).
+ * With replicas, last, a RECONNECT storm: replica 0 is killed (SIGKILL) and every agent it held opens its stream
+ * again at once over a new connection, with a full handshake (the bench's agents offer no TLS session; an agent's
+ * `MutualChannel` would, but its ticket came from the killed process, and every replica process has ticket keys of
+ * its own, so it would not resume at the surviving replica nor at the restarted one); it prints the time until the
+ * last is back, failures, and server CPU per reconnect.
+ * `npm run bench` (bench/run.ts) runs the sizes in one process, then 10,000 with two replicas
+ * (`CERTLOOP_BENCH_FLEET_REPLICA_SIZES`).
  *
  * Run alone: `node --conditions=source --import tsx bench/relay-fleet.ts [N...]`. Sizes default to
  * `CERTLOOP_BENCH_FLEET_SIZES` or 1,000 and 10,000; runs are cut after `CERTLOOP_BENCH_FLEET_BUDGET_MS` (120 s).
@@ -42,13 +59,15 @@ function child(script: string, env: Record<string, string> = {}): ChildProcess {
 
 function next<T>(proc: ChildProcess, kind: string): Promise<T> {
   return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`bench child exited (${code}) before ${kind}`));
     const onMessage = (m: { kind: string }) => {
       if (m.kind !== kind) return;
       proc.off('message', onMessage);
+      proc.off('exit', onExit);
       resolve(m as T);
     };
     proc.on('message', onMessage);
-    proc.once('exit', (code) => reject(new Error(`bench child exited (${code}) before ${kind}`)));
+    proc.once('exit', onExit);
   });
 }
 
@@ -60,6 +79,99 @@ interface AgentsDone {
   lastError: string;
   handshake: number[];
   signing: number[];
+}
+
+interface Stormed {
+  ms: number;
+  cpu: NodeJS.CpuUsage;
+  done: number;
+  failed: number;
+  resourceExhausted: number;
+  codes: Record<string, number>;
+  lastError: string;
+  latencies: number[];
+}
+
+interface ServerSample {
+  connected: number;
+  memory: { rss: number; heapUsed: number };
+  cpu: NodeJS.CpuUsage;
+  renewals: number;
+  /** [held streams, renewals, pid, CPU ms] per replica. */
+  perReplica: Array<[number, number, number, number]>;
+  /** The cluster primary's own CPU (ms; 0 for one process). */
+  primaryCpuMs?: number;
+  refused: Record<string, number>;
+}
+
+interface Reconnects {
+  dropped: number;
+  reconnected: number;
+  failed: number;
+  lastWelcomeAt: number;
+  lastError: string;
+  latencies: number[];
+}
+
+/** The reconnect storm: replica 0 killed, every agent it held opens its stream again at once. */
+interface Reconnect {
+  /** Streams replica 0 held when it was killed. */
+  held: number;
+  seconds: number;
+  dropped: number;
+  reconnected: number;
+  failed: number;
+  serverCpuMs: number;
+  /** Held streams per replica afterwards. */
+  streams: number[];
+  latency: LatencySamples;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Kills replica 0 (SIGKILL) and waits until every agent whose stream it held has its stream back (over a new
+ * connection to a live replica: the cluster primary hands new connections to live workers only) or gave up.
+ */
+async function reconnectStorm(server: ChildProcess, agents: ChildProcess[]) {
+  const poll = () =>
+    Promise.all(
+      agents.map((a) => {
+        const reply = next<Reconnects>(a, 'reconnects');
+        a.send({ kind: 'reconnects' });
+        return reply;
+      }),
+    );
+  const t0 = Date.now();
+  const restarted = next(server, 'restarted');
+  server.send({ kind: 'kill' });
+  let seen: Reconnects[] = [];
+  let previous = -1;
+  for (const deadline = t0 + 150_000; Date.now() < deadline; ) {
+    await sleep(250);
+    seen = await poll();
+    const dropped = seen.reduce((t, r) => t + r.dropped, 0);
+    const settled = seen.reduce((t, r) => t + r.reconnected + r.failed, 0);
+    if (dropped > 0 && settled === dropped && dropped === previous) break;
+    previous = dropped;
+  }
+  await restarted;
+  return { t0, seen };
+}
+
+/** The renewal storm: every held agent renews at once over its connection. */
+interface Storm {
+  seconds: number;
+  done: number;
+  failed: number;
+  resourceExhausted: number;
+  rateLimited: number;
+  codes: Record<string, number>;
+  serverCpuMs: number;
+  agentCpuMs: number;
+  /** Streams held per replica before the storm, and renewals each replica served in it. */
+  perReplica: Array<[number, number]>;
+  latency: LatencySamples;
 }
 
 interface Run {
@@ -79,14 +191,24 @@ interface Run {
   refused: Record<string, number>;
   handshake: LatencySamples;
   signing: LatencySamples;
+  storm: Storm;
+  reconnect?: Reconnect;
 }
 
 const cpuMs = (cpu: NodeJS.CpuUsage) => (cpu.user + cpu.system) / 1000;
 
-async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
+async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promise<Run> {
   const server = child(
     mode === 'relay' ? './relay-fleet-server.ts' : './relay-fleet-bare-server.ts',
-    mode === 'relay' ? { CERTLOOP_BENCH_REPLICAS: String(REPLICAS) } : {},
+    mode === 'relay'
+      ? {
+          CERTLOOP_BENCH_REPLICAS: String(replicas),
+          // sized for every agent behind one address (the README's rule): 3 calls each at once, refilled faster
+          // than a replica serves
+          CERTLOOP_BENCH_CALL_BURST: String(3 * n),
+          CERTLOOP_BENCH_CALL_RATE: '500',
+        }
+      : {},
   );
   const ready = await next<{
     address: string;
@@ -128,12 +250,70 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const after = next<{ connected: number; memory: { rss: number; heapUsed: number }; cpu: NodeJS.CpuUsage }>(
-    server,
-    'sample',
+  const sample = async () => {
+    const reply = next<ServerSample>(server, 'sample');
+    server.send({ kind: 'sample' });
+    return reply;
+  };
+  const held = await sample();
+  // the renewal storm: every agent holding its connection renews at once over it
+  const stormStart = performance.now();
+  const stormed = await Promise.all(
+    agents.map((a) => {
+      const reply = next<Stormed>(a, 'stormed');
+      a.send({ kind: 'storm' });
+      return reply;
+    }),
   );
-  server.send({ kind: 'sample' });
-  const held = await after;
+  const stormSeconds = (performance.now() - stormStart) / 1000;
+  const afterStorm = await sample();
+  const latency = new LatencySamples();
+  const codes: Record<string, number> = {};
+  for (const r of stormed) {
+    for (const v of r.latencies) latency.push(v);
+    for (const [code, k] of Object.entries(r.codes)) codes[code] = (codes[code] ?? 0) + k;
+    if (r.failed) console.error(`relay fleet (${mode}) renewal storm: ${r.failed} failed, last error: ${r.lastError}`);
+  }
+  const storm: Storm = {
+    seconds: stormSeconds,
+    done: stormed.reduce((t, r) => t + r.done, 0),
+    failed: stormed.reduce((t, r) => t + r.failed, 0),
+    resourceExhausted: stormed.reduce((t, r) => t + r.resourceExhausted, 0),
+    // as the servers counted them (the agents' count is in `codes`)
+    rateLimited: (afterStorm.refused.CERTLOOP_RATE_LIMITED ?? 0) - (held.refused.CERTLOOP_RATE_LIMITED ?? 0),
+    codes,
+    serverCpuMs: cpuMs(afterStorm.cpu) - cpuMs(held.cpu),
+    agentCpuMs: stormed.reduce((t, r) => t + cpuMs(r.cpu), 0),
+    perReplica: held.perReplica.map(([streams], i) => [
+      streams,
+      (afterStorm.perReplica[i]?.[1] ?? 0) - (held.perReplica[i]?.[1] ?? 0),
+    ]),
+    latency,
+  };
+  let reconnect: Reconnect | undefined;
+  if (mode === 'relay' && replicas > 1) {
+    const { t0, seen } = await reconnectStorm(server, agents);
+    const after = await sample();
+    const latency = new LatencySamples();
+    for (const r of seen) for (const v of r.latencies) latency.push(v);
+    for (const r of seen)
+      if (r.failed) console.error(`relay fleet reconnect storm: ${r.failed} failed: ${r.lastError}`);
+    // a replica still running: its CPU since; the new replica 0: all of its CPU (its start included)
+    const replicaCpu = after.perReplica.reduce((t, [, , pid, cpu]) => {
+      const was = afterStorm.perReplica.find(([, , p]) => p === pid);
+      return t + cpu - (was?.[3] ?? 0);
+    }, 0);
+    reconnect = {
+      held: afterStorm.perReplica[0]?.[0] ?? 0,
+      seconds: (Math.max(...seen.map((r) => r.lastWelcomeAt)) - t0) / 1000,
+      dropped: seen.reduce((t, r) => t + r.dropped, 0),
+      reconnected: seen.reduce((t, r) => t + r.reconnected, 0),
+      failed: seen.reduce((t, r) => t + r.failed, 0),
+      serverCpuMs: replicaCpu + (after.primaryCpuMs ?? 0) - (afterStorm.primaryCpuMs ?? 0),
+      streams: after.perReplica.map(([streams]) => streams),
+      latency,
+    };
+  }
   const stopped = next<{ peakRss: number; metrics: { refused?: Record<string, number> } }>(server, 'stopped');
   server.send({ kind: 'stop' });
   const serverReport = await stopped;
@@ -168,9 +348,11 @@ async function fleet(mode: 'relay' | 'bare', n: number): Promise<Run> {
     perStreamHeap: (held.memory.heapUsed - idle.heapUsed) / Math.max(1, held.connected),
     idleRss: ready.baselineRss,
     peakRss: serverReport.peakRss,
-    refused: serverReport.metrics.refused ?? {},
+    refused: held.refused ?? {},
     handshake,
     signing,
+    storm,
+    ...(reconnect ? { reconnect } : {}),
   };
 }
 
@@ -202,8 +384,8 @@ async function cliIdleRss(): Promise<number> {
   }
 }
 
-function report(relay: Run, bare: Run): BenchResult[] {
-  const name = `relay fleet N=${relay.n}${REPLICAS > 1 ? ` (${REPLICAS} replicas)` : ''}`;
+function report(relay: Run, bare: Run, replicas: number): BenchResult[] {
+  const name = `relay fleet N=${relay.n}${replicas > 1 ? ` (${replicas} replicas)` : ''}`;
   const perAgent = (r: Run) => r.serverCpuMs / Math.max(1, r.done);
   const perCore = (r: Run) => r.done / Math.max(1e-9, r.serverCpuMs / 1000);
   const cpuRatio = perAgent(relay) / perAgent(bare);
@@ -211,18 +393,83 @@ function report(relay: Run, bare: Run): BenchResult[] {
   const cut = relay.done + relay.failed < relay.n ? `, cut at ${(BUDGET_MS / 1000).toFixed(0)} s` : '';
   const exhausted = relay.refused.CERTLOOP_RATE_LIMITED ?? 0;
   const big = relay.n >= 10_000;
-  return [
+  const st = relay.storm;
+  const bst = bare.storm;
+  const perRenewal = (x: Storm) => x.serverCpuMs / Math.max(1, x.done);
+  const renewalsPerCore = (x: Storm) => x.done / Math.max(1e-9, x.serverCpuMs / 1000);
+  const codes = Object.entries(st.codes)
+    .map(([code, k]) => `${k} ${code}`)
+    .join(', ');
+  const spread = st.perReplica.map(([streams]) => streams).join(' / ');
+  const renewedBy = st.perReplica.map(([, renewals]) => renewals).join(' / ');
+  const storm: BenchResult[] = [
     {
-      name: `${name}: bootstrap+renew+stream (${relay.done} ok, ${relay.failed} failed, ${exhausted} RATE_LIMITED, ${relay.connected} streams open${cut})`,
-      opsPerSecond: relay.done / relay.seconds,
-      value: relay.seconds,
+      name: `${name}: RENEWAL storm, all ${st.done + st.failed} held agents renew at once over their connection, 30 s deadline each (${st.done} ok, ${st.failed} failed${codes ? `: ${codes}` : ''}, ${st.resourceExhausted} RESOURCE_EXHAUSTED, ${st.rateLimited} RATE_LIMITED)`,
+      opsPerSecond: st.done / st.seconds,
+      value: st.seconds,
       unit: ' s',
-      ...(big
-        ? { target: '< 60 s, 0 failed', ok: relay.seconds < 60 && relay.failed === 0 && relay.done === relay.n }
+      ...(big && replicas > 1
+        ? {
+            target: '< 60 s, 0 failed, 0 RESOURCE_EXHAUSTED',
+            ok: st.seconds < 60 && st.failed === 0 && st.resourceExhausted === 0 && st.done === relay.connected,
+          }
         : {}),
     },
     {
-      name: `${name}: bound (bare node:http2) same work (${bare.done} ok, ${bare.failed} failed)`,
+      name: `${name}: RENEWAL storm bound (bare node:http2, POST /renew over the held session; ${bst.done} ok, ${bst.failed} failed)`,
+      opsPerSecond: bst.done / bst.seconds,
+      value: bst.seconds,
+      unit: ' s',
+    },
+    {
+      name: `${name}: RENEWAL storm server CPU per renewal relay / bound (${perRenewal(st).toFixed(2)} / ${perRenewal(bst).toFixed(2)} ms)`,
+      value: perRenewal(st) / Math.max(1e-9, perRenewal(bst)),
+      unit: 'x',
+    },
+    {
+      name: `${name}: RENEWAL storm renewals/s per server core relay / bound (${renewalsPerCore(st).toFixed(0)} / ${renewalsPerCore(bst).toFixed(0)})`,
+      value: renewalsPerCore(st) / Math.max(1e-9, renewalsPerCore(bst)),
+      unit: 'x',
+    },
+    {
+      name: `${name}: RENEWAL storm agents' CPU per renewal relay / bound (ms, same cores, reported apart)`,
+      value: st.agentCpuMs / Math.max(1, st.done),
+      unit: ` / ${(bst.agentCpuMs / Math.max(1, bst.done)).toFixed(2)}`,
+    },
+    { name: `${name}: RENEWAL storm Renew latency (relay)`, ...st.latency.percentiles() },
+    {
+      name: `${name}: agents per replica (held streams ${spread}; renewals served in the storm ${renewedBy})`,
+      value: st.perReplica.length,
+      unit: ' replicas',
+    },
+  ];
+  const rc = relay.reconnect;
+  if (rc) {
+    storm.push(
+      {
+        name: `${name}: RECONNECT storm, replica 0 killed (SIGKILL) holding ${rc.held} streams, each agent opens its stream again at once over a new connection (${rc.reconnected} back, ${rc.failed} failed of ${rc.dropped} dropped; streams per replica after ${rc.streams.join(' / ')})`,
+        opsPerSecond: rc.reconnected / Math.max(1e-9, rc.seconds),
+        value: rc.seconds,
+        unit: ' s',
+      },
+      {
+        name: `${name}: RECONNECT storm server CPU per reconnect (mutual handshake + Connect; the primary handing connections out and the new replica's start included)`,
+        value: rc.serverCpuMs / Math.max(1, rc.reconnected),
+        unit: ' ms',
+      },
+      { name: `${name}: RECONNECT storm time to stream again (relay)`, ...rc.latency.percentiles() },
+    );
+  }
+  return [
+    ...storm,
+    {
+      name: `${name}: COLD onboarding storm, bootstrap+connect+renew+stream, 48 at a time per agent process, agents on the same cores (${relay.done} ok, ${relay.failed} failed, ${exhausted} RATE_LIMITED, ${relay.connected} streams open${cut})`,
+      opsPerSecond: relay.done / relay.seconds,
+      value: relay.seconds,
+      unit: ' s',
+    },
+    {
+      name: `${name}: COLD storm bound (bare node:http2) same work (${bare.done} ok, ${bare.failed} failed)`,
       opsPerSecond: bare.done / bare.seconds,
       value: bare.seconds,
       unit: ' s',
@@ -269,24 +516,25 @@ function report(relay: Run, bare: Run): BenchResult[] {
 /** Sizes from `CERTLOOP_BENCH_FLEET_SIZES` (e.g. `1000,10000`), default 1,000 and 10,000. */
 export async function benchRelayFleet(
   sizes: readonly number[] = (process.env.CERTLOOP_BENCH_FLEET_SIZES ?? '1000,10000').split(',').map(Number),
+  { replicas = REPLICAS, idleRss = true }: { replicas?: number; idleRss?: boolean } = {},
 ): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   const load = () => loadavg()[0]!.toFixed(1);
   for (const n of sizes) {
     const loadBefore = load();
     // interleaved: bound, relay, bound again; the bound's better run is kept (the machine is shared)
-    const bare1 = await fleet('bare', n);
-    const relay = await fleet('relay', n);
-    const bare2 = await fleet('bare', n);
+    const bare1 = await fleet('bare', n, replicas);
+    const relay = await fleet('relay', n, replicas);
+    const bare2 = await fleet('bare', n, replicas);
     const bare =
       bare1.serverCpuMs / Math.max(1, bare1.done) <= bare2.serverCpuMs / Math.max(1, bare2.done) ? bare1 : bare2;
-    out.push(...report(relay, bare));
+    out.push(...report(relay, bare, replicas));
     out.push({
       name: `relay fleet N=${n}: load average (1 min) before / after`,
       value: Number(loadBefore),
       unit: ` / ${load()}`,
     });
-    if (n === sizes[0]) {
+    if (idleRss && n === sizes[0]) {
       const idle = await cliIdleRss();
       const ratio = idle / bare.idleRss;
       out.push({

@@ -27,6 +27,11 @@ const results = [
   ...(await benchPkcs11()),
   ...(await benchVaultClientCpu()),
   ...(await benchRelayFleet()),
+  // issue 16 target 4: the renewal and reconnect storms of 10,000 agents across two replicas
+  ...(await benchRelayFleet((process.env.CERTLOOP_BENCH_FLEET_REPLICA_SIZES ?? '10000').split(',').map(Number), {
+    replicas: 2,
+    idleRss: false,
+  })),
   ...(await benchRelayResumption()),
   ...(await benchK8s()),
   ...(await benchWatchChaos()),

@@ -24,6 +24,24 @@ import { loadPkcs11, pkcs11Options } from '../pkcs11.js';
 import { logServerEvent } from '../relay/events.js';
 import { openStore } from '../store-factory.js';
 
+/**
+ * `--call-rate` and `--call-burst`: the per-address call limit of each replica (RelayServer's `callRateLimit`;
+ * defaults 100/s and 200). Sized for the agents behind one address (a NAT): see the agent-rotator README.
+ */
+function callLimitOf(rate: unknown, burst: unknown): { perSecond: number; burst: number } | undefined {
+  if (rate === undefined && burst === undefined) return undefined;
+  const perSecond = rate === undefined ? 100 : Number(rate);
+  const size = burst === undefined ? Math.max(200, 2 * perSecond) : Number(burst);
+  if (!(Number.isFinite(perSecond) && perSecond >= 0) || !(Number.isFinite(size) && size >= 1)) {
+    throw cliError(
+      'CERTLOOP_USAGE',
+      `--call-rate ${String(rate)} / --call-burst ${String(burst)}: not a limit`,
+      'give calls per second per address (>= 0) and a burst (>= 1), e.g. --call-rate 500 --call-burst 30000',
+    );
+  }
+  return { perSecond, burst: size };
+}
+
 async function run(context: CliContext, command: Command): Promise<void> {
   await applyConfigFile(command, context);
   const opts = command.opts();
@@ -39,6 +57,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       'give a number between 0 and 1, e.g. 0.1',
     );
   }
+  const callRateLimit = callLimitOf(opts.callRate, opts.callBurst);
   const log = createLogger(context.stdout, { level: opts.logLevel as LogLevel });
   const replicas = Number(opts.replicas ?? 1);
   if (!Number.isInteger(replicas) || replicas < 1) {
@@ -94,6 +113,7 @@ async function run(context: CliContext, command: Command): Promise<void> {
       maxLifetimeSeconds,
       defaultLifetimeSeconds: Math.min(defaultLifetimeSeconds, maxLifetimeSeconds),
       heartbeatIntervalMs,
+      ...(callRateLimit ? { callRateLimit } : {}),
       ...(backdateSeconds !== undefined ? { caPolicy: { backdateSeconds } } : {}),
       // a CA rotation run anywhere (certloop ca, another replica) sees this replica's agents and reaches them
       convergence: {
@@ -191,6 +211,17 @@ export const serverCommand: CliCommand = {
         new Option('--replicas <n>', 'server processes sharing the address (node:cluster; 1: this process)')
           .default('1')
           .env('CERTLOOP_REPLICAS'),
+      )
+      .addOption(
+        new Option('--call-rate <n>', 'calls per second per client address, per replica (default 100)').env(
+          'CERTLOOP_CALL_RATE',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--call-burst <n>',
+          'calls at once per client address, per replica (default 200, or twice --call-rate); size for agents behind one NAT',
+        ).env('CERTLOOP_CALL_BURST'),
       )
       .addOption(
         new Option('--log-level <level>', 'lowest level logged (per-connection lines are debug)')

@@ -8,7 +8,7 @@
  * server sees a new CRL listing its serial: UNAUTHENTICATED / `CERTLOOP_CHAIN_REVOKED`), and by `disconnect`.
  */
 
-import { CertloopError, type Clock, type RenewalRequest, type TimerHandle } from '@certloop/core';
+import { CertloopError, type Clock, type RenewalRequest } from '@certloop/core';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { asRefusal } from '../shared/status.js';
 import type { CheckedClient } from './client-check.js';
@@ -37,8 +37,15 @@ export interface ConnectedAgent {
 
 type Stream = BidiCall<AgentMessage, ServerMessage>;
 
+/** One open stream in the table: what is shown of it, its call, its heartbeat sequence. */
+interface TableEntry {
+  readonly info: ConnectedAgent;
+  readonly stream: Stream;
+  sequence: number;
+}
+
 export class ConnectionTable {
-  readonly #byId = new Map<number, { info: ConnectedAgent; stream: Stream; timer: TimerHandle | undefined }>();
+  readonly #byId = new Map<number, TableEntry>();
   #nextId = 1;
   constructor(
     private readonly clock: Clock,
@@ -46,16 +53,24 @@ export class ConnectionTable {
     private readonly onRemoved?: (agent: ConnectedAgent) => void,
   ) {}
 
-  add(info: Omit<ConnectedAgent, 'id'>, stream: Stream, timer: TimerHandle | undefined): ConnectedAgent {
-    const entry = { ...info, id: this.#nextId++ };
-    this.#byId.set(entry.id, { info: entry, stream, timer });
+  /** Adds an open stream; its id is the table's next one. */
+  add(info: Omit<ConnectedAgent, 'id'>, stream: Stream): ConnectedAgent {
+    // one literal of a fixed shape (no spread: a spread copy plus a property is a slower, larger object per stream)
+    const entry: ConnectedAgent = {
+      id: this.#nextId++,
+      cluster: info.cluster,
+      agent: info.agent,
+      peer: info.peer,
+      serialNumber: info.serialNumber,
+      issuerKeyId: info.issuerKeyId,
+      certificateNotAfter: info.certificateNotAfter,
+      connectedAt: info.connectedAt,
+      lastHeartbeatAt: info.lastHeartbeatAt,
+      heartbeats: info.heartbeats,
+    };
+    this.#byId.set(entry.id, { info: entry, stream, sequence: 0 });
     this.onChange();
     return entry;
-  }
-
-  setTimer(id: number, timer: TimerHandle | undefined): void {
-    const entry = this.#byId.get(id);
-    if (entry) entry.timer = timer;
   }
 
   /** Records a heartbeat from the agent. */
@@ -66,10 +81,17 @@ export class ConnectionTable {
     entry.info.heartbeats++;
   }
 
+  /** Sends the server's next heartbeat on stream `id`; false when the stream is no longer in the table. */
+  heartbeat(id: number): boolean {
+    const entry = this.#byId.get(id);
+    if (!entry) return false;
+    entry.stream.write({ heartbeat: { sequence: ++entry.sequence, sentAtMs: this.clock.now().getTime() } });
+    return true;
+  }
+
   remove(id: number): void {
     const entry = this.#byId.get(id);
     if (!entry) return;
-    if (entry.timer) this.clock.clearTimeout(entry.timer);
     this.#byId.delete(id);
     this.onRemoved?.(entry.info);
     this.onChange();
@@ -113,8 +135,11 @@ export class ConnectionTable {
   }
 }
 
-/** Heartbeats of every stream on one timer (see heartbeat-sweep.ts); keys are the streams' beat functions. */
-export type StreamHeartbeats = HeartbeatSweep<() => void>;
+/**
+ * Heartbeats of every stream on one timer (see heartbeat-sweep.ts), keyed by the streams' table ids (small
+ * integers: no per-stream closure or hash slot). The sweep's beat is `ConnectionTable.heartbeat`.
+ */
+export type StreamHeartbeats = HeartbeatSweep<number>;
 
 export function relayService(
   ctx: ServerContext,
@@ -125,36 +150,36 @@ export function relayService(
     const peer = stream.peer;
     let id: number | undefined;
     let ended = false;
-    let sequence = 0;
-    const fail = (err: unknown) => {
-      if (ended) return;
-      ended = true;
-      const refusal = asRefusal(err);
-      ctx.refused(refusal, { peer, method: 'Connect' });
-      heartbeats.delete(beat);
-      if (id !== undefined) table.remove(id);
-      stream.end(refusalStatus(refusal));
-    };
     const close = () => {
       if (ended) return;
       ended = true;
-      heartbeats.delete(beat);
-      if (id !== undefined) table.remove(id);
-    };
-    function beat(): void {
-      if (ended || id === undefined) {
-        heartbeats.delete(beat);
-        return;
+      if (id !== undefined) {
+        heartbeats.delete(id);
+        table.remove(id);
       }
-      stream.write({ heartbeat: { sequence: ++sequence, sentAtMs: ctx.clock.now().getTime() } });
-    }
+    };
+    const fail = (err: unknown) => {
+      if (ended) return;
+      const refusal = asRefusal(err);
+      ctx.refused(refusal, { peer, method: 'Connect' });
+      close();
+      stream.end(refusalStatus(refusal));
+    };
     if (!ctx.callLimiter.take(peer)) {
       fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
     const socket = stream.socket;
-    const client = ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
-    client.catch(fail);
+    // the verdict once the check has passed (then messages are handled at once, without a promise per message);
+    // until then messages wait for the check, in order
+    let checked: CheckedClient | undefined;
+    let pending: Promise<CheckedClient> | undefined = ctx.clientCheck.checkCall(stream, socket, () =>
+      tlsRefusal(socket),
+    );
+    pending.then((verdict) => {
+      checked = verdict;
+      pending = undefined;
+    }, fail);
     const onChecked = (checked: CheckedClient, message: AgentMessage) => {
       if (ended) return;
       if (id === undefined) {
@@ -180,7 +205,6 @@ export function relayService(
             heartbeats: 0,
           },
           stream,
-          undefined,
         );
         id = info.id;
         stream.write({
@@ -192,7 +216,7 @@ export function relayService(
             trustBundlePem: ctx.agentTrustBundlePem() ?? '',
           },
         });
-        heartbeats.add(beat);
+        heartbeats.add(id);
         const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
         if (renewNow) stream.write({ renewNow });
         return;
@@ -202,7 +226,15 @@ export function relayService(
       if (digest) ctx.convergence?.reported(id, digest);
     };
     stream.onMessage = (message) => {
-      void client.then((checked) => onChecked(checked, message)).catch(fail);
+      if (checked) {
+        try {
+          onChecked(checked, message);
+        } catch (err) {
+          fail(err);
+        }
+        return;
+      }
+      void pending?.then((verdict) => onChecked(verdict, message)).catch(fail);
     };
     // the agent finished sending: the stream ends with OK
     stream.onHalfClose = () => {

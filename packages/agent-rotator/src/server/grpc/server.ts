@@ -85,11 +85,13 @@ export type BidiHandler<Req, Res> = (call: BidiCall<Req, Res>) => void;
 type Method =
   | {
       readonly kind: 'unary';
+      readonly path: string;
       readonly codec: MessageCodec<unknown, unknown>;
       readonly handler: UnaryHandler<unknown, unknown>;
     }
   | {
       readonly kind: 'bidi';
+      readonly path: string;
       readonly codec: MessageCodec<unknown, unknown>;
       readonly handler: BidiHandler<unknown, unknown>;
     };
@@ -168,17 +170,12 @@ class Call implements BidiCall<unknown, unknown> {
   #requests = 0;
   #trailers: OutgoingHttpHeaders = OK_TRAILERS;
 
-  constructor(
-    server: LeanGrpcServer,
-    stream: ServerHttp2Stream,
-    path: string,
-    method: Method,
-    timeoutMs: number | undefined,
-  ) {
+  constructor(server: LeanGrpcServer, stream: ServerHttp2Stream, method: Method, timeoutMs: number | undefined) {
     this.#server = server;
     this.#stream = stream;
     this.#method = method;
-    this.path = path;
+    // the registered path: one string for every call of the method, not a copy from each request's headers
+    this.path = method.path;
     this.#reader = new MessageReader(server.maxReceiveMessageBytes);
     const socket = stream.session?.socket as TLSSocket | undefined;
     this.socket = socket;
@@ -248,13 +245,23 @@ class Call implements BidiCall<unknown, unknown> {
     if (this.#headersSent) return;
     this.#headersSent = true;
     this.#stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    this.#stream.once('wantTrailers', () => {
+  }
+
+  /**
+   * Ends the response body; the trailers follow (`wantTrailers` comes after the last DATA frame, so its listener
+   * is added here, not with the headers: a held stream keeps no listener for it).
+   */
+  #endBody(bytes?: Buffer): void {
+    const stream = this.#stream;
+    stream.once('wantTrailers', () => {
       try {
-        this.#stream.sendTrailers(this.#trailers);
+        stream.sendTrailers(this.#trailers);
       } catch {
         // the stream was reset meanwhile
       }
     });
+    if (bytes) stream.end(bytes);
+    else stream.end();
   }
 
   #data(chunk: Buffer): void {
@@ -337,7 +344,7 @@ class Call implements BidiCall<unknown, unknown> {
     this.#done = true;
     this.#clearTimer();
     this.#sendHeaders();
-    this.#stream.end(frameMessage(bytes));
+    this.#endBody(frameMessage(bytes));
   }
 
   #statusOf(err: unknown): CallStatus {
@@ -354,7 +361,7 @@ class Call implements BidiCall<unknown, unknown> {
       try {
         if (this.#headersSent) {
           this.#trailers = statusTrailers(status);
-          stream.end();
+          this.#endBody();
         } else {
           this.#headersSent = true;
           stream.respond(
@@ -429,6 +436,7 @@ export class LeanGrpcServer {
   addUnary<Req, Res>(path: string, codec: MessageCodec<Req, Res>, handler: UnaryHandler<Req, Res>): void {
     this.#methods.set(path, {
       kind: 'unary',
+      path,
       codec: codec as MessageCodec<unknown, unknown>,
       handler: handler as UnaryHandler<unknown, unknown>,
     });
@@ -438,6 +446,7 @@ export class LeanGrpcServer {
   addBidi<Req, Res>(path: string, codec: MessageCodec<Req, Res>, handler: BidiHandler<Req, Res>): void {
     this.#methods.set(path, {
       kind: 'bidi',
+      path,
       codec: codec as MessageCodec<unknown, unknown>,
       handler: handler as unknown as BidiHandler<unknown, unknown>,
     });
@@ -538,7 +547,7 @@ export class LeanGrpcServer {
         return;
       }
     }
-    new Call(this, stream, path, method, timeoutMs).start();
+    new Call(this, stream, method, timeoutMs).start();
   }
 
   /** A trailers-only refusal before any call exists. */

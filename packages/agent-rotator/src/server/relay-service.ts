@@ -147,100 +147,140 @@ export function relayService(
   heartbeats: StreamHeartbeats,
 ): BidiHandler<AgentMessage, ServerMessage> {
   return (stream: Stream) => {
-    const peer = stream.peer;
-    let id: number | undefined;
-    let ended = false;
-    const close = () => {
-      if (ended) return;
-      ended = true;
-      if (id !== undefined) {
-        heartbeats.delete(id);
-        table.remove(id);
-      }
-    };
-    const fail = (err: unknown) => {
-      if (ended) return;
-      const refusal = asRefusal(err);
-      ctx.refused(refusal, { peer, method: 'Connect' });
-      close();
-      stream.end(refusalStatus(refusal));
-    };
-    if (!ctx.callLimiter.take(peer)) {
-      fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
+    new RelayStream(ctx, table, heartbeats, stream).start();
+  };
+}
+
+/**
+ * One Connect stream's state. An object with its methods on the prototype, not a set of closures per stream: a
+ * held stream costs one small object (what it keeps is its fields) and the call's callbacks.
+ */
+class RelayStream {
+  readonly #ctx: ServerContext;
+  readonly #table: ConnectionTable;
+  readonly #heartbeats: StreamHeartbeats;
+  readonly #stream: Stream;
+  #id: number | undefined;
+  #ended = false;
+  /** The verdict once the check passed (then messages are handled at once, without a promise per message). */
+  #checked: CheckedClient | undefined;
+  /** Until then: messages wait for the check, in order. */
+  #pending: Promise<CheckedClient> | undefined;
+
+  constructor(ctx: ServerContext, table: ConnectionTable, heartbeats: StreamHeartbeats, stream: Stream) {
+    this.#ctx = ctx;
+    this.#table = table;
+    this.#heartbeats = heartbeats;
+    this.#stream = stream;
+  }
+
+  start(): void {
+    const stream = this.#stream;
+    if (!this.#ctx.callLimiter.take(stream.peer)) {
+      this.#fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
     const socket = stream.socket;
-    // the verdict once the check has passed (then messages are handled at once, without a promise per message);
-    // until then messages wait for the check, in order
-    let checked: CheckedClient | undefined;
-    let pending: Promise<CheckedClient> | undefined = ctx.clientCheck.checkCall(stream, socket, () =>
-      tlsRefusal(socket),
+    const pending = this.#ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
+    this.#pending = pending;
+    pending.then(
+      (verdict) => {
+        this.#checked = verdict;
+        this.#pending = undefined;
+      },
+      (err) => this.#fail(err),
     );
-    pending.then((verdict) => {
-      checked = verdict;
-      pending = undefined;
-    }, fail);
-    const onChecked = (checked: CheckedClient, message: AgentMessage) => {
-      if (ended) return;
-      if (id === undefined) {
-        if (!message.hello) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
-        if (message.hello.cluster !== checked.cluster) {
-          throw new CertloopError('CERTLOOP_FORBIDDEN', 'Hello names another cluster than the client certificate');
-        }
-        // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
-        if (ctx.clientCheck.isRevoked(checked)) {
-          throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
-        }
-        const now = ctx.clock.now();
-        const info = table.add(
-          {
-            cluster: checked.cluster,
-            agent: message.hello.agent.slice(0, 256),
-            peer,
-            serialNumber: checked.serialNumber,
-            issuerKeyId: checked.issuerKeyId,
-            certificateNotAfter: checked.notAfter,
-            connectedAt: now,
-            lastHeartbeatAt: now,
-            heartbeats: 0,
-          },
-          stream,
-        );
-        id = info.id;
-        stream.write({
-          welcome: {
-            cluster: checked.cluster,
-            clientSerialNumber: checked.serialNumber,
-            serverSerialNumber: ctx.serverSerialNumber(),
-            heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-            trustBundlePem: ctx.agentTrustBundlePem() ?? '',
-          },
-        });
-        heartbeats.add(id);
-        const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
-        if (renewNow) stream.write({ renewNow });
-        return;
-      }
-      if (message.heartbeat) table.touch(id, ctx.clock.now());
-      const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
-      if (digest) ctx.convergence?.reported(id, digest);
-    };
-    stream.onMessage = (message) => {
-      if (checked) {
-        try {
-          onChecked(checked, message);
-        } catch (err) {
-          fail(err);
-        }
-        return;
-      }
-      void pending?.then((verdict) => onChecked(verdict, message)).catch(fail);
-    };
+    stream.onMessage = (message) => this.#message(message);
     // the agent finished sending: the stream ends with OK
     stream.onHalfClose = () => {
-      close();
+      this.#close();
       stream.end();
     };
-    stream.onClose = close;
-  };
+    stream.onClose = () => this.#close();
+  }
+
+  #message(message: AgentMessage): void {
+    const checked = this.#checked;
+    if (checked) {
+      try {
+        this.#onChecked(checked, message);
+      } catch (err) {
+        this.#fail(err);
+      }
+      return;
+    }
+    void this.#pending?.then((verdict) => this.#onChecked(verdict, message)).catch((err: unknown) => this.#fail(err));
+  }
+
+  #onChecked(checked: CheckedClient, message: AgentMessage): void {
+    if (this.#ended) return;
+    const ctx = this.#ctx;
+    const id = this.#id;
+    if (id === undefined) {
+      this.#hello(checked, message);
+      return;
+    }
+    if (message.heartbeat) this.#table.touch(id, ctx.clock.now());
+    const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
+    if (digest) ctx.convergence?.reported(id, digest);
+  }
+
+  #hello(checked: CheckedClient, message: AgentMessage): void {
+    const ctx = this.#ctx;
+    const stream = this.#stream;
+    if (!message.hello) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
+    if (message.hello.cluster !== checked.cluster) {
+      throw new CertloopError('CERTLOOP_FORBIDDEN', 'Hello names another cluster than the client certificate');
+    }
+    // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
+    if (ctx.clientCheck.isRevoked(checked)) {
+      throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
+    }
+    const now = ctx.clock.now();
+    const info = this.#table.add(
+      {
+        cluster: checked.cluster,
+        agent: message.hello.agent.slice(0, 256),
+        peer: stream.peer,
+        serialNumber: checked.serialNumber,
+        issuerKeyId: checked.issuerKeyId,
+        certificateNotAfter: checked.notAfter,
+        connectedAt: now,
+        lastHeartbeatAt: now,
+        heartbeats: 0,
+      },
+      stream,
+    );
+    this.#id = info.id;
+    stream.write({
+      welcome: {
+        cluster: checked.cluster,
+        clientSerialNumber: checked.serialNumber,
+        serverSerialNumber: ctx.serverSerialNumber(),
+        heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+        trustBundlePem: ctx.agentTrustBundlePem() ?? '',
+      },
+    });
+    this.#heartbeats.add(info.id);
+    const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
+    if (renewNow) stream.write({ renewNow });
+  }
+
+  #close(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const id = this.#id;
+    if (id !== undefined) {
+      this.#heartbeats.delete(id);
+      this.#table.remove(id);
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#ended) return;
+    const refusal = asRefusal(err);
+    this.#ctx.refused(refusal, { peer: this.#stream.peer, method: 'Connect' });
+    this.#close();
+    this.#stream.end(refusalStatus(refusal));
+  }
 }

@@ -365,7 +365,7 @@ describe('LeanGrpcServer with raw HTTP/2 clients', () => {
       Number(address.slice(address.lastIndexOf(':') + 1)),
     ];
     const handshake = (ALPNProtocols: string[]) =>
-      new Promise<string | false>((resolve, reject) => {
+      new Promise<string | false | null>((resolve, reject) => {
         const socket = tlsConnect({ host, port, servername: 'localhost', ca: trust, ALPNProtocols }, () => {
           resolve(socket.alpnProtocol);
           socket.destroy();

@@ -433,13 +433,18 @@ export class LeanGrpcServer {
       maxSessionMemory: 64,
     });
     this.#http2.on('stream', (stream, headers) => this.#stream(stream, headers));
+    // one listener for every session's 'close' (the emitter is `this`), not a closure per connection
+    const sessions = this.#sessions;
+    function forget(this: Http2Session): void {
+      sessions.delete(this);
+    }
     this.#http2.on('session', (session) => {
       if (this.#shuttingDown) {
         session.destroy();
         return;
       }
-      this.#sessions.add(session);
-      session.on('close', () => this.#sessions.delete(session));
+      sessions.add(session);
+      session.on('close', forget);
     });
     this.#http2.on('sessionError', noop);
   }

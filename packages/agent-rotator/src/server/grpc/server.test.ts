@@ -349,9 +349,10 @@ describe('LeanGrpcServer with raw HTTP/2 clients', () => {
     s.close();
   });
 
-  it('answers HTTP/2 PINGs and announces its stream limit', async () => {
+  it('answers HTTP/2 PINGs and announces its stream limit and no HPACK dynamic table', async () => {
     const s = await session();
     expect(s.remoteSettings.maxConcurrentStreams).toBe(7);
+    expect(s.remoteSettings.headerTableSize).toBe(0);
     const rtt = await new Promise<number>((resolve, reject) =>
       s.ping((err, duration) => (err ? reject(err) : resolve(duration))),
     );

@@ -5,9 +5,12 @@
  */
 import {
   bootstrapRelayPki,
+  type EngineVerifyRequest,
+  inspectCertificate,
   isRevokingAuthority,
   ManualClock,
   MemorySecretStore,
+  nodeCryptoEngine,
   pemDecode,
   readTlsMaterial,
 } from '@certloop/core';
@@ -124,5 +127,57 @@ describe('ClientCertificateCheck', () => {
     expect(check.currentCrl).toBeUndefined();
     expect(await codeOf(check.check(revokedAuth))).toBe('CERTLOOP_CHAIN_REVOKED');
     expect(await codeOf(check.check(keptAuth))).toBe('resolved');
+  });
+
+  it('gives a certificate remembered at issuance the verdict of a full validation, and checks others the long way', async () => {
+    const clock = new ManualClock(new Date());
+    const store = new MemorySecretStore();
+    const { signingCa, trustBundlePem, names } = await bootstrapRelayPki({ store, clock });
+    const signing = readTlsMaterial((await store.get(names.signing))!);
+    const trust = { trustBundlePem, intermediatesPem: signing.certificatePem };
+    // the remembering check's signature verifications, counted: an adopted certificate needs none
+    let verified = 0;
+    const engine = {
+      ...nodeCryptoEngine,
+      verify: (request: EngineVerifyRequest) => {
+        verified++;
+        return nodeCryptoEngine.verify(request);
+      },
+    };
+    const remembering = new ClientCertificateCheck({ clock, engine });
+    const validating = new ClientCertificateCheck({ clock });
+    await remembering.setTrust(trust);
+    await validating.setTrust(trust);
+    verified = 0;
+    const leaf = await signingCa.issue({
+      commonName: 'cluster-1',
+      dnsNames: ['cluster-1', 'cluster-1.example'],
+      profile: 'client',
+      lifetimeSeconds: 3600,
+    });
+    remembering.remember(leaf.certificatePem);
+    expect(remembering.stats.remembered).toBe(1);
+    const adopted = await remembering.check(auth(leaf.certificatePem));
+    expect(verified).toBe(0);
+    const validated = await validating.check(auth(leaf.certificatePem));
+    expect(adopted).toEqual(validated);
+    expect(adopted).toMatchObject({
+      cluster: 'cluster-1',
+      serialNumber: leaf.serialNumber,
+      issuerKeyId: inspectCertificate(signing.certificatePem!).subjectKeyId,
+      identity: { commonName: 'cluster-1', dnsNames: ['cluster-1', 'cluster-1.example'], ipAddresses: [], uris: [] },
+    });
+    // the adopted verdict holds only inside the certificate's validity
+    await clock.advance(2 * 3600_000);
+    expect(await codeOf(remembering.check(auth(leaf.certificatePem)))).toBe('CERTLOOP_CHAIN_EXPIRED');
+
+    // remembered but not a client certificate: not adopted, the full check refuses it
+    const server = await signingCa.issue({ commonName: 'cluster-2', profile: 'server', lifetimeSeconds: 3600 });
+    remembering.remember(server.certificatePem);
+    expect(await codeOf(remembering.check(auth(server.certificatePem)))).toBe('CERTLOOP_CHAIN_EXT_KEY_USAGE');
+    // and one never remembered is validated, signatures and all (the count above means what it says)
+    const other = await signingCa.issue({ commonName: 'cluster-3', profile: 'client', lifetimeSeconds: 3600 });
+    expect(await codeOf(remembering.check(auth(other.certificatePem)))).toBe('resolved');
+    expect(verified).toBeGreaterThan(0);
   });
 });

@@ -36,15 +36,19 @@ import {
   CertloopError,
   type Clock,
   type CryptoEngine,
+  decodeExtensions,
+  decodeName,
   type Identity,
   type InspectedCertificate,
   inspectCertificate,
   isCertloopError,
   joinPemBundle,
   type ParsedCrl,
+  parseCertificate,
   pemDecode,
   pemEncode,
   readCrls,
+  type SubjectAltNames,
   splitPemBundle,
   validateChain,
 } from '@certloop/core';
@@ -81,11 +85,24 @@ const MAX_HELD_CRLS = 8;
 
 interface Entry {
   readonly generation: number;
-  readonly result: Promise<CheckedClient>;
+  /** The verdict once made (a plain object: no promise is kept per certificate). */
+  verdict: CheckedClient | undefined;
+  /** While the validation runs: concurrent calls with the same certificate share it. */
+  pending: Promise<CheckedClient> | undefined;
   /** The window in which the verdict holds: the whole path's validity overlap. */
   notBefore: number;
   notAfter: number;
 }
+
+/** An anchor's validity (epoch ms) and its subject key id, for `remember`. */
+interface AnchorWindow {
+  /** The subject key id (lower-case hex): verdicts name their issuer with this one string, not a copy each. */
+  readonly id: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /** What grpc-js's `call.getAuthContext()` gives: the verified peer certificate, when there is one. */
 export interface PeerAuth {
@@ -114,7 +131,7 @@ export class ClientCertificateCheck {
   /** Verdicts by connection (the TLS socket), with the generation they were made in. */
   #bySocket = new WeakMap<TLSSocket, Entry>();
   /** Anchors by subject key id (validity, epoch ms), for `remember`. */
-  #anchorWindows = new Map<string, { notBefore: number; notAfter: number }>();
+  #anchorWindows = new Map<string, AnchorWindow>();
   #rootsWindow = { notBefore: Number.NEGATIVE_INFINITY, notAfter: Number.POSITIVE_INFINITY };
   #connections = 0;
   #remembered = 0;
@@ -211,12 +228,12 @@ export class ClientCertificateCheck {
       }
     }
     if (request !== this.#requests) return; // a newer setTrust won
-    const windows = new Map<string, { notBefore: number; notAfter: number }>();
+    const windows = new Map<string, AnchorWindow>();
     let roots = { notBefore: Number.NEGATIVE_INFINITY, notAfter: Number.POSITIVE_INFINITY };
     for (const pem of anchors) {
       try {
         const c = inspectCertificate(pem);
-        const window = { notBefore: c.notBefore.getTime(), notAfter: c.notAfter.getTime() };
+        const window = { id: c.subjectKeyId ?? '', notBefore: c.notBefore.getTime(), notAfter: c.notAfter.getTime() };
         if (c.subjectKeyId) windows.set(c.subjectKeyId, window);
         if (c.selfSigned) {
           roots = {
@@ -256,7 +273,7 @@ export class ClientCertificateCheck {
       const held = this.#bySocket.get(socket);
       const now = this.#clock.now().getTime();
       if (held && held.generation === this.#generation && now >= held.notBefore && now <= held.notAfter) {
-        const checked = await held.result;
+        const checked = held.verdict ?? (await held.pending!);
         if (this.#crls.size > 0 && this.isRevoked(checked)) {
           throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked', {
             details: { serialNumber: checked.serialNumber },
@@ -265,11 +282,13 @@ export class ClientCertificateCheck {
         return checked;
       }
     }
-    const auth = call.getAuthContext();
-    const checked = await this.check(auth, tlsRefusal);
+    const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+    if ((!raw || raw.length === 0) && tlsRefusal) throw tlsRefusal();
+    // the certificate's key is computed once per connection (the lookup and the connection's verdict share it)
+    const key = raw && raw.length > 0 ? certificateKey(raw) : '';
+    const checked = await this.#checkRevoked(raw, key);
     if (socket) {
-      const raw = auth?.sslPeerCertificate?.raw;
-      const entry = raw ? this.#cache.get(createHash('sha256').update(raw).digest('base64')) : undefined;
+      const entry = key ? this.#cache.get(key) : undefined;
       if (entry && !this.#bySocket.has(socket)) {
         this.#connections++;
         // the certificate of this connection is fixed from now on (TLS 1.2 renegotiation could replace it)
@@ -291,7 +310,7 @@ export class ClientCertificateCheck {
     try {
       // only the key now (a PEM decode and a hash); the certificate is read when an agent first presents it
       const der = pemDecode(certificatePem, ['CERTIFICATE']).der;
-      const key = createHash('sha256').update(der).digest('base64');
+      const key = certificateKey(der);
       if (this.#issued.size >= this.#cacheSize) {
         const oldest = this.#issued.keys().next().value;
         if (oldest !== undefined) this.#issued.delete(oldest);
@@ -310,12 +329,14 @@ export class ClientCertificateCheck {
     this.#issued.delete(key);
     if (generation !== this.#generation) return; // a new trust bundle or CRL since: the long way
     try {
-      // the presented bytes are the issued ones (same SHA-256)
-      const leaf = inspectCertificate(der);
-      const issuer = leaf.authorityKeyId ? this.#anchorWindows.get(leaf.authorityKeyId) : undefined;
-      const cluster = leaf.subject.commonName;
-      if (!issuer || !cluster || !leaf.extKeyUsage.includes('clientAuth')) return;
-      const crl = this.#crls.size > 0 ? this.#crlsFor(leaf.authorityKeyId) : undefined;
+      // the presented bytes are the issued ones (same SHA-256); only what the verdict needs is read (no key
+      // description, fingerprint or PEM as inspectCertificate makes: this runs once per agent connection)
+      const leaf = parseCertificate(der);
+      const ext = decodeExtensions(leaf.extensions);
+      const issuer = ext.authorityKeyId ? this.#anchorWindows.get(ext.authorityKeyId) : undefined;
+      const cluster = decodeName(leaf.subjectNode).dn.commonName;
+      if (!issuer || !cluster || !ext.extKeyUsage?.includes('clientAuth')) return;
+      const crl = this.#crls.size > 0 ? this.#crlsFor(issuer.id) : undefined;
       if (crl?.parsed.revoked.has(leaf.serialNumber)) return;
       const notAfter = Math.min(
         leaf.notAfter.getTime(),
@@ -323,14 +344,23 @@ export class ClientCertificateCheck {
         this.#rootsWindow.notAfter,
         this.#crlLimit(crl),
       );
-      const verdict = verdictOf(leaf, cluster);
+      const verdict = verdictOf(
+        {
+          serialNumber: leaf.serialNumber,
+          notAfter: leaf.notAfter,
+          sans: ext.subjectAltNames,
+          authorityKeyId: issuer.id,
+        },
+        cluster,
+      );
       if (this.#cache.size >= this.#cacheSize) {
         const oldest = this.#cache.keys().next().value;
         if (oldest !== undefined) this.#cache.delete(oldest);
       }
       this.#cache.set(key, {
         generation: this.#generation,
-        result: Promise.resolve(verdict),
+        verdict,
+        pending: undefined,
         notBefore: Math.max(leaf.notBefore.getTime(), issuer.notBefore, this.#rootsWindow.notBefore),
         notAfter,
       });
@@ -352,8 +382,12 @@ export class ClientCertificateCheck {
   async check(auth: PeerAuth | null | undefined, tlsRefusal?: () => CertloopError): Promise<CheckedClient> {
     const raw = auth?.sslPeerCertificate?.raw;
     if ((!raw || raw.length === 0) && tlsRefusal) throw tlsRefusal();
-    const checked = await this.#check(auth);
-    // a verdict made while a new CRL arrived: the serial is looked up in the CRLs in force now
+    return this.#checkRevoked(raw, raw && raw.length > 0 ? certificateKey(raw) : '');
+  }
+
+  /** The check, then the serial looked up in the CRLs in force now (a verdict made while a new CRL arrived). */
+  async #checkRevoked(raw: Buffer | undefined, key: string): Promise<CheckedClient> {
+    const checked = await this.#check(raw, key);
     if (this.#crls.size > 0 && this.isRevoked(checked)) {
       throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked', {
         details: { serialNumber: checked.serialNumber },
@@ -362,12 +396,10 @@ export class ClientCertificateCheck {
     return checked;
   }
 
-  async #check(auth: PeerAuth | null | undefined): Promise<CheckedClient> {
-    const raw = auth?.sslPeerCertificate?.raw;
+  async #check(raw: Buffer | undefined, key: string): Promise<CheckedClient> {
     if (!raw || raw.length === 0) throw unauthenticated('a valid client certificate is required');
     const trust = this.#anchorsPem;
     if (!trust) throw new CertloopError('CERTLOOP_UNAVAILABLE', 'the server has no trust bundle yet');
-    const key = createHash('sha256').update(raw).digest('base64');
     const now = this.#clock.now().getTime();
     if (this.#issued.size > 0) this.#adoptIssued(key, raw);
     const cached = this.#cache.get(key);
@@ -376,24 +408,29 @@ export class ClientCertificateCheck {
         // least recently used first out: touch
         this.#cache.delete(key);
         this.#cache.set(key, cached);
-        return cached.result;
+        return cached.verdict ?? cached.pending!;
       }
       this.#cache.delete(key);
     }
     const entry: Entry = {
       generation: this.#generation,
+      verdict: undefined,
+      pending: undefined,
       // while pending, concurrent calls with the same certificate share the one validation
       notBefore: Number.NEGATIVE_INFINITY,
       notAfter: Number.POSITIVE_INFINITY,
-      result: this.#validate(raw, trust, now, key),
     };
+    entry.pending = this.#validate(raw, trust, now, entry);
     if (this.#cache.size >= this.#cacheSize) {
       const oldest = this.#cache.keys().next().value;
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
     this.#cache.set(key, entry);
     try {
-      return await entry.result;
+      const verdict = await entry.pending;
+      entry.verdict = verdict;
+      entry.pending = undefined;
+      return verdict;
     } catch (err) {
       // a failed verdict is never reused
       if (this.#cache.get(key) === entry) this.#cache.delete(key);
@@ -401,7 +438,7 @@ export class ClientCertificateCheck {
     }
   }
 
-  async #validate(raw: Buffer, trustBundlePem: string, now: number, key: string): Promise<CheckedClient> {
+  async #validate(raw: Buffer, trustBundlePem: string, now: number, entry: Entry): Promise<CheckedClient> {
     let chain: readonly InspectedCertificate[];
     let crl: HeldCrl | undefined;
     try {
@@ -423,13 +460,17 @@ export class ClientCertificateCheck {
     const leaf = chain[0]!;
     const cluster = leaf.subject.commonName;
     if (!cluster) throw unauthenticated('the client certificate names no cluster (CN)');
-    const entry = this.#cache.get(key);
-    if (entry) {
-      entry.notBefore = Math.max(...chain.map((c) => c.notBefore.getTime()));
-      // the verdict holds no longer than the CRL it was made with
-      entry.notAfter = Math.min(...chain.map((c) => c.notAfter.getTime()), this.#crlLimit(crl));
-    }
-    return verdictOf(leaf, cluster);
+    entry.notBefore = Math.max(...chain.map((c) => c.notBefore.getTime()));
+    // the verdict holds no longer than the CRL it was made with
+    entry.notAfter = Math.min(...chain.map((c) => c.notAfter.getTime()), this.#crlLimit(crl));
+    // the issuer named with the anchor's own string when it is one (one string for every agent it issued)
+    const issuerKeyId = leaf.authorityKeyId
+      ? (this.#anchorWindows.get(leaf.authorityKeyId)?.id ?? leaf.authorityKeyId)
+      : undefined;
+    return verdictOf(
+      { serialNumber: leaf.serialNumber, notAfter: leaf.notAfter, sans: leaf.sans, authorityKeyId: issuerKeyId },
+      cluster,
+    );
   }
 
   /**
@@ -451,14 +492,32 @@ export class ClientCertificateCheck {
   }
 }
 
+/** The key certificates are cached by: the SHA-256 of the DER, base64. */
+function certificateKey(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('base64');
+}
+
+/** A name list of the verdict: one shared empty array for the lists a client certificate leaves empty. */
+function names(list: readonly string[] | undefined): readonly string[] {
+  return list && list.length > 0 ? list : NO_NAMES;
+}
+
 /** The verdict for a client certificate whose path checked out: the cluster is its CN. */
-function verdictOf(leaf: InspectedCertificate, cluster: string): CheckedClient {
+function verdictOf(
+  leaf: {
+    readonly serialNumber: string;
+    readonly notAfter: Date;
+    readonly sans?: SubjectAltNames | undefined;
+    readonly authorityKeyId?: string | undefined;
+  },
+  cluster: string,
+): CheckedClient {
   return {
     identity: {
       commonName: cluster,
-      dnsNames: leaf.sans.dnsNames,
-      ipAddresses: leaf.sans.ipAddresses,
-      uris: leaf.sans.uris,
+      dnsNames: names(leaf.sans?.dnsNames),
+      ipAddresses: names(leaf.sans?.ipAddresses),
+      uris: names(leaf.sans?.uris),
     },
     cluster,
     serialNumber: leaf.serialNumber,

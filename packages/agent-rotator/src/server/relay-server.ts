@@ -322,12 +322,16 @@ export class RelayServer {
       server.addUnary(bootstrap.path, protoCodec<BootstrapRequest, SignResponse>(bootstrap), certificates.Bootstrap);
       const renew = relayMethod('Certificates', 'Renew');
       server.addUnary(renew.path, protoCodec<RenewRequest, SignResponse>(renew), certificates.Renew);
-      this.#heartbeats = new HeartbeatSweep(this.#clock, ctx.heartbeatIntervalMs, (beat) => beat());
+      const table = this.#table;
+      const heartbeats = new HeartbeatSweep<number>(this.#clock, ctx.heartbeatIntervalMs, (id) => {
+        if (!table.heartbeat(id)) heartbeats.delete(id);
+      });
+      this.#heartbeats = heartbeats;
       const connect = relayMethod('Relay', 'Connect');
       server.addBidi(
         connect.path,
         protoCodec<AgentMessage, ServerMessage>(connect),
-        relayService(ctx, this.#table, this.#heartbeats),
+        relayService(ctx, this.#table, heartbeats),
       );
       this.#server = server;
       const port = await server.listen(o.address);

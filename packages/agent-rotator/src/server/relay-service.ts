@@ -8,7 +8,7 @@
  * server sees a new CRL listing its serial: UNAUTHENTICATED / `CERTLOOP_CHAIN_REVOKED`), and by `disconnect`.
  */
 
-import { CertloopError, type Clock, type RenewalRequest, type TimerHandle } from '@certloop/core';
+import { CertloopError, type Clock, type RenewalRequest } from '@certloop/core';
 import type { AgentMessage, ServerMessage } from '../shared/proto.js';
 import { asRefusal } from '../shared/status.js';
 import type { CheckedClient } from './client-check.js';
@@ -37,8 +37,15 @@ export interface ConnectedAgent {
 
 type Stream = BidiCall<AgentMessage, ServerMessage>;
 
+/** One open stream in the table: what is shown of it, its call, its heartbeat sequence. */
+interface TableEntry {
+  readonly info: ConnectedAgent;
+  readonly stream: Stream;
+  sequence: number;
+}
+
 export class ConnectionTable {
-  readonly #byId = new Map<number, { info: ConnectedAgent; stream: Stream; timer: TimerHandle | undefined }>();
+  readonly #byId = new Map<number, TableEntry>();
   #nextId = 1;
   constructor(
     private readonly clock: Clock,
@@ -46,16 +53,24 @@ export class ConnectionTable {
     private readonly onRemoved?: (agent: ConnectedAgent) => void,
   ) {}
 
-  add(info: Omit<ConnectedAgent, 'id'>, stream: Stream, timer: TimerHandle | undefined): ConnectedAgent {
-    const entry = { ...info, id: this.#nextId++ };
-    this.#byId.set(entry.id, { info: entry, stream, timer });
+  /** Adds an open stream; its id is the table's next one. */
+  add(info: Omit<ConnectedAgent, 'id'>, stream: Stream): ConnectedAgent {
+    // one literal of a fixed shape (no spread: a spread copy plus a property is a slower, larger object per stream)
+    const entry: ConnectedAgent = {
+      id: this.#nextId++,
+      cluster: info.cluster,
+      agent: info.agent,
+      peer: info.peer,
+      serialNumber: info.serialNumber,
+      issuerKeyId: info.issuerKeyId,
+      certificateNotAfter: info.certificateNotAfter,
+      connectedAt: info.connectedAt,
+      lastHeartbeatAt: info.lastHeartbeatAt,
+      heartbeats: info.heartbeats,
+    };
+    this.#byId.set(entry.id, { info: entry, stream, sequence: 0 });
     this.onChange();
     return entry;
-  }
-
-  setTimer(id: number, timer: TimerHandle | undefined): void {
-    const entry = this.#byId.get(id);
-    if (entry) entry.timer = timer;
   }
 
   /** Records a heartbeat from the agent. */
@@ -66,10 +81,17 @@ export class ConnectionTable {
     entry.info.heartbeats++;
   }
 
+  /** Sends the server's next heartbeat on stream `id`; false when the stream is no longer in the table. */
+  heartbeat(id: number): boolean {
+    const entry = this.#byId.get(id);
+    if (!entry) return false;
+    entry.stream.write({ heartbeat: { sequence: ++entry.sequence, sentAtMs: this.clock.now().getTime() } });
+    return true;
+  }
+
   remove(id: number): void {
     const entry = this.#byId.get(id);
     if (!entry) return;
-    if (entry.timer) this.clock.clearTimeout(entry.timer);
     this.#byId.delete(id);
     this.onRemoved?.(entry.info);
     this.onChange();
@@ -113,8 +135,11 @@ export class ConnectionTable {
   }
 }
 
-/** Heartbeats of every stream on one timer (see heartbeat-sweep.ts); keys are the streams' beat functions. */
-export type StreamHeartbeats = HeartbeatSweep<() => void>;
+/**
+ * Heartbeats of every stream on one timer (see heartbeat-sweep.ts), keyed by the streams' table ids (small
+ * integers: no per-stream closure or hash slot). The sweep's beat is `ConnectionTable.heartbeat`.
+ */
+export type StreamHeartbeats = HeartbeatSweep<number>;
 
 export function relayService(
   ctx: ServerContext,
@@ -122,93 +147,140 @@ export function relayService(
   heartbeats: StreamHeartbeats,
 ): BidiHandler<AgentMessage, ServerMessage> {
   return (stream: Stream) => {
-    const peer = stream.peer;
-    let id: number | undefined;
-    let ended = false;
-    let sequence = 0;
-    const fail = (err: unknown) => {
-      if (ended) return;
-      ended = true;
-      const refusal = asRefusal(err);
-      ctx.refused(refusal, { peer, method: 'Connect' });
-      heartbeats.delete(beat);
-      if (id !== undefined) table.remove(id);
-      stream.end(refusalStatus(refusal));
-    };
-    const close = () => {
-      if (ended) return;
-      ended = true;
-      heartbeats.delete(beat);
-      if (id !== undefined) table.remove(id);
-    };
-    function beat(): void {
-      if (ended || id === undefined) {
-        heartbeats.delete(beat);
-        return;
-      }
-      stream.write({ heartbeat: { sequence: ++sequence, sentAtMs: ctx.clock.now().getTime() } });
-    }
-    if (!ctx.callLimiter.take(peer)) {
-      fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
+    new RelayStream(ctx, table, heartbeats, stream).start();
+  };
+}
+
+/**
+ * One Connect stream's state. An object with its methods on the prototype, not a set of closures per stream: a
+ * held stream costs one small object (what it keeps is its fields) and the call's callbacks.
+ */
+class RelayStream {
+  readonly #ctx: ServerContext;
+  readonly #table: ConnectionTable;
+  readonly #heartbeats: StreamHeartbeats;
+  readonly #stream: Stream;
+  #id: number | undefined;
+  #ended = false;
+  /** The verdict once the check passed (then messages are handled at once, without a promise per message). */
+  #checked: CheckedClient | undefined;
+  /** Until then: messages wait for the check, in order. */
+  #pending: Promise<CheckedClient> | undefined;
+
+  constructor(ctx: ServerContext, table: ConnectionTable, heartbeats: StreamHeartbeats, stream: Stream) {
+    this.#ctx = ctx;
+    this.#table = table;
+    this.#heartbeats = heartbeats;
+    this.#stream = stream;
+  }
+
+  start(): void {
+    const stream = this.#stream;
+    if (!this.#ctx.callLimiter.take(stream.peer)) {
+      this.#fail(new CertloopError('CERTLOOP_RATE_LIMITED', 'too many calls from this address'));
       return;
     }
     const socket = stream.socket;
-    const client = ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
-    client.catch(fail);
-    const onChecked = (checked: CheckedClient, message: AgentMessage) => {
-      if (ended) return;
-      if (id === undefined) {
-        if (!message.hello) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
-        if (message.hello.cluster !== checked.cluster) {
-          throw new CertloopError('CERTLOOP_FORBIDDEN', 'Hello names another cluster than the client certificate');
-        }
-        // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
-        if (ctx.clientCheck.isRevoked(checked)) {
-          throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
-        }
-        const now = ctx.clock.now();
-        const info = table.add(
-          {
-            cluster: checked.cluster,
-            agent: message.hello.agent.slice(0, 256),
-            peer,
-            serialNumber: checked.serialNumber,
-            issuerKeyId: checked.issuerKeyId,
-            certificateNotAfter: checked.notAfter,
-            connectedAt: now,
-            lastHeartbeatAt: now,
-            heartbeats: 0,
-          },
-          stream,
-          undefined,
-        );
-        id = info.id;
-        stream.write({
-          welcome: {
-            cluster: checked.cluster,
-            clientSerialNumber: checked.serialNumber,
-            serverSerialNumber: ctx.serverSerialNumber(),
-            heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-            trustBundlePem: ctx.agentTrustBundlePem() ?? '',
-          },
-        });
-        heartbeats.add(beat);
-        const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
-        if (renewNow) stream.write({ renewNow });
-        return;
-      }
-      if (message.heartbeat) table.touch(id, ctx.clock.now());
-      const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
-      if (digest) ctx.convergence?.reported(id, digest);
-    };
-    stream.onMessage = (message) => {
-      void client.then((checked) => onChecked(checked, message)).catch(fail);
-    };
+    const pending = this.#ctx.clientCheck.checkCall(stream, socket, () => tlsRefusal(socket));
+    this.#pending = pending;
+    pending.then(
+      (verdict) => {
+        this.#checked = verdict;
+        this.#pending = undefined;
+      },
+      (err) => this.#fail(err),
+    );
+    stream.onMessage = (message) => this.#message(message);
     // the agent finished sending: the stream ends with OK
     stream.onHalfClose = () => {
-      close();
+      this.#close();
       stream.end();
     };
-    stream.onClose = close;
-  };
+    stream.onClose = () => this.#close();
+  }
+
+  #message(message: AgentMessage): void {
+    const checked = this.#checked;
+    if (checked) {
+      try {
+        this.#onChecked(checked, message);
+      } catch (err) {
+        this.#fail(err);
+      }
+      return;
+    }
+    void this.#pending?.then((verdict) => this.#onChecked(verdict, message)).catch((err: unknown) => this.#fail(err));
+  }
+
+  #onChecked(checked: CheckedClient, message: AgentMessage): void {
+    if (this.#ended) return;
+    const ctx = this.#ctx;
+    const id = this.#id;
+    if (id === undefined) {
+      this.#hello(checked, message);
+      return;
+    }
+    if (message.heartbeat) this.#table.touch(id, ctx.clock.now());
+    const digest = message.heartbeat?.trustBundleDigest || message.bundleReport?.trustBundleDigest;
+    if (digest) ctx.convergence?.reported(id, digest);
+  }
+
+  #hello(checked: CheckedClient, message: AgentMessage): void {
+    const ctx = this.#ctx;
+    const stream = this.#stream;
+    if (!message.hello) throw new CertloopError('CERTLOOP_INVALID_ARGUMENT', 'the first message must be Hello');
+    if (message.hello.cluster !== checked.cluster) {
+      throw new CertloopError('CERTLOOP_FORBIDDEN', 'Hello names another cluster than the client certificate');
+    }
+    // a CRL that arrived between the certificate check and Hello: its sweep did not see this stream
+    if (ctx.clientCheck.isRevoked(checked)) {
+      throw new CertloopError('CERTLOOP_CHAIN_REVOKED', 'the client certificate is revoked');
+    }
+    const now = ctx.clock.now();
+    const info = this.#table.add(
+      {
+        cluster: checked.cluster,
+        agent: message.hello.agent.slice(0, 256),
+        peer: stream.peer,
+        serialNumber: checked.serialNumber,
+        issuerKeyId: checked.issuerKeyId,
+        certificateNotAfter: checked.notAfter,
+        connectedAt: now,
+        lastHeartbeatAt: now,
+        heartbeats: 0,
+      },
+      stream,
+    );
+    this.#id = info.id;
+    stream.write({
+      welcome: {
+        cluster: checked.cluster,
+        clientSerialNumber: checked.serialNumber,
+        serverSerialNumber: ctx.serverSerialNumber(),
+        heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+        trustBundlePem: ctx.agentTrustBundlePem() ?? '',
+      },
+    });
+    this.#heartbeats.add(info.id);
+    const renewNow = ctx.convergence?.opened(info, message.hello.trustBundleDigest ?? '');
+    if (renewNow) stream.write({ renewNow });
+  }
+
+  #close(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const id = this.#id;
+    if (id !== undefined) {
+      this.#heartbeats.delete(id);
+      this.#table.remove(id);
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#ended) return;
+    const refusal = asRefusal(err);
+    this.#ctx.refused(refusal, { peer: this.#stream.peer, method: 'Connect' });
+    this.#close();
+    this.#stream.end(refusalStatus(refusal));
+  }
 }

@@ -25,6 +25,7 @@ export {
   verifyCsr,
 } from './csr.js';
 export { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';
+export { type DecodedExtensions, decodeExtensions } from './extensions.js';
 export { canonicalIpAddress, decodeGeneralNames, encodeGeneralNames } from './general-names.js';
 export { type InspectedCertificate, inspectCertificate, inspectCertificates } from './inspect.js';
 export { ISSUER_KEY_CACHE_SIZE } from './issuer-key-cache.js';

@@ -22,7 +22,8 @@ export function frameMessage(message: Uint8Array): Buffer {
 
 export class MessageReader {
   readonly #maxBytes: number;
-  #pending: Buffer[] = [];
+  /** Chunks of a message not yet whole (allocated when one is split: most messages arrive in one chunk). */
+  #pending: Buffer[] | undefined;
   #pendingBytes = 0;
   /** Length of the message being read (after its header), or -1 while reading a header. */
   #length = -1;
@@ -40,10 +41,10 @@ export class MessageReader {
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let data = chunk;
-    if (this.#pendingBytes > 0) {
+    if (this.#pending) {
       this.#pending.push(chunk);
       data = Buffer.concat(this.#pending, this.#pendingBytes + chunk.length);
-      this.#pending = [];
+      this.#pending = undefined;
       this.#pendingBytes = 0;
     }
     let at = 0;
@@ -74,7 +75,7 @@ export class MessageReader {
     }
     if (at < data.length) {
       const rest = data.subarray(at);
-      this.#pending.push(rest);
+      this.#pending = [rest];
       this.#pendingBytes = rest.length;
     }
     return out;

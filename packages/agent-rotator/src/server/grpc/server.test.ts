@@ -4,6 +4,7 @@
  * content types, resets mid-call). Every refusal is a typed status and nothing stays open.
  */
 import { type ClientHttp2Session, constants, connect as http2Connect } from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
 import { bootstrapRelayPki, MemorySecretStore, readTlsMaterial } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -348,14 +349,34 @@ describe('LeanGrpcServer with raw HTTP/2 clients', () => {
     s.close();
   });
 
-  it('answers HTTP/2 PINGs and announces its stream limit', async () => {
+  it('answers HTTP/2 PINGs and announces its stream limit and no HPACK dynamic table', async () => {
     const s = await session();
     expect(s.remoteSettings.maxConcurrentStreams).toBe(7);
+    expect(s.remoteSettings.headerTableSize).toBe(0);
     const rtt = await new Promise<number>((resolve, reject) =>
       s.ping((err, duration) => (err ? reject(err) : resolve(duration))),
     );
     expect(rtt).toBeGreaterThanOrEqual(0);
     s.close();
+  });
+
+  it('selects h2 by ALPN and refuses a client that offers only http/1.1 in the handshake', async () => {
+    const [host, port] = [
+      address.slice(0, address.lastIndexOf(':')),
+      Number(address.slice(address.lastIndexOf(':') + 1)),
+    ];
+    const handshake = (ALPNProtocols: string[]) =>
+      new Promise<string | false | null>((resolve, reject) => {
+        const socket = tlsConnect({ host, port, servername: 'localhost', ca: trust, ALPNProtocols }, () => {
+          resolve(socket.alpnProtocol);
+          socket.destroy();
+        });
+        socket.once('error', reject);
+      });
+    expect(await handshake(['http/1.1', 'h2'])).toBe('h2');
+    await expect(handshake(['http/1.1'])).rejects.toMatchObject({
+      code: 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL',
+    });
   });
 });
 

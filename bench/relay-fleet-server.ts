@@ -6,14 +6,16 @@
  * `sample` (CPU so far, streams, RSS, renewals; per replica: streams and renewals), `stop` (peak RSS, CPU,
  * counters). The per-address call limit is set as the package README sizes it for every agent behind one address
  * (127.0.0.1 here): `CERTLOOP_BENCH_CALL_BURST` calls at once and `CERTLOOP_BENCH_CALL_RATE` per second.
+ * The relay and core are the built packages (what `certloop server` runs), not their TypeScript through tsx, unless
+ * `CERTLOOP_BENCH_FROM_SOURCE=1` (relay-fleet.ts decides the import conditions).
  */
 import cluster from 'node:cluster';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkRelayReplicas, RelayServer, replicaIndex } from '@certloop/agent-rotator';
 import { bootstrapRelayPki, FileSecretStore, readTlsMaterial } from '@certloop/core';
-import { forkRelayReplicas, RelayServer, replicaIndex } from '../packages/agent-rotator/src/index.js';
 
 const TOKEN = 'bench-relay-fleet-token-0123456789';
 const replicas = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);

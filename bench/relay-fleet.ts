@@ -41,10 +41,18 @@ const CONCURRENCY = 48;
 const MIB = 1024 * 1024;
 const REPLICAS = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);
 
+/**
+ * The server children run the built packages (`npm run bench` builds them first), as `certloop server` does: from
+ * source, tsx compiles with esbuild's keepNames, which adds a `__name` call to every named closure and class, so the
+ * relay's own JavaScript would cost more than what ships. `CERTLOOP_BENCH_FROM_SOURCE=1` runs them from source.
+ */
+const SERVER_FROM_SOURCE = process.env.CERTLOOP_BENCH_FROM_SOURCE === '1';
+
 function child(script: string, env: Record<string, string> = {}): ChildProcess {
+  const fromSource = SERVER_FROM_SOURCE || !script.includes('-server');
   return fork(fileURLToPath(new URL(script, import.meta.url)), [], {
     execArgv: [
-      '--conditions=source',
+      ...(fromSource ? ['--conditions=source'] : []),
       '--import',
       'tsx',
       '--expose-gc',

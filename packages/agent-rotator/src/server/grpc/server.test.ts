@@ -4,6 +4,7 @@
  * content types, resets mid-call). Every refusal is a typed status and nothing stays open.
  */
 import { type ClientHttp2Session, constants, connect as http2Connect } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { bootstrapRelayPki, MemorySecretStore, readTlsMaterial } from '@certloop/core';
 import * as grpc from '@grpc/grpc-js';
@@ -396,7 +397,7 @@ describe('LeanGrpcServer shutdown', () => {
       s.on('error', () => undefined);
       return s;
     };
-    return { own, open };
+    return { own, open, port };
   }
 
   it('sends GOAWAY on close, ends held streams after the grace, and stops listening', async () => {
@@ -431,5 +432,25 @@ describe('LeanGrpcServer shutdown', () => {
     expect(reconnects).toHaveLength(1);
     expect(own.connections).toBe(0);
     for (const s of [first, ...reconnects]) s.destroy();
+  });
+
+  it('ends a connection stalled in its TLS handshake after the grace, so close() resolves', async () => {
+    const { own, port } = await ownServer();
+    const raw = netConnect(port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    const rawClosed = new Promise((r) => raw.once('close', r));
+    // a TLS record header announcing 255 bytes of handshake that never come
+    raw.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff]));
+    for (let turns = 0; own.sockets < 1; turns++) {
+      if (turns > 1_000) throw new Error('the server never accepted the connection');
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(own.connections).toBe(0); // no HTTP/2 session: the handshake never ended
+    await own.close(100); // before, the listener's close waited for the TLS handshake timeout (120 s)
+    await rawClosed;
+    for (let turns = 0; own.sockets > 0; turns++) {
+      if (turns > 1_000) throw new Error('the stalled connection is still counted');
+      await new Promise((r) => setImmediate(r));
+    }
   });
 });

@@ -35,6 +35,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { frameMessage, MessageReader } from './framing.js';
 import { type CallStatus, encodeGrpcMessage, GrpcStatus, GrpcStatusError, isCallStatus } from './status.js';
@@ -424,6 +425,8 @@ export class LeanGrpcServer {
   readonly #methods = new Map<string, Method>();
   readonly #http2: Http2SecureServer;
   readonly #sessions = new Set<Http2Session>();
+  /** Every accepted TCP connection until it closes, HTTP/2 session or not yet (a TLS handshake under way). */
+  readonly #sockets = new Set<Socket>();
   #listening = false;
   #closing: Promise<void> | undefined;
   #shuttingDown = false;
@@ -448,6 +451,15 @@ export class LeanGrpcServer {
     function forget(this: Http2Session): void {
       sessions.delete(this);
     }
+    // a connection whose TLS handshake never ends is no session: tracked so close() can end it too
+    const sockets = this.#sockets;
+    function forgetSocket(this: Socket): void {
+      sockets.delete(this);
+    }
+    this.#http2.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', forgetSocket);
+    });
     this.#http2.on('session', (session) => {
       if (this.#shuttingDown) {
         session.destroy();
@@ -507,6 +519,11 @@ export class LeanGrpcServer {
     return this.#sessions.size;
   }
 
+  /** Open TCP connections: the HTTP/2 ones and those still in their TLS handshake. */
+  get sockets(): number {
+    return this.#sockets.size;
+  }
+
   /**
    * Stops accepting connections and sends GOAWAY on each open one: calls in flight may finish; after `graceMs` what
    * is left is destroyed. Resolves when every connection is closed. Idempotent.
@@ -533,6 +550,8 @@ export class LeanGrpcServer {
       for (const session of sessions) if (!session.closed && !session.destroyed) session.close();
       const timer = setTimeout(() => {
         for (const session of sessions) session.destroy();
+        // connections still in their TLS handshake (or stalled in it) would hold the listener's close for good
+        for (const socket of this.#sockets) socket.destroy();
       }, graceMs);
       await Promise.all([listening, ...ended]);
       clearTimeout(timer);

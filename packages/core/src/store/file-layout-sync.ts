@@ -59,7 +59,10 @@ export function readSecretDirectorySync(
       const version = versionAt(base, secretDir);
       if (version === null) return undefined;
       try {
-        return readDataDirectory(secretDir, base, name, version);
+        const secret = readDataDirectory(secretDir, base, name, version);
+        // as in readSecretDirectory: a version still named by ..data after the read was not being removed
+        if (versionAt(base, secretDir) === version) return secret;
+        previous = undefined;
       } catch (err) {
         if (!hasErrno(err, 'ENOENT')) throw toStoreIoError(err, 'read', join(secretDir, version));
         if (version === previous) throw corrupt(secretDir, '..data points at a missing directory', err);

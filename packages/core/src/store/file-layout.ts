@@ -6,8 +6,9 @@
  *   <directory>/<name>/..data -> ..2026_01_01_00_00_00.Ab3xYz
  *   <directory>/<name>/<key> -> ..data/<key>
  *
- * A reader resolves `..data` once and reads the files from the directory it names, so it sees one whole
- * version; the name of that directory is the secret's version.
+ * A reader resolves `..data`, reads the files from the directory it names, and checks that `..data` still names it
+ * (writers remove a version only after swapping away from it), so it sees one whole version; the name of that
+ * directory is the secret's version.
  */
 import { constants, existsSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -82,7 +83,12 @@ export async function readSecretDirectory(
       const version = await readVersionAt(base, secretDir);
       if (version === null) return undefined;
       try {
-        return await readDataDirectory(secretDir, base, name, version);
+        const secret = await readDataDirectory(secretDir, base, name, version);
+        // a writer swaps ..data away from a version before it removes that version's files: if ..data still names
+        // it, nothing was removed while it was read (a directory read as it was being removed can look whole but
+        // hold fewer keys, or none)
+        if ((await readVersionAt(base, secretDir)) === version) return secret;
+        previous = undefined;
       } catch (err) {
         if (!hasErrno(err, 'ENOENT')) throw toStoreIoError(err, 'read', join(secretDir, version));
         // the same target vanishing twice is a dangling ..data, not a race with a writer

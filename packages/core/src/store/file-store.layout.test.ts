@@ -1,8 +1,20 @@
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
+import { type FsStep, setFsFaultInjector } from '../lib/fs-seam.js';
 import { rejectionCode } from '../testing/index.js';
 import { FileSecretStore } from './file-store.js';
 import { kubeletWrite } from './fixtures/kubelet-write.js';
@@ -136,6 +148,43 @@ describe('FileSecretStore on disk', () => {
     }
     await writer;
     expect(reads).toBeGreaterThan(0);
+  });
+
+  it('a version removed while it is read is read again, never returned with keys missing', async () => {
+    const first = await store.put('race', { data: { a: bytes('1'), b: bytes('1'), c: bytes('1') } });
+    const secretDir = join(directory, 'race');
+    const next = '..2026_03_04_05_06_08.race02';
+    let swaps = 0;
+    // another writer (a kubelet, another process) commits the next version and removes this one between the
+    // reader's open of the data directory and its listing: the open descriptor then lists fewer entries, or none
+    const writeBetween = (step: FsStep) => {
+      if (step !== 'readdir' || swaps > 0) return;
+      swaps++;
+      const old = readlinkSync(join(secretDir, '..data'));
+      mkdirSync(join(secretDir, next), { mode: 0o700 });
+      for (const file of readdirSync(join(secretDir, old))) {
+        const content = file === '..certloop.json' ? readFileSync(join(secretDir, old, file)) : 'two';
+        writeFileSync(join(secretDir, next, file), content, { mode: 0o600 });
+      }
+      symlinkSync(next, join(secretDir, '..data_tmp'));
+      renameSync(join(secretDir, '..data_tmp'), join(secretDir, '..data'));
+      for (const file of readdirSync(join(secretDir, old))) unlinkSync(join(secretDir, old, file));
+      rmdirSync(join(secretDir, old));
+    };
+    setFsFaultInjector(writeBetween);
+    try {
+      const read = (await store.get('race'))!;
+      expect(swaps).toBe(1);
+      expect(read.version).toBe(next);
+      expect(read.version).not.toBe(first.version);
+      expect(Object.fromEntries(Object.entries(read.data).map(([k, v]) => [k, text(v)]))).toEqual({
+        a: 'two',
+        b: 'two',
+        c: 'two',
+      });
+    } finally {
+      setFsFaultInjector(undefined);
+    }
   });
 
   it('refuses a missing directory option', () => {

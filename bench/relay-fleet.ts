@@ -28,11 +28,12 @@
  * Run alone: `node --conditions=source --import tsx bench/relay-fleet.ts [N...]`. Sizes default to
  * `CERTLOOP_BENCH_FLEET_SIZES` or 1,000 and 10,000; runs are cut after `CERTLOOP_BENCH_FLEET_BUDGET_MS` (120 s).
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchChild, nextMessage } from './fleet-children.js';
 import { type BenchResult, formatResults, LatencySamples } from './types.js';
 
 const AGENT_PROCESSES = 2;
@@ -40,44 +41,6 @@ const BUDGET_MS = Number(process.env.CERTLOOP_BENCH_FLEET_BUDGET_MS ?? 120_000);
 const CONCURRENCY = 48;
 const MIB = 1024 * 1024;
 const REPLICAS = Number(process.env.CERTLOOP_BENCH_REPLICAS ?? 1);
-
-/**
- * The server children run the built packages (`npm run bench` builds them first), as `certloop server` does: from
- * source, tsx compiles with esbuild's keepNames, which adds a `__name` call to every named closure and class, so the
- * relay's own JavaScript would cost more than what ships. `CERTLOOP_BENCH_FROM_SOURCE=1` runs them from source.
- */
-const SERVER_FROM_SOURCE = process.env.CERTLOOP_BENCH_FROM_SOURCE === '1';
-
-function child(script: string, env: Record<string, string> = {}): ChildProcess {
-  const fromSource = SERVER_FROM_SOURCE || !script.includes('-server');
-  return fork(fileURLToPath(new URL(script, import.meta.url)), [], {
-    execArgv: [
-      ...(fromSource ? ['--conditions=source'] : []),
-      '--import',
-      'tsx',
-      '--expose-gc',
-      ...(process.env.CERTLOOP_BENCH_PROF && script.includes(process.env.CERTLOOP_BENCH_PROF)
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CERTLOOP_BENCH_PROF_DIR ?? '/tmp/relay-prof'}`]
-        : []),
-    ],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-}
-
-function next<T>(proc: ChildProcess, kind: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`bench child exited (${code}) before ${kind}`));
-    const onMessage = (m: { kind: string }) => {
-      if (m.kind !== kind) return;
-      proc.off('message', onMessage);
-      proc.off('exit', onExit);
-      resolve(m as T);
-    };
-    proc.on('message', onMessage);
-    proc.once('exit', onExit);
-  });
-}
 
 interface AgentsDone {
   cpu: NodeJS.CpuUsage;
@@ -145,13 +108,13 @@ async function reconnectStorm(server: ChildProcess, agents: ChildProcess[]) {
   const poll = () =>
     Promise.all(
       agents.map((a) => {
-        const reply = next<Reconnects>(a, 'reconnects');
+        const reply = nextMessage<Reconnects>(a, 'reconnects');
         a.send({ kind: 'reconnects' });
         return reply;
       }),
     );
   const t0 = Date.now();
-  const restarted = next(server, 'restarted');
+  const restarted = nextMessage(server, 'restarted');
   server.send({ kind: 'kill' });
   let seen: Reconnects[] = [];
   let previous = -1;
@@ -206,7 +169,7 @@ interface Run {
 const cpuMs = (cpu: NodeJS.CpuUsage) => (cpu.user + cpu.system) / 1000;
 
 async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promise<Run> {
-  const server = child(
+  const server = benchChild(
     mode === 'relay' ? './relay-fleet-server.ts' : './relay-fleet-bare-server.ts',
     mode === 'relay'
       ? {
@@ -218,15 +181,15 @@ async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promi
         }
       : {},
   );
-  const ready = await next<{
+  const ready = await nextMessage<{
     address: string;
     token: string;
     trustBundlePem: string;
     baselineRss: number;
     cpu: NodeJS.CpuUsage;
   }>(server, 'ready');
-  const agents = Array.from({ length: AGENT_PROCESSES }, () => child('./relay-fleet-agents.ts'));
-  await Promise.all(agents.map((a) => next(a, 'ready')));
+  const agents = Array.from({ length: AGENT_PROCESSES }, () => benchChild('./relay-fleet-agents.ts'));
+  await Promise.all(agents.map((a) => nextMessage(a, 'ready')));
   const share = Math.ceil(n / AGENT_PROCESSES);
   const jobs = agents.map((_, i) => ({
     mode,
@@ -240,26 +203,26 @@ async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promi
   }));
   await Promise.all(
     agents.map((a, i) => {
-      const prepared = next(a, 'prepared');
+      const prepared = nextMessage(a, 'prepared');
       a.send({ kind: 'prepare', ...jobs[i] });
       return prepared;
     }),
   );
   // the server's CPU from here on (its start-up, PKI and compile, is not the agents')
-  const before = next<{ cpu: NodeJS.CpuUsage; memory: { rss: number; heapUsed: number } }>(server, 'sample');
+  const before = nextMessage<{ cpu: NodeJS.CpuUsage; memory: { rss: number; heapUsed: number } }>(server, 'sample');
   server.send({ kind: 'sample' });
   const { cpu: cpu0, memory: idle } = await before;
   const started = performance.now();
   const reports = await Promise.all(
     agents.map((a, i) => {
-      const done = next<AgentsDone>(a, 'done');
+      const done = nextMessage<AgentsDone>(a, 'done');
       a.send({ kind: 'run', ...jobs[i] });
       return done;
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   const sample = async () => {
-    const reply = next<ServerSample>(server, 'sample');
+    const reply = nextMessage<ServerSample>(server, 'sample');
     server.send({ kind: 'sample' });
     return reply;
   };
@@ -268,7 +231,7 @@ async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promi
   const stormStart = performance.now();
   const stormed = await Promise.all(
     agents.map((a) => {
-      const reply = next<Stormed>(a, 'stormed');
+      const reply = nextMessage<Stormed>(a, 'stormed');
       a.send({ kind: 'storm' });
       return reply;
     }),
@@ -322,12 +285,12 @@ async function fleet(mode: 'relay' | 'bare', n: number, replicas: number): Promi
       latency,
     };
   }
-  const stopped = next<{ peakRss: number; metrics: { refused?: Record<string, number> } }>(server, 'stopped');
+  const stopped = nextMessage<{ peakRss: number; metrics: { refused?: Record<string, number> } }>(server, 'stopped');
   server.send({ kind: 'stop' });
   const serverReport = await stopped;
   await Promise.all(
     agents.map(async (a) => {
-      const bye = next(a, 'stopped').catch(() => undefined);
+      const bye = nextMessage(a, 'stopped').catch(() => undefined);
       a.send({ kind: 'stop' });
       await bye;
     }),

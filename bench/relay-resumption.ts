@@ -8,12 +8,14 @@
  * share of reconnects that did resume, and the agents' CPU apart.
  *
  * Run alone: `node --conditions=source --import tsx bench/relay-resumption.ts [reconnects per round]`.
- * `CERTLOOP_BENCH_PROF=relay-fleet-server` writes a CPU profile of the server to /tmp/relay-resumption-prof;
+ * The server is relay-fleet-server.ts, forked as the fleet bench forks it (the built packages; fleet-children.ts).
+ * `CERTLOOP_BENCH_PROF=relay-fleet-server` writes a CPU profile of the server to `CERTLOOP_BENCH_PROF_DIR`
+ * (default /tmp/relay-prof);
  * `CERTLOOP_BENCH_RESUMPTION_ONLY=full` (or `resumed`) then runs the measured rounds of one kind only.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import {
   CredentialProvider,
   createCsr,
@@ -26,6 +28,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { bootstrapClient, unary } from '../packages/agent-rotator/src/agent/channel.js';
 import { MutualChannel } from '../packages/agent-rotator/src/agent/mutual-channel.js';
 import type { AgentMessage, ServerMessage, SignResponse } from '../packages/agent-rotator/src/shared/proto.js';
+import { benchChild, nextMessage } from './fleet-children.js';
 import type { BenchResult } from './types.js';
 
 const AGENTS = 4;
@@ -37,38 +40,8 @@ interface Ready {
   trustBundlePem: string;
 }
 
-function serverProcess(): ChildProcess {
-  return fork(fileURLToPath(new URL('./relay-fleet-server.ts', import.meta.url)), [], {
-    execArgv: [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      '--expose-gc',
-      ...(process.env.CERTLOOP_BENCH_PROF?.includes('relay-fleet-server')
-        ? ['--cpu-prof', '--cpu-prof-dir=/tmp/relay-resumption-prof']
-        : []),
-    ],
-    env: { ...process.env, CERTLOOP_BENCH_REPLICAS: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-}
-
-function next<T>(proc: ChildProcess, kind: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`bench server exited (${code}) before ${kind}`));
-    const onMessage = (m: { kind: string }) => {
-      if (m.kind !== kind) return;
-      proc.off('message', onMessage);
-      proc.off('exit', onExit);
-      resolve(m as T);
-    };
-    proc.on('message', onMessage);
-    proc.once('exit', onExit);
-  });
-}
-
 async function serverCpuMs(proc: ChildProcess): Promise<number> {
-  const reply = next<{ cpu: NodeJS.CpuUsage }>(proc, 'sample');
+  const reply = nextMessage<{ cpu: NodeJS.CpuUsage }>(proc, 'sample');
   proc.send({ kind: 'sample' });
   const { cpu } = await reply;
   return (cpu.user + cpu.system) / 1000;
@@ -141,9 +114,9 @@ async function round(proc: ChildProcess, channels: MutualChannel[], perAgent: nu
 }
 
 export async function benchRelayResumption(reconnectsPerRound = 400): Promise<BenchResult[]> {
-  const proc = serverProcess();
+  const proc = benchChild('./relay-fleet-server.ts', { CERTLOOP_BENCH_REPLICAS: '1' });
   try {
-    const ready = await next<Ready>(proc, 'ready');
+    const ready = await nextMessage<Ready>(proc, 'ready');
     const providers = await Promise.all(
       Array.from({ length: AGENTS }, (_, i) => agentProvider(ready, `bench-resume-${i}`)),
     );
@@ -206,7 +179,7 @@ export async function benchRelayResumption(reconnectsPerRound = 400): Promise<Be
       },
     ];
   } finally {
-    const stopped = next(proc, 'stopped').catch(() => undefined);
+    const stopped = nextMessage(proc, 'stopped').catch(() => undefined);
     proc.send({ kind: 'stop' });
     await stopped;
   }

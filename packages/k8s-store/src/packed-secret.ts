@@ -11,6 +11,7 @@
  * (key, byteLength)*`, then the data values back to back (`dataLength` bytes). Internal.
  */
 import type { Secret } from '@certloop/core';
+import { setOwn } from './own-key.js';
 import { type KubeSecret, OPAQUE_SECRET_TYPE, TLS_SECRET_TYPE, WRITE_ID_ANNOTATION } from './secret-mapping.js';
 
 const HEADER = 8;
@@ -109,7 +110,7 @@ export function unpackSecret(name: string, packed: Buffer): Secret {
     at += 4;
     for (let i = 0; i < count; i++) {
       const key = getString();
-      record[key] = getString();
+      setOwn(record, key, getString());
     }
     return record;
   };
@@ -125,7 +126,7 @@ export function unpackSecret(name: string, packed: Buffer): Secret {
     const key = getString();
     const length = packed.readUInt32LE(at);
     at += 4;
-    data[key] = new Uint8Array(packed.buffer, packed.byteOffset + metaEnd + offset, length);
+    setOwn(data, key, new Uint8Array(packed.buffer, packed.byteOffset + metaEnd + offset, length));
     offset += length;
   }
   return { name, type, data, labels, annotations, version };

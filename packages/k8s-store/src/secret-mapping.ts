@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Secret, SecretInput } from '@certloop/core';
+import { setOwn } from './own-key.js';
 
 /** The annotation that makes every write a real change (hidden from certloop's `Secret`). */
 export const WRITE_ID_ANNOTATION = 'certloop.io/write-id';
@@ -42,7 +43,7 @@ export interface KubeList<T> {
 export function fromKubeSecret(obj: KubeSecret): Secret {
   const annotations: Record<string, string> = {};
   for (const [key, value] of Object.entries(obj.metadata.annotations ?? {})) {
-    if (key !== WRITE_ID_ANNOTATION) annotations[key] = value;
+    if (key !== WRITE_ID_ANNOTATION) setOwn(annotations, key, value);
   }
   return {
     name: obj.metadata.name,
@@ -62,7 +63,7 @@ function decodeData(entries: [string, string][]): Record<string, Uint8Array> {
   let offset = 0;
   for (const [key, value] of entries) {
     const written = value ? backing.write(value, offset, 'base64') : 0;
-    data[key] = new Uint8Array(backing.buffer, backing.byteOffset + offset, written);
+    setOwn(data, key, new Uint8Array(backing.buffer, backing.byteOffset + offset, written));
     offset += written;
   }
   return data;
@@ -87,7 +88,7 @@ export function newWriteId(): string {
 export function toKubeSecret(request: ToKubeSecretRequest): KubeSecret {
   const data: Record<string, string> = {};
   for (const [key, value] of Object.entries(request.input.data)) {
-    data[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+    setOwn(data, key, Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'));
   }
   return {
     apiVersion: 'v1',
@@ -107,6 +108,6 @@ export function toKubeSecret(request: ToKubeSecretRequest): KubeSecret {
 /** A deep copy (fresh maps and bytes): what `get`, `list` and `put` hand to callers. */
 export function copySecret(secret: Secret): Secret {
   const data: Record<string, Uint8Array> = {};
-  for (const [key, value] of Object.entries(secret.data)) data[key] = value.slice();
+  for (const [key, value] of Object.entries(secret.data)) setOwn(data, key, value.slice());
   return { ...secret, data, labels: { ...secret.labels }, annotations: { ...secret.annotations } };
 }

@@ -255,6 +255,33 @@ describe('the wire contract, point by point', () => {
     });
   });
 
+  it('a data key named __proto__ is plain data: added by a merge patch, JSON-patched and read back as an own key', async () => {
+    const raw = (body: object) => JSON.stringify(body).replace('"PROTO"', '"__proto__"');
+    const created = await call('POST', secretsPath(), { metadata: { name: 'proto' }, data: { plain: b64('p') } });
+    expect(created.status).toBe(201);
+    // the key is new to the stored object: the merge must define it, not set the object's prototype
+    const merged = await call(
+      'PATCH',
+      `${secretsPath()}/proto`,
+      raw({ data: { PROTO: b64('two') } }),
+      'application/merge-patch+json',
+    );
+    expect(merged.status).toBe(200);
+    const patched = await call(
+      'PATCH',
+      `${secretsPath()}/proto`,
+      [{ op: 'replace', path: '/data/__proto__', value: b64('three') }],
+      'application/json-patch+json',
+    );
+    expect(patched.status).toBe(200);
+    const read = await call('GET', `${secretsPath()}/proto`);
+    expect(Object.getPrototypeOf(read.body.data)).toBe(Object.prototype);
+    expect(Object.entries(read.body.data).sort()).toEqual([
+      ['__proto__', b64('three')],
+      ['plain', b64('p')],
+    ]);
+  });
+
   it('patch content types: merge, strategic merge, 415 for others, 422 for a failed test op, 409 for a stale RV', async () => {
     const s = await call('POST', secretsPath(), { metadata: { name: 'patched', labels: { a: '1' } } });
     const merge = await call(

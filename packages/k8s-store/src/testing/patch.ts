@@ -2,6 +2,7 @@
  * `@certloop/k8s-store/testing` patches: JSON Patch (RFC 6902) and JSON Merge Patch (RFC 7386). For Secrets and
  * Leases a strategic merge patch behaves as a merge patch (neither has lists with merge keys).
  */
+import { setOwn } from '../own-key.js';
 import { StatusError, statusErrors } from './status.js';
 
 type Json = unknown;
@@ -13,7 +14,7 @@ export function mergePatch(target: Json, patch: Json): Json {
     typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as object) } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key], value);
+    else setOwn(out, key, mergePatch(Object.hasOwn(out, key) ? out[key] : undefined, value));
   }
   return out;
 }
@@ -38,7 +39,7 @@ function parentOf(doc: Json, tokens: string[]): { parent: Record<string, Json> |
   let node = doc;
   for (const token of tokens.slice(0, -1)) {
     if (typeof node !== 'object' || node === null) throw missing(tokens);
-    node = (node as Record<string, Json>)[token];
+    node = Object.hasOwn(node, token) ? (node as Record<string, Json>)[token] : undefined;
   }
   if (typeof node !== 'object' || node === null) throw missing(tokens);
   return { parent: node as Record<string, Json>, key: tokens.at(-1) ?? '' };
@@ -54,7 +55,7 @@ const missing = (tokens: string[]) =>
 function getAt(doc: Json, tokens: string[]): Json {
   let node = doc;
   for (const token of tokens) {
-    if (typeof node !== 'object' || node === null || !(token in (node as object))) throw missing(tokens);
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, token)) throw missing(tokens);
     node = (node as Record<string, Json>)[token];
   }
   return node;
@@ -67,7 +68,7 @@ function remove(doc: Json, tokens: string[]): Json {
     if (!(index >= 0 && index < parent.length)) throw missing(tokens);
     return parent.splice(index, 1)[0];
   }
-  if (!(key in parent)) throw missing(tokens);
+  if (!Object.hasOwn(parent, key)) throw missing(tokens);
   const value = parent[key];
   delete parent[key];
   return value;
@@ -80,7 +81,7 @@ function add(doc: Json, tokens: string[], value: Json): Json {
     const index = key === '-' ? parent.length : Number(key);
     if (!(index >= 0 && index <= parent.length)) throw missing(tokens);
     parent.splice(index, 0, value);
-  } else parent[key] = value;
+  } else setOwn(parent, key, value);
   return doc;
 }
 
@@ -105,7 +106,7 @@ export function jsonPatch(doc: Json, operations: Json): Json {
         if (tokens.length === 0) out = structuredClone(raw.value);
         else {
           const { parent, key } = parentOf(out, tokens);
-          (parent as Record<string, Json>)[key] = structuredClone(raw.value);
+          setOwn(parent as Record<string, Json>, key, structuredClone(raw.value));
         }
         break;
       case 'move': {

@@ -5,6 +5,7 @@
  * Decoding failures are 400 (`... cannot be handled as a Secret: ...`); validation failures are 422 Invalid with
  * one cause per field.
  */
+import { setOwn } from '../own-key.js';
 import { type KubeObject, LEASES, type ResourceKind, SECRETS } from './resources.js';
 import { type StatusCause, statusErrors } from './status.js';
 
@@ -71,7 +72,7 @@ export function admitSecret(obj: KubeObject, old: KubeObject | undefined): void 
   }
   for (const [key, value] of Object.entries(data)) {
     if (value === null) {
-      data[key] = '';
+      setOwn(data, key, '');
       continue;
     }
     if (typeof value !== 'string' || !BASE64.test(value)) {
@@ -81,7 +82,8 @@ export function admitSecret(obj: KubeObject, old: KubeObject | undefined): void 
   const stringData = obj.stringData;
   if (stringData !== undefined && stringData !== null) {
     if (!stringMap(stringData)) throw statusErrors.decode(SECRETS, 'json: cannot unmarshal stringData');
-    for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(value, 'utf8').toString('base64');
+    for (const [key, value] of Object.entries(stringData))
+      setOwn(data, key, Buffer.from(value, 'utf8').toString('base64'));
   }
   delete obj.stringData;
   obj.data = data;
